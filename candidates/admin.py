@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
+
+
+@admin.register(Candidate)
+class CandidateAdmin(admin.ModelAdmin):
+    list_display = ["full_name", "office", "state", "district", "party", "verified_at"]
+    list_filter = ["office", "state", "party"]
+    search_fields = ["full_name", "fec_candidate_id", "fec_committee_id"]
+    readonly_fields = ["verified_at", "verified_by", "created_at"]
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "slate", "status", "is_required", "created_at"]
+    list_filter = ["status", "is_required"]
+    list_select_related = ["candidate", "slate"]
+    readonly_fields = ["status", "responded_at", "created_at"]
+
+
+class VersionInline(admin.TabularInline):
+    model = AgreementVersion
+    extra = 0
+    can_delete = False
+    readonly_fields = ["number", "title", "content_hash", "published_at", "created_at"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CoordinationAgreement)
+class CoordinationAgreementAdmin(admin.ModelAdmin):
+    list_display = ["title", "slate"]
+    inlines = [VersionInline]
+
+
+@admin.register(AgreementVersion)
+class AgreementVersionAdmin(admin.ModelAdmin):
+    list_display = ["agreement", "number", "content_hash", "published_at"]
+    readonly_fields = ["agreement", "number", "title", "text", "content_hash", "published_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Signature)
+class SignatureAdmin(admin.ModelAdmin):
+    list_display = ["candidate", "slate", "agreement_version", "signed_at", "withdrawn_at"]
+    list_filter = ["slate"]
+    list_select_related = ["candidate", "slate", "agreement_version"]
+    readonly_fields = [f.name for f in Signature._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

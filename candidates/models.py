@@ -1,0 +1,187 @@
+import hashlib
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from slate.geography import US_STATES
+from slate.models import Slate
+
+from .validators import validate_fec_candidate_id, validate_fec_committee_id
+
+
+class Candidate(models.Model):
+    class Office(models.TextChoices):
+        HOUSE = "house", "U.S. House"
+        SENATE = "senate", "U.S. Senate"
+        GOVERNOR = "governor", "Governor"
+        STATE_LEGISLATURE = "state_legislature", "State legislature"
+        MAYOR = "mayor", "Mayor"
+        OTHER = "other", "Other"
+
+    full_name = models.CharField(max_length=200)
+    office = models.CharField(max_length=32, choices=Office.choices)
+    state = models.CharField(max_length=2, choices=US_STATES)
+    district = models.CharField(max_length=32, blank=True)
+    party = models.CharField(max_length=64, blank=True)
+    website = models.URLField("campaign website", blank=True)
+    fec_candidate_id = models.CharField(
+        "FEC candidate id", max_length=9, blank=True, validators=[validate_fec_candidate_id]
+    )
+    fec_committee_id = models.CharField(
+        "FEC committee id", max_length=9, blank=True, validators=[validate_fec_committee_id]
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="candidate_profile",
+        help_text="The account that claimed this profile.",
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="verified_candidates",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["full_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fec_candidate_id"],
+                condition=~models.Q(fec_candidate_id=""),
+                name="candidate_unique_fec_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+    @property
+    def office_label(self) -> str:
+        district = f"-{self.district}" if self.district else ""
+        return f"{self.get_office_display()}, {self.state}{district}"
+
+
+class Invitation(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        REVOKED = "revoked", "Revoked"
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="invitations")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="invitations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    is_required = models.BooleanField(
+        default=False, help_text="The slate cannot lock unless this candidate signs."
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["slate", "candidate__full_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "candidate"], name="invitation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} invited to {self.slate}"
+
+    @property
+    def counts_toward_slate(self) -> bool:
+        return self.status in (self.Status.PENDING, self.Status.ACCEPTED)
+
+
+class CoordinationAgreement(models.Model):
+    slate = models.OneToOneField(Slate, on_delete=models.CASCADE, related_name="agreement")
+    title = models.CharField(max_length=200, default="Coordination agreement")
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slate})"
+
+
+def agreement_content_hash(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()
+
+
+class AgreementVersion(models.Model):
+    """One version of an agreement's text. Once published it never changes."""
+
+    agreement = models.ForeignKey(
+        CoordinationAgreement, on_delete=models.CASCADE, related_name="versions"
+    )
+    number = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    text = models.TextField()
+    content_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["agreement", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "number"], name="agreement_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agreement} v{self.number}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = AgreementVersion.objects.filter(pk=self.pk).values("published_at").first()
+            if stored and stored["published_at"] is not None:
+                raise ValidationError("A published agreement version cannot be changed.")
+        self.content_hash = agreement_content_hash(self.title, self.text)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.published_at is not None:
+            raise ValidationError("A published agreement version cannot be deleted.")
+        return super().delete(*args, **kwargs)
+
+
+class Signature(models.Model):
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="signatures")
+    slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="signatures")
+    agreement_version = models.ForeignKey(
+        AgreementVersion, on_delete=models.PROTECT, related_name="signatures"
+    )
+    typed_name = models.CharField(max_length=200)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawal_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["slate", "signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidate", "slate"],
+                condition=models.Q(withdrawn_at__isnull=True),
+                name="signature_one_active_per_candidate",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} signed {self.agreement_version}"
+
+    @property
+    def active(self) -> bool:
+        return self.withdrawn_at is None

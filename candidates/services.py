@@ -1,0 +1,366 @@
+"""Every write about candidates, invitations, agreements and signatures.
+
+Anything that can change who counts toward a slate's rule runs under the slate's exclusive
+row lock, recounts the candidate facts onto the slate row, and asks for a threshold
+evaluation once the transaction commits.
+"""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from slate import selectors as slate_selectors
+from slate import services as slate_services
+from slate import tasks as slate_tasks
+from slate.errors import DomainError, SlateError
+from slate.models import Slate
+from slate.queue import enqueue_on_commit
+from slate.states import SlateState
+
+from . import selectors
+from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
+
+MAX_AGREEMENT_CHARS = 100_000
+
+
+class CandidateError(DomainError):
+    pass
+
+
+def _as_candidate_error(exc: SlateError) -> CandidateError:
+    return CandidateError(exc.code, exc.message, field=exc.field)
+
+
+def _lock_slate(slate: Slate) -> Slate:
+    try:
+        return slate_services.lock_slate(slate.pk)
+    except SlateError as exc:
+        raise _as_candidate_error(exc) from None
+
+
+def _require_organizer(actor, slate: Slate) -> None:
+    if not slate_selectors.is_organizer(actor, slate):
+        raise CandidateError("forbidden", "Only this slate's organizers may do that.")
+
+
+def refresh_candidate_facts(slate: Slate) -> None:
+    """Recount the slate's candidate facts and schedule an evaluation. Caller holds the lock."""
+    facts = selectors.candidate_facts(slate)
+    slate_services.record_candidate_facts(
+        slate=slate,
+        signed_candidate_count=facts.signed_candidate_count,
+        invited_candidate_count=facts.invited_candidate_count,
+        required_unsigned_count=facts.required_unsigned_count,
+        agreement_version_number=facts.agreement_version_number,
+    )
+    if slate.state == SlateState.OPEN:
+        enqueue_on_commit(slate_tasks.evaluate_threshold, slate.pk)
+
+
+# --- Candidate profiles -----------------------------------------------------------------------
+
+
+def _first_error_field(exc: ValidationError) -> tuple[str | None, str]:
+    if hasattr(exc, "error_dict"):
+        field, errors = next(iter(exc.error_dict.items()))
+        return field, errors[0].messages[0]
+    return None, exc.messages[0]
+
+
+@transaction.atomic
+def create_candidate(
+    *,
+    full_name: str,
+    office: str,
+    state: str,
+    created_by,
+    district: str = "",
+    party: str = "",
+    website: str = "",
+    fec_candidate_id: str = "",
+    fec_committee_id: str = "",
+) -> Candidate:
+    if not (
+        created_by.is_authenticated
+        and (created_by.is_staff or created_by.organized_slates.exists())
+    ):
+        raise CandidateError("forbidden", "Only organizers and staff add candidates.")
+    candidate = Candidate(
+        full_name=(full_name or "").strip(),
+        office=office,
+        state=(state or "").strip().upper(),
+        district=(district or "").strip(),
+        party=(party or "").strip(),
+        website=(website or "").strip(),
+        fec_candidate_id=(fec_candidate_id or "").strip().upper(),
+        fec_committee_id=(fec_committee_id or "").strip().upper(),
+    )
+    try:
+        candidate.full_clean()
+    except ValidationError as exc:
+        field, message = _first_error_field(exc)
+        raise CandidateError("invalid_candidate", message, field=field) from None
+    candidate.save()
+    return candidate
+
+
+@transaction.atomic
+def claim_candidate(*, candidate: Candidate, user) -> Candidate:
+    """Link a candidate profile to the account that followed its invitation."""
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if candidate.user_id == user.pk:
+        return candidate
+    if candidate.user_id is not None:
+        raise CandidateError("already_claimed", "This profile has been claimed by another account.")
+    if Candidate.objects.filter(user=user).exists():
+        raise CandidateError("has_profile", "This account already has a candidate profile.")
+    candidate.user = user
+    candidate.save(update_fields=["user"])
+    return candidate
+
+
+@transaction.atomic
+def verify_candidate(*, candidate: Candidate, actor) -> Candidate:
+    """An organizer of a slate the candidate is invited to (or staff) confirms who they are."""
+    allowed = actor.is_authenticated and (
+        actor.is_staff
+        or Invitation.objects.filter(candidate=candidate, slate__organizers=actor).exists()
+    )
+    if not allowed:
+        raise CandidateError(
+            "forbidden", "Only an organizer who invited this candidate may verify them."
+        )
+    if candidate.user_id is None:
+        raise CandidateError(
+            "unclaimed", "The candidate must claim the profile before verification."
+        )
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if candidate.verified_at is None:
+        candidate.verified_at = timezone.now()
+        candidate.verified_by = actor
+        candidate.save(update_fields=["verified_at", "verified_by"])
+    return candidate
+
+
+# --- Invitations ------------------------------------------------------------------------------
+
+
+def _require_changeable(slate: Slate) -> None:
+    if slate.state not in (SlateState.DRAFT, SlateState.OPEN):
+        raise CandidateError(
+            "slate_closed", "This slate no longer changes its candidates.", field="slate"
+        )
+
+
+@transaction.atomic
+def invite_candidate(
+    *, slate: Slate, candidate: Candidate, actor, is_required: bool = False
+) -> Invitation:
+    slate = _lock_slate(slate)
+    _require_organizer(actor, slate)
+    _require_changeable(slate)
+    invitation, created = Invitation.objects.get_or_create(
+        slate=slate,
+        candidate=candidate,
+        defaults={"invited_by": actor, "is_required": is_required},
+    )
+    if not created:
+        if invitation.counts_toward_slate:
+            raise CandidateError(
+                "already_invited", f"{candidate} is already invited.", field="candidate"
+            )
+        invitation.status = Invitation.Status.PENDING
+        invitation.is_required = is_required
+        invitation.invited_by = actor
+        invitation.responded_at = None
+        invitation.save(update_fields=["status", "is_required", "invited_by", "responded_at"])
+    refresh_candidate_facts(slate)
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, actor) -> Invitation:
+    slate = _lock_slate(invitation.slate)
+    _require_organizer(actor, slate)
+    _require_changeable(slate)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if selectors.active_signature(invitation.candidate, slate) is not None:
+        raise CandidateError(
+            "signed", "A candidate who has signed cannot be uninvited.", field="candidate"
+        )
+    invitation.status = Invitation.Status.REVOKED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    refresh_candidate_facts(slate)
+    return invitation
+
+
+@transaction.atomic
+def respond_to_invitation(*, invitation: Invitation, user, accept: bool) -> Invitation:
+    slate = _lock_slate(invitation.slate)
+    invitation = (
+        Invitation.objects.select_for_update().select_related("candidate").get(pk=invitation.pk)
+    )
+    if invitation.candidate.user_id != user.pk:
+        raise CandidateError("forbidden", "Only the invited candidate may answer this invitation.")
+    _require_changeable(slate)
+    if invitation.status == Invitation.Status.REVOKED:
+        raise CandidateError("revoked", "This invitation was withdrawn by the organizers.")
+    if not accept and selectors.active_signature(invitation.candidate, slate) is not None:
+        raise CandidateError("signed", "Withdraw your signature before declining.")
+    invitation.status = Invitation.Status.ACCEPTED if accept else Invitation.Status.DECLINED
+    invitation.responded_at = timezone.now()
+    invitation.save(update_fields=["status", "responded_at"])
+    refresh_candidate_facts(slate)
+    return invitation
+
+
+# --- Agreement --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def save_agreement_draft(*, slate: Slate, actor, text: str, title: str = "") -> AgreementVersion:
+    """Create or edit the unpublished next version of the slate's agreement."""
+    slate = _lock_slate(slate)
+    _require_organizer(actor, slate)
+    _require_changeable(slate)
+    text, title = (text or "").strip(), (title or "").strip() or "Coordination agreement"
+    if not text:
+        raise CandidateError("empty_agreement", "The agreement needs its text.", field="text")
+    if len(text) > MAX_AGREEMENT_CHARS:
+        raise CandidateError("agreement_too_long", "The agreement text is too long.", field="text")
+    agreement, _ = CoordinationAgreement.objects.get_or_create(
+        slate=slate, defaults={"title": title}
+    )
+    draft = selectors.draft_agreement_version(slate)
+    if draft is None:
+        last = agreement.versions.order_by("-number").first()
+        draft = AgreementVersion(agreement=agreement, number=(last.number + 1) if last else 1)
+    draft.title = title
+    draft.text = text
+    draft.save()
+    return draft
+
+
+@transaction.atomic
+def publish_agreement(*, slate: Slate, actor) -> AgreementVersion:
+    """Publish the draft. Signatures on an earlier version stop counting until re-signed."""
+    slate = _lock_slate(slate)
+    _require_organizer(actor, slate)
+    _require_changeable(slate)
+    draft = selectors.draft_agreement_version(slate)
+    if draft is None:
+        raise CandidateError("no_draft", "There is no draft agreement to publish.", field="text")
+    current = selectors.current_agreement_version(slate)
+    if current is not None and current.content_hash == draft.content_hash:
+        raise CandidateError(
+            "unchanged", "The draft is the same as the published version.", field="text"
+        )
+    draft.published_at = timezone.now()
+    # Bypass the immutability guard in save(): this is the publishing write itself.
+    AgreementVersion.objects.filter(pk=draft.pk).update(published_at=draft.published_at)
+    refresh_candidate_facts(slate)
+    return draft
+
+
+# --- Signatures -------------------------------------------------------------------------------
+
+
+def _normalized_name(name: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", name or "").casefold().split())
+
+
+@transaction.atomic
+def sign_agreement(
+    *,
+    candidate: Candidate,
+    slate: Slate,
+    agreement_version_id: int,
+    typed_name: str,
+    signer,
+    ip_address: str | None = None,
+    user_agent: str = "",
+) -> Signature:
+    slate = _lock_slate(slate)
+    candidate = Candidate.objects.get(pk=candidate.pk)
+    if not signer.is_authenticated or candidate.user_id != signer.pk:
+        raise CandidateError("forbidden", "A candidate signs only for themself.")
+    if not candidate.verified:
+        raise CandidateError(
+            "unverified", "Your profile must be verified by an organizer before you sign."
+        )
+    if not slate.accepts_commitments():
+        raise CandidateError(
+            "slate_closed", "This slate is not accepting signatures.", field="slate"
+        )
+    invitation = (
+        Invitation.objects.select_for_update().filter(slate=slate, candidate=candidate).first()
+    )
+    if invitation is None or not invitation.counts_toward_slate:
+        raise CandidateError("not_invited", "You are not invited to this slate.", field="slate")
+    current = selectors.current_agreement_version(slate)
+    if current is None or current.pk != agreement_version_id:
+        raise CandidateError(
+            "stale_version",
+            "That is not the current version of the agreement; read the current one and sign it.",
+            field="agreement_version",
+        )
+    if _normalized_name(typed_name) != _normalized_name(candidate.full_name):
+        raise CandidateError(
+            "name_mismatch",
+            f"Type your full name exactly as {candidate.full_name!r}.",
+            field="typed_name",
+        )
+    existing = selectors.active_signature(candidate, slate)
+    if existing is not None:
+        if existing.agreement_version_id == current.pk:
+            raise CandidateError("already_signed", "You have already signed this version.")
+        existing.withdrawn_at = timezone.now()
+        existing.withdrawal_reason = f"superseded by version {current.number}"
+        existing.save(update_fields=["withdrawn_at", "withdrawal_reason"])
+    if invitation.status == Invitation.Status.PENDING:
+        invitation.status = Invitation.Status.ACCEPTED
+        invitation.responded_at = timezone.now()
+        invitation.save(update_fields=["status", "responded_at"])
+    try:
+        with transaction.atomic():
+            signature = Signature.objects.create(
+                candidate=candidate,
+                slate=slate,
+                agreement_version=current,
+                typed_name=typed_name.strip()[:200],
+                ip_address=ip_address or None,
+                user_agent=(user_agent or "")[:500],
+            )
+    except IntegrityError:
+        raise CandidateError("already_signed", "You have already signed.") from None
+    refresh_candidate_facts(slate)
+    return signature
+
+
+@transaction.atomic
+def withdraw_signature(
+    *, candidate: Candidate, slate: Slate, signer, reason: str = ""
+) -> Signature:
+    slate = _lock_slate(slate)
+    candidate = Candidate.objects.get(pk=candidate.pk)
+    if not signer.is_authenticated or candidate.user_id != signer.pk:
+        raise CandidateError("forbidden", "A candidate withdraws only their own signature.")
+    if slate.state in (SlateState.LOCKED, SlateState.RELEASING, SlateState.RELEASED):
+        raise CandidateError("slate_locked", "The slate has locked; signatures are final.")
+    if slate.state != SlateState.OPEN:
+        raise CandidateError("slate_closed", "This slate is not open.")
+    signature = (
+        Signature.objects.select_for_update()
+        .filter(candidate=candidate, slate=slate, withdrawn_at__isnull=True)
+        .first()
+    )
+    if signature is None:
+        raise CandidateError("not_signed", "There is no signature to withdraw.")
+    signature.withdrawn_at = timezone.now()
+    signature.withdrawal_reason = (reason or "withdrawn by the candidate").strip()[:500]
+    signature.save(update_fields=["withdrawn_at", "withdrawal_reason"])
+    refresh_candidate_facts(slate)
+    return signature

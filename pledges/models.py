@@ -1,0 +1,153 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from candidates.models import Candidate
+from slate.geography import US_STATES
+from slate.models import PartnerOrganization, Slate
+
+from .states import PledgeKind, PledgeState
+
+
+class VolunteerActivity(models.TextChoices):
+    CANVASSING = "canvassing", "Canvassing"
+    PHONE_BANKING = "phone_banking", "Phone banking"
+    TEXT_BANKING = "text_banking", "Text banking"
+    HOSTING = "hosting", "Hosting events"
+    DRIVING = "driving", "Driving voters"
+    DATA_ENTRY = "data_entry", "Data entry"
+
+
+class Pledge(models.Model):
+    """A supporter's commitment to a slate: money, volunteer hours, or their name.
+
+    ``state`` changes only through ``pledges.services.transition_pledge``.
+    """
+
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pledges"
+    )
+    slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="pledges")
+    kind = models.CharField(max_length=16, choices=PledgeKind.choices)
+    state = models.CharField(max_length=16, choices=PledgeState.choices, db_index=True)
+
+    # Money
+    amount_cents = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+    captured_cents = models.PositiveBigIntegerField(default=0, editable=False)
+    refunded_cents = models.PositiveBigIntegerField(default=0, editable=False)
+
+    # Volunteer
+    hours = models.PositiveIntegerField(default=0)
+    activities = models.JSONField(default=list, blank=True)
+    zip_code = models.CharField("ZIP code", max_length=10, blank=True)
+    availability = models.CharField(max_length=200, blank=True)
+
+    supporter_state = models.CharField(
+        "supporter's state", max_length=2, choices=US_STATES, blank=True
+    )
+
+    # Conditions the supporter attached: the money moves only if they hold at the lock.
+    condition_min_signatures = models.PositiveSmallIntegerField(null=True, blank=True)
+    condition_required_candidates = models.ManyToManyField(Candidate, blank=True, related_name="+")
+
+    referred_by = models.ForeignKey(
+        PartnerOrganization,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="referred_pledges",
+    )
+    idempotency_key = models.CharField(max_length=64, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["slate", "state"], name="pledge_slate_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind=PledgeKind.MONEY) | Q(amount_cents__gt=0),
+                name="pledge_money_has_amount",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=PledgeKind.VOLUNTEER) | Q(hours__gt=0),
+                name="pledge_volunteer_has_hours",
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_cents__lte=models.F("captured_cents")),
+                name="pledge_refund_within_capture",
+            ),
+            models.UniqueConstraint(
+                fields=["slate", "supporter"],
+                condition=Q(kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED),
+                name="pledge_one_live_signon",
+            ),
+            models.UniqueConstraint(
+                fields=["supporter", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="pledge_idempotency_key_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} pledge #{self.pk} to {self.slate}"
+
+
+class PledgeAllocation(models.Model):
+    """The supporter's split of a money pledge among candidates, in basis points (sum 10000)."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="allocations")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    weight_bps = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "candidate"], name="allocation_unique"),
+            models.CheckConstraint(
+                condition=Q(weight_bps__gt=0, weight_bps__lte=10_000), name="allocation_bps_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weight_bps / 100:.2f}% of #{self.pledge_id} to {self.candidate}"
+
+
+class PledgeEvent(models.Model):
+    """The history of a pledge: one row per state change, including its creation."""
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16, choices=PledgeState.choices, blank=True)
+    to_state = models.CharField(max_length=16, choices=PledgeState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pledge_id}: {self.from_state or '∅'} → {self.to_state}"
+
+
+class SlateSupporter(models.Model):
+    """How many live pledges one supporter has on one slate; keeps the supporter count exact."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="+")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    live_pledge_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "supporter"], name="slate_supporter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supporter} on {self.slate}: {self.live_pledge_count} live"

@@ -1,0 +1,479 @@
+"""Every write to pledges. A pledge's state changes only in ``_apply_state_change``, reached
+through ``transition_pledge`` (and pledge creation), inside one transaction that also writes
+the pledge's history and its slate's totals."""
+
+import re
+from collections.abc import Iterable, Mapping
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from candidates.models import Candidate
+from candidates.selectors import active_invitations
+from slate import services as slate_services
+from slate import tasks as slate_tasks
+from slate.errors import DomainError, SlateError
+from slate.geography import US_STATE_CODES
+from slate.models import PartnerOrganization, Slate
+from slate.queue import enqueue_on_commit
+from slate.states import SlateState
+from slate.totals import Counts, breakdown_difference
+
+from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter, VolunteerActivity
+from .states import (
+    CANCELLABLE_WITHOUT_HOLD,
+    INITIAL_STATE_BY_KIND,
+    PledgeKind,
+    PledgeState,
+    pledge_transition_allowed,
+)
+from .totals import PledgeFigures, pledge_breakdown, pledge_counts
+
+ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
+FULL_ALLOCATION_BPS = 10_000
+
+
+class PledgeError(DomainError):
+    pass
+
+
+# --- The one state-change function ------------------------------------------------------------
+
+
+def _lock_slate_shared(slate: Slate) -> Slate:
+    try:
+        slate = slate_services.lock_slate_shared(slate.pk)
+    except SlateError as exc:
+        raise PledgeError(exc.code, exc.message, field=exc.field) from None
+    return slate
+
+
+def _require_accepting(slate: Slate) -> None:
+    if not slate.accepts_commitments():
+        raise PledgeError(
+            "slate_closed", "This slate is not accepting pledges right now.", field="slate"
+        )
+
+
+def _apply_state_change(
+    pledge: Pledge, before: PledgeFigures | None, *, actor, reason: str
+) -> None:
+    """Record the change from ``before`` to the pledge as it is now: its history row, its
+    slate's totals, the supporter count; and ask for a threshold evaluation after commit.
+    The caller holds the slate's shared lock and the pledge's row lock."""
+    after = PledgeFigures.of(pledge)
+    PledgeEvent.objects.create(
+        pledge=pledge,
+        from_state=before.state if before else "",
+        to_state=pledge.state,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reason=reason[:500],
+    )
+    counts = pledge_counts(after) - pledge_counts(before)
+    was_live, is_live_now = bool(before and before.live), after.live
+    if was_live != is_live_now:
+        supporter, _ = SlateSupporter.objects.get_or_create(
+            slate_id=pledge.slate_id, supporter_id=pledge.supporter_id
+        )
+        supporter = SlateSupporter.objects.select_for_update().get(pk=supporter.pk)
+        previous = supporter.live_pledge_count
+        supporter.live_pledge_count = previous + (1 if is_live_now else -1)
+        supporter.save(update_fields=["live_pledge_count"])
+        if (previous == 0) != (supporter.live_pledge_count == 0):
+            counts = counts + Counts(supporter_count=1 if is_live_now else -1)
+    breakdown = breakdown_difference(pledge_breakdown(after), pledge_breakdown(before))
+    if not counts.is_zero() or breakdown:
+        slate_services.apply_counts_delta(
+            slate_id=pledge.slate_id, counts=counts, breakdown=breakdown
+        )
+    slate = pledge.slate
+    rule_uses_totals = slate.threshold_min_money_cents or slate.threshold_min_volunteer_hours
+    if slate.state == SlateState.OPEN and rule_uses_totals and was_live != is_live_now:
+        enqueue_on_commit(slate_tasks.evaluate_threshold, pledge.slate_id)
+
+
+@transaction.atomic
+def transition_pledge(
+    *,
+    pledge: Pledge,
+    to_state: str,
+    actor=None,
+    reason: str,
+    captured_cents: int | None = None,
+    refunded_cents: int | None = None,
+) -> Pledge:
+    """Move a pledge to ``to_state`` if the state table allows it.
+
+    Takes the slate's shared lock, then the pledge's row lock (always in that order), so that
+    it cannot interleave with the slate locking or expiring. ``captured_cents`` and
+    ``refunded_cents`` are for the escrow app, which records what Stripe actually moved.
+    """
+    _lock_slate_shared(pledge.slate)
+    locked = Pledge.objects.select_for_update().select_related("slate").get(pk=pledge.pk)
+    if not pledge_transition_allowed(locked.kind, locked.state, to_state):
+        raise PledgeError(
+            "invalid_transition",
+            f"A {locked.get_kind_display().lower()} pledge cannot go from "
+            f"{locked.state} to {to_state}.",
+            field="state",
+        )
+    before = PledgeFigures.of(locked)
+    locked.state = to_state
+    locked.state_changed_at = timezone.now()
+    if captured_cents is not None:
+        locked.captured_cents = captured_cents
+    if refunded_cents is not None:
+        locked.refunded_cents = refunded_cents
+    if locked.refunded_cents > locked.captured_cents:
+        raise PledgeError("invalid_refund", "Cannot refund more than was captured.")
+    locked.save(
+        update_fields=[
+            "state",
+            "state_changed_at",
+            "captured_cents",
+            "refunded_cents",
+            "updated_at",
+        ]
+    )
+    _apply_state_change(locked, before, actor=actor, reason=reason)
+    return locked
+
+
+# --- Creating pledges -------------------------------------------------------------------------
+
+
+def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
+    if not idempotency_key:
+        return None
+    return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
+
+
+def _clean_supporter_state(value: str) -> str:
+    value = (value or "").strip().upper()
+    if value and value not in US_STATE_CODES:
+        raise PledgeError(
+            "invalid_state", "Choose a US state or territory.", field="supporter_state"
+        )
+    return value
+
+
+def _check_referral(referred_by: PartnerOrganization | None, slate: Slate) -> None:
+    if referred_by is not None and not referred_by.endorsements.filter(slate=slate).exists():
+        raise PledgeError(
+            "invalid_referral",
+            "That organization does not endorse this slate.",
+            field="referred_by",
+        )
+
+
+def _invited_candidate_ids(slate: Slate) -> set[int]:
+    return set(active_invitations(slate).values_list("candidate_id", flat=True))
+
+
+def _check_conditions(
+    slate: Slate, min_signatures: int | None, candidate_ids: Iterable[int], invited: set[int]
+) -> list[int]:
+    if min_signatures is not None:
+        if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
+            raise PledgeError(
+                "invalid_condition", "Must be a whole number.", field="condition_min_signatures"
+            )
+        if not 1 <= min_signatures <= max(len(invited), 1):
+            raise PledgeError(
+                "invalid_condition",
+                f"Choose between 1 and {len(invited)} candidates.",
+                field="condition_min_signatures",
+            )
+    ids = sorted(set(candidate_ids))
+    unknown = [cid for cid in ids if cid not in invited]
+    if unknown:
+        raise PledgeError(
+            "unknown_candidate",
+            "A condition names a candidate who is not on this slate.",
+            field="condition_required_candidates",
+        )
+    return ids
+
+
+def _check_allocation(allocation: Mapping[int, int] | None, invited: set[int]) -> dict[int, int]:
+    if not allocation:
+        return {}
+    cleaned: dict[int, int] = {}
+    for candidate_id, weight in allocation.items():
+        if candidate_id not in invited:
+            raise PledgeError(
+                "unknown_candidate", "The allocation names a candidate who is not on this slate.",
+                field="allocation",
+            )  # fmt: skip
+        if isinstance(weight, bool) or not isinstance(weight, int) or weight <= 0:
+            raise PledgeError(
+                "invalid_allocation",
+                "Each share must be a positive whole number.",
+                field="allocation",
+            )
+        cleaned[candidate_id] = weight
+    if sum(cleaned.values()) != FULL_ALLOCATION_BPS:
+        raise PledgeError(
+            "invalid_allocation", "The shares must add up to 100%.", field="allocation"
+        )
+    return cleaned
+
+
+def _create(pledge: Pledge, *, actor, reason: str) -> Pledge:
+    try:
+        with transaction.atomic():
+            pledge.save()
+    except IntegrityError:
+        existing = _existing_for_key(pledge.supporter, pledge.idempotency_key)
+        if existing is not None:
+            return existing
+        if pledge.kind == PledgeKind.SIGNON:
+            raise PledgeError(
+                "already_signed_on", "You have already signed on to this slate."
+            ) from None
+        raise
+    _apply_state_change(pledge, None, actor=actor, reason=reason)
+    return pledge
+
+
+@transaction.atomic
+def create_money_pledge(
+    *,
+    supporter,
+    slate: Slate,
+    amount_cents: int,
+    supporter_state: str = "",
+    condition_min_signatures: int | None = None,
+    condition_candidate_ids: Iterable[int] = (),
+    allocation: Mapping[int, int] | None = None,
+    referred_by: PartnerOrganization | None = None,
+    idempotency_key: str = "",
+) -> Pledge:
+    """A money pledge starts in ``pending_card``; the escrow app commits it once Stripe has
+    saved the card. ``allocation`` maps candidate ids to basis points summing to 10000."""
+    existing = _existing_for_key(supporter, idempotency_key)
+    if existing is not None:
+        return existing
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
+        raise PledgeError(
+            "invalid_amount", "The amount must be a whole number of cents.", field="amount_cents"
+        )
+    if amount_cents < settings.SLATE_MIN_PLEDGE_CENTS:
+        raise PledgeError(
+            "amount_too_small",
+            f"The smallest pledge is ${settings.SLATE_MIN_PLEDGE_CENTS / 100:,.2f}.",
+            field="amount_cents",
+        )
+    if amount_cents > settings.SLATE_MAX_PLEDGE_CENTS:
+        raise PledgeError(
+            "amount_too_large",
+            f"The largest pledge is ${settings.SLATE_MAX_PLEDGE_CENTS / 100:,.2f}.",
+            field="amount_cents",
+        )
+    slate = _lock_slate_shared(slate)
+    _require_accepting(slate)
+    invited = _invited_candidate_ids(slate)
+    required_ids = _check_conditions(
+        slate, condition_min_signatures, condition_candidate_ids, invited
+    )
+    weights = _check_allocation(allocation, invited)
+    _check_referral(referred_by, slate)
+    pledge = _create(
+        Pledge(
+            supporter=supporter,
+            slate=slate,
+            kind=PledgeKind.MONEY,
+            state=INITIAL_STATE_BY_KIND[PledgeKind.MONEY],
+            amount_cents=amount_cents,
+            supporter_state=_clean_supporter_state(supporter_state),
+            condition_min_signatures=condition_min_signatures,
+            referred_by=referred_by,
+            idempotency_key=idempotency_key or "",
+        ),
+        actor=supporter,
+        reason="pledged",
+    )
+    if required_ids:
+        pledge.condition_required_candidates.set(Candidate.objects.filter(pk__in=required_ids))
+    PledgeAllocation.objects.bulk_create(
+        PledgeAllocation(pledge=pledge, candidate_id=cid, weight_bps=w)
+        for cid, w in weights.items()
+    )
+    return pledge
+
+
+@transaction.atomic
+def create_volunteer_pledge(
+    *,
+    supporter,
+    slate: Slate,
+    hours: int,
+    activities: Iterable[str],
+    zip_code: str,
+    availability: str = "",
+    supporter_state: str = "",
+    referred_by: PartnerOrganization | None = None,
+    idempotency_key: str = "",
+) -> Pledge:
+    existing = _existing_for_key(supporter, idempotency_key)
+    if existing is not None:
+        return existing
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours <= 0:
+        raise PledgeError("invalid_hours", "Pledge at least one hour.", field="hours")
+    if hours > settings.SLATE_MAX_VOLUNTEER_HOURS:
+        raise PledgeError(
+            "too_many_hours",
+            f"Pledge at most {settings.SLATE_MAX_VOLUNTEER_HOURS} hours at once.",
+            field="hours",
+        )
+    activities = sorted(set(activities or ()))
+    if not activities:
+        raise PledgeError("no_activities", "Choose at least one activity.", field="activities")
+    if any(a not in VolunteerActivity.values for a in activities):
+        raise PledgeError(
+            "invalid_activity", "Choose activities from the list.", field="activities"
+        )
+    zip_code = (zip_code or "").strip()
+    if not ZIP_RE.match(zip_code):
+        raise PledgeError("invalid_zip", "Enter a 5-digit ZIP code.", field="zip_code")
+    slate = _lock_slate_shared(slate)
+    _require_accepting(slate)
+    _check_referral(referred_by, slate)
+    return _create(
+        Pledge(
+            supporter=supporter,
+            slate=slate,
+            kind=PledgeKind.VOLUNTEER,
+            state=INITIAL_STATE_BY_KIND[PledgeKind.VOLUNTEER],
+            hours=hours,
+            activities=activities,
+            zip_code=zip_code,
+            availability=(availability or "").strip()[:200],
+            supporter_state=_clean_supporter_state(supporter_state),
+            referred_by=referred_by,
+            idempotency_key=idempotency_key or "",
+        ),
+        actor=supporter,
+        reason="volunteered",
+    )
+
+
+@transaction.atomic
+def sign_on(
+    *,
+    supporter,
+    slate: Slate,
+    supporter_state: str = "",
+    referred_by: PartnerOrganization | None = None,
+) -> Pledge:
+    """Add the supporter's name to the slate. Signing on twice returns the first sign-on."""
+    slate = _lock_slate_shared(slate)
+    existing = Pledge.objects.filter(
+        slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
+    ).first()
+    if existing is not None:
+        return existing
+    _require_accepting(slate)
+    _check_referral(referred_by, slate)
+    return _create(
+        Pledge(
+            supporter=supporter,
+            slate=slate,
+            kind=PledgeKind.SIGNON,
+            state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
+            supporter_state=_clean_supporter_state(supporter_state),
+            referred_by=referred_by,
+        ),
+        actor=supporter,
+        reason="signed on",
+    )
+
+
+# --- Changing pledges -------------------------------------------------------------------------
+
+
+def commit_money_pledge(*, pledge: Pledge, reason: str = "card saved") -> Pledge:
+    """``pending_card -> committed``: called by escrow when Stripe confirms the saved card."""
+    return transition_pledge(pledge=pledge, to_state=PledgeState.COMMITTED, reason=reason)
+
+
+@transaction.atomic
+def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
+    """The supporter (or staff) cancels before the lock."""
+    if not actor.is_authenticated or (actor.pk != pledge.supporter_id and not actor.is_staff):
+        raise PledgeError("forbidden", "You can cancel only your own pledges.")
+    slate = _lock_slate_shared(pledge.slate)
+    if slate.state != SlateState.OPEN:
+        raise PledgeError(
+            "slate_closed",
+            "The slate has closed; pledges can no longer be cancelled.",
+            field="slate",
+        )
+    current = Pledge.objects.get(pk=pledge.pk)
+    if current.state not in CANCELLABLE_WITHOUT_HOLD and current.kind == PledgeKind.MONEY:
+        if current.state in (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION):
+            raise PledgeError(
+                "hold_must_be_released",
+                "This pledge holds a card authorization; cancel it through escrow.",
+            )
+        raise PledgeError("not_cancellable", f"A {current.state} pledge cannot be cancelled.")
+    return transition_pledge(
+        pledge=current,
+        to_state=PledgeState.CANCELLED,
+        actor=actor,
+        reason=(reason or "cancelled by the supporter").strip(),
+    )
+
+
+# States the pledges app voids itself when a slate expires. Pledges holding a Stripe
+# authorization are the escrow app's to void, since the hold must be released first.
+VOIDABLE_WITHOUT_HOLD = (PledgeState.PENDING_CARD, PledgeState.COMMITTED)
+
+
+def void_pledges_of_expired_slate(*, slate_id: int, chunk_size: int) -> int:
+    """Void up to ``chunk_size`` live pledges of an expired slate; returns how many."""
+    slate = Slate.objects.get(pk=slate_id)
+    if slate.state != SlateState.EXPIRED:
+        return 0
+    ids = list(
+        Pledge.objects.filter(slate_id=slate_id, state__in=VOIDABLE_WITHOUT_HOLD)
+        .order_by("id")
+        .values_list("id", flat=True)[:chunk_size]
+    )
+    voided = 0
+    for pledge_id in ids:
+        pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+        try:
+            transition_pledge(
+                pledge=pledge,
+                to_state=PledgeState.VOIDED,
+                reason="slate expired before its threshold",
+            )
+            voided += 1
+        except PledgeError:
+            # Changed under us (cancelled a moment ago): nothing left to void.
+            continue
+    return voided
+
+
+def finish_voiding_if_done(*, slate_id: int) -> bool:
+    """``expired -> voided`` once no pledge of the slate is still live or unsettled."""
+    with transaction.atomic():
+        slate = slate_services.lock_slate(slate_id)
+        if slate.state != SlateState.EXPIRED:
+            return False
+        unsettled = Pledge.objects.filter(slate_id=slate_id).exclude(
+            state__in=(
+                PledgeState.CANCELLED,
+                PledgeState.VOIDED,
+                PledgeState.FAILED,
+                PledgeState.REFUNDED,
+            )
+        )
+        if unsettled.exists():
+            return False
+        slate_services.transition_slate(
+            slate=slate, to_state=SlateState.VOIDED, actor=None, reason="every pledge voided"
+        )
+    return True

@@ -1,0 +1,32 @@
+"""Thin Celery wrappers around pledge services; each is safe to run twice."""
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from slate.models import Slate
+from slate.states import SlateState
+
+from . import services
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def void_expired_slate(slate_id: int) -> int:
+    """Void one chunk, then hand the rest to a fresh task so no task runs for long."""
+    voided = services.void_pledges_of_expired_slate(
+        slate_id=slate_id, chunk_size=settings.SLATE_VOID_CHUNK_SIZE
+    )
+    if voided == settings.SLATE_VOID_CHUNK_SIZE:
+        void_expired_slate.delay(slate_id)
+    else:
+        services.finish_voiding_if_done(slate_id=slate_id)
+    return voided
+
+
+@shared_task
+def sweep_expired_slates() -> int:
+    """Beat: restart voiding for any expired slate whose task was lost."""
+    ids = list(Slate.objects.filter(state=SlateState.EXPIRED).values_list("id", flat=True))
+    for slate_id in ids:
+        void_expired_slate.delay(slate_id)
+    return len(ids)

@@ -1,0 +1,105 @@
+from django.contrib import admin
+
+from .models import (
+    Endorsement,
+    PartnerOrganization,
+    Plank,
+    Slate,
+    SlateBreakdownShard,
+    SlateCounterShard,
+    SlateOrganizer,
+    SlateTransition,
+)
+
+
+class PlankInline(admin.TabularInline):
+    model = Plank
+    extra = 0
+
+
+class OrganizerInline(admin.TabularInline):
+    model = SlateOrganizer
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+class TransitionInline(admin.TabularInline):
+    model = SlateTransition
+    extra = 0
+    can_delete = False
+    readonly_fields = ["from_state", "to_state", "actor", "reason", "created_at", "dispatched_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Slate)
+class SlateAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "state",
+        "deadline",
+        "signed_candidate_count",
+        "threshold_min_signatures",
+    ]
+    list_filter = ["state"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    # The lifecycle changes only through services, so that every change is recorded.
+    readonly_fields = [
+        "state", "signed_candidate_count", "invited_candidate_count", "required_unsigned_count",
+        "agreement_version_number", "opened_at", "locked_at", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [PlankInline, OrganizerInline, TransitionInline]
+
+
+@admin.register(SlateTransition)
+class SlateTransitionAdmin(admin.ModelAdmin):
+    list_display = ["slate", "from_state", "to_state", "actor", "created_at", "dispatched_at"]
+    list_filter = ["to_state"]
+    readonly_fields = [f.name for f in SlateTransition._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PartnerOrganization)
+class PartnerOrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "verified"]
+    list_filter = ["kind", "verified"]
+    search_fields = ["name", "slug"]
+    filter_horizontal = ["admins"]
+
+
+@admin.register(Endorsement)
+class EndorsementAdmin(admin.ModelAdmin):
+    list_display = ["organization", "slate", "endorsed_at"]
+    list_select_related = ["organization", "slate"]
+
+
+class ReadOnlyCounterAdmin(admin.ModelAdmin):
+    """Counters are written only by services; repair drift with `manage.py recount_totals`."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SlateCounterShard)
+class SlateCounterShardAdmin(ReadOnlyCounterAdmin):
+    list_display = ["slate", "shard", "money_pledged_cents", "volunteer_hours", "signon_count"]
+    list_filter = ["slate"]
+
+
+@admin.register(SlateBreakdownShard)
+class SlateBreakdownShardAdmin(ReadOnlyCounterAdmin):
+    list_display = ["slate", "dimension", "key", "shard", "money_cents", "pledge_count"]
+    list_filter = ["slate", "dimension"]

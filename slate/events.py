@@ -1,0 +1,24 @@
+"""Events the Slate aggregate announces to the apps above it.
+
+Sent by ``services.dispatch_transition`` inside a transaction, at least once per transition
+(a crash between commit and dispatch means the sweeper sends it again later), so every
+receiver must be idempotent. Keyword arguments: ``slate_id``, ``transition_id``,
+``from_state``, ``to_state``.
+"""
+
+from django.dispatch import Signal
+
+slate_state_changed = Signal()
+slate_opened = Signal()
+slate_locked = Signal()
+slate_expired = Signal()
+slate_voided = Signal()
+slate_released = Signal()
+
+SIGNAL_BY_STATE = {
+    "open": slate_opened,
+    "locked": slate_locked,
+    "expired": slate_expired,
+    "voided": slate_voided,
+    "released": slate_released,
+}

@@ -1,0 +1,224 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from .states import SlateState
+
+
+class Slate(models.Model):
+    """A set of candidates and planks whose pot unlocks only when the threshold rule holds.
+
+    The ``signed_candidate_count``, ``invited_candidate_count``, ``required_unsigned_count``
+    and ``agreement_version_number`` fields are facts the candidates app maintains (under
+    this row's lock) so that the threshold rule can be evaluated here without reaching up
+    into the candidates app.
+    """
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    mission = models.TextField("mission statement")
+    deadline = models.DateTimeField(help_text="The pot unlocks only if the rule holds before this.")
+    state = models.CharField(
+        max_length=16, choices=SlateState.choices, default=SlateState.DRAFT, db_index=True
+    )
+    threshold_min_signatures = models.PositiveSmallIntegerField(
+        "minimum signed candidates",
+        validators=[MinValueValidator(1)],
+        help_text="K in 'at least K of the invited candidates sign'.",
+    )
+    threshold_min_money_cents = models.PositiveBigIntegerField(
+        "minimum money pledged (cents)", default=0
+    )
+    threshold_min_volunteer_hours = models.PositiveIntegerField(
+        "minimum volunteer hours pledged", default=0
+    )
+    organizers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="SlateOrganizer", related_name="organized_slates"
+    )
+    # Facts maintained by candidates.services; see the class docstring.
+    signed_candidate_count = models.PositiveIntegerField(default=0, editable=False)
+    invited_candidate_count = models.PositiveIntegerField(default=0, editable=False)
+    required_unsigned_count = models.PositiveIntegerField(default=0, editable=False)
+    agreement_version_number = models.PositiveIntegerField(null=True, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    opened_at = models.DateTimeField(null=True, blank=True, editable=False)
+    locked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["deadline", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(threshold_min_signatures__gte=1),
+                name="slate_threshold_min_signatures_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("slate:detail", kwargs={"slug": self.slug})
+
+    def accepts_commitments(self, now=None) -> bool:
+        """Pledges and signatures are taken only while open and before the deadline."""
+        return self.state == SlateState.OPEN and self.deadline > (now or timezone.now())
+
+
+class Plank(models.Model):
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="planks")
+    position = models.PositiveSmallIntegerField()
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["slate", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "position"], name="plank_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SlateOrganizer(models.Model):
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "user"], name="slate_organizer_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} organizes {self.slate}"
+
+
+class SlateTransition(models.Model):
+    """Every lifecycle change, and the outbox for the event it announces.
+
+    ``dispatched_at`` stays empty until the event (``slate_locked`` and friends) has been sent;
+    the sweeper re-sends any left empty by a crash between commit and dispatch.
+    """
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=SlateState.choices)
+    to_state = models.CharField(max_length=16, choices=SlateState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="slate_transition_undispatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slate}: {self.from_state} → {self.to_state}"
+
+
+class PartnerOrganization(models.Model):
+    class Kind(models.TextChoices):
+        UNION = "union", "Union"
+        CIVIC = "civic", "Civic group"
+        RELIGIOUS = "religious", "Religious group"
+        ADVOCACY = "advocacy", "Advocacy group"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    website = models.URLField(blank=True)
+    verified = models.BooleanField(default=False)
+    admins = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="administered_organizations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Endorsement(models.Model):
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="endorsements"
+    )
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="endorsements")
+    statement = models.TextField(blank=True)
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    endorsed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slate"], name="endorsement_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization} endorses {self.slate}"
+
+
+class SlateCounterShard(models.Model):
+    """One of ``SLATE_COUNTER_SHARDS`` rows per slate; the slate's totals are their sum.
+
+    Concurrent pledges each add to a random shard, so they do not queue on one hot row.
+    A single shard may go negative (a pledge counted on shard 2 cancelled on shard 5);
+    only the sum means anything.
+    """
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="counter_shards")
+    shard = models.PositiveSmallIntegerField()
+    money_pledged_cents = models.BigIntegerField(default=0)
+    money_pledge_count = models.BigIntegerField(default=0)
+    money_authorized_cents = models.BigIntegerField(default=0)
+    money_captured_cents = models.BigIntegerField(default=0)
+    volunteer_hours = models.BigIntegerField(default=0)
+    volunteer_pledge_count = models.BigIntegerField(default=0)
+    signon_count = models.BigIntegerField(default=0)
+    supporter_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "shard"], name="counter_shard_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slate} counters #{self.shard}"
+
+
+class SlateBreakdownShard(models.Model):
+    """Sharded counters for one slice of a slate: a US state, a partner org, or a day."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="breakdown_shards")
+    dimension = models.CharField(max_length=16)
+    key = models.CharField(max_length=64)
+    shard = models.PositiveSmallIntegerField()
+    money_cents = models.BigIntegerField(default=0)
+    volunteer_hours = models.BigIntegerField(default=0)
+    pledge_count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slate", "dimension", "key", "shard"], name="breakdown_shard_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slate} {self.dimension}={self.key} #{self.shard}"

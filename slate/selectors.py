@@ -1,0 +1,140 @@
+"""Reads of the Slate aggregate for views, the API and dashboards.
+
+Totals come from the maintained counter shards (a handful of rows per slate), never from a
+scan of pledges, so a dashboard costs the same at a million pledges as at a hundred.
+"""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from .models import PartnerOrganization, Slate, SlateBreakdownShard, SlateCounterShard
+from .states import SlateState
+from .threshold import ThresholdFacts, ThresholdRule, ThresholdVerdict, evaluate_rule
+from .totals import BREAKDOWN_FIELDS, COUNTER_FIELDS, BreakdownCounts, Counts
+
+PUBLIC_STATES = (
+    SlateState.OPEN,
+    SlateState.LOCKED,
+    SlateState.RELEASING,
+    SlateState.RELEASED,
+    SlateState.EXPIRED,
+    SlateState.VOIDED,
+)
+
+
+def open_slates() -> QuerySet[Slate]:
+    return Slate.objects.filter(state=SlateState.OPEN).order_by("deadline", "id")
+
+
+def public_slates() -> QuerySet[Slate]:
+    return Slate.objects.filter(state__in=PUBLIC_STATES)
+
+
+def slates_visible_to(user) -> QuerySet[Slate]:
+    """Public slates, plus drafts the user organizes (staff see every draft)."""
+    if user.is_authenticated and user.is_staff:
+        return Slate.objects.all()
+    query = Q(state__in=PUBLIC_STATES)
+    if user.is_authenticated:
+        query |= Q(organizers=user)
+    return Slate.objects.filter(query).distinct()
+
+
+def is_organizer(user, slate: Slate) -> bool:
+    if not user.is_authenticated:
+        return False
+    if user.is_staff:
+        return True
+    return slate.organizers.filter(pk=user.pk).exists()
+
+
+def is_partner_admin(user, organization: PartnerOrganization) -> bool:
+    if not user.is_authenticated:
+        return False
+    return user.is_staff or organization.admins.filter(pk=user.pk).exists()
+
+
+def slate_counts(slate_id: int) -> Counts:
+    sums = SlateCounterShard.objects.filter(slate_id=slate_id).aggregate(
+        **{name: Sum(name) for name in COUNTER_FIELDS}
+    )
+    return Counts(**{name: sums[name] or 0 for name in COUNTER_FIELDS})
+
+
+def slate_breakdown(slate_id: int, dimension: str) -> list[tuple[str, BreakdownCounts]]:
+    """Counters per slice of one dimension, largest money first (days: in date order)."""
+    rows = (
+        SlateBreakdownShard.objects.filter(slate_id=slate_id, dimension=dimension)
+        .values("key")
+        .annotate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
+    )
+    slices = [
+        (row["key"], BreakdownCounts(**{name: row[name] or 0 for name in BREAKDOWN_FIELDS}))
+        for row in rows
+    ]
+    slices = [(key, counts) for key, counts in slices if not counts.is_zero()]
+    if dimension == "day":
+        return sorted(slices)
+    return sorted(slices, key=lambda item: (-item[1].money_cents, -item[1].pledge_count, item[0]))
+
+
+def threshold_rule(slate: Slate) -> ThresholdRule:
+    return ThresholdRule(
+        min_signatures=slate.threshold_min_signatures,
+        min_money_cents=slate.threshold_min_money_cents,
+        min_volunteer_hours=slate.threshold_min_volunteer_hours,
+    )
+
+
+def threshold_verdict(slate: Slate, counts: Counts | None = None) -> ThresholdVerdict:
+    counts = counts if counts is not None else slate_counts(slate.pk)
+    facts = ThresholdFacts(
+        signed_candidates=slate.signed_candidate_count,
+        required_unsigned=slate.required_unsigned_count,
+        money_pledged_cents=counts.money_pledged_cents,
+        volunteer_hours=counts.volunteer_hours,
+    )
+    return evaluate_rule(threshold_rule(slate), facts)
+
+
+@dataclass(frozen=True)
+class SlateProgress:
+    slate: Slate
+    counts: Counts
+    verdict: ThresholdVerdict
+    signed: int
+    invited: int
+    needed: int
+    time_left: timedelta
+
+    @property
+    def signature_percent(self) -> int:
+        return min(100, round(100 * self.signed / self.needed)) if self.needed else 100
+
+    @property
+    def days_left(self) -> int:
+        return max(0, self.time_left.days)
+
+
+def slate_progress(slate: Slate, now=None) -> SlateProgress:
+    counts = slate_counts(slate.pk)
+    now = now or timezone.now()
+    return SlateProgress(
+        slate=slate,
+        counts=counts,
+        verdict=threshold_verdict(slate, counts),
+        signed=slate.signed_candidate_count,
+        invited=slate.invited_candidate_count,
+        needed=slate.threshold_min_signatures,
+        time_left=max(slate.deadline - now, timedelta(0)),
+    )
+
+
+def overdue_open_slate_ids(now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Slate.objects.filter(state=SlateState.OPEN, deadline__lte=now).values_list("id", flat=True)
+    )

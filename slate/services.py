@@ -1,0 +1,563 @@
+"""Every write to the Slate aggregate.
+
+Lifecycle changes go through ``transition_slate`` alone: it takes the slate's row lock,
+checks the state table, records who/when/why, and schedules the event dispatch after commit.
+"""
+
+import logging
+import random
+from collections.abc import Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import selectors
+from .errors import SlateError
+from .events import SIGNAL_BY_STATE, slate_state_changed
+from .models import (
+    Endorsement,
+    PartnerOrganization,
+    Plank,
+    Slate,
+    SlateBreakdownShard,
+    SlateCounterShard,
+    SlateOrganizer,
+    SlateTransition,
+)
+from .queue import enqueue_on_commit
+from .states import SlateState, slate_transition_allowed
+from .totals import BREAKDOWN_FIELDS, COUNTER_FIELDS, Breakdown, Counts
+
+logger = logging.getLogger(__name__)
+
+MAX_PLANKS = 20
+
+
+# --- Locks ------------------------------------------------------------------------------------
+
+
+def lock_slate(slate_id: int) -> Slate:
+    """Exclusive row lock: for lifecycle changes and for signature changes."""
+    try:
+        return Slate.objects.select_for_update().get(pk=slate_id)
+    except Slate.DoesNotExist:
+        raise SlateError("unknown_slate", "That slate does not exist.", field="slate") from None
+
+
+def lock_slate_shared(slate_id: int) -> Slate:
+    """Shared row lock for pledge changes.
+
+    Many pledges may hold it at once (no hot row), yet none can commit while a lock or expiry
+    holds the exclusive lock, so a pledge never lands on a slate that has just closed.
+    Django has no FOR SHARE, hence the raw query; SQLite serialises writers anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            # The table name is our own constant; the id is a bound parameter.
+            sql = f"SELECT id FROM {Slate._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608
+            cursor.execute(sql, [slate_id])
+            if cursor.fetchone() is None:
+                raise SlateError("unknown_slate", "That slate does not exist.", field="slate")
+    try:
+        return Slate.objects.get(pk=slate_id)
+    except Slate.DoesNotExist:
+        raise SlateError("unknown_slate", "That slate does not exist.", field="slate") from None
+
+
+# --- Creating and editing ---------------------------------------------------------------------
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:70] or "slate"
+    slug, suffix = base, 2
+    while Slate.objects.filter(slug=slug).exists():
+        slug = f"{base}-{suffix}"
+        suffix += 1
+    return slug
+
+
+def _validate_rule(*, min_signatures: int, min_money_cents: int, min_volunteer_hours: int) -> None:
+    for value, field_name in (
+        (min_signatures, "threshold_min_signatures"),
+        (min_money_cents, "threshold_min_money_cents"),
+        (min_volunteer_hours, "threshold_min_volunteer_hours"),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SlateError("invalid_rule", "Must be a whole number.", field=field_name)
+    if min_signatures < 1:
+        raise SlateError(
+            "invalid_rule",
+            "At least one candidate signature must be required.",
+            field="threshold_min_signatures",
+        )
+    if min_money_cents < 0 or min_volunteer_hours < 0:
+        raise SlateError(
+            "invalid_rule",
+            "Minimum money and hours cannot be negative.",
+            field="threshold_min_money_cents"
+            if min_money_cents < 0
+            else "threshold_min_volunteer_hours",
+        )
+
+
+def _validate_planks(planks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    if len(planks) > MAX_PLANKS:
+        raise SlateError(
+            "too_many_planks", f"A slate has at most {MAX_PLANKS} planks.", field="planks"
+        )
+    cleaned = []
+    for title, summary in planks:
+        title = (title or "").strip()
+        if not title or len(title) > 200:
+            raise SlateError(
+                "invalid_plank",
+                "Each plank needs a title of at most 200 characters.",
+                field="planks",
+            )
+        cleaned.append((title, (summary or "").strip()))
+    return cleaned
+
+
+@transaction.atomic
+def create_slate(
+    *,
+    name: str,
+    mission: str,
+    deadline,
+    threshold_min_signatures: int,
+    created_by,
+    threshold_min_money_cents: int = 0,
+    threshold_min_volunteer_hours: int = 0,
+    planks: Sequence[tuple[str, str]] = (),
+    slug: str | None = None,
+) -> Slate:
+    name, mission = (name or "").strip(), (mission or "").strip()
+    if not name or len(name) > 200:
+        raise SlateError(
+            "invalid_name", "A slate needs a name of at most 200 characters.", field="name"
+        )
+    if not mission:
+        raise SlateError("invalid_mission", "Say what the slate is for.", field="mission")
+    if deadline is None or timezone.is_naive(deadline):
+        raise SlateError(
+            "invalid_deadline", "The deadline needs a date, time and time zone.", field="deadline"
+        )
+    if deadline <= timezone.now():
+        raise SlateError(
+            "invalid_deadline", "The deadline must be in the future.", field="deadline"
+        )
+    _validate_rule(
+        min_signatures=threshold_min_signatures,
+        min_money_cents=threshold_min_money_cents,
+        min_volunteer_hours=threshold_min_volunteer_hours,
+    )
+    cleaned_planks = _validate_planks(planks)
+    if slug is not None:
+        slug = slugify(slug)
+        if not slug or Slate.objects.filter(slug=slug).exists():
+            raise SlateError("invalid_slug", "That address is taken or empty.", field="slug")
+    slate = Slate.objects.create(
+        name=name,
+        slug=slug or _unique_slug(name),
+        mission=mission,
+        deadline=deadline,
+        threshold_min_signatures=threshold_min_signatures,
+        threshold_min_money_cents=threshold_min_money_cents,
+        threshold_min_volunteer_hours=threshold_min_volunteer_hours,
+    )
+    SlateCounterShard.objects.bulk_create(
+        SlateCounterShard(slate=slate, shard=n) for n in range(settings.SLATE_COUNTER_SHARDS)
+    )
+    Plank.objects.bulk_create(
+        Plank(slate=slate, position=i, title=title, summary=summary)
+        for i, (title, summary) in enumerate(cleaned_planks, start=1)
+    )
+    SlateOrganizer.objects.create(slate=slate, user=created_by)
+    return slate
+
+
+def _require_organizer(actor, slate: Slate) -> None:
+    if not selectors.is_organizer(actor, slate):
+        raise SlateError("forbidden", "Only this slate's organizers may do that.")
+
+
+@transaction.atomic
+def set_planks(*, slate: Slate, planks: Sequence[tuple[str, str]], actor) -> list[Plank]:
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError(
+            "not_draft", "Planks are fixed once the slate is published.", field="planks"
+        )
+    cleaned = _validate_planks(planks)
+    slate.planks.all().delete()
+    return Plank.objects.bulk_create(
+        Plank(slate=slate, position=i, title=title, summary=summary)
+        for i, (title, summary) in enumerate(cleaned, start=1)
+    )
+
+
+@transaction.atomic
+def update_threshold_rule(
+    *,
+    slate: Slate,
+    actor,
+    min_signatures: int,
+    min_money_cents: int = 0,
+    min_volunteer_hours: int = 0,
+) -> Slate:
+    """Change the rule of a draft. An open slate's rule is part of what supporters agreed to."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError("not_draft", "The threshold rule is fixed once the slate is published.")
+    _validate_rule(
+        min_signatures=min_signatures,
+        min_money_cents=min_money_cents,
+        min_volunteer_hours=min_volunteer_hours,
+    )
+    slate.threshold_min_signatures = min_signatures
+    slate.threshold_min_money_cents = min_money_cents
+    slate.threshold_min_volunteer_hours = min_volunteer_hours
+    slate.save(
+        update_fields=[
+            "threshold_min_signatures",
+            "threshold_min_money_cents",
+            "threshold_min_volunteer_hours",
+            "updated_at",
+        ]
+    )
+    return slate
+
+
+@transaction.atomic
+def add_organizer(*, slate: Slate, user, actor) -> SlateOrganizer:
+    _require_organizer(actor, slate)
+    organizer, _ = SlateOrganizer.objects.get_or_create(slate=slate, user=user)
+    return organizer
+
+
+@transaction.atomic
+def extend_deadline(*, slate: Slate, new_deadline, actor, reason: str) -> Slate:
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state not in (SlateState.DRAFT, SlateState.OPEN):
+        raise SlateError(
+            "closed", "The deadline of a closed slate cannot change.", field="deadline"
+        )
+    if new_deadline is None or timezone.is_naive(new_deadline) or new_deadline <= slate.deadline:
+        raise SlateError(
+            "invalid_deadline",
+            "A new deadline must be later than the current one.",
+            field="deadline",
+        )
+    if not (reason or "").strip():
+        raise SlateError(
+            "reason_required", "Say why the deadline moves; supporters are told.", field="reason"
+        )
+    slate.deadline = new_deadline
+    slate.save(update_fields=["deadline", "updated_at"])
+    return slate
+
+
+# --- Lifecycle --------------------------------------------------------------------------------
+
+
+def transition_slate(*, slate: Slate, to_state: str, actor, reason: str) -> SlateTransition:
+    """The one function that changes a slate's state. The caller must hold ``lock_slate``."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition_slate must run inside a transaction holding the slate lock")
+    from_state = slate.state
+    if not slate_transition_allowed(from_state, to_state):
+        raise SlateError(
+            "invalid_transition",
+            f"A slate cannot go from {from_state} to {to_state}.",
+            field="state",
+        )
+    now = timezone.now()
+    slate.state = to_state
+    update_fields = ["state", "updated_at"]
+    if to_state == SlateState.OPEN:
+        slate.opened_at = now
+        update_fields.append("opened_at")
+    if to_state == SlateState.LOCKED:
+        slate.locked_at = now
+        update_fields.append("locked_at")
+    slate.save(update_fields=update_fields)
+    transition = SlateTransition.objects.create(
+        slate=slate,
+        from_state=from_state,
+        to_state=to_state,
+        actor=actor,
+        reason=reason[:500],
+        created_at=now,
+    )
+    from . import tasks  # tasks import services; the cycle is broken here
+
+    enqueue_on_commit(tasks.dispatch_transition, transition.pk)
+    return transition
+
+
+@transaction.atomic
+def open_slate(*, slate: Slate, actor) -> Slate:
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
+    if slate.deadline <= timezone.now():
+        raise SlateError(
+            "invalid_deadline", "The deadline has passed; set a later one first.", field="deadline"
+        )
+    if slate.agreement_version_number is None:
+        raise SlateError(
+            "no_agreement", "Publish the coordination agreement first.", field="agreement"
+        )
+    if slate.invited_candidate_count < slate.threshold_min_signatures:
+        raise SlateError(
+            "too_few_candidates",
+            f"The rule needs {slate.threshold_min_signatures} signatures but only "
+            f"{slate.invited_candidate_count} candidates are invited.",
+            field="threshold_min_signatures",
+        )
+    if not slate.planks.exists():
+        raise SlateError("no_planks", "Add at least one plank.", field="planks")
+    transition_slate(
+        slate=slate, to_state=SlateState.OPEN, actor=actor, reason="published by organizer"
+    )
+    return slate
+
+
+def record_candidate_facts(
+    *,
+    slate: Slate,
+    signed_candidate_count: int,
+    invited_candidate_count: int,
+    required_unsigned_count: int,
+    agreement_version_number: int | None,
+) -> None:
+    """Store the candidates app's facts on the slate row. The caller holds ``lock_slate``."""
+    slate.signed_candidate_count = signed_candidate_count
+    slate.invited_candidate_count = invited_candidate_count
+    slate.required_unsigned_count = required_unsigned_count
+    slate.agreement_version_number = agreement_version_number
+    slate.save(
+        update_fields=[
+            "signed_candidate_count",
+            "invited_candidate_count",
+            "required_unsigned_count",
+            "agreement_version_number",
+            "updated_at",
+        ]
+    )
+
+
+def evaluate_threshold(*, slate_id: int) -> bool:
+    """Lock the slate if its rule holds. Returns True only for the call that locked it.
+
+    A cheap unlocked read first, so that the per-pledge evaluations of a busy slate do not
+    queue on its row lock; then the lock, and the rule again on what the lock guarantees.
+    """
+    try:
+        slate = Slate.objects.get(pk=slate_id)
+    except Slate.DoesNotExist:
+        return False
+    if slate.state != SlateState.OPEN or not selectors.threshold_verdict(slate).holds:
+        return False
+    with transaction.atomic():
+        slate = lock_slate(slate_id)
+        if slate.state != SlateState.OPEN:
+            return False
+        verdict = selectors.threshold_verdict(slate)
+        if not verdict.holds:
+            return False
+        transition_slate(
+            slate=slate,
+            to_state=SlateState.LOCKED,
+            actor=None,
+            reason=(
+                f"threshold met: {slate.signed_candidate_count} of "
+                f"{slate.invited_candidate_count} candidates signed "
+                f"(rule: at least {slate.threshold_min_signatures})"
+            ),
+        )
+    logger.info("slate %s locked", slate_id)
+    return True
+
+
+def expire_slate_if_overdue(*, slate_id: int, now=None) -> str | None:
+    """At the deadline an open slate locks if its rule holds (a late evaluation), else expires."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        slate = lock_slate(slate_id)
+        if slate.state != SlateState.OPEN or slate.deadline > now:
+            return None
+        if selectors.threshold_verdict(slate).holds:
+            transition_slate(
+                slate=slate,
+                to_state=SlateState.LOCKED,
+                actor=None,
+                reason="threshold met before the deadline (locked by the deadline job)",
+            )
+            return SlateState.LOCKED
+        transition_slate(
+            slate=slate,
+            to_state=SlateState.EXPIRED,
+            actor=None,
+            reason=f"deadline {slate.deadline.isoformat()} passed without the threshold",
+        )
+        return SlateState.EXPIRED
+
+
+def dispatch_transition(*, transition_id: int) -> bool:
+    """Send a transition's events once. Receivers run inside this transaction: if one fails,
+    nothing is marked and the sweeper retries the whole dispatch."""
+    with transaction.atomic():
+        transition = (
+            SlateTransition.objects.select_for_update()
+            .filter(pk=transition_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if transition is None:
+            return False
+        payload = {
+            "slate_id": transition.slate_id,
+            "transition_id": transition.pk,
+            "from_state": transition.from_state,
+            "to_state": transition.to_state,
+        }
+        slate_state_changed.send(sender=Slate, **payload)
+        specific = SIGNAL_BY_STATE.get(transition.to_state)
+        if specific is not None:
+            specific.send(sender=Slate, **payload)
+        transition.dispatched_at = timezone.now()
+        transition.save(update_fields=["dispatched_at"])
+    return True
+
+
+def undispatched_transition_ids(*, older_than_seconds: int) -> list[int]:
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    return list(
+        SlateTransition.objects.filter(dispatched_at__isnull=True, created_at__lte=cutoff)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:1000]
+    )
+
+
+# --- Maintained totals ------------------------------------------------------------------------
+
+
+def apply_counts_delta(*, slate_id: int, counts: Counts, breakdown: Breakdown) -> None:
+    """Add a change to a random shard. Runs inside the caller's transaction."""
+    shard = random.randrange(settings.SLATE_COUNTER_SHARDS)
+    changes = counts.nonzero_items()
+    if changes:
+        SlateCounterShard.objects.filter(slate_id=slate_id, shard=shard).update(
+            **{name: F(name) + value for name, value in changes.items()}
+        )
+    for (dimension, key), delta in sorted(breakdown.items()):
+        _add_to_breakdown(slate_id, dimension, key, shard, delta)
+
+
+def _add_to_breakdown(slate_id: int, dimension: str, key: str, shard: int, delta) -> None:
+    values = {name: getattr(delta, name) for name in BREAKDOWN_FIELDS}
+    updated = SlateBreakdownShard.objects.filter(
+        slate_id=slate_id, dimension=dimension, key=key, shard=shard
+    ).update(**{name: F(name) + value for name, value in values.items()})
+    if updated:
+        return
+    # First change in this slice and shard. A concurrent creator may win the insert; the
+    # savepoint keeps our transaction usable and the update then lands on its row.
+    try:
+        with transaction.atomic():
+            SlateBreakdownShard.objects.create(
+                slate_id=slate_id, dimension=dimension, key=key, shard=shard, **values
+            )
+    except IntegrityError:
+        SlateBreakdownShard.objects.filter(
+            slate_id=slate_id, dimension=dimension, key=key, shard=shard
+        ).update(**{name: F(name) + value for name, value in values.items()})
+
+
+def replace_counts(*, slate_id: int, counts: Counts, breakdown: Breakdown) -> None:
+    """Overwrite a slate's totals with a recount (the drift repair). Holds the slate lock."""
+    with transaction.atomic():
+        lock_slate(slate_id)
+        SlateCounterShard.objects.filter(slate_id=slate_id).update(
+            **{name: 0 for name in COUNTER_FIELDS}
+        )
+        SlateCounterShard.objects.filter(slate_id=slate_id, shard=0).update(
+            **{name: getattr(counts, name) for name in COUNTER_FIELDS}
+        )
+        SlateBreakdownShard.objects.filter(slate_id=slate_id).delete()
+        SlateBreakdownShard.objects.bulk_create(
+            SlateBreakdownShard(
+                slate_id=slate_id,
+                dimension=dimension,
+                key=key,
+                shard=0,
+                **{name: getattr(value, name) for name in BREAKDOWN_FIELDS},
+            )
+            for (dimension, key), value in breakdown.items()
+        )
+
+
+# --- Partner organizations --------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_partner_organization(
+    *, name: str, kind: str, admin, website: str = "", slug: str | None = None
+) -> PartnerOrganization:
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise SlateError("invalid_name", "An organization needs a name.", field="name")
+    if kind not in PartnerOrganization.Kind.values:
+        raise SlateError(
+            "invalid_kind", "Choose union, civic, religious, advocacy or other.", field="kind"
+        )
+    slug = slugify(slug or name)[:70]
+    if not slug or PartnerOrganization.objects.filter(slug=slug).exists():
+        raise SlateError("invalid_slug", "That address is taken or empty.", field="slug")
+    organization = PartnerOrganization.objects.create(
+        name=name, kind=kind, website=website, slug=slug
+    )
+    organization.admins.add(admin)
+    return organization
+
+
+@transaction.atomic
+def verify_partner_organization(*, organization: PartnerOrganization, actor) -> PartnerOrganization:
+    if not (actor.is_authenticated and actor.is_staff):
+        raise SlateError("forbidden", "Only staff verify organizations.")
+    organization.verified = True
+    organization.save(update_fields=["verified"])
+    return organization
+
+
+@transaction.atomic
+def endorse_slate(
+    *, organization: PartnerOrganization, slate: Slate, actor, statement: str = ""
+) -> Endorsement:
+    if not selectors.is_partner_admin(actor, organization):
+        raise SlateError("forbidden", "Only the organization's admins may endorse for it.")
+    if slate.state not in (SlateState.OPEN, SlateState.LOCKED):
+        raise SlateError("closed", "Only an open or locked slate can be endorsed.", field="slate")
+    endorsement, _ = Endorsement.objects.update_or_create(
+        organization=organization,
+        slate=slate,
+        defaults={"statement": (statement or "").strip(), "endorsed_by": actor},
+    )
+    return endorsement
+
+
+@transaction.atomic
+def withdraw_endorsement(*, organization: PartnerOrganization, slate: Slate, actor) -> None:
+    if not selectors.is_partner_admin(actor, organization):
+        raise SlateError(
+            "forbidden", "Only the organization's admins may withdraw its endorsement."
+        )
+    Endorsement.objects.filter(organization=organization, slate=slate).delete()

@@ -1,0 +1,28 @@
+"""The slate lifecycle as one table of allowed transitions."""
+
+from django.db import models
+
+
+class SlateState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    LOCKED = "locked", "Locked"
+    RELEASING = "releasing", "Releasing"
+    RELEASED = "released", "Released"
+    EXPIRED = "expired", "Expired"
+    VOIDED = "voided", "Voided"
+
+
+SLATE_TRANSITIONS: dict[str, frozenset[str]] = {
+    SlateState.DRAFT: frozenset({SlateState.OPEN}),
+    SlateState.OPEN: frozenset({SlateState.LOCKED, SlateState.EXPIRED}),
+    SlateState.LOCKED: frozenset({SlateState.RELEASING}),
+    SlateState.RELEASING: frozenset({SlateState.RELEASED}),
+    SlateState.RELEASED: frozenset(),
+    SlateState.EXPIRED: frozenset({SlateState.VOIDED}),
+    SlateState.VOIDED: frozenset(),
+}
+
+
+def slate_transition_allowed(from_state: str, to_state: str) -> bool:
+    return to_state in SLATE_TRANSITIONS.get(from_state, frozenset())

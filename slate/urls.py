@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+slate_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("slates/<slug:slug>/", views.slate_detail, name="detail"),
+        path("slates/<slug:slug>/progress/", views.slate_progress_fragment, name="progress"),
+    ],
+    "slate",
+)
+
+urlpatterns = [
+    path("", include(slate_patterns)),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,54 @@
+"""Public pages of the Slate aggregate. Thin: they call selectors and render."""
+
+from django.db import connection
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from candidates.selectors import current_agreement_version, slate_candidate_standings
+
+from . import selectors
+from .models import Slate
+
+
+@require_GET
+def home(request):
+    slates = list(selectors.open_slates().prefetch_related("planks"))
+    progress = [selectors.slate_progress(slate) for slate in slates]
+    return render(request, "slate/home.html", {"progress_list": progress})
+
+
+def _visible_slate(request, slug: str) -> Slate:
+    slate = get_object_or_404(Slate, slug=slug)
+    if not selectors.slates_visible_to(request.user).filter(pk=slate.pk).exists():
+        raise Http404("No such slate")
+    return slate
+
+
+@require_GET
+def slate_detail(request, slug: str):
+    slate = _visible_slate(request, slug)
+    context = {
+        "slate": slate,
+        "progress": selectors.slate_progress(slate),
+        "planks": slate.planks.all(),
+        "standings": slate_candidate_standings(slate),
+        "agreement": current_agreement_version(slate),
+        "endorsements": slate.endorsements.select_related("organization"),
+        "states": selectors.slate_breakdown(slate.pk, "state")[:10],
+    }
+    return render(request, "slate/detail.html", context)
+
+
+@require_GET
+def slate_progress_fragment(request, slug: str):
+    """Polled by HTMX every few seconds; reads only the maintained totals."""
+    slate = _visible_slate(request, slug)
+    return render(request, "slate/_progress.html", {"progress": selectors.slate_progress(slate)})
+
+
+@require_GET
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
