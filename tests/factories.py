@@ -1,0 +1,130 @@
+"""Test data built through the real services, so every object is in a state the app can reach."""
+
+import itertools
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from candidates import services as candidate_services
+from candidates.models import Candidate
+from slate import services as slate_services
+from slate.models import Slate
+
+User = get_user_model()
+_sequence = itertools.count(1)
+
+STATES = ["CA", "NY", "TX", "PA", "OH", "MI", "WI", "AZ", "GA", "NC"]
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests")
+
+
+def make_staff() -> User:
+    return UserFactory(is_staff=True)
+
+
+def make_draft_slate(
+    *,
+    organizer: User | None = None,
+    min_signatures: int = 3,
+    min_money_cents: int = 0,
+    min_volunteer_hours: int = 0,
+    deadline=None,
+) -> Slate:
+    organizer = organizer or UserFactory()
+    return slate_services.create_slate(
+        name=f"Test slate {next(_sequence)}",
+        mission="Coordinate or nothing.",
+        deadline=deadline or timezone.now() + timedelta(days=30),
+        threshold_min_signatures=min_signatures,
+        threshold_min_money_cents=min_money_cents,
+        threshold_min_volunteer_hours=min_volunteer_hours,
+        planks=[("Universal health care", "Medicare for all"), ("Climate", "")],
+        created_by=organizer,
+    )
+
+
+def make_candidate(*, organizer: User, state: str = "CA", verified: bool = True) -> Candidate:
+    """A candidate whose profile is claimed by a fresh user (and verified, by default)."""
+    number = next(_sequence)
+    candidate = candidate_services.create_candidate(
+        full_name=f"Candidate Number{number}",
+        office=Candidate.Office.HOUSE,
+        state=state,
+        district=str(number % 50 + 1),
+        party="Independent",
+        created_by=organizer,
+    )
+    candidate_services.claim_candidate(candidate=candidate, user=UserFactory())
+    candidate.refresh_from_db()
+    return candidate
+
+
+def verify(candidate: Candidate, organizer: User) -> Candidate:
+    return candidate_services.verify_candidate(candidate=candidate, actor=organizer)
+
+
+def make_open_slate(
+    *,
+    candidates: int = 5,
+    min_signatures: int = 3,
+    min_money_cents: int = 0,
+    min_volunteer_hours: int = 0,
+    required: int = 0,
+) -> Slate:
+    """An open slate with ``candidates`` invited, claimed and verified candidates, the first
+    ``required`` of them required, and a published agreement."""
+    organizer = UserFactory()
+    slate = make_draft_slate(
+        organizer=organizer,
+        min_signatures=min_signatures,
+        min_money_cents=min_money_cents,
+        min_volunteer_hours=min_volunteer_hours,
+    )
+    for index in range(candidates):
+        candidate = make_candidate(organizer=organizer, state=STATES[index % len(STATES)])
+        candidate_services.invite_candidate(
+            slate=slate, candidate=candidate, actor=organizer, is_required=index < required
+        )
+        verify(candidate, organizer)
+    candidate_services.save_agreement_draft(
+        slate=slate, actor=organizer, text="We share resources, vote as a bloc, campaign together."
+    )
+    candidate_services.publish_agreement(slate=slate, actor=organizer)
+    slate_services.open_slate(slate=slate, actor=organizer)
+    slate.refresh_from_db()
+    return slate
+
+
+def organizer_of(slate: Slate) -> User:
+    return slate.organizers.first()
+
+
+def slate_candidates(slate: Slate) -> list[Candidate]:
+    return list(
+        Candidate.objects.filter(invitations__slate=slate).order_by("invitations__created_at", "id")
+    )
+
+
+def sign(candidate: Candidate, slate: Slate):
+    from candidates.selectors import current_agreement_version
+
+    version = current_agreement_version(slate)
+    return candidate_services.sign_agreement(
+        candidate=candidate,
+        slate=slate,
+        agreement_version_id=version.pk,
+        typed_name=candidate.full_name,
+        signer=candidate.user,
+        ip_address="203.0.113.5",
+        user_agent="pytest",
+    )

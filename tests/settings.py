@@ -1,0 +1,21 @@
+"""Test settings: the real settings, pointed at the local PostgreSQL and Redis.
+
+The suite needs PostgreSQL (row locks, FOR SHARE, real concurrency), so the default here is
+the local server rather than the SQLite that `make run` uses. DATABASE_URL and
+CELERY_BROKER_URL still win when set.
+"""
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/slate")
+os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+os.environ.setdefault("SLATE_VAR_DIR", "/tmp/slate-test-var")
+
+from slate.settings import *  # noqa: E402, F403
+
+# Tasks run inline unless a test starts a real worker (tests/celery_worker fixtures).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LOGGING = {"version": 1, "disable_existing_loggers": False}
