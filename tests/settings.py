@@ -6,12 +6,13 @@ CELERY_BROKER_URL still win when set.
 """
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/slate")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
-os.environ.setdefault("SLATE_VAR_DIR", "/tmp/slate-test-var")
+os.environ.setdefault("SLATE_VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
-from slate.settings import *  # noqa: E402, F403
+from slate.settings import *  # noqa: F403
 
 # Tasks run inline unless a test starts a real worker (tests/celery_worker fixtures).
 CELERY_TASK_ALWAYS_EAGER = True

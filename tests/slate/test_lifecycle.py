@@ -164,7 +164,9 @@ def test_required_candidate_must_sign_before_lock(django_capture_on_commit_callb
     assert slate.state == SlateState.LOCKED
 
 
-def test_deadline_expires_an_open_slate_whose_rule_fails(slate_events, django_capture_on_commit_callbacks):
+def test_deadline_expires_an_open_slate_whose_rule_fails(
+    slate_events, django_capture_on_commit_callbacks
+):
     slate = make_open_slate(candidates=3, min_signatures=2)
     later = slate.deadline + timedelta(seconds=1)
     with django_capture_on_commit_callbacks(execute=True):
@@ -197,7 +199,10 @@ def test_extend_deadline_must_move_later_with_a_reason():
     organizer = slate.organizers.first()
     with pytest.raises(SlateError):
         services.extend_deadline(
-            slate=slate, new_deadline=slate.deadline - timedelta(days=1), actor=organizer, reason="x"
+            slate=slate,
+            new_deadline=slate.deadline - timedelta(days=1),
+            actor=organizer,
+            reason="x",
         )
     with pytest.raises(SlateError):
         services.extend_deadline(
