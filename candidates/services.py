@@ -201,7 +201,9 @@ def revoke_invitation(*, invitation: Invitation, actor) -> Invitation:
 def respond_to_invitation(*, invitation: Invitation, user, accept: bool) -> Invitation:
     slate = _lock_slate(invitation.slate)
     invitation = (
-        Invitation.objects.select_for_update().select_related("candidate").get(pk=invitation.pk)
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("candidate")
+        .get(pk=invitation.pk)
     )
     if invitation.candidate.user_id != user.pk:
         raise CandidateError("forbidden", "Only the invited candidate may answer this invitation.")

@@ -110,7 +110,11 @@ def transition_pledge(
     ``refunded_cents`` are for the escrow app, which records what Stripe actually moved.
     """
     _lock_slate_shared(pledge.slate)
-    locked = Pledge.objects.select_for_update().select_related("slate").get(pk=pledge.pk)
+    # of=("self",): lock only the pledge row; the join must not turn the slate's shared
+    # lock into an exclusive one (that deadlocks concurrent pledges).
+    locked = (
+        Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge.pk)
+    )
     if not pledge_transition_allowed(locked.kind, locked.state, to_state):
         raise PledgeError(
             "invalid_transition",
