@@ -95,7 +95,8 @@ def test_two_hundred_concurrent_pledges_leave_totals_equal_to_a_recount():
     assert set(cancelled) == {"cancelled"}
     recount = recount_slate(slate.pk)
     assert slate_selectors.slate_counts(slate.pk) == recount.counts
-    live_money = sum(100 * (i + 1) for i in list(range(50, 200)) + list(range(200, 240)) if i % 4 != 3)
+    live_indexes = [i for i in range(50, 240) if i % 4 != 3]
+    live_money = sum(100 * (i + 1) for i in live_indexes)
     assert recount.counts.money_pledged_cents == live_money
     by_state = dict(slate_selectors.slate_breakdown(slate.pk, "state"))
     assert by_state == {k: v for (d, k), v in recount.breakdown.items() if d == "state"}

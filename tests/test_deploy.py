@@ -1,0 +1,343 @@
+"""Production packaging: docker-compose.yml, the Dockerfile and the production settings.
+
+None of these tests touch the test database. The settings checks run Django in a subprocess
+with a clean environment, because the test process itself runs on tests.settings.
+"""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+SERVICES = {"web", "worker", "beat", "db", "redis"}
+APP_SERVICES = {"web", "worker", "beat"}
+REQUIRED_APP_ENV = {
+    "SLATE_ENV",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "CELERY_BROKER_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "EMAIL_USE_TLS",
+    "DEFAULT_FROM_EMAIL",
+    "SECURE_SSL_REDIRECT",
+}
+# Values that must be supplied by whoever deploys, never written in the file.
+MUST_BE_SUPPLIED = {
+    "SECRET_KEY",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+}
+# What `docker compose config` needs before it will interpolate the file.
+COMPOSE_ENV = {
+    "SECRET_KEY": "compose-config-" + "x" * 50,
+    "ALLOWED_HOSTS": "slate.example.org",
+    "POSTGRES_PASSWORD": "compose-config-password",
+    "STRIPE_SECRET_KEY": "sk_test_compose_config",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_compose_config",
+    "STRIPE_WEBHOOK_SECRET": "whsec_compose_config",
+    "EMAIL_HOST": "smtp.example.org",
+}
+
+
+def is_secret_name(name: str) -> bool:
+    return "SECRET" in name or "PASSWORD" in name or name.endswith("_KEY")
+
+
+def interpolation(name: str, *, required: bool) -> re.Pattern[str]:
+    """`${NAME:?message}`; when not required, also `${NAME}` or `${NAME:-}` (empty default)."""
+    alternatives = r":\?[^}]*" if required else r":\?[^}]*|:-|"
+    return re.compile(rf"\$\{{{re.escape(name)}(?:{alternatives})\}}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose) -> dict:
+    return compose["services"]
+
+
+def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
+    """A clean production environment, not inherited from the test process."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+        "SLATE_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": "slate.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "slate.settings",
+        # Keeps the filesystem broker folders the settings create out of the checkout.
+        "SLATE_VAR_DIR": str(tmp_path / "var"),
+    }
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 120):
+    return subprocess.run(  # noqa: S603
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+# --- docker-compose.yml -----------------------------------------------------------------------
+
+
+def test_compose_has_the_five_services(services):
+    assert set(services) == SERVICES
+    assert services["db"]["image"] == "postgres:16"
+    assert services["redis"]["image"] == "redis:7"
+
+
+def test_app_services_share_one_image_and_the_anchored_environment(compose, services):
+    app_image = services["web"]["image"]
+    using_app_image = {
+        name
+        for name, service in services.items()
+        if "build" in service or service.get("image") == app_image
+    }
+    assert using_app_image == APP_SERVICES
+    assert "&app-env" in COMPOSE_FILE.read_text()
+    for name in APP_SERVICES:
+        environment = services[name]["environment"]
+        assert environment == compose["x-app-env"], name
+        missing = REQUIRED_APP_ENV - set(environment)
+        assert not missing, f"{name} lacks {sorted(missing)}"
+        assert environment["SLATE_ENV"] == "production"
+        assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        assert "DEBUG" not in environment
+
+
+def test_app_service_commands(services):
+    web = " ".join(services["web"]["command"])
+    assert "python manage.py migrate --noinput" in web
+    assert web.index("migrate") < web.index("gunicorn slate.wsgi:application")
+    assert "0.0.0.0:8000" in web
+    assert services["worker"]["command"] == ["celery", "-A", "slate", "worker", "-l", "info"]
+    assert services["beat"]["command"] == [
+        "celery",
+        *("-A", "slate", "beat", "-l", "info"),
+        *("--schedule", "/tmp/celerybeat-schedule"),  # noqa: S108
+    ]
+
+
+def test_secure_ssl_redirect_is_settable_and_on_by_default(services):
+    value = services["web"]["environment"]["SECURE_SSL_REDIRECT"]
+    assert value == "${SECURE_SSL_REDIRECT:-true}"
+
+
+def test_healthchecks(services):
+    for name in ("db", "redis", "web"):
+        assert "healthcheck" in services[name], name
+    db_check = " ".join(services["db"]["healthcheck"]["test"])
+    assert "pg_isready" in db_check
+    assert services["redis"]["healthcheck"]["test"][-2:] == ["redis-cli", "ping"]
+    web_check = services["web"]["healthcheck"]["test"]
+    assert web_check[:3] == ["CMD", "python", "-c"]
+    assert "urllib" in web_check[3]
+    assert "http://127.0.0.1:8000/healthz" in web_check[3]
+
+
+def test_app_services_wait_for_healthy_db_and_redis(services):
+    for name in APP_SERVICES:
+        depends_on = services[name]["depends_on"]
+        for dependency in ("db", "redis"):
+            assert depends_on[dependency] == {"condition": "service_healthy"}, (name, dependency)
+
+
+def test_postgres_data_is_on_a_named_volume(compose, services):
+    volume_names = {mount.split(":", 1)[0] for mount in services["db"]["volumes"]}
+    assert volume_names & set(compose["volumes"])
+
+
+def test_no_secret_is_hard_coded(compose, services):
+    environment = compose["x-app-env"]
+    for name in MUST_BE_SUPPLIED:
+        assert interpolation(name, required=True).fullmatch(environment[name]), name
+
+    # Anything that looks like a secret, in any service, is interpolated with no default.
+    for service_name, service in services.items():
+        for name, value in (service.get("environment") or {}).items():
+            if is_secret_name(name):
+                pattern = interpolation(name, required=name in MUST_BE_SUPPLIED)
+                assert pattern.fullmatch(str(value)), (service_name, name, value)
+
+    assert interpolation("POSTGRES_PASSWORD", required=True).fullmatch(
+        services["db"]["environment"]["POSTGRES_PASSWORD"]
+    )
+    database_url = re.fullmatch(
+        r"postgres://slate:(?P<password>.+)@db:5432/slate", environment["DATABASE_URL"]
+    )
+    assert database_url, environment["DATABASE_URL"]
+    assert interpolation("POSTGRES_PASSWORD", required=True).fullmatch(database_url["password"])
+
+
+def compose_command() -> list[str] | None:
+    candidates = []
+    if shutil.which("docker"):
+        candidates.append(["docker", "compose"])
+    if shutil.which("docker-compose"):
+        candidates.append(["docker-compose"])
+    for command in candidates:
+        try:
+            result = subprocess.run(  # noqa: S603
+                [*command, "version"], capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if result.returncode == 0:
+            return command
+    return None
+
+
+def test_docker_compose_accepts_the_file():
+    command = compose_command()
+    if command is None:
+        pytest.skip("Docker Compose is not installed here (`docker compose version` failed)")
+    env = {**os.environ, **COMPOSE_ENV}
+    result = run([*command, "-f", str(COMPOSE_FILE), "config", "-q"], env=env)
+    assert result.returncode == 0, result.stderr
+
+
+# --- Dockerfile -------------------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    logical, current = [], ""
+    for line in DOCKERFILE.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if stripped.endswith("\\"):
+            current += stripped[:-1] + " "
+            continue
+        logical.append(current + stripped)
+        current = ""
+    return [(text.split(None, 1)[0].upper(), text.split(None, 1)[1]) for text in logical]
+
+
+def test_dockerfile():
+    instructions = dockerfile_instructions()
+    assert instructions[0] == ("FROM", "python:3.11-slim")
+
+    runs = [args for keyword, args in instructions if keyword == "RUN"]
+    # `pip install .` (options allowed): the project itself is installed from pyproject.toml.
+    assert any(re.search(r"\bpip install (?:--?\S+ )*\.(?:\s|$)", args) for args in runs)
+    [collectstatic] = [args for args in runs if "collectstatic" in args]
+    assert "SLATE_ENV=production" in collectstatic
+    assert "SECRET_KEY=" in collectstatic
+    # The dummy key lives only on that RUN line, never in the image's environment.
+    for keyword, args in instructions:
+        if keyword in {"ENV", "ARG"}:
+            assert "SECRET_KEY" not in args
+
+    users = [args for keyword, args in instructions if keyword == "USER"]
+    assert users, "the image must not run as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert instructions.index(("USER", users[-1])) > max(
+        index for index, (keyword, _) in enumerate(instructions) if keyword == "RUN"
+    )
+
+    [cmd] = [args for keyword, args in instructions if keyword == "CMD"]
+    cmd = json.loads(cmd)
+    assert cmd[:2] == ["gunicorn", "slate.wsgi:application"]
+    assert "0.0.0.0:8000" in cmd
+
+
+def test_dockerignore():
+    entries = {line.strip().strip("/") for line in DOCKERIGNORE.read_text().splitlines()}
+    wanted = {".venv", "var", ".git", "staticfiles", ".pytest_cache", ".hypothesis"}
+    assert wanted <= entries
+    assert {"__pycache__", "**/__pycache__"} & entries
+
+
+# --- Production settings ----------------------------------------------------------------------
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=production_env(tmp_path),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "System check identified no issues" in result.stdout, output
+    assert "WARNINGS" not in output
+    assert not re.search(r"security\.W\d+", output), output
+
+
+@pytest.mark.parametrize("secret_key", [None, ""], ids=["unset", "empty"])
+def test_production_refuses_to_start_without_secret_key(tmp_path, secret_key):
+    result = run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=production_env(tmp_path, SECRET_KEY=secret_key),
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_web_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path, services):
+    """The probe gets past ALLOWED_HOSTS and SECURE_SSL_REDIRECT, as it must in the container."""
+    port = free_port()
+    probe = services["web"]["healthcheck"]["test"][3].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+    env = production_env(tmp_path, CELERY_BROKER_URL="memory://")
+    gunicorn = [sys.executable, "-m", "gunicorn", "slate.wsgi:application", "--workers", "1"]
+    server = subprocess.Popen(  # noqa: S603
+        [*gunicorn, "--bind", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            result = run([sys.executable, "-c", probe], env=env, timeout=15)
+            if result.returncode == 0 or time.monotonic() > deadline or server.poll() is not None:
+                break
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        try:
+            log, _ = server.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            log, _ = server.communicate()
+    assert result.returncode == 0, f"{result.stderr}\n--- gunicorn ---\n{log}"
