@@ -49,3 +49,61 @@ def recount_slate(slate_id: int) -> Recount:
             live_supporters.add(supporter_id)
     total = total + Counts(supporter_count=len(live_supporters))
     return Recount(counts=total, breakdown=breakdown_sum(parts))
+
+
+@dataclass(frozen=True)
+class TotalsDrift:
+    slate_id: int
+    differences: tuple[str, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.differences
+
+
+def _compare(slate_id: int) -> TotalsDrift:
+    from candidates.selectors import candidate_facts
+    from slate.selectors import slate_breakdown, slate_counts
+    from slate.totals import BREAKDOWN_DIMENSIONS, COUNTER_FIELDS
+
+    recount = recount_slate(slate_id)
+    maintained = slate_counts(slate_id)
+    differences = [
+        f"{name}: maintained {getattr(maintained, name)}, recount {getattr(recount.counts, name)}"
+        for name in COUNTER_FIELDS
+        if getattr(maintained, name) != getattr(recount.counts, name)
+    ]
+    for dimension in BREAKDOWN_DIMENSIONS:
+        kept = dict(slate_breakdown(slate_id, dimension))
+        expected = {k: v for (d, k), v in recount.breakdown.items() if d == dimension}
+        for key in sorted(kept.keys() | expected.keys()):
+            if kept.get(key) != expected.get(key):
+                differences.append(
+                    f"{dimension}={key}: maintained {kept.get(key)}, recount {expected.get(key)}"
+                )
+    slate = Slate.objects.get(pk=slate_id)
+    facts = candidate_facts(slate)
+    for name in ("signed_candidate_count", "invited_candidate_count", "required_unsigned_count"):
+        if getattr(slate, name) != getattr(facts, name):
+            differences.append(
+                f"{name}: maintained {getattr(slate, name)}, recount {getattr(facts, name)}"
+            )
+    return TotalsDrift(slate_id=slate_id, differences=tuple(differences))
+
+
+def totals_drift(slate_id: int) -> TotalsDrift:
+    """Compare a slate's maintained totals and candidate facts with a recount.
+
+    Both sides are read from one REPEATABLE READ snapshot, so pledges committing meanwhile
+    cannot show up as false drift, and nothing is locked.
+    """
+    from django.db import connection, transaction
+
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        # Only the first statement of a transaction may set its isolation; inside a caller's
+        # transaction (tests, repair) the caller's snapshot rules.
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _compare(slate_id)

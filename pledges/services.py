@@ -481,3 +481,19 @@ def finish_voiding_if_done(*, slate_id: int) -> bool:
             slate=slate, to_state=SlateState.VOIDED, actor=None, reason="every pledge voided"
         )
     return True
+
+
+def repair_totals(*, slate_id: int) -> None:
+    """Rewrite a slate's totals and candidate facts from a recount, holding its exclusive lock
+    so no pledge or signature changes in between."""
+    from candidates.services import refresh_candidate_facts
+
+    from .selectors import recount_slate
+
+    with transaction.atomic():
+        slate = slate_services.lock_slate(slate_id)
+        recount = recount_slate(slate_id)
+        slate_services.replace_counts(
+            slate_id=slate_id, counts=recount.counts, breakdown=recount.breakdown
+        )
+        refresh_candidate_facts(slate)
