@@ -1,0 +1,73 @@
+"""The on-commit → broker → worker path, with a real Celery worker on the Redis broker."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from pledges import services as pledge_services
+from slate import tasks
+from slate.celery import app
+from slate.models import Slate, SlateTransition
+from slate.states import SlateState
+from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker]
+
+
+@pytest.fixture
+def celery_worker():
+    """A worker thread consuming from Redis, with eager mode off for the test's duration."""
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.control.purge()
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30):
+            yield
+    finally:
+        app.conf.task_always_eager = previous
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_final_signature_locks_the_slate_through_the_worker(celery_worker, slate_events):
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    first, second, _ = slate_candidates(slate)
+    sign(first, slate)
+    sign(second, slate)
+
+    def locked_and_dispatched():
+        transition = SlateTransition.objects.filter(slate=slate, to_state="locked").first()
+        return transition is not None and transition.dispatched_at is not None
+
+    assert wait_for(locked_and_dispatched), "the worker did not lock the slate"
+    slate.refresh_from_db()
+    assert slate.state == SlateState.LOCKED
+    assert wait_for(lambda: ("slate_locked", slate.pk) in slate_events)
+    assert slate_events.count(("slate_locked", slate.pk)) == 1
+
+
+def test_deadline_job_expires_and_voids_through_the_worker(celery_worker):
+    slate = make_open_slate()
+    pledge = pledge_services.create_money_pledge(
+        supporter=UserFactory(), slate=slate, amount_cents=2_000
+    )
+    pledge_services.commit_money_pledge(pledge=pledge)
+    Slate.objects.filter(pk=slate.pk).update(deadline=timezone.now() - timedelta(seconds=1))
+    tasks.expire_overdue_slates.delay()
+
+    def voided():
+        return Slate.objects.get(pk=slate.pk).state == SlateState.VOIDED
+
+    assert wait_for(voided), "the worker did not expire and void the slate"
+    pledge.refresh_from_db()
+    assert pledge.state == "voided"
