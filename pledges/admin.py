@@ -59,3 +59,31 @@ class SlateSupporterAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(PledgeEvent)
+class PledgeEventAdmin(admin.ModelAdmin):
+    list_display = ["pledge", "from_state", "to_state", "actor", "created_at"]
+    list_filter = ["to_state"]
+    readonly_fields = ["pledge", "from_state", "to_state", "actor", "reason", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PledgeAllocation)
+class PledgeAllocationAdmin(admin.ModelAdmin):
+    list_display = ["pledge", "candidate", "weight_bps"]
+    readonly_fields = ["pledge", "candidate", "weight_bps"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

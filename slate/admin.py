@@ -103,3 +103,15 @@ class SlateCounterShardAdmin(ReadOnlyCounterAdmin):
 class SlateBreakdownShardAdmin(ReadOnlyCounterAdmin):
     list_display = ["slate", "dimension", "key", "shard", "money_cents", "pledge_count"]
     list_filter = ["slate", "dimension"]
+
+
+@admin.register(Plank)
+class PlankAdmin(admin.ModelAdmin):
+    list_display = ["slate", "position", "title"]
+    list_filter = ["slate"]
+
+
+@admin.register(SlateOrganizer)
+class SlateOrganizerAdmin(admin.ModelAdmin):
+    list_display = ["slate", "user", "added_at"]
+    autocomplete_fields = ["user"]
