@@ -3,7 +3,7 @@ through ``transition_pledge`` (and pledge creation), inside one transaction that
 the pledge's history and its slate's totals."""
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -102,8 +102,12 @@ def transition_pledge(
     reason: str,
     captured_cents: int | None = None,
     refunded_cents: int | None = None,
+    expected_states: Collection[str] | None = None,
 ) -> Pledge:
     """Move a pledge to ``to_state`` if the state table allows it.
+
+    ``expected_states`` guards a caller that decided on an earlier read: if the pledge moved
+    meanwhile (say escrow placed a hold while the supporter pressed cancel), it is refused.
 
     Takes the slate's shared lock, then the pledge's row lock (always in that order), so that
     it cannot interleave with the slate locking or expiring. ``captured_cents`` and
@@ -121,6 +125,10 @@ def transition_pledge(
             f"A {locked.get_kind_display().lower()} pledge cannot go from "
             f"{locked.state} to {to_state}.",
             field="state",
+        )
+    if expected_states is not None and locked.state not in expected_states:
+        raise PledgeError(
+            "state_changed", f"The pledge changed meanwhile (it is now {locked.state}); try again."
         )
     before = PledgeFigures.of(locked)
     locked.state = to_state
@@ -427,6 +435,7 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
         to_state=PledgeState.CANCELLED,
         actor=actor,
         reason=(reason or "cancelled by the supporter").strip(),
+        expected_states=CANCELLABLE_WITHOUT_HOLD if current.kind == PledgeKind.MONEY else None,
     )
 
 

@@ -408,3 +408,19 @@ def test_a_held_pledge_keeps_an_expired_slate_from_voided_until_escrow_voids_it(
     assert slate.state == SlateState.EXPIRED
     held.refresh_from_db()
     assert held.state == PledgeState.AUTHORIZED
+
+
+def test_a_pledge_that_moved_since_it_was_read_is_not_cancelled(open_slate):
+    supporter = UserFactory()
+    pledge = money(open_slate, supporter=supporter)
+    stale_copy = Pledge.objects.get(pk=pledge.pk)
+    # Escrow places a hold between the supporter's read and their cancel.
+    services.transition_pledge(pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="hold")
+    with pytest.raises(PledgeError) as excinfo:
+        services.transition_pledge(
+            pledge=stale_copy, to_state=PledgeState.CANCELLED, reason="cancel",
+            expected_states=[PledgeState.COMMITTED],
+        )  # fmt: skip
+    assert excinfo.value.code == "state_changed"
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.AUTHORIZED
