@@ -18,6 +18,7 @@ from slate.errors import DomainError, SlateError
 from slate.models import Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
+from slate.text import clean_text, printable_header
 
 from . import selectors
 from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
@@ -87,16 +88,18 @@ def create_candidate(
         and (created_by.is_staff or created_by.organized_slates.exists())
     ):
         raise CandidateError("forbidden", "Only organizers and staff add candidates.")
-    candidate = Candidate(
-        full_name=(full_name or "").strip(),
-        office=office,
-        state=(state or "").strip().upper(),
-        district=(district or "").strip(),
-        party=(party or "").strip(),
-        website=(website or "").strip(),
-        fec_candidate_id=(fec_candidate_id or "").strip().upper(),
-        fec_committee_id=(fec_committee_id or "").strip().upper(),
-    )
+    text_fields = {
+        "full_name": (full_name, 200), "office": (office, 32), "state": (state, 2),
+        "district": (district, 32), "party": (party, 64), "website": (website, 200),
+        "fec_candidate_id": (fec_candidate_id, 9), "fec_committee_id": (fec_committee_id, 9),
+    }  # fmt: skip
+    cleaned = {
+        name: clean_text(value, field=name, error=CandidateError, max_length=max_length)
+        for name, (value, max_length) in text_fields.items()
+    }
+    for name in ("state", "fec_candidate_id", "fec_committee_id"):
+        cleaned[name] = cleaned[name].upper()
+    candidate = Candidate(**cleaned)
     try:
         candidate.full_clean()
     except ValidationError as exc:
@@ -228,11 +231,14 @@ def save_agreement_draft(*, slate: Slate, actor, text: str, title: str = "") -> 
     slate = _lock_slate(slate)
     _require_organizer(actor, slate)
     _require_changeable(slate)
-    text, title = (text or "").strip(), (title or "").strip() or "Coordination agreement"
-    if not text:
-        raise CandidateError("empty_agreement", "The agreement needs its text.", field="text")
-    if len(text) > MAX_AGREEMENT_CHARS:
-        raise CandidateError("agreement_too_long", "The agreement text is too long.", field="text")
+    text = clean_text(
+        text, field="text", error=CandidateError, max_length=MAX_AGREEMENT_CHARS, required=True,
+        required_message="The agreement needs its text.",
+    )  # fmt: skip
+    title = (
+        clean_text(title, field="title", error=CandidateError, max_length=200)
+        or "Coordination agreement"
+    )
     agreement, _ = CoordinationAgreement.objects.get_or_create(
         slate=slate, defaults={"title": title}
     )
@@ -309,6 +315,10 @@ def sign_agreement(
             "That is not the current version of the agreement; read the current one and sign it.",
             field="agreement_version",
         )
+    typed_name = clean_text(
+        typed_name, field="typed_name", error=CandidateError, max_length=200, required=True,
+        required_message="Type your full name to sign.",
+    )  # fmt: skip
     if _normalized_name(typed_name) != _normalized_name(candidate.full_name):
         raise CandidateError(
             "name_mismatch",
@@ -332,9 +342,9 @@ def sign_agreement(
                 candidate=candidate,
                 slate=slate,
                 agreement_version=current,
-                typed_name=typed_name.strip()[:200],
+                typed_name=typed_name,
                 ip_address=ip_address or None,
-                user_agent=(user_agent or "")[:500],
+                user_agent=printable_header(user_agent, 500),
             )
     except IntegrityError:
         raise CandidateError("already_signed", "You have already signed.") from None
@@ -361,8 +371,9 @@ def withdraw_signature(
     )
     if signature is None:
         raise CandidateError("not_signed", "There is no signature to withdraw.")
+    reason = clean_text(reason, field="reason", error=CandidateError, max_length=500)
     signature.withdrawn_at = timezone.now()
-    signature.withdrawal_reason = (reason or "withdrawn by the candidate").strip()[:500]
+    signature.withdrawal_reason = reason or "withdrawn by the candidate"
     signature.save(update_fields=["withdrawn_at", "withdrawal_reason"])
     refresh_candidate_facts(slate)
     return signature

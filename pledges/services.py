@@ -18,6 +18,7 @@ from slate.geography import US_STATE_CODES
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
+from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
 from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter, VolunteerActivity
@@ -156,13 +157,16 @@ def transition_pledge(
 
 
 def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
+    idempotency_key = clean_text(
+        idempotency_key, field="idempotency_key", error=PledgeError, max_length=64
+    )
     if not idempotency_key:
         return None
     return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
 
 
 def _clean_supporter_state(value: str) -> str:
-    value = (value or "").strip().upper()
+    value = clean_text(value, field="supporter_state", error=PledgeError, max_length=2).upper()
     if value and value not in US_STATE_CODES:
         raise PledgeError(
             "invalid_state", "Choose a US state or territory.", field="supporter_state"
@@ -346,7 +350,8 @@ def create_volunteer_pledge(
         raise PledgeError(
             "invalid_activity", "Choose activities from the list.", field="activities"
         )
-    zip_code = (zip_code or "").strip()
+    zip_code = clean_text(zip_code, field="zip_code", error=PledgeError, max_length=10)
+    availability = clean_text(availability, field="availability", error=PledgeError, max_length=200)
     if not ZIP_RE.match(zip_code):
         raise PledgeError("invalid_zip", "Enter a 5-digit ZIP code.", field="zip_code")
     slate = _lock_slate_shared(slate)
@@ -361,7 +366,7 @@ def create_volunteer_pledge(
             hours=hours,
             activities=activities,
             zip_code=zip_code,
-            availability=(availability or "").strip()[:200],
+            availability=availability,
             supporter_state=_clean_supporter_state(supporter_state),
             referred_by=referred_by,
             idempotency_key=idempotency_key or "",
@@ -434,7 +439,8 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
         pledge=current,
         to_state=PledgeState.CANCELLED,
         actor=actor,
-        reason=(reason or "cancelled by the supporter").strip(),
+        reason=clean_text(reason, field="reason", error=PledgeError, max_length=500)
+        or "cancelled by the supporter",
         expected_states=CANCELLABLE_WITHOUT_HOLD if current.kind == PledgeKind.MONEY else None,
     )
 

@@ -30,6 +30,7 @@ from .models import (
 )
 from .queue import enqueue_on_commit
 from .states import SlateState, slate_transition_allowed
+from .text import clean_text
 from .totals import BREAKDOWN_FIELDS, COUNTER_FIELDS, Breakdown, Counts
 
 logger = logging.getLogger(__name__)
@@ -111,14 +112,12 @@ def _validate_planks(planks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]
         )
     cleaned = []
     for title, summary in planks:
-        title = (title or "").strip()
-        if not title or len(title) > 200:
-            raise SlateError(
-                "invalid_plank",
-                "Each plank needs a title of at most 200 characters.",
-                field="planks",
-            )
-        cleaned.append((title, (summary or "").strip()))
+        title = clean_text(
+            title, field="planks", error=SlateError, max_length=200, required=True,
+            required_message="Each plank needs a title.",
+        )  # fmt: skip
+        summary = clean_text(summary, field="planks", error=SlateError, max_length=2_000)
+        cleaned.append((title, summary))
     return cleaned
 
 
@@ -135,13 +134,14 @@ def create_slate(
     planks: Sequence[tuple[str, str]] = (),
     slug: str | None = None,
 ) -> Slate:
-    name, mission = (name or "").strip(), (mission or "").strip()
-    if not name or len(name) > 200:
-        raise SlateError(
-            "invalid_name", "A slate needs a name of at most 200 characters.", field="name"
-        )
-    if not mission:
-        raise SlateError("invalid_mission", "Say what the slate is for.", field="mission")
+    name = clean_text(
+        name, field="name", error=SlateError, max_length=200, required=True,
+        required_message="A slate needs a name.",
+    )  # fmt: skip
+    mission = clean_text(
+        mission, field="mission", error=SlateError, max_length=10_000, required=True,
+        required_message="Say what the slate is for.",
+    )  # fmt: skip
     if deadline is None or timezone.is_naive(deadline):
         raise SlateError(
             "invalid_deadline", "The deadline needs a date, time and time zone.", field="deadline"
@@ -255,10 +255,10 @@ def extend_deadline(*, slate: Slate, new_deadline, actor, reason: str) -> Slate:
             "A new deadline must be later than the current one.",
             field="deadline",
         )
-    if not (reason or "").strip():
-        raise SlateError(
-            "reason_required", "Say why the deadline moves; supporters are told.", field="reason"
-        )
+    clean_text(
+        reason, field="reason", error=SlateError, max_length=500, required=True,
+        required_message="Say why the deadline moves; supporters are told.",
+    )  # fmt: skip
     slate.deadline = new_deadline
     slate.save(update_fields=["deadline", "updated_at"])
     return slate
@@ -512,9 +512,11 @@ def replace_counts(*, slate_id: int, counts: Counts, breakdown: Breakdown) -> No
 def create_partner_organization(
     *, name: str, kind: str, admin, website: str = "", slug: str | None = None
 ) -> PartnerOrganization:
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise SlateError("invalid_name", "An organization needs a name.", field="name")
+    name = clean_text(
+        name, field="name", error=SlateError, max_length=200, required=True,
+        required_message="An organization needs a name.",
+    )  # fmt: skip
+    website = clean_text(website, field="website", error=SlateError, max_length=200)
     if kind not in PartnerOrganization.Kind.values:
         raise SlateError(
             "invalid_kind", "Choose union, civic, religious, advocacy or other.", field="kind"
@@ -544,12 +546,14 @@ def endorse_slate(
 ) -> Endorsement:
     if not selectors.is_partner_admin(actor, organization):
         raise SlateError("forbidden", "Only the organization's admins may endorse for it.")
+    statement = clean_text(statement, field="statement", error=SlateError, max_length=2_000)
+    slate = Slate.objects.get(pk=slate.pk)  # the caller's copy may predate a transition
     if slate.state not in (SlateState.OPEN, SlateState.LOCKED):
         raise SlateError("closed", "Only an open or locked slate can be endorsed.", field="slate")
     endorsement, _ = Endorsement.objects.update_or_create(
         organization=organization,
         slate=slate,
-        defaults={"statement": (statement or "").strip(), "endorsed_by": actor},
+        defaults={"statement": statement, "endorsed_by": actor},
     )
     return endorsement
 
