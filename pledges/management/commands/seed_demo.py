@@ -1,0 +1,34 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from pledges.demo import DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo slate, its candidates, two partner organizations and about 300 "
+        "supporters with pledges. Does nothing if the demo slate already exists."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Seed even when SLATE_ENV is production (the demo accounts' password is public).",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if settings.SLATE_ENV == "production" and not force:
+            raise CommandError(
+                "Refusing to seed demo data: SLATE_ENV is 'production'. The demo accounts, "
+                "including a superuser, share a published password. Use --force if you really "
+                "want demo data in this database."
+            )
+        result = seed_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
+        self.stdout.write(
+            f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
+        )
+        self.stdout.write("Demo logins:")
+        width = max(len(role) for role, _, _ in result.logins)
+        for role, email, password in result.logins:
+            self.stdout.write(f"  {role:<{width}}  {email:<24}  password: {password}")

@@ -1,0 +1,243 @@
+"""The demo seed (`manage.py seed_demo`) and the `make run` launcher (`manage.py rundev`)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from django.test import override_settings
+from django.utils import timezone
+
+from candidates.models import Candidate
+from candidates.selectors import active_invitations, valid_signatures
+from pledges import selectors as pledge_selectors
+from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, DemoLogins, seed_demo
+from pledges.models import Pledge
+from pledges.states import PledgeKind, PledgeState
+from slate import selectors as slate_selectors
+from slate.models import PartnerOrganization, Slate
+from slate.states import SlateState
+from slate.totals import BREAKDOWN_DIMENSIONS
+
+REPO = Path(__file__).resolve().parent.parent
+User = get_user_model()
+
+
+@pytest.fixture
+def seeded():
+    result = seed_demo()
+    return result, Slate.objects.get(slug=DEMO_SLATE_SLUG)
+
+
+@pytest.mark.django_db
+def test_seed_builds_an_open_slate_with_a_realistic_mix_of_pledges(seeded):
+    result, slate = seeded
+    assert result.created
+    assert slate.name == "2026 Coordinated Slate"
+    assert slate.state == SlateState.OPEN
+    assert slate.threshold_min_signatures == 5
+    assert (slate.threshold_min_money_cents, slate.threshold_min_volunteer_hours) == (0, 0)
+    assert [plank.title for plank in slate.planks.order_by("position")] == [t for t, _ in PLANKS]
+    assert all(plank.summary for plank in slate.planks.all())
+
+    assert active_invitations(slate).count() == 8
+    assert (slate.invited_candidate_count, slate.signed_candidate_count) == (8, 3)
+    signers = {signature.candidate.user.email for signature in valid_signatures(slate)}
+    assert len(signers) == 3
+    assert "candidate@slate.test" in signers
+    assert Candidate.objects.filter(verified_at__isnull=False, user__isnull=False).count() == 8
+    assert len(set(Candidate.objects.values_list("office", flat=True))) >= 4
+
+    endorsements = slate.endorsements.select_related("organization")
+    assert endorsements.count() == 2
+    assert {e.organization.kind for e in endorsements} == {
+        PartnerOrganization.Kind.UNION,
+        PartnerOrganization.Kind.CIVIC,
+    }
+    assert all(e.organization.verified for e in endorsements)
+
+    pledges = Pledge.objects.filter(slate=slate)
+    supporters = User.objects.filter(username__regex=r"^supporter\d{3}$")
+    assert supporters.count() == 300
+    kinds = set(pledges.values_list("kind", flat=True))
+    assert kinds == {PledgeKind.MONEY, PledgeKind.VOLUNTEER, PledgeKind.SIGNON}
+    # The card step belongs to escrow; the demo commits every money pledge.
+    assert not pledges.filter(kind=PledgeKind.MONEY).exclude(state=PledgeState.COMMITTED).exists()
+    assert len(set(pledges.values_list("supporter_state", flat=True))) >= 12
+    referred = pledges.filter(referred_by__isnull=False).values("supporter").distinct().count()
+    assert 0.2 < referred / pledges.values("supporter").distinct().count() < 0.45
+    # Backdated over the last three weeks, so the daily growth chart has data.
+    days = slate_selectors.slate_breakdown(slate.pk, "day")
+    assert len(days) >= 15
+    now = timezone.now()
+    assert not pledges.filter(created_at__gt=now).exists()
+    assert not pledges.filter(created_at__lt=now - timedelta(days=21)).exists()
+    assert slate.opened_at < min(pledges.values_list("created_at", flat=True))
+    # The demo clock is gone once the seed returns.
+    assert abs(Pledge._meta.get_field("created_at").get_default() - now) < timedelta(seconds=5)
+
+
+@pytest.mark.django_db
+def test_seed_is_idempotent(seeded):
+    def census():
+        return (
+            Pledge.objects.count(),
+            User.objects.count(),
+            Slate.objects.count(),
+            Candidate.objects.count(),
+            slate_selectors.slate_counts(seeded[1].pk),
+        )
+
+    before = census()
+    again = seed_demo()
+    assert not again.created
+    assert again.logins == seeded[0].logins
+    assert census() == before
+
+
+@pytest.mark.django_db
+def test_maintained_totals_equal_a_recount(seeded):
+    _, slate = seeded
+    recount = pledge_selectors.recount_slate(slate.id)
+    counts = slate_selectors.slate_counts(slate.id)
+    assert recount.counts == counts
+    assert counts.supporter_count == 301  # the 300 and supporter@slate.test
+    maintained = {
+        (dimension, key): value
+        for dimension in BREAKDOWN_DIMENSIONS
+        for key, value in slate_selectors.slate_breakdown(slate.id, dimension)
+    }
+    assert maintained == recount.breakdown
+
+
+@pytest.mark.django_db
+def test_demo_logins_authenticate(seeded, client):
+    result, _ = seeded
+    roles = {role.split(" ")[0] for role, _, _ in result.logins}
+    assert {"organizer", "candidate", "supporter", "staff"} <= roles
+    for _, email, password in result.logins:
+        assert password == DEMO_PASSWORD
+        username = email.split("@")[0]
+        user = authenticate(username=username, password=password)
+        assert user is not None and user.email == email
+        assert EmailAddress.objects.filter(user=user, email=email, verified=True, primary=True)
+        # allauth's own login form, by email
+        response = client.post("/accounts/login/", {"login": email, "password": password})
+        assert response.status_code == 302, email
+        assert client.session.get("_auth_user_id") == str(user.pk)
+        client.logout()
+    admin = User.objects.get(email="admin@slate.test")
+    assert admin.is_staff and admin.is_superuser
+    assert authenticate(username="supporter042", password=DEMO_PASSWORD) is not None
+
+
+@pytest.mark.django_db
+@override_settings(SLATE_ENV="production")
+def test_seed_command_refuses_in_production():
+    with pytest.raises(CommandError, match="production"):
+        call_command("seed_demo")
+    assert not Slate.objects.exists()
+    with mock.patch(
+        "pledges.management.commands.seed_demo.seed_demo", return_value=DemoLogins()
+    ) as seed:
+        call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    seed.assert_called_once()
+
+
+# --- rundev -----------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc)."""
+    pids = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    return pids
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds children through /proc")
+def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"CELERY_BROKER_URL", "REDIS_URL", "SLATE_ENV", "CELERY_TASK_ALWAYS_EAGER"}
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'rundev.sqlite3'}",
+        SLATE_VAR_DIR=str(tmp_path / "var"),
+        DJANGO_SETTINGS_MODULE="slate.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = tmp_path / "rundev.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "rundev", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so cleanup cannot hit pytest
+        )
+    groups = [process.pid]
+    try:
+        deadline = time.monotonic() + 120
+        url = None
+        while url is None:
+            output = log_path.read_text(errors="replace")
+            match = re.search(r"Slate is running at (http://127\.0\.0\.1:\d+/)", output)
+            if match:
+                url = match.group(1)
+                break
+            assert process.poll() is None, f"rundev exited early:\n{output[-4000:]}"
+            assert time.monotonic() < deadline, f"no banner after 120 s:\n{output[-4000:]}"
+            time.sleep(0.5)
+        assert url == f"http://127.0.0.1:{port}/"
+        assert "organizer@slate.test" in output and "slate-demo" in output
+
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+            page = response.read().decode()
+        assert "2026 Coordinated Slate" in page
+        # The web server and the worker, each leading its own process group (beat is in the
+        # worker's); rundev's own group holds just rundev.
+        groups = [process.pid, *_children(process.pid)]
+        assert len(groups) == 3
+
+        process.send_signal(signal.SIGINT)
+        stop_deadline = time.monotonic() + 20
+        process.wait(timeout=20)
+        while any(map(_group_alive, groups)) and time.monotonic() < stop_deadline:
+            time.sleep(0.2)
+        assert not any(map(_group_alive, groups)), "a child of rundev outlived it"
+        assert process.returncode == 0, log_path.read_text(errors="replace")[-4000:]
+    finally:
+        for pgid in groups:
+            if _group_alive(pgid):
+                os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=10)
