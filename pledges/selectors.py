@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
-from .models import Pledge
+from .models import Pledge, SlateSupporter
 from .states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES, PledgeKind
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
@@ -33,22 +33,27 @@ def live_pledges(slate: Slate) -> QuerySet[Pledge]:
 class Recount:
     counts: Counts
     breakdown: Breakdown
+    live_pledges_by_supporter: dict[int, int]
 
 
 def recount_slate(slate_id: int) -> Recount:
     """Sum every pledge's contribution: a full scan, for audits and repairs, never for pages."""
     total = Counts()
     parts: list[Breakdown] = []
-    live_supporters: set[int] = set()
+    live_by_supporter: dict[int, int] = {}
     rows = Pledge.objects.filter(slate_id=slate_id).values_list("supporter_id", *FIGURE_FIELDS)
     for supporter_id, *values in rows.iterator(chunk_size=2000):
         figures = PledgeFigures(**dict(zip(FIGURE_FIELDS, values, strict=True)))
         total = total + pledge_counts(figures)
         parts.append(pledge_breakdown(figures))
         if figures.live:
-            live_supporters.add(supporter_id)
-    total = total + Counts(supporter_count=len(live_supporters))
-    return Recount(counts=total, breakdown=breakdown_sum(parts))
+            live_by_supporter[supporter_id] = live_by_supporter.get(supporter_id, 0) + 1
+    total = total + Counts(supporter_count=len(live_by_supporter))
+    return Recount(
+        counts=total,
+        breakdown=breakdown_sum(parts),
+        live_pledges_by_supporter=live_by_supporter,
+    )
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,18 @@ def _compare(slate_id: int) -> TotalsDrift:
                 differences.append(
                     f"{dimension}={key}: maintained {kept.get(key)}, recount {expected.get(key)}"
                 )
+    kept_supporters = dict(
+        SlateSupporter.objects.filter(slate_id=slate_id, live_pledge_count__gt=0).values_list(
+            "supporter_id", "live_pledge_count"
+        )
+    )
+    if kept_supporters != recount.live_pledges_by_supporter:
+        wrong = sorted(
+            s
+            for s in kept_supporters.keys() | recount.live_pledges_by_supporter.keys()
+            if kept_supporters.get(s) != recount.live_pledges_by_supporter.get(s)
+        )
+        differences.append(f"live pledge counts differ for {len(wrong)} supporter(s)")
     slate = Slate.objects.get(pk=slate_id)
     facts = candidate_facts(slate)
     for name in ("signed_candidate_count", "invited_candidate_count", "required_unsigned_count"):

@@ -2,26 +2,23 @@
 through ``transition_pledge`` (and pledge creation), inside one transaction that also writes
 the pledge's history and its slate's totals."""
 
-import re
 from collections.abc import Collection, Iterable, Mapping
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate
-from candidates.selectors import active_invitations
+from slate import counters as slate_counters
 from slate import services as slate_services
 from slate import tasks as slate_tasks
-from slate.errors import DomainError, SlateError
-from slate.geography import US_STATE_CODES
+from slate.errors import SlateError
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
-from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter, VolunteerActivity
+from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
 from .states import (
     CANCELLABLE_WITHOUT_HOLD,
     INITIAL_STATE_BY_KIND,
@@ -30,13 +27,18 @@ from .states import (
     pledge_transition_allowed,
 )
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
+from .validation import (
+    PledgeError,
+    check_allocation,
+    check_amount,
+    check_conditions,
+    check_referral,
+    check_volunteer_offer,
+    clean_supporter_state,
+    invited_candidate_ids,
+)
 
-ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
-FULL_ALLOCATION_BPS = 10_000
-
-
-class PledgeError(DomainError):
-    pass
+__all__ = ["PledgeError"]  # re-exported: callers catch pledges.services.PledgeError
 
 
 # --- The one state-change function ------------------------------------------------------------
@@ -85,7 +87,7 @@ def _apply_state_change(
             counts = counts + Counts(supporter_count=1 if is_live_now else -1)
     breakdown = breakdown_difference(pledge_breakdown(after), pledge_breakdown(before))
     if not counts.is_zero() or breakdown:
-        slate_services.apply_counts_delta(
+        slate_counters.apply_counts_delta(
             slate_id=pledge.slate_id, counts=counts, breakdown=breakdown
         )
     slate = pledge.slate
@@ -165,77 +167,6 @@ def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
     return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
 
 
-def _clean_supporter_state(value: str) -> str:
-    value = clean_text(value, field="supporter_state", error=PledgeError, max_length=2).upper()
-    if value and value not in US_STATE_CODES:
-        raise PledgeError(
-            "invalid_state", "Choose a US state or territory.", field="supporter_state"
-        )
-    return value
-
-
-def _check_referral(referred_by: PartnerOrganization | None, slate: Slate) -> None:
-    if referred_by is not None and not referred_by.endorsements.filter(slate=slate).exists():
-        raise PledgeError(
-            "invalid_referral",
-            "That organization does not endorse this slate.",
-            field="referred_by",
-        )
-
-
-def _invited_candidate_ids(slate: Slate) -> set[int]:
-    return set(active_invitations(slate).values_list("candidate_id", flat=True))
-
-
-def _check_conditions(
-    slate: Slate, min_signatures: int | None, candidate_ids: Iterable[int], invited: set[int]
-) -> list[int]:
-    if min_signatures is not None:
-        if isinstance(min_signatures, bool) or not isinstance(min_signatures, int):
-            raise PledgeError(
-                "invalid_condition", "Must be a whole number.", field="condition_min_signatures"
-            )
-        if not 1 <= min_signatures <= max(len(invited), 1):
-            raise PledgeError(
-                "invalid_condition",
-                f"Choose between 1 and {len(invited)} candidates.",
-                field="condition_min_signatures",
-            )
-    ids = sorted(set(candidate_ids))
-    unknown = [cid for cid in ids if cid not in invited]
-    if unknown:
-        raise PledgeError(
-            "unknown_candidate",
-            "A condition names a candidate who is not on this slate.",
-            field="condition_required_candidates",
-        )
-    return ids
-
-
-def _check_allocation(allocation: Mapping[int, int] | None, invited: set[int]) -> dict[int, int]:
-    if not allocation:
-        return {}
-    cleaned: dict[int, int] = {}
-    for candidate_id, weight in allocation.items():
-        if candidate_id not in invited:
-            raise PledgeError(
-                "unknown_candidate", "The allocation names a candidate who is not on this slate.",
-                field="allocation",
-            )  # fmt: skip
-        if isinstance(weight, bool) or not isinstance(weight, int) or weight <= 0:
-            raise PledgeError(
-                "invalid_allocation",
-                "Each share must be a positive whole number.",
-                field="allocation",
-            )
-        cleaned[candidate_id] = weight
-    if sum(cleaned.values()) != FULL_ALLOCATION_BPS:
-        raise PledgeError(
-            "invalid_allocation", "The shares must add up to 100%.", field="allocation"
-        )
-    return cleaned
-
-
 def _create(pledge: Pledge, *, actor, reason: str) -> Pledge:
     try:
         with transaction.atomic():
@@ -271,30 +202,15 @@ def create_money_pledge(
     existing = _existing_for_key(supporter, idempotency_key)
     if existing is not None:
         return existing
-    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
-        raise PledgeError(
-            "invalid_amount", "The amount must be a whole number of cents.", field="amount_cents"
-        )
-    if amount_cents < settings.SLATE_MIN_PLEDGE_CENTS:
-        raise PledgeError(
-            "amount_too_small",
-            f"The smallest pledge is ${settings.SLATE_MIN_PLEDGE_CENTS / 100:,.2f}.",
-            field="amount_cents",
-        )
-    if amount_cents > settings.SLATE_MAX_PLEDGE_CENTS:
-        raise PledgeError(
-            "amount_too_large",
-            f"The largest pledge is ${settings.SLATE_MAX_PLEDGE_CENTS / 100:,.2f}.",
-            field="amount_cents",
-        )
+    check_amount(amount_cents)
     slate = _lock_slate_shared(slate)
     _require_accepting(slate)
-    invited = _invited_candidate_ids(slate)
-    required_ids = _check_conditions(
+    invited = invited_candidate_ids(slate)
+    required_ids = check_conditions(
         slate, condition_min_signatures, condition_candidate_ids, invited
     )
-    weights = _check_allocation(allocation, invited)
-    _check_referral(referred_by, slate)
+    weights = check_allocation(allocation, invited)
+    check_referral(referred_by, slate)
     pledge = _create(
         Pledge(
             supporter=supporter,
@@ -302,7 +218,7 @@ def create_money_pledge(
             kind=PledgeKind.MONEY,
             state=INITIAL_STATE_BY_KIND[PledgeKind.MONEY],
             amount_cents=amount_cents,
-            supporter_state=_clean_supporter_state(supporter_state),
+            supporter_state=clean_supporter_state(supporter_state),
             condition_min_signatures=condition_min_signatures,
             referred_by=referred_by,
             idempotency_key=idempotency_key or "",
@@ -335,28 +251,12 @@ def create_volunteer_pledge(
     existing = _existing_for_key(supporter, idempotency_key)
     if existing is not None:
         return existing
-    if isinstance(hours, bool) or not isinstance(hours, int) or hours <= 0:
-        raise PledgeError("invalid_hours", "Pledge at least one hour.", field="hours")
-    if hours > settings.SLATE_MAX_VOLUNTEER_HOURS:
-        raise PledgeError(
-            "too_many_hours",
-            f"Pledge at most {settings.SLATE_MAX_VOLUNTEER_HOURS} hours at once.",
-            field="hours",
-        )
-    activities = sorted(set(activities or ()))
-    if not activities:
-        raise PledgeError("no_activities", "Choose at least one activity.", field="activities")
-    if any(a not in VolunteerActivity.values for a in activities):
-        raise PledgeError(
-            "invalid_activity", "Choose activities from the list.", field="activities"
-        )
-    zip_code = clean_text(zip_code, field="zip_code", error=PledgeError, max_length=10)
-    availability = clean_text(availability, field="availability", error=PledgeError, max_length=200)
-    if not ZIP_RE.match(zip_code):
-        raise PledgeError("invalid_zip", "Enter a 5-digit ZIP code.", field="zip_code")
+    activities, zip_code, availability = check_volunteer_offer(
+        hours=hours, activities=activities, zip_code=zip_code, availability=availability
+    )
     slate = _lock_slate_shared(slate)
     _require_accepting(slate)
-    _check_referral(referred_by, slate)
+    check_referral(referred_by, slate)
     return _create(
         Pledge(
             supporter=supporter,
@@ -367,7 +267,7 @@ def create_volunteer_pledge(
             activities=activities,
             zip_code=zip_code,
             availability=availability,
-            supporter_state=_clean_supporter_state(supporter_state),
+            supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
             idempotency_key=idempotency_key or "",
         ),
@@ -392,14 +292,14 @@ def sign_on(
     if existing is not None:
         return existing
     _require_accepting(slate)
-    _check_referral(referred_by, slate)
+    check_referral(referred_by, slate)
     return _create(
         Pledge(
             supporter=supporter,
             slate=slate,
             kind=PledgeKind.SIGNON,
             state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
-            supporter_state=_clean_supporter_state(supporter_state),
+            supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
         ),
         actor=supporter,
@@ -499,8 +399,8 @@ def finish_voiding_if_done(*, slate_id: int) -> bool:
 
 
 def repair_totals(*, slate_id: int) -> None:
-    """Rewrite a slate's totals and candidate facts from a recount, holding its exclusive lock
-    so no pledge or signature changes in between."""
+    """Rewrite a slate's totals, its supporters' live-pledge counts and its candidate facts
+    from a recount, holding its exclusive lock so no pledge or signature changes in between."""
     from candidates.services import refresh_candidate_facts
 
     from .selectors import recount_slate
@@ -508,7 +408,12 @@ def repair_totals(*, slate_id: int) -> None:
     with transaction.atomic():
         slate = slate_services.lock_slate(slate_id)
         recount = recount_slate(slate_id)
-        slate_services.replace_counts(
+        slate_counters.replace_counts(
             slate_id=slate_id, counts=recount.counts, breakdown=recount.breakdown
+        )
+        SlateSupporter.objects.filter(slate_id=slate_id).delete()
+        SlateSupporter.objects.bulk_create(
+            SlateSupporter(slate_id=slate_id, supporter_id=supporter_id, live_pledge_count=count)
+            for supporter_id, count in sorted(recount.live_pledges_by_supporter.items())
         )
         refresh_candidate_facts(slate)

@@ -5,13 +5,11 @@ checks the state table, records who/when/why, and schedules the event dispatch a
 """
 
 import logging
-import random
 from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,7 +21,6 @@ from .models import (
     PartnerOrganization,
     Plank,
     Slate,
-    SlateBreakdownShard,
     SlateCounterShard,
     SlateOrganizer,
     SlateTransition,
@@ -31,7 +28,6 @@ from .models import (
 from .queue import enqueue_on_commit
 from .states import SlateState, slate_transition_allowed
 from .text import clean_text
-from .totals import BREAKDOWN_FIELDS, COUNTER_FIELDS, Breakdown, Counts
 
 logger = logging.getLogger(__name__)
 
@@ -445,64 +441,6 @@ def undispatched_transition_ids(*, older_than_seconds: int) -> list[int]:
         .order_by("created_at")
         .values_list("id", flat=True)[:1000]
     )
-
-
-# --- Maintained totals ------------------------------------------------------------------------
-
-
-def apply_counts_delta(*, slate_id: int, counts: Counts, breakdown: Breakdown) -> None:
-    """Add a change to a random shard. Runs inside the caller's transaction."""
-    shard = random.randrange(settings.SLATE_COUNTER_SHARDS)
-    changes = counts.nonzero_items()
-    if changes:
-        SlateCounterShard.objects.filter(slate_id=slate_id, shard=shard).update(
-            **{name: F(name) + value for name, value in changes.items()}
-        )
-    for (dimension, key), delta in sorted(breakdown.items()):
-        _add_to_breakdown(slate_id, dimension, key, shard, delta)
-
-
-def _add_to_breakdown(slate_id: int, dimension: str, key: str, shard: int, delta) -> None:
-    values = {name: getattr(delta, name) for name in BREAKDOWN_FIELDS}
-    updated = SlateBreakdownShard.objects.filter(
-        slate_id=slate_id, dimension=dimension, key=key, shard=shard
-    ).update(**{name: F(name) + value for name, value in values.items()})
-    if updated:
-        return
-    # First change in this slice and shard. A concurrent creator may win the insert; the
-    # savepoint keeps our transaction usable and the update then lands on its row.
-    try:
-        with transaction.atomic():
-            SlateBreakdownShard.objects.create(
-                slate_id=slate_id, dimension=dimension, key=key, shard=shard, **values
-            )
-    except IntegrityError:
-        SlateBreakdownShard.objects.filter(
-            slate_id=slate_id, dimension=dimension, key=key, shard=shard
-        ).update(**{name: F(name) + value for name, value in values.items()})
-
-
-def replace_counts(*, slate_id: int, counts: Counts, breakdown: Breakdown) -> None:
-    """Overwrite a slate's totals with a recount (the drift repair). Holds the slate lock."""
-    with transaction.atomic():
-        lock_slate(slate_id)
-        SlateCounterShard.objects.filter(slate_id=slate_id).update(
-            **{name: 0 for name in COUNTER_FIELDS}
-        )
-        SlateCounterShard.objects.filter(slate_id=slate_id, shard=0).update(
-            **{name: getattr(counts, name) for name in COUNTER_FIELDS}
-        )
-        SlateBreakdownShard.objects.filter(slate_id=slate_id).delete()
-        SlateBreakdownShard.objects.bulk_create(
-            SlateBreakdownShard(
-                slate_id=slate_id,
-                dimension=dimension,
-                key=key,
-                shard=0,
-                **{name: getattr(value, name) for name in BREAKDOWN_FIELDS},
-            )
-            for (dimension, key), value in breakdown.items()
-        )
 
 
 # --- Partner organizations --------------------------------------------------------------------

@@ -143,3 +143,33 @@ def test_evaluate_thresholds_command_reports_what_is_missing(capsys):
     slate = make_open_slate(candidates=3, min_signatures=2)
     call_command("evaluate_thresholds")
     assert f"{slate.slug}: 2 more candidate signature(s) needed" in capsys.readouterr().out
+
+
+def test_raising_the_shard_count_after_a_slate_exists_loses_nothing():
+    with override_settings(SLATE_COUNTER_SHARDS=1):
+        slate = make_open_slate()
+    with override_settings(SLATE_COUNTER_SHARDS=8):
+        for amount in range(100, 2_100, 100):
+            _pledge(slate, amount)
+    assert totals_drift(slate.pk).clean
+    assert SlateCounterShard.objects.filter(slate=slate).count() > 1
+
+
+def test_repair_also_rebuilds_supporter_counts_so_drift_stays_away():
+    from pledges.models import Pledge
+
+    slate = make_open_slate()
+    supporter = UserFactory()
+    # A row written behind the services' back (an import, a data fix).
+    Pledge.objects.create(
+        supporter=supporter, slate=slate, kind="money", state="committed", amount_cents=700
+    )
+    assert not totals_drift(slate.pk).clean
+    call_command("recount_totals", slate=slate.slug, fix=True)
+    assert totals_drift(slate.pk).clean
+    _pledge_for = pledge_services.create_money_pledge(
+        supporter=supporter, slate=slate, amount_cents=300
+    )
+    pledge_services.commit_money_pledge(pledge=_pledge_for)
+    drift = totals_drift(slate.pk)
+    assert drift.clean, drift.differences
