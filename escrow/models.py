@@ -1,2 +1,247 @@
-# The escrow app (Stripe customers, holds, captures, payouts, the ledger and webhooks) is
-# built on top of pledges; see the escrow issue. It subscribes to slate.events.slate_locked.
+"""Money: Stripe customers and card setups, payments (authorization holds and charges),
+payouts, the double-entry ledger, and received webhook events.
+
+Every change of a Payment's status happens in ``escrow.services`` inside a transaction that
+holds the payment's row lock; Stripe is called between two such transactions, with the
+intent recorded first (``capturing``, ``canceling``) so a crash leaves a row the sweeper can
+finish by asking Stripe what happened.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from candidates.models import Candidate
+from pledges.models import Pledge
+from slate.models import Slate
+
+
+class StripeCustomer(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stripe_customer"
+    )
+    customer_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} = {self.customer_id}"
+
+
+class CardSetup(models.Model):
+    """The SetupIntent that saves a supporter's card for one money pledge."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the card"
+        SUCCEEDED = "succeeded", "Card saved"
+        FAILED = "failed", "Failed"
+
+    pledge = models.OneToOneField(Pledge, on_delete=models.PROTECT, related_name="card_setup")
+    customer = models.ForeignKey(StripeCustomer, on_delete=models.PROTECT)
+    setup_intent_id = models.CharField(max_length=255, unique=True)
+    client_secret = models.CharField(max_length=255)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.setup_intent_id} ({self.status})"
+
+
+class Payment(models.Model):
+    """One Stripe PaymentIntent we created for a pledge: a manual-capture hold, or an
+    automatic off-session charge where no hold exists at release."""
+
+    class Purpose(models.TextChoices):
+        HOLD = "hold", "Authorization hold"
+        CHARGE = "charge", "Off-session charge"
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Creating"  # row written; Stripe call not known to succeed
+        REQUIRES_CAPTURE = "requires_capture", "Held"
+        CAPTURING = "capturing", "Capturing"  # capture sent; result not yet recorded
+        SUCCEEDED = "succeeded", "Captured"
+        REQUIRES_ACTION = "requires_action", "Needs the supporter"
+        CANCELING = "canceling", "Canceling"
+        CANCELED = "canceled", "Canceled"
+        FAILED = "failed", "Failed"
+
+    IN_FLIGHT = (Status.CREATING, Status.CAPTURING, Status.CANCELING)
+    OPEN = (Status.CREATING, Status.REQUIRES_CAPTURE, Status.CAPTURING, Status.REQUIRES_ACTION,
+            Status.CANCELING)  # fmt: skip
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="payments")
+    attempt = models.PositiveSmallIntegerField()
+    purpose = models.CharField(max_length=8, choices=Purpose.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATING)
+    amount_cents = models.PositiveBigIntegerField()
+    captured_cents = models.PositiveBigIntegerField(default=0)
+    refunded_cents = models.PositiveBigIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+    payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    client_secret = models.CharField(max_length=255, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    # Why a cancel was sent, so whoever records its result (the caller, the webhook or the
+    # sweeper after a crash) moves the pledge where the canceller meant it to go.
+    cancel_purpose = models.CharField(max_length=16, blank=True)
+    disputed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pledge", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "attempt"], name="payment_attempt_unique"),
+            # At most one open payment per pledge: a second hold can never be placed beside one.
+            models.UniqueConstraint(
+                fields=["pledge"],
+                condition=Q(
+                    status__in=[
+                        "creating",
+                        "requires_capture",
+                        "capturing",
+                        "requires_action",
+                        "canceling",
+                    ]
+                ),
+                name="payment_one_open_per_pledge",
+            ),
+            models.CheckConstraint(
+                condition=Q(captured_cents__lte=models.F("amount_cents"))
+                & Q(refunded_cents__lte=models.F("captured_cents")),
+                name="payment_amounts_consistent",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="payment_status_updated")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} #{self.attempt} for pledge {self.pledge_id}"
+
+    def idempotency_key(self, step: str) -> str:
+        """Our ids and the step: a retry of the same step reuses the key."""
+        return f"pledge-{self.pledge_id}-payment-{self.attempt}-{step}"
+
+
+class Payout(models.Model):
+    """Money owed to one candidate from one slate's release, and its transfer."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        PAID = "paid", "Paid"
+        RECORDED = "recorded", "Recorded for the treasurer"
+        FAILED = "failed", "Failed"
+
+    slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="payouts")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="payouts")
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    due_at = models.DateTimeField(help_text="Conduit rule: forward within 10 days of capture.")
+    transfer_id = models.CharField(max_length=255, blank=True)
+    destination_account_id = models.CharField(max_length=255, blank=True)
+    needs_attention = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Payout #{self.pk} to {self.candidate}"
+
+
+class LedgerAccount(models.TextChoices):
+    SUPPORTER_HOLDS = "supporter_holds", "Supporter holds (authorized on cards)"
+    HOLDS_OUTSTANDING = "holds_outstanding", "Holds outstanding (contra)"
+    PLATFORM_CLEARING = "platform_clearing", "Platform clearing (received)"
+    CANDIDATE_PAYABLE = "candidate_payable", "Candidate payable"
+    CANDIDATE_PAID = "candidate_paid", "Candidate paid"
+    REFUNDS = "refunds", "Refunds"
+    STRIPE_FEES = "stripe_fees", "Stripe fees"
+
+
+class LedgerTransaction(models.Model):
+    """A balanced group of entries. ``key`` is unique, so posting a step twice is impossible."""
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=32)
+    slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="+")
+    pledge = models.ForeignKey(
+        Pledge, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payout = models.ForeignKey(
+        Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    memo = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class LedgerEntry(models.Model):
+    """Debits positive, credits negative; every transaction's entries sum to zero."""
+
+    transaction = models.ForeignKey(
+        LedgerTransaction, on_delete=models.PROTECT, related_name="entries"
+    )
+    account = models.CharField(max_length=32, choices=LedgerAccount.choices)
+    candidate = models.ForeignKey(
+        Candidate, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="+")
+    pledge = models.ForeignKey(
+        Pledge, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    amount_cents = models.BigIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "candidate"], name="ledger_account_candidate"),
+            models.Index(fields=["pledge"], name="ledger_pledge"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_cents=0), name="ledger_entry_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.amount_cents:+d}"
+
+
+class WebhookEvent(models.Model):
+    """Every Stripe event received, stored by its id before processing: replays are no-ops."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"
+
+
+class CandidatePayoutAccount(models.Model):
+    """Where a candidate's money goes: a Stripe Connect account, when they have one."""
+
+    candidate = models.OneToOneField(
+        Candidate, on_delete=models.CASCADE, related_name="payout_account"
+    )
+    stripe_account_id = models.CharField(max_length=255)
+
+    def __str__(self) -> str:
+        return f"{self.candidate}: {self.stripe_account_id}"

@@ -206,6 +206,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "slate.tasks.sweep_undispatched_transitions",
         "schedule": 60.0,
     },
+    "sweep-stranded-money": {
+        "task": "escrow.tasks.sweep_stranded_money",
+        "schedule": 60.0,
+    },
+    "alert-payouts-near-due": {
+        "task": "escrow.tasks.alert_payouts_near_due",
+        "schedule": crontab(minute=0),
+    },
     "sweep-expired-slates": {
         "task": "pledges.tasks.sweep_expired_slates",
         "schedule": crontab(minute="*/5"),
@@ -223,6 +231,19 @@ SLATE_COUNTER_SHARDS = env_int("SLATE_COUNTER_SHARDS", 8)
 # A transition whose event was not dispatched after this long is re-dispatched by the sweeper.
 SLATE_EVENT_REDISPATCH_AFTER_SECONDS = env_int("SLATE_EVENT_REDISPATCH_AFTER_SECONDS", 60)
 SLATE_VOID_CHUNK_SIZE = env_int("SLATE_VOID_CHUNK_SIZE", 500)
+
+# --- Escrow -----------------------------------------------------------------------------------
+# A card authorization lapses after about 7 days (Visa merchant-initiated: 4 days 18 hours);
+# holds are placed this close to the deadline and renewed before they lapse.
+SLATE_HOLD_WINDOW_HOURS = env_int("SLATE_HOLD_WINDOW_HOURS", 96)
+SLATE_HOLD_VALID_HOURS = env_int("SLATE_HOLD_VALID_HOURS", 108)
+SLATE_NEEDS_ACTION_GRACE_DAYS = env_int("SLATE_NEEDS_ACTION_GRACE_DAYS", 7)
+SLATE_PAYMENT_STALE_SECONDS = env_int("SLATE_PAYMENT_STALE_SECONDS", 300)
+SLATE_RELEASE_CHUNK_SIZE = env_int("SLATE_RELEASE_CHUNK_SIZE", 100)
+# Stripe requests per second per worker process during release; 0 means no limit.
+SLATE_STRIPE_REQUESTS_PER_SECOND = env_int("SLATE_STRIPE_REQUESTS_PER_SECOND", 25)
+SLATE_PAYOUT_GATEWAY = os.environ.get("SLATE_PAYOUT_GATEWAY", "recording")
+SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
 
 # --- Stripe (used by the escrow app) ---------------------------------------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

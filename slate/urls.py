@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include(slate_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
+    path("", include("escrow.urls")),
     path("admin/", admin.site.urls),
 ]

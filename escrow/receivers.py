@@ -1,0 +1,20 @@
+"""Escrow's answers to slate events; each only enqueues idempotent work."""
+
+from django.dispatch import receiver
+
+from slate.events import slate_expired, slate_locked
+from slate.queue import enqueue_on_commit
+
+
+@receiver(slate_locked, dispatch_uid="escrow.release_on_lock")
+def release_when_slate_locks(sender, slate_id: int, **kwargs) -> None:
+    from .tasks import release_slate
+
+    enqueue_on_commit(release_slate, slate_id)
+
+
+@receiver(slate_expired, dispatch_uid="escrow.void_holds_on_expiry")
+def void_holds_when_slate_expires(sender, slate_id: int, **kwargs) -> None:
+    from .tasks import void_expired_slate_holds
+
+    enqueue_on_commit(void_expired_slate_holds, slate_id)

@@ -1,0 +1,110 @@
+"""Reads about money: ledger balances and the invariants ``check_ledger`` verifies."""
+
+from django.db.models import Q, Sum
+
+from pledges.models import Pledge
+from slate.selectors import slate_counts
+
+from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
+
+A = LedgerAccount
+
+
+def balance(account: str, **filters) -> int:
+    """Debits minus credits of one account, optionally for a slate, candidate or pledge."""
+    total = LedgerEntry.objects.filter(account=account, **filters).aggregate(s=Sum("amount_cents"))
+    return total["s"] or 0
+
+
+def candidate_payable_cents(candidate_id: int, slate_id: int | None = None) -> int:
+    """What the platform owes a candidate (payable is a credit balance, hence the sign)."""
+    filters = {"candidate_id": candidate_id}
+    if slate_id is not None:
+        filters["slate_id"] = slate_id
+    return -balance(A.CANDIDATE_PAYABLE, **filters)
+
+
+def ledger_problems(slate_id: int | None = None) -> list[str]:
+    """Every broken invariant, as a sentence. Empty means the books are sound."""
+    problems: list[str] = []
+    entries = LedgerEntry.objects.all()
+    transactions = LedgerTransaction.objects.all()
+    pledges = Pledge.objects.filter(kind="money")
+    if slate_id is not None:
+        entries = entries.filter(slate_id=slate_id)
+        transactions = transactions.filter(slate_id=slate_id)
+        pledges = pledges.filter(slate_id=slate_id)
+
+    unbalanced = (
+        transactions.annotate(total=Sum("entries__amount_cents"))
+        .exclude(total=0)
+        .values_list("key", "total")
+    )
+    problems += [f"transaction {key} sums to {total}, not 0" for key, total in unbalanced]
+
+    # Per pledge: what we captured (less refunds) is exactly what it credited to candidates.
+    payable_by_pledge = dict(
+        entries.filter(account=A.CANDIDATE_PAYABLE, pledge__isnull=False)
+        .values("pledge_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("pledge_id", "total")
+    )
+    for pledge_id, captured, refunded in pledges.filter(
+        Q(captured_cents__gt=0) | Q(pk__in=list(payable_by_pledge))
+    ).values_list("pk", "captured_cents", "refunded_cents"):
+        allocated = -payable_by_pledge.get(pledge_id, 0)
+        if allocated != captured - refunded:
+            problems.append(
+                f"pledge {pledge_id}: captured {captured} - refunded {refunded} "
+                f"but {allocated} allocated to candidates"
+            )
+
+    # Per pledge: an open hold shows in supporter holds, and nothing else does.
+    holds_by_pledge = dict(
+        entries.filter(account=A.SUPPORTER_HOLDS)
+        .values("pledge_id")
+        .annotate(total=Sum("amount_cents"))
+        .exclude(total=0)
+        .values_list("pledge_id", "total")
+    )
+    open_holds = dict(
+        Payment.objects.filter(
+            pledge__in=pledges,
+            status__in=[Payment.Status.REQUIRES_CAPTURE, Payment.Status.CAPTURING],
+        ).values_list("pledge_id", "amount_cents")
+    )
+    for pledge_id in sorted(holds_by_pledge.keys() | open_holds.keys()):
+        if holds_by_pledge.get(pledge_id, 0) != open_holds.get(pledge_id, 0):
+            problems.append(
+                f"pledge {pledge_id}: ledger holds {holds_by_pledge.get(pledge_id, 0)} "
+                f"but open hold is {open_holds.get(pledge_id, 0)}"
+            )
+
+    # Per candidate: never paid more than was owed.
+    owed = (
+        entries.filter(account__in=[A.CANDIDATE_PAYABLE])
+        .values("candidate_id", "slate_id")
+        .annotate(total=Sum("amount_cents"))
+    )
+    problems += [
+        f"candidate {row['candidate_id']} on slate {row['slate_id']}: paid "
+        f"{row['total']} more than owed"
+        for row in owed
+        if row["total"] > 0
+    ]
+
+    # The slate's maintained captured total agrees with the books.
+    slate_ids = [slate_id] if slate_id is not None else list(
+        transactions.values_list("slate_id", flat=True).distinct()
+    )  # fmt: skip
+    for sid in slate_ids:
+        captured_books = -sum(
+            entries.filter(slate_id=sid, account=A.CANDIDATE_PAYABLE, pledge__isnull=False)
+            .values_list("amount_cents", flat=True)
+        )  # fmt: skip
+        maintained = slate_counts(sid).money_captured_cents
+        if captured_books != maintained:
+            problems.append(
+                f"slate {sid}: books show {captured_books} captured, totals show {maintained}"
+            )
+    return problems

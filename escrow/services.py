@@ -1,0 +1,502 @@
+"""Every write about money. Stripe is reached only through ``stripe_gateway``.
+
+The shape of each money step, so that a crash at any line leaves nothing doubled or lost:
+1. In a transaction holding the rows' locks (slate shared, then pledge, then payment — always
+   that order), check the state and record the intent (a ``creating``/``capturing``/
+   ``canceling`` payment row). Commit.
+2. Call Stripe with an idempotency key made of our ids and the step.
+3. In a new locked transaction, record what Stripe says: payment status, pledge transition
+   (``pledges.services.transition_pledge``) and ledger postings (keyed, so never twice).
+A crash between 1 and 3 leaves a payment in an in-flight status; the sweeper asks Stripe for
+the PaymentIntent and finishes step 3 from the answer.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from candidates.selectors import valid_signatures
+from pledges import services as pledge_services
+from pledges.models import Pledge
+from pledges.states import PledgeKind, PledgeState
+from slate import services as slate_services
+from slate.errors import DomainError
+from slate.states import SlateState
+
+from . import stripe_gateway
+from .allocation import allocate
+from .ledger import Posting, post
+from .models import CardSetup, LedgerAccount, Payment, StripeCustomer
+
+logger = logging.getLogger(__name__)
+A = LedgerAccount
+
+
+class EscrowError(DomainError):
+    pass
+
+
+# --- Locks --------------------------------------------------------------------------------------
+
+
+def _lock_pledge(pledge_id: int) -> Pledge:
+    """Slate (shared) then pledge: the same order as pledges.services.transition_pledge."""
+    slate_id = Pledge.objects.values_list("slate_id", flat=True).get(pk=pledge_id)
+    slate_services.lock_slate_shared(slate_id)
+    return Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge_id)
+
+
+def _lock_payment(payment_id: int) -> tuple[Pledge, Payment]:
+    pledge_id = Payment.objects.values_list("pledge_id", flat=True).get(pk=payment_id)
+    pledge = _lock_pledge(pledge_id)
+    return pledge, Payment.objects.select_for_update().get(pk=payment_id)
+
+
+# --- Customers and card intake ------------------------------------------------------------------
+
+
+def ensure_customer(user) -> StripeCustomer:
+    existing = StripeCustomer.objects.filter(user=user).first()
+    if existing is not None:
+        return existing
+    customer_id = stripe_gateway.create_customer(
+        email=user.email, idempotency_key=f"user-{user.pk}-customer", metadata={"user_id": user.pk}
+    )
+    try:
+        with transaction.atomic():
+            return StripeCustomer.objects.create(user=user, customer_id=customer_id)
+    except IntegrityError:
+        return StripeCustomer.objects.get(user=user)
+
+
+def start_card_setup(*, pledge: Pledge, actor) -> CardSetup:
+    """Create (once) the SetupIntent whose client secret the pledge page hands to Stripe.js."""
+    if not actor.is_authenticated or actor.pk != pledge.supporter_id:
+        raise EscrowError("forbidden", "Only the supporter adds a card to their pledge.")
+    if pledge.kind != PledgeKind.MONEY or pledge.state != PledgeState.PENDING_CARD:
+        raise EscrowError("no_card_needed", "This pledge is not waiting for a card.")
+    existing = CardSetup.objects.filter(pledge=pledge).first()
+    if existing is not None:
+        return existing
+    customer = ensure_customer(pledge.supporter)
+    result = stripe_gateway.create_setup_intent(
+        customer_id=customer.customer_id,
+        idempotency_key=f"pledge-{pledge.pk}-setup",
+        metadata={"pledge_id": pledge.pk, "slate_id": pledge.slate_id},
+    )
+    try:
+        with transaction.atomic():
+            return CardSetup.objects.create(
+                pledge=pledge, customer=customer, setup_intent_id=result.id,
+                client_secret=result.client_secret,
+            )  # fmt: skip
+    except IntegrityError:
+        return CardSetup.objects.get(pledge=pledge)
+
+
+def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
+    """Ask Stripe how the SetupIntent ended and record it. Called when Stripe.js returns and
+    by the ``setup_intent.succeeded`` webhook; whichever comes second changes nothing."""
+    result = stripe_gateway.retrieve_setup_intent(setup_intent_id)
+    with transaction.atomic():
+        card_setup = CardSetup.objects.select_for_update().get(setup_intent_id=setup_intent_id)
+        if card_setup.status == CardSetup.Status.SUCCEEDED:
+            return card_setup
+        if result.status != "succeeded" or not result.payment_method_id:
+            card_setup.last_error = (result.last_error_code or result.status or "")[:500]
+            card_setup.save(update_fields=["last_error", "updated_at"])
+            return card_setup
+        card_setup.status = CardSetup.Status.SUCCEEDED
+        card_setup.payment_method_id = result.payment_method_id
+        card_setup.last_error = ""
+        card_setup.save(update_fields=["status", "payment_method_id", "last_error", "updated_at"])
+        pledge = Pledge.objects.get(pk=card_setup.pledge_id)
+        if pledge.state == PledgeState.PENDING_CARD:
+            pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
+    return card_setup
+
+
+# --- Recording what Stripe did ------------------------------------------------------------------
+
+
+def _post_hold(payment: Payment) -> None:
+    post(
+        key=payment.idempotency_key("hold"), kind="hold", slate_id=payment.pledge.slate_id,
+        pledge_id=payment.pledge_id, payment_id=payment.pk,
+        postings=[Posting(A.SUPPORTER_HOLDS, payment.amount_cents),
+                  Posting(A.HOLDS_OUTSTANDING, -payment.amount_cents)],
+    )  # fmt: skip
+
+
+def _post_hold_release(payment: Payment, why: str) -> None:
+    """Reverse a hold's entries once (captured, canceled or lapsed) — if it was ever posted."""
+    from .models import LedgerTransaction
+
+    if not LedgerTransaction.objects.filter(key=payment.idempotency_key("hold")).exists():
+        return
+    post(
+        key=payment.idempotency_key("hold-release"), kind="hold_release",
+        slate_id=payment.pledge.slate_id, pledge_id=payment.pledge_id, payment_id=payment.pk,
+        memo=why,
+        postings=[Posting(A.SUPPORTER_HOLDS, -payment.amount_cents),
+                  Posting(A.HOLDS_OUTSTANDING, payment.amount_cents)],
+    )  # fmt: skip
+
+
+def signed_candidate_ids(slate) -> list[int]:
+    return sorted(valid_signatures(slate).values_list("candidate_id", flat=True))
+
+
+def _post_capture(pledge: Pledge, payment: Payment, captured_cents: int) -> None:
+    weights = {a.candidate_id: a.weight_bps for a in pledge.allocations.all()}
+    parts = allocate(captured_cents, signed_candidate_ids(pledge.slate), weights)
+    postings = [Posting(A.PLATFORM_CLEARING, captured_cents)] + [
+        Posting(A.CANDIDATE_PAYABLE, -cents, candidate_id=cid) for cid, cents in parts.items()
+    ]
+    post(
+        key=payment.idempotency_key("capture"), kind="capture", slate_id=pledge.slate_id,
+        pledge_id=pledge.pk, payment_id=payment.pk, postings=postings,
+    )  # fmt: skip
+
+
+def hold_validity() -> timedelta:
+    return timedelta(hours=settings.SLATE_HOLD_VALID_HOURS)
+
+
+def record_payment_intent(*, payment_id: int, result) -> Payment:
+    """Bring our payment, its pledge and the ledger in line with a PaymentIntent's status."""
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        if payment.payment_intent_id is None and result.id:
+            payment.payment_intent_id = result.id
+            payment.client_secret = result.client_secret or ""
+        status = result.status
+        if status == "requires_capture":
+            if payment.status in (Payment.Status.CREATING, Payment.Status.REQUIRES_ACTION):
+                payment.status = Payment.Status.REQUIRES_CAPTURE
+                payment.expires_at = timezone.now() + hold_validity()
+                payment.save()
+                _post_hold(payment)
+                if pledge.state in (PledgeState.COMMITTED, PledgeState.NEEDS_ACTION):
+                    pledge_services.transition_pledge(
+                        pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
+                    )
+        elif status == "succeeded":
+            if payment.status != Payment.Status.SUCCEEDED:
+                captured = result.amount_received_cents or payment.amount_cents
+                payment.status = Payment.Status.SUCCEEDED
+                payment.captured_cents = captured
+                payment.save()
+                _post_hold_release(payment, "captured")
+                _post_capture(pledge, payment, captured)
+                if pledge.state != PledgeState.CAPTURED:
+                    pledge_services.transition_pledge(
+                        pledge=pledge, to_state=PledgeState.CAPTURED, reason="payment captured",
+                        captured_cents=captured,
+                    )  # fmt: skip
+        elif status == "canceled":
+            if payment.status != Payment.Status.CANCELED:
+                payment.status = Payment.Status.CANCELED
+                payment.save()
+                _post_hold_release(payment, "canceled")
+                target = CANCEL_TARGETS.get(payment.cancel_purpose, PledgeState.COMMITTED)
+                if pledge.state in (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION):
+                    pledge_services.transition_pledge(
+                        pledge=pledge, to_state=target,
+                        reason=f"hold canceled ({payment.cancel_purpose or 'dropped'})",
+                    )  # fmt: skip
+        elif status in ("requires_action", "requires_payment_method", "requires_confirmation"):
+            if payment.status not in (Payment.Status.REQUIRES_ACTION, Payment.Status.SUCCEEDED):
+                payment.status = Payment.Status.REQUIRES_ACTION
+                payment.last_error = (result.last_error_code or result.decline_code or status)[:500]
+                payment.save()
+                _post_hold_release(payment, "needs the supporter")
+                if pledge.state in (PledgeState.COMMITTED, PledgeState.AUTHORIZED):
+                    pledge_services.transition_pledge(
+                        pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
+                        reason=f"card needs the supporter: {payment.last_error}",
+                    )  # fmt: skip
+        else:
+            logger.warning("payment %s: unexpected PaymentIntent status %s", payment_id, status)
+        return payment
+
+
+# --- Holds, charges, captures, cancels ----------------------------------------------------------
+
+
+def _new_payment(pledge: Pledge, purpose: str) -> Payment:
+    attempt = (
+        pledge.payments.order_by("-attempt").values_list("attempt", flat=True).first() or 0
+    ) + 1
+    return Payment.objects.create(
+        pledge=pledge, attempt=attempt, purpose=purpose, amount_cents=pledge.amount_cents,
+        currency=pledge.currency,
+    )  # fmt: skip
+
+
+def _card_for(pledge: Pledge) -> CardSetup:
+    card_setup = CardSetup.objects.filter(pledge=pledge, status=CardSetup.Status.SUCCEEDED).first()
+    if card_setup is None:
+        raise EscrowError("no_card", "This pledge has no saved card.")
+    return card_setup
+
+
+def _open_payment(pledge: Pledge) -> Payment | None:
+    return pledge.payments.filter(status__in=Payment.OPEN).first()
+
+
+def authorize_pledge(*, pledge_id: int, purpose: str = Payment.Purpose.HOLD) -> Payment | None:
+    """Place a hold (or, at release, charge) on the saved card of a committed pledge."""
+    with transaction.atomic():
+        pledge = _lock_pledge(pledge_id)
+        if pledge.state != PledgeState.COMMITTED:
+            return _open_payment(pledge)
+        if _open_payment(pledge) is not None:
+            return _open_payment(pledge)
+        card_setup = _card_for(pledge)
+        payment = _new_payment(pledge, purpose)
+    create = (
+        stripe_gateway.create_hold
+        if purpose == Payment.Purpose.HOLD
+        else stripe_gateway.charge_off_session
+    )
+    result = create(
+        customer_id=card_setup.customer.customer_id,
+        payment_method_id=card_setup.payment_method_id,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key("create"),
+        metadata={"pledge_id": pledge_id, "payment_id": payment.pk},
+    )
+    return record_payment_intent(payment_id=payment.pk, result=result)
+
+
+def capture_payment(*, payment_id: int) -> Payment:
+    """Capture a held payment in full; safe to run any number of times."""
+    with transaction.atomic():
+        _, payment = _lock_payment(payment_id)
+        if payment.status == Payment.Status.SUCCEEDED:
+            return payment
+        if payment.status not in (Payment.Status.REQUIRES_CAPTURE, Payment.Status.CAPTURING):
+            raise EscrowError("not_capturable", f"A {payment.status} payment cannot be captured.")
+        payment.status = Payment.Status.CAPTURING
+        payment.save(update_fields=["status", "updated_at"])
+    try:
+        result = stripe_gateway.capture(
+            payment_intent_id=payment.payment_intent_id,
+            amount_to_capture_cents=payment.amount_cents,
+            idempotency_key=payment.idempotency_key("capture"),
+        )
+    except stripe_gateway.GatewayError as exc:
+        if exc.retryable:
+            raise
+        # Already captured or canceled on Stripe's side (a retry after a crash): its record
+        # is the truth.
+        result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
+    return record_payment_intent(payment_id=payment_id, result=result)
+
+
+class CancelPurpose:
+    SUPPORTER = "supporter"  # the supporter cancelled the pledge
+    VOID = "void"  # the slate expired, or the pledge's own conditions failed at the lock
+    DROP = "drop"  # the hold is let go (lapsing, renewal); the pledge stays committed
+
+
+CANCEL_TARGETS = {
+    CancelPurpose.SUPPORTER: PledgeState.CANCELLED,
+    CancelPurpose.VOID: PledgeState.VOIDED,
+    CancelPurpose.DROP: PledgeState.COMMITTED,
+}
+
+
+def cancel_payment(*, payment_id: int, purpose: str) -> Payment:
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        if payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
+            return payment
+        if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CAPTURING):
+            raise EscrowError("already_captured", "This payment is being or has been captured.")
+        if purpose == CancelPurpose.SUPPORTER and pledge.slate.state != SlateState.OPEN:
+            # The slate lock takes the slate row exclusively; we hold it shared, so this
+            # check and the CANCELING mark below cannot interleave with the lock.
+            raise EscrowError("slate_closed", "The slate has locked; the pledge is final.")
+        if payment.payment_intent_id is None:
+            # Never reached Stripe, or the crash came before we learned its id: nothing
+            # was authorized that we know of; the sweeper settles CREATING rows separately.
+            payment.status = Payment.Status.CANCELED
+            payment.cancel_purpose = purpose
+            payment.save(update_fields=["status", "cancel_purpose", "updated_at"])
+            return payment
+        payment.status = Payment.Status.CANCELING
+        payment.cancel_purpose = purpose
+        payment.save(update_fields=["status", "cancel_purpose", "updated_at"])
+    try:
+        result = stripe_gateway.cancel(
+            payment_intent_id=payment.payment_intent_id,
+            idempotency_key=payment.idempotency_key("cancel"),
+        )
+    except stripe_gateway.GatewayError as exc:
+        if exc.retryable:
+            raise
+        result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
+    return record_payment_intent(payment_id=payment_id, result=result)
+
+
+# --- Supporter cancel and voiding ---------------------------------------------------------------
+
+
+def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
+    """The supporter cancels before the lock; any hold on their card is released first."""
+    if not actor.is_authenticated or (actor.pk != pledge.supporter_id and not actor.is_staff):
+        raise EscrowError("forbidden", "You can cancel only your own pledges.")
+    payment = _open_payment(pledge)
+    if payment is not None and payment.payment_intent_id:
+        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.SUPPORTER)
+        pledge.refresh_from_db()
+        if pledge.state == PledgeState.CANCELLED:
+            return pledge
+    try:
+        return pledge_services.cancel_pledge(pledge=pledge, actor=actor, reason=reason)
+    except pledge_services.PledgeError as exc:
+        raise EscrowError(exc.code, exc.message, field=exc.field) from None
+
+
+VOIDABLE = (PledgeState.PENDING_CARD, PledgeState.COMMITTED, PledgeState.NEEDS_ACTION)
+VOIDABLE_WITH_HOLD = (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
+
+
+def void_pledge(*, pledge_id: int, reason: str) -> Pledge:
+    """Void a pledge that will never be charged: release its hold, then mark it voided."""
+    pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+    payment = _open_payment(pledge)
+    if payment is not None:
+        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.VOID)
+        pledge.refresh_from_db()
+    if pledge.state in VOIDABLE:
+        pledge = pledge_services.transition_pledge(
+            pledge=pledge, to_state=PledgeState.VOIDED, reason=reason, expected_states=VOIDABLE
+        )
+    return pledge
+
+
+# --- Release after the lock ---------------------------------------------------------------------
+
+UNSETTLED_AT_RELEASE = (
+    PledgeState.PENDING_CARD,
+    PledgeState.COMMITTED,
+    PledgeState.AUTHORIZED,
+    PledgeState.NEEDS_ACTION,
+)
+
+
+def start_release(*, slate_id: int) -> bool:
+    """``locked -> releasing``, once; the caller then walks the pledges in chunks."""
+    with transaction.atomic():
+        slate = slate_services.lock_slate(slate_id)
+        if slate.state != SlateState.LOCKED:
+            return slate.state == SlateState.RELEASING
+        slate_services.transition_slate(
+            slate=slate, to_state=SlateState.RELEASING, actor=None, reason="release started"
+        )
+    return True
+
+
+def conditions_hold(pledge: Pledge, signed_ids: list[int]) -> bool:
+    if pledge.condition_min_signatures and len(signed_ids) < pledge.condition_min_signatures:
+        return False
+    required = set(pledge.condition_required_candidates.values_list("id", flat=True))
+    return required <= set(signed_ids)
+
+
+def release_pledge(*, pledge_id: int) -> str:
+    """Settle one pledge of a releasing slate: void it (no card, or its own conditions
+    failed), capture its hold, or charge its saved card. Safe to run again at any point."""
+    pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+    if pledge.kind != PledgeKind.MONEY or pledge.state not in UNSETTLED_AT_RELEASE:
+        return pledge.state
+    if pledge.state == PledgeState.PENDING_CARD:
+        return void_pledge(pledge_id=pledge_id, reason="no card was saved before the lock").state
+    if not conditions_hold(pledge, signed_candidate_ids(pledge.slate)):
+        return void_pledge(
+            pledge_id=pledge_id, reason="the pledge's own conditions were not met"
+        ).state
+    payment = _open_payment(pledge)
+    if pledge.state == PledgeState.AUTHORIZED and payment is not None:
+        try:
+            return capture_payment(payment_id=payment.pk).status
+        except EscrowError as exc:
+            logger.info("pledge %s not captured: %s", pledge_id, exc.message)
+            return pledge.state
+    if pledge.state == PledgeState.COMMITTED:
+        if not CardSetup.objects.filter(pledge=pledge, status=CardSetup.Status.SUCCEEDED).exists():
+            return void_pledge(pledge_id=pledge_id, reason="no saved card at the lock").state
+        payment = authorize_pledge(pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE)
+        return payment.status if payment else pledge.state
+    return pledge.state
+
+
+def release_chunk_ids(*, slate_id: int, after_pledge_id: int, limit: int) -> list[int]:
+    return list(
+        Pledge.objects.filter(
+            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE,
+            pk__gt=after_pledge_id,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )  # fmt: skip
+
+
+def finish_release_if_done(*, slate_id: int) -> bool:
+    """``releasing -> released`` once every money pledge is final and nothing is in flight."""
+    with transaction.atomic():
+        slate = slate_services.lock_slate(slate_id)
+        if slate.state != SlateState.RELEASING:
+            return slate.state == SlateState.RELEASED
+        unsettled = Pledge.objects.filter(
+            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE
+        ).exists()
+        in_flight = Payment.objects.filter(
+            pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT
+        ).exists()
+        if unsettled or in_flight:
+            return False
+        slate_services.transition_slate(
+            slate=slate, to_state=SlateState.RELEASED, actor=None, reason="every pledge settled"
+        )
+    return True
+
+
+def fail_overdue_needs_action(*, now=None) -> int:
+    """After the grace period a pledge that still needs its supporter fails."""
+    now = now or timezone.now()
+    grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
+    ids = list(
+        Pledge.objects.filter(
+            state=PledgeState.NEEDS_ACTION,
+            state_changed_at__lte=now - grace,
+            slate__state=SlateState.RELEASING,
+        ).values_list("pk", flat=True)
+    )
+    failed = 0
+    for pledge_id in ids:
+        pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+        payment = _open_payment(pledge)
+        if payment is not None:
+            with transaction.atomic():
+                _, payment = _lock_payment(payment.pk)
+                if payment.status == Payment.Status.REQUIRES_ACTION:
+                    payment.status = Payment.Status.FAILED
+                    payment.save(update_fields=["status", "updated_at"])
+        try:
+            pledge_services.transition_pledge(
+                pledge=pledge, to_state=PledgeState.FAILED,
+                reason="the card still needed the supporter when the grace period ended",
+                expected_states=[PledgeState.NEEDS_ACTION],
+            )  # fmt: skip
+            failed += 1
+        except pledge_services.PledgeError:
+            continue
+    return failed

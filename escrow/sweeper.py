@@ -1,0 +1,113 @@
+"""Finds money work that a killed worker or a lost broker message left unfinished, and
+finishes it. Every step it takes is one the normal path would take, so running it while the
+normal path is also running is harmless."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from pledges.models import Pledge
+from pledges.states import PledgeKind
+from slate.models import Slate
+from slate.states import SlateState
+
+from . import services, stripe_gateway
+from .models import Payment, Payout
+
+logger = logging.getLogger(__name__)
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.SLATE_PAYMENT_STALE_SECONDS)
+
+
+def resume_payment(payment: Payment) -> Payment:
+    """Finish one in-flight payment from what Stripe says happened."""
+    if payment.payment_intent_id is None:
+        # The create call may or may not have reached Stripe. Sending it again with the same
+        # idempotency key makes Stripe answer with the PaymentIntent it made the first time.
+        card = services.CardSetup.objects.get(pledge_id=payment.pledge_id)
+        create = (
+            stripe_gateway.create_hold
+            if payment.purpose == Payment.Purpose.HOLD
+            else stripe_gateway.charge_off_session
+        )
+        result = create(
+            customer_id=card.customer.customer_id, payment_method_id=card.payment_method_id,
+            amount_cents=payment.amount_cents, currency=payment.currency,
+            idempotency_key=payment.idempotency_key("create"),
+            metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
+        )  # fmt: skip
+        return services.record_payment_intent(payment_id=payment.pk, result=result)
+    result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
+    if payment.status == Payment.Status.CAPTURING and result.status == "requires_capture":
+        return services.capture_payment(payment_id=payment.pk)
+    if payment.status == Payment.Status.CANCELING and result.status not in (
+        "canceled",
+        "succeeded",
+    ):
+        return services.cancel_payment(payment_id=payment.pk, purpose=payment.cancel_purpose)
+    return services.record_payment_intent(payment_id=payment.pk, result=result)
+
+
+def sweep(now=None) -> dict[str, int]:
+    from . import tasks
+
+    now = now or timezone.now()
+    cutoff = now - stale_after()
+    counts = {"payments": 0, "releases": 0, "voids": 0, "failed": 0}
+    stuck = Payment.objects.filter(status__in=Payment.IN_FLIGHT, updated_at__lte=cutoff)
+    for payment in stuck.order_by("pk")[:1000]:
+        try:
+            resume_payment(payment)
+            counts["payments"] += 1
+        except Exception:
+            logger.exception("could not resume payment %s; next sweep tries again", payment.pk)
+    # A release whose first task was lost never left "locked".
+    for slate_id in Slate.objects.filter(
+        state=SlateState.LOCKED, locked_at__lte=cutoff
+    ).values_list("pk", flat=True):
+        tasks.release_slate.delay(slate_id)
+        counts["releases"] += 1
+    # A release whose chain of chunk tasks broke: walk again from the start; settled pledges
+    # are skipped, so this only does what is left.
+    for slate_id in Slate.objects.filter(state=SlateState.RELEASING).values_list("pk", flat=True):
+        tasks.release_chunk.delay(slate_id, 0)
+        counts["releases"] += 1
+    expired_with_holds = (
+        Pledge.objects.filter(
+            slate__state=SlateState.EXPIRED, kind=PledgeKind.MONEY,
+            state__in=services.VOIDABLE_WITH_HOLD,
+        )
+        .values_list("slate_id", flat=True)
+        .distinct()
+    )  # fmt: skip
+    for slate_id in expired_with_holds:
+        tasks.void_expired_slate_holds.delay(slate_id)
+        counts["voids"] += 1
+    counts["failed"] = services.fail_overdue_needs_action(now=now)
+    # Payouts: resend any left "sending" by a crash (same idempotency key), and pay what
+    # captures since the last run made payable.
+    for payout_id in Payout.objects.filter(
+        status=Payout.Status.SENDING, created_at__lte=cutoff
+    ).values_list("pk", flat=True):
+        send_payout_resume(payout_id)
+        counts["payouts"] = counts.get("payouts", 0) + 1
+    for slate_id in Slate.objects.filter(
+        state__in=[SlateState.RELEASING, SlateState.RELEASED]
+    ).values_list("pk", flat=True):
+        tasks.pay_candidates.delay(slate_id)
+    return counts
+
+
+def send_payout_resume(payout_id: int) -> None:
+    """A payout stuck in ``sending``: put it back to pending and send it again with the
+    same idempotency key (Stripe answers with the transfer it already made)."""
+    from .payouts import send_payout
+
+    Payout.objects.filter(pk=payout_id, status=Payout.Status.SENDING).update(
+        status=Payout.Status.PENDING
+    )
+    send_payout(payout_id=payout_id)

@@ -1,0 +1,138 @@
+"""Thin Celery wrappers around escrow services; each is safe to run twice."""
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db import OperationalError
+
+from pledges import services as pledge_services
+from pledges.models import Pledge
+from pledges.states import PledgeKind
+
+from . import services, stripe_gateway, sweeper, webhooks
+from .ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+RETRY = {"bind": True, "max_retries": 10, "acks_late": True}
+_limiter: RateLimiter | None = None
+
+
+def stripe_rate_limiter() -> RateLimiter:
+    global _limiter
+    rate = float(settings.SLATE_STRIPE_REQUESTS_PER_SECOND)
+    if _limiter is None or _limiter.per_second != rate:
+        _limiter = RateLimiter(rate)
+    return _limiter
+
+
+def _retry_transient(task, exc: Exception):
+    retryable = isinstance(exc, OperationalError) or (
+        isinstance(exc, stripe_gateway.GatewayError) and exc.retryable
+    )
+    if not retryable:
+        raise exc
+    raise task.retry(exc=exc, countdown=min(60, 2**task.request.retries))
+
+
+@shared_task(**RETRY)
+def release_slate(self, slate_id: int) -> None:
+    """On ``slate_locked``: move to releasing and start walking the pledges."""
+    try:
+        if services.start_release(slate_id=slate_id):
+            release_chunk.delay(slate_id, 0)
+    except Exception as exc:
+        _retry_transient(self, exc)
+
+
+@shared_task(**RETRY)
+def release_chunk(self, slate_id: int, after_pledge_id: int) -> int:
+    """Settle one chunk of pledges, then hand the rest to a fresh task."""
+    chunk_size = settings.SLATE_RELEASE_CHUNK_SIZE
+    ids = services.release_chunk_ids(
+        slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size
+    )
+    limiter = stripe_rate_limiter()
+    try:
+        for pledge_id in ids:
+            limiter.wait()
+            services.release_pledge(pledge_id=pledge_id)
+    except Exception as exc:
+        _retry_transient(self, exc)
+    if len(ids) == chunk_size:
+        release_chunk.delay(slate_id, ids[-1])
+    else:
+        services.finish_release_if_done(slate_id=slate_id)
+        pay_candidates.delay(slate_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def void_expired_slate_holds(self, slate_id: int) -> int:
+    """On ``slate_expired``: release every hold and void its pledge (the pledges app voids
+    the pledges that hold nothing)."""
+    ids = list(
+        Pledge.objects.filter(
+            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=services.VOIDABLE_WITH_HOLD
+        ).values_list("pk", flat=True)
+    )
+    try:
+        for pledge_id in ids:
+            stripe_rate_limiter().wait()
+            services.void_pledge(pledge_id=pledge_id, reason="slate expired before its threshold")
+    except Exception as exc:
+        _retry_transient(self, exc)
+    pledge_services.finish_voiding_if_done(slate_id=slate_id)
+    return len(ids)
+
+
+@shared_task(**RETRY)
+def process_webhook_event(self, event_row_id: int) -> bool:
+    try:
+        return webhooks.process_event(event_row_id=event_row_id)
+    except Exception as exc:
+        _retry_transient(self, exc)
+
+
+@shared_task
+def sweep_stranded_money() -> dict:
+    """Beat: finish payments, releases and voids that a crash or a lost message left behind."""
+    return sweeper.sweep()
+
+
+@shared_task
+def fail_overdue_needs_action() -> int:
+    return services.fail_overdue_needs_action()
+
+
+@shared_task(**RETRY)
+def pay_candidates(self, slate_id: int) -> int:
+    """Schedule what each candidate is owed and send it; safe to run again at any time."""
+    from . import payouts
+    from .models import Payout
+
+    try:
+        payouts.schedule_payouts(slate_id=slate_id)
+        unsent = Payout.objects.filter(slate_id=slate_id, status=Payout.Status.PENDING)
+        for payout_id in unsent.values_list("pk", flat=True):
+            payouts.send_payout(payout_id=payout_id)
+    except Exception as exc:
+        _retry_transient(self, exc)
+    return Payout.objects.filter(slate_id=slate_id).count()
+
+
+@shared_task
+def alert_payouts_near_due() -> int:
+    """Beat: tell staff about payouts close to the conduit's 10-day forwarding limit."""
+    from django.core.mail import mail_admins
+
+    from . import payouts
+
+    flagged = payouts.flag_payouts_near_due()
+    if flagged:
+        lines = [
+            f"payout {p.pk}: {p.candidate} {p.amount_cents} cents due {p.due_at:%Y-%m-%d}"
+            for p in flagged
+        ]
+        mail_admins("Payouts near the 10-day limit", "\n".join(lines), fail_silently=True)
+    return len(flagged)

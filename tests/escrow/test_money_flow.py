@@ -1,0 +1,215 @@
+"""The money flow against localstripe over HTTP: card intake, holds, release at the lock,
+conditions, cancels, expiry, needs-action and its grace period — with the ledger checked."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from escrow import services as escrow_services
+from escrow.models import CardSetup, LedgerEntry, Payment, Payout
+from escrow.selectors import candidate_payable_cents, ledger_problems
+from pledges.models import Pledge
+from pledges.states import PledgeState
+from slate import services as slate_services
+from slate.models import Slate
+from slate.states import SlateState
+from tests.escrow.cards import DECLINED, NEEDS_AUTH_ALWAYS, pledge_with_card
+from tests.factories import make_open_slate, sign, slate_candidates
+
+pytestmark = pytest.mark.django_db
+
+
+def lock(slate, capture_callbacks):
+    """Sign enough candidates; the on-commit evaluation locks and the release runs eagerly."""
+    with capture_callbacks(execute=True):
+        for candidate in slate_candidates(slate)[: slate.threshold_min_signatures]:
+            sign(candidate, slate)
+    slate.refresh_from_db()
+    return slate
+
+
+def test_saved_card_commits_the_pledge_once(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    assert pledge.state == PledgeState.COMMITTED
+    setup = CardSetup.objects.get(pledge=pledge)
+    assert setup.status == "succeeded" and setup.payment_method_id
+    # The webhook or a second return from Stripe.js changes nothing.
+    escrow_services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
+    assert pledge.events.filter(to_state=PledgeState.COMMITTED).count() == 1
+
+
+def test_a_declined_card_leaves_the_pledge_waiting_for_a_card(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate, card=DECLINED)
+    assert pledge.state == PledgeState.PENDING_CARD
+    assert CardSetup.objects.get(pledge=pledge).status == "pending"
+
+
+def test_hold_authorizes_and_posts_balanced_hold_entries(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate, amount_cents=7_500)
+    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    pledge.refresh_from_db()
+    assert payment.status == Payment.Status.REQUIRES_CAPTURE
+    assert payment.expires_at > timezone.now()
+    assert pledge.state == PledgeState.AUTHORIZED
+    intent = localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")
+    assert intent["status"] == "requires_capture"
+    assert intent["amount"] == 7_500
+    assert ledger_problems(slate.pk) == []
+    # Asking again places no second hold.
+    again = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    assert again.pk == payment.pk
+    assert len(localstripe.payment_intents_for(pledge_id=pledge.pk)) == 1
+
+
+def test_release_captures_every_pledge_once_and_pays_candidates(
+    localstripe, django_capture_on_commit_callbacks
+):
+    slate = make_open_slate(candidates=4, min_signatures=3)
+    held = [pledge_with_card(slate, amount_cents=1_000 * (i + 1)) for i in range(4)]
+    for pledge in held:
+        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    unheld = [pledge_with_card(slate, amount_cents=2_345) for _ in range(3)]
+    slate = lock(slate, django_capture_on_commit_callbacks)
+    assert slate.state == SlateState.RELEASED
+    for pledge in held + unheld:
+        pledge.refresh_from_db()
+        assert pledge.state == PledgeState.CAPTURED
+        assert pledge.captured_cents == pledge.amount_cents
+        assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
+    total = sum(p.amount_cents for p in held + unheld)
+    signed = slate_candidates(slate)[:3]
+    paid = sum(p.amount_cents for p in Payout.objects.filter(slate=slate))
+    assert paid == total
+    assert {p.candidate_id for p in Payout.objects.filter(slate=slate)} == {c.pk for c in signed}
+    assert all(candidate_payable_cents(c.pk, slate.pk) == 0 for c in signed)
+    assert ledger_problems() == []
+
+
+def test_allocation_follows_the_supporters_choice(localstripe, django_capture_on_commit_callbacks):
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    first, second, _ = slate_candidates(slate)
+    pledge_with_card(slate, amount_cents=1_001, allocation={first.pk: 7_000, second.pk: 3_000})
+    lock(slate, django_capture_on_commit_callbacks)
+    by_candidate = {p.candidate_id: p.amount_cents for p in Payout.objects.filter(slate=slate)}
+    assert by_candidate == {first.pk: 701, second.pk: 300}
+
+
+def test_unmet_conditions_void_the_pledge_and_release_its_hold(
+    localstripe, django_capture_on_commit_callbacks
+):
+    slate = make_open_slate(candidates=4, min_signatures=2)
+    last = slate_candidates(slate)[-1]
+    wants_last = pledge_with_card(slate, condition_candidate_ids=[last.pk])
+    wants_three = pledge_with_card(slate, condition_min_signatures=3)
+    payment = escrow_services.authorize_pledge(pledge_id=wants_last.pk)
+    lock(slate, django_capture_on_commit_callbacks)
+    for pledge in (wants_last, wants_three):
+        pledge.refresh_from_db()
+        assert pledge.state == PledgeState.VOIDED
+        assert localstripe.count_captures_for(pledge_id=pledge.pk) == 0
+    assert localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")["status"] == (
+        "canceled"
+    )
+    assert ledger_problems() == []
+
+
+def test_supporter_cancel_releases_the_hold(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CANCELLED
+    assert localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")["status"] == (
+        "canceled"
+    )
+    assert LedgerEntry.objects.filter(pledge=pledge, account="supporter_holds").count() == 2
+    assert ledger_problems() == []
+
+
+def test_cancel_after_lock_is_refused_and_the_pledge_is_captured(
+    localstripe, django_capture_on_commit_callbacks
+):
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledge = pledge_with_card(slate)
+    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    lock(slate, django_capture_on_commit_callbacks)
+    with pytest.raises(escrow_services.EscrowError):
+        escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CAPTURED
+
+
+def test_expiry_cancels_every_hold_and_captures_nothing(
+    localstripe, django_capture_on_commit_callbacks
+):
+    slate = make_open_slate()
+    pledges = [pledge_with_card(slate) for _ in range(3)]
+    for pledge in pledges[:2]:
+        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        slate_services.expire_slate_if_overdue(
+            slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
+        )
+    slate.refresh_from_db()
+    assert slate.state == SlateState.VOIDED
+    for pledge in pledges:
+        pledge.refresh_from_db()
+        assert pledge.state == PledgeState.VOIDED
+        assert localstripe.count_captures_for(pledge_id=pledge.pk) == 0
+    for payment in Payment.objects.filter(pledge__in=pledges):
+        assert localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")["status"] == (
+            "canceled"
+        )
+    assert ledger_problems() == []
+
+
+def test_capture_run_twice_captures_once(localstripe):
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    sign(slate_candidates(slate)[0], slate)
+    pledge = pledge_with_card(slate)
+    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
+    escrow_services.capture_payment(payment_id=payment.pk)
+    escrow_services.capture_payment(payment_id=payment.pk)
+    # A retry from a worker killed after Stripe captured but before we recorded it.
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CAPTURING)
+    assert escrow_services.capture_payment(payment_id=payment.pk).status == "succeeded"
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CAPTURED
+    assert localstripe.count_captures(payment.payment_intent_id) == 1
+    assert ledger_problems(slate.pk) == []
+
+
+def test_card_needing_authentication_goes_to_needs_action_then_fails_after_grace(
+    localstripe, django_capture_on_commit_callbacks
+):
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledge = pledge_with_card(slate, card=NEEDS_AUTH_ALWAYS)
+    lock(slate, django_capture_on_commit_callbacks)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.NEEDS_ACTION
+    slate.refresh_from_db()
+    assert slate.state == SlateState.RELEASING  # waiting for the supporter
+    later = timezone.now() + timedelta(days=8)
+    assert escrow_services.fail_overdue_needs_action(now=later) == 1
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.FAILED
+    assert localstripe.count_captures_for(pledge_id=pledge.pk) == 0
+    assert ledger_problems() == []
+
+
+@override_settings(SLATE_RELEASE_CHUNK_SIZE=3)
+def test_release_walks_pledges_in_chunks(localstripe, django_capture_on_commit_callbacks):
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledges = [pledge_with_card(slate, amount_cents=500 + i) for i in range(8)]
+    slate = lock(slate, django_capture_on_commit_callbacks)
+    assert slate.state == SlateState.RELEASED
+    assert set(
+        Pledge.objects.filter(pk__in=[p.pk for p in pledges]).values_list("state", flat=True)
+    ) == {PledgeState.CAPTURED}
