@@ -14,7 +14,7 @@ patch is process-wide while the seed runs, which is fine for a management comman
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,7 +35,7 @@ from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate
 
 from . import services
-from .models import VolunteerActivity
+from .models import Pledge, VolunteerActivity
 
 DEMO_SLATE_SLUG = "2026-coordinated-slate"
 DEMO_SLATE_NAME = "2026 Coordinated Slate"
@@ -278,8 +278,13 @@ def _write(stdout, message: str) -> None:
         stdout.write(message + "\n")
 
 
-def seed_demo(*, stdout=None) -> DemoLogins:
-    """Create the demo data unless the demo slate exists. Returns the demo logins."""
+def seed_demo(*, stdout=None, save_card: Callable[[Pledge], Pledge] | None = None) -> DemoLogins:
+    """Create the demo data unless the demo slate exists. Returns the demo logins.
+
+    ``save_card`` saves a test card for a new money pledge and commits it (the escrow app
+    passes one when a Stripe, or the local fake, is configured); without it money pledges are
+    committed directly and simply voided if the demo slate ever locks.
+    """
     if Slate.objects.filter(slug=DEMO_SLATE_SLUG).exists():
         _write(stdout, f"Demo data already present (slate {DEMO_SLATE_SLUG!r}); nothing to do.")
         return DemoLogins()
@@ -287,7 +292,7 @@ def seed_demo(*, stdout=None) -> DemoLogins:
     _write(stdout, "Seeding demo data...")
     # One transaction: a failed seed leaves nothing behind, so the next run starts afresh.
     with transaction.atomic(), _demo_clock() as clock:
-        pledge_count = _Seeder(clock, stdout).run()
+        pledge_count = _Seeder(clock, stdout, save_card).run()
     seconds = time.monotonic() - started
     _write(stdout, f"Seeded {pledge_count} pledges in {seconds:.1f} s.")
     return DemoLogins(created=True, pledge_count=pledge_count, seconds=seconds)
@@ -307,9 +312,10 @@ class _PlannedPledge:
 
 
 class _Seeder:
-    def __init__(self, clock: _Clock, stdout):
+    def __init__(self, clock: _Clock, stdout, save_card=None):
         self.clock = clock
         self.stdout = stdout
+        self.save_card = save_card
         self.rng = random.Random(SEED)
         self.start = clock.now()
         self.password_hash = make_password(DEMO_PASSWORD)  # hashed once: hashing is slow
@@ -580,8 +586,9 @@ class _Seeder:
             referred_by=referred_by,
             idempotency_key=key,
         )
-        # The card step (Stripe SetupIntent) is the escrow app's; the demo commits directly.
         self.at(min(item.at + card_saved_after, self.start))
+        if self.save_card is not None:
+            return self.save_card(pledge)
         return services.commit_money_pledge(pledge=pledge, reason="card saved (demo seed)")
 
     def demo_supporter_pledges(self, slate: Slate, supporter, civic) -> int:

@@ -149,7 +149,7 @@ def test_seed_command_refuses_in_production():
         call_command("seed_demo")
     assert not Slate.objects.exists()
     with mock.patch(
-        "pledges.management.commands.seed_demo.seed_demo", return_value=DemoLogins()
+        "escrow.management.commands.seed_demo.seed_demo", return_value=DemoLogins()
     ) as seed:
         call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
     seed.assert_called_once()
@@ -183,11 +183,12 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.timeout(240)
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds children through /proc")
 def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
-    port = _free_port()
+    port, stripe_port = _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in {"CELERY_BROKER_URL", "REDIS_URL", "SLATE_ENV", "CELERY_TASK_ALWAYS_EAGER"}
+        and not key.startswith("STRIPE_")
     }
     env.update(
         DATABASE_URL=f"sqlite:///{tmp_path / 'rundev.sqlite3'}",
@@ -198,7 +199,15 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
     log_path = tmp_path / "rundev.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "manage.py", "rundev", "--port", str(port)],
+            [
+                sys.executable,
+                "manage.py",
+                "rundev",
+                "--port",
+                str(port),
+                "--stripe-port",
+                str(stripe_port),
+            ],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -220,14 +229,15 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
             time.sleep(0.5)
         assert url == f"http://127.0.0.1:{port}/"
         assert "organizer@slate.test" in output and "slate-demo" in output
+        assert f"Fake Stripe:  http://127.0.0.1:{stripe_port}" in output
 
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
             page = response.read().decode()
         assert "2026 Coordinated Slate" in page
-        # The web server and the worker, each leading its own process group (beat is in the
-        # worker's); rundev's own group holds just rundev.
+        # The fake Stripe, the web server and the worker, each leading its own process group
+        # (beat is in the worker's); rundev's own group holds just rundev.
         groups = [process.pid, *_children(process.pid)]
-        assert len(groups) == 3
+        assert len(groups) == 4
 
         process.send_signal(signal.SIGINT)
         stop_deadline = time.monotonic() + 20

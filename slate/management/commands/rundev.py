@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -37,26 +38,34 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="Web server port (8000).")
+        parser.add_argument(
+            "--stripe-port",
+            type=int,
+            default=8420,
+            help="Port of the local fake Stripe, started when STRIPE_SECRET_KEY is unset (8420).",
+        )
 
-    def handle(self, *args, port: int, **options):
+    def handle(self, *args, port: int, stripe_port: int, **options):
         self.stop_requested = threading.Event()
         self.children: list[tuple[str, subprocess.Popen]] = []
 
         call_command("migrate", interactive=False, verbosity=1)
-        # seed_demo lives in the pledges app, which depends on this one: call it by name.
-        seed_output = io.StringIO()
-        call_command("seed_demo", stdout=seed_output)
-        self.stdout.write(seed_output.getvalue().rstrip())
-        self.stdout.flush()
-
         previous = {
             signum: signal.signal(signum, self._on_signal)
             for signum in (signal.SIGINT, signal.SIGTERM)
         }
         failure = None
         try:
-            self._start_children(port)
-            failure = self._wait_until_serving(port)
+            if not settings.STRIPE_SECRET_KEY:
+                failure = self._start_fake_stripe(stripe_port, port)
+            if failure is None:
+                # seed_demo lives in the escrow app, which depends on this one: call it by name.
+                seed_output = io.StringIO()
+                call_command("seed_demo", stdout=seed_output)
+                self.stdout.write(seed_output.getvalue().rstrip())
+                self.stdout.flush()
+                self._start_children(port)
+                failure = self._wait_until_serving(port)
             if failure is None and not self.stop_requested.is_set():
                 self._print_banner(port, seed_output.getvalue())
                 failure = self._watch()
@@ -67,6 +76,55 @@ class Command(BaseCommand):
         if failure:
             raise CommandError(f"{failure}; stopped everything.")
         self.stdout.write("Stopped.")
+
+    # --- The local fake Stripe ---
+
+    def _start_fake_stripe(self, stripe_port: int, web_port: int) -> str | None:
+        """Start localstripe, point this process and the children at it, and register the
+        web server's webhook endpoint with it."""
+        base = f"http://127.0.0.1:{stripe_port}"
+        store = Path(settings.VAR_DIR) / "localstripe.pickle"
+        command = [sys.executable, "-m", "escrow.devstripe", "--port", str(stripe_port),
+                   "--store", str(store)]  # fmt: skip
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=settings.BASE_DIR, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            process_group=0, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.children.append(("fake Stripe (localstripe)", process))
+        deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                code = process.returncode
+                return f"The fake Stripe exited with code {code} (is port {stripe_port} busy?)"
+            try:
+                with urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=2):  # noqa: S310
+                    break
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    return f"The fake Stripe did not answer at {base}"
+                time.sleep(0.25)
+        values = {
+            "STRIPE_API_BASE": base,
+            "STRIPE_SECRET_KEY": "sk_test_slate_dev",
+            "STRIPE_PUBLISHABLE_KEY": "pk_test_slate_dev",
+            "STRIPE_WEBHOOK_SECRET": "whsec_slate_dev",
+        }
+        os.environ.update(values)  # inherited by the web server and the worker
+        for name, value in values.items():
+            setattr(settings, name, value)
+        form = urllib.parse.urlencode(
+            {
+                "url": f"http://127.0.0.1:{web_port}/stripe/webhook/",
+                "secret": values["STRIPE_WEBHOOK_SECRET"],
+            }
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310
+            f"{base}/_config/webhooks/slate-dev", data=form, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5):  # noqa: S310
+            pass
+        self.fake_stripe_url = base
+        return None
 
     # --- Children ---
 
@@ -172,6 +230,11 @@ class Command(BaseCommand):
             f"  Slate is running at {base}/",
             f"  Admin:        {base}/admin/",
             f"  Demo slate:   {base}{DEMO_SLATE_PATH}",
+            *(
+                [f"  Fake Stripe:  {self.fake_stripe_url} (test card 4242 4242 4242 4242)"]
+                if getattr(self, "fake_stripe_url", None)
+                else []
+            ),
             "",
             *(f"  {line}" for line in logins.splitlines()),
             "",
