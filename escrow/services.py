@@ -500,3 +500,49 @@ def fail_overdue_needs_action(*, now=None) -> int:
         except pledge_services.PledgeError:
             continue
     return failed
+
+
+# --- Holds before the lock ----------------------------------------------------------------------
+# A card authorization lapses after about 7 days (Visa merchant-initiated: 4 days 18 hours)
+# while a slate may stay open for months, so holds are placed only once the deadline is within
+# SLATE_HOLD_WINDOW_HOURS, and renewed before they lapse while the slate is still open.
+
+HOLD_RENEWAL_MARGIN = timedelta(hours=12)
+
+
+def pledge_ids_due_for_hold(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    window_end = now + timedelta(hours=settings.SLATE_HOLD_WINDOW_HOURS)
+    return list(
+        Pledge.objects.filter(
+            kind=PledgeKind.MONEY,
+            state=PledgeState.COMMITTED,
+            slate__state=SlateState.OPEN,
+            slate__deadline__lte=window_end,
+            card_setup__status=CardSetup.Status.SUCCEEDED,
+        )
+        .exclude(payments__status__in=Payment.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def payment_ids_due_for_renewal(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.REQUIRES_CAPTURE,
+            expires_at__lte=now + HOLD_RENEWAL_MARGIN,
+            pledge__slate__state=SlateState.OPEN,
+        )
+        .order_by("expires_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def renew_hold(*, payment_id: int) -> Payment | None:
+    """Let a hold about to lapse go and place a fresh one (a new attempt, a new key)."""
+    payment = cancel_payment(payment_id=payment_id, purpose=CancelPurpose.DROP)
+    if payment.status != Payment.Status.CANCELED:
+        return payment
+    return authorize_pledge(pledge_id=payment.pledge_id)

@@ -136,3 +136,25 @@ def alert_payouts_near_due() -> int:
         ]
         mail_admins("Payouts near the 10-day limit", "\n".join(lines), fail_silently=True)
     return len(flagged)
+
+
+@shared_task
+def place_and_renew_holds() -> dict:
+    """Beat: hold the cards of slates whose deadline is near, and renew lapsing holds."""
+    placed = renewed = 0
+    limiter = stripe_rate_limiter()
+    for payment_id in services.payment_ids_due_for_renewal():
+        limiter.wait()
+        try:
+            services.renew_hold(payment_id=payment_id)
+            renewed += 1
+        except (services.EscrowError, stripe_gateway.GatewayError) as exc:
+            logger.warning("could not renew hold %s: %s", payment_id, exc)
+    for pledge_id in services.pledge_ids_due_for_hold():
+        limiter.wait()
+        try:
+            services.authorize_pledge(pledge_id=pledge_id)
+            placed += 1
+        except (services.EscrowError, stripe_gateway.GatewayError) as exc:
+            logger.warning("could not place a hold for pledge %s: %s", pledge_id, exc)
+    return {"placed": placed, "renewed": renewed}

@@ -210,6 +210,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escrow.tasks.sweep_stranded_money",
         "schedule": 60.0,
     },
+    "place-and-renew-holds": {
+        "task": "escrow.tasks.place_and_renew_holds",
+        "schedule": crontab(minute="*/15"),
+    },
+    "fail-overdue-needs-action": {
+        "task": "escrow.tasks.fail_overdue_needs_action",
+        "schedule": crontab(minute=30),
+    },
     "alert-payouts-near-due": {
         "task": "escrow.tasks.alert_payouts_near_due",
         "schedule": crontab(minute=0),

@@ -1,0 +1,57 @@
+"""Holds are placed only when the deadline nears, and renewed before they lapse."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from escrow import services, tasks
+from escrow.models import Payment
+from escrow.selectors import ledger_problems
+from pledges.states import PledgeState
+from slate.models import Slate
+from tests.escrow.cards import pledge_with_card
+from tests.factories import make_open_slate
+
+pytestmark = pytest.mark.django_db
+
+
+def test_no_hold_while_the_deadline_is_far(localstripe):
+    slate = make_open_slate()  # deadline in 30 days
+    pledge_with_card(slate)
+    assert services.pledge_ids_due_for_hold() == []
+    assert tasks.place_and_renew_holds() == {"placed": 0, "renewed": 0}
+
+
+def test_holds_are_placed_once_the_deadline_is_within_the_window(localstripe, settings):
+    settings.SLATE_HOLD_WINDOW_HOURS = 96
+    slate = make_open_slate()
+    pledges = [pledge_with_card(slate) for _ in range(3)]
+    Slate.objects.filter(pk=slate.pk).update(deadline=timezone.now() + timedelta(hours=90))
+    assert tasks.place_and_renew_holds() == {"placed": 3, "renewed": 0}
+    for pledge in pledges:
+        pledge.refresh_from_db()
+        assert pledge.state == PledgeState.AUTHORIZED
+    # Running again places nothing new.
+    assert tasks.place_and_renew_holds() == {"placed": 0, "renewed": 0}
+    assert len(localstripe.payment_intents_for(pledge_id=pledges[0].pk)) == 1
+    assert ledger_problems() == []
+
+
+def test_a_lapsing_hold_is_replaced_by_a_fresh_one(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    first = services.authorize_pledge(pledge_id=pledge.pk)
+    Payment.objects.filter(pk=first.pk).update(expires_at=timezone.now() + timedelta(hours=2))
+    assert tasks.place_and_renew_holds()["renewed"] == 1
+    first.refresh_from_db()
+    assert first.status == Payment.Status.CANCELED
+    second = pledge.payments.get(status=Payment.Status.REQUIRES_CAPTURE)
+    assert second.attempt == 2
+    assert second.expires_at > timezone.now() + timedelta(days=1)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.AUTHORIZED
+    assert localstripe.get(f"/v1/payment_intents/{first.payment_intent_id}")["status"] == (
+        "canceled"
+    )
+    assert ledger_problems() == []
