@@ -10,6 +10,7 @@ from .models import (
     LedgerTransaction,
     Payment,
     Payout,
+    Refund,
     StripeCustomer,
     WebhookEvent,
 )
@@ -91,3 +92,9 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 @admin.register(CandidatePayoutAccount)
 class CandidatePayoutAccountAdmin(admin.ModelAdmin):
     list_display = ["candidate", "stripe_account_id"]
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = ["payment", "number", "amount_cents", "status", "requested_by", "created_at"]
+    list_filter = ["status"]

@@ -245,3 +245,35 @@ class CandidatePayoutAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.candidate}: {self.stripe_account_id}"
+
+
+class Refund(models.Model):
+    """Money given back to a supporter from a captured payment, all or part of it."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", "Creating"  # row written; Stripe call not known to succeed
+        SUCCEEDED = "succeeded", "Refunded"
+        FAILED = "failed", "Failed"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    number = models.PositiveSmallIntegerField()
+    amount_cents = models.PositiveBigIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATING)
+    stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["payment", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["payment", "number"], name="refund_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.number} of {self.payment}"
+
+    def idempotency_key(self) -> str:
+        return self.payment.idempotency_key(f"refund-{self.number}")

@@ -417,3 +417,24 @@ def repair_totals(*, slate_id: int) -> None:
             for supporter_id, count in sorted(recount.live_pledges_by_supporter.items())
         )
         refresh_candidate_facts(slate)
+
+
+@transaction.atomic
+def record_refund(*, pledge: Pledge, refunded_cents: int, actor=None, reason: str) -> Pledge:
+    """Record how much of a captured pledge has been refunded in total. A full refund moves
+    it to ``refunded``; a partial one keeps its state and changes its totals and history."""
+    locked = (
+        Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge.pk)
+    )
+    if not 0 <= refunded_cents <= locked.captured_cents:
+        raise PledgeError("invalid_refund", "Cannot refund more than was captured.")
+    if refunded_cents == locked.captured_cents and locked.state != PledgeState.REFUNDED:
+        return transition_pledge(
+            pledge=locked, to_state=PledgeState.REFUNDED, actor=actor, reason=reason,
+            refunded_cents=refunded_cents,
+        )  # fmt: skip
+    before = PledgeFigures.of(locked)
+    locked.refunded_cents = refunded_cents
+    locked.save(update_fields=["refunded_cents", "updated_at"])
+    _apply_state_change(locked, before, actor=actor, reason=reason)
+    return locked

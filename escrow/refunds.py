@@ -1,0 +1,120 @@
+"""Refunds, full or partial, by staff or the slate's organizers, reversing the ledger.
+
+A refund takes money back from what candidates are owed, in proportion to how the pledge was
+allocated. Money already paid out cannot be taken back here: the organizers recover it from
+the campaign first (the ledger would otherwise show a candidate paid more than owed).
+"""
+
+from django.db import transaction
+from django.db.models import Sum
+
+from pledges import services as pledge_services
+from slate.selectors import is_organizer
+
+from . import stripe_gateway
+from .allocation import allocate
+from .ledger import Posting, post
+from .models import LedgerAccount, LedgerEntry, Payment, Refund
+from .selectors import candidate_payable_cents
+from .services import EscrowError, _lock_payment
+
+A = LedgerAccount
+
+
+def _shares(payment: Payment, amount_cents: int) -> dict[int, int]:
+    """Split a refund like the capture was split."""
+    captured = dict(
+        LedgerEntry.objects.filter(
+            transaction__key=payment.idempotency_key("capture"), account=A.CANDIDATE_PAYABLE
+        )
+        .values_list("candidate_id")
+        .annotate(total=Sum("amount_cents"))
+    )
+    weights = {cid: -total for cid, total in captured.items()}
+    return allocate(amount_cents, sorted(weights), weights)
+
+
+def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) -> Refund:
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise EscrowError("invalid_amount", "Refund a positive whole number of cents.",
+                          field="amount_cents")  # fmt: skip
+    reason = (reason or "").replace("\x00", "").strip()[:500]
+    if not reason:
+        raise EscrowError("reason_required", "Say why the money is refunded.", field="reason")
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        if not (actor.is_authenticated and (actor.is_staff or is_organizer(actor, pledge.slate))):
+            raise EscrowError("forbidden", "Only staff or the slate's organizers refund.")
+        if payment.status != Payment.Status.SUCCEEDED:
+            raise EscrowError("not_captured", "Only captured money can be refunded.")
+        pending = payment.refunds.filter(status=Refund.Status.CREATING).aggregate(
+            s=Sum("amount_cents")
+        )["s"] or 0  # fmt: skip
+        refundable = payment.captured_cents - payment.refunded_cents - pending
+        if amount_cents > refundable:
+            raise EscrowError(
+                "too_much", f"At most {refundable} cents can be refunded.", field="amount_cents"
+            )
+        for candidate_id, cents in _shares(payment, amount_cents).items():
+            if candidate_payable_cents(candidate_id, pledge.slate_id) < cents:
+                raise EscrowError(
+                    "paid_out",
+                    "Part of this money was already paid out to a candidate; recover it first.",
+                    field="amount_cents",
+                )
+        number = (payment.refunds.count() or 0) + 1
+        refund = Refund.objects.create(
+            payment=payment, number=number, amount_cents=amount_cents, reason=reason,
+            requested_by=actor,
+        )  # fmt: skip
+    return send_refund(refund_id=refund.pk)
+
+
+def send_refund(*, refund_id: int) -> Refund:
+    """Ask Stripe for the refund (same key on a retry) and record the answer."""
+    refund = Refund.objects.select_related("payment").get(pk=refund_id)
+    if refund.status != Refund.Status.CREATING:
+        return refund
+    existing = [
+        r for r in stripe_gateway.list_refunds(refund.payment.payment_intent_id)
+        if r.metadata.get("refund_id") == str(refund.pk)
+    ]  # fmt: skip
+    result = existing[0] if existing else stripe_gateway.refund(
+        payment_intent_id=refund.payment.payment_intent_id,
+        amount_cents=refund.amount_cents,
+        idempotency_key=refund.idempotency_key(),
+        metadata={"refund_id": refund.pk, "pledge_id": refund.payment.pledge_id},
+    )  # fmt: skip
+    return record_refund(refund_id=refund.pk, stripe_refund_id=result.id, status=result.status)
+
+
+def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refund:
+    payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.CREATING:
+            return refund
+        refund.stripe_refund_id = stripe_refund_id
+        if status not in ("succeeded", "pending"):
+            refund.status = Refund.Status.FAILED
+            refund.save(update_fields=["status", "stripe_refund_id"])
+            return refund
+        refund.status = Refund.Status.SUCCEEDED
+        refund.save(update_fields=["status", "stripe_refund_id"])
+        payment.refunded_cents += refund.amount_cents
+        payment.save(update_fields=["refunded_cents", "updated_at"])
+        shares = _shares(payment, refund.amount_cents)
+        post(
+            key=refund.idempotency_key(), kind="refund", slate_id=pledge.slate_id,
+            pledge_id=pledge.pk, payment_id=payment.pk, memo=refund.reason,
+            postings=[Posting(A.REFUNDS, -refund.amount_cents)] + [
+                Posting(A.CANDIDATE_PAYABLE, cents, candidate_id=cid)
+                for cid, cents in shares.items()
+            ],
+        )  # fmt: skip
+        pledge_services.record_refund(
+            pledge=pledge, refunded_cents=pledge.refunded_cents + refund.amount_cents,
+            actor=refund.requested_by, reason=f"refund: {refund.reason}",
+        )  # fmt: skip
+    return refund
