@@ -14,7 +14,7 @@ from slate.models import Slate
 from slate.states import SlateState
 
 from . import services, stripe_gateway
-from .models import Payment, Payout
+from .models import Payment, Payout, Refund
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,15 @@ def sweep(now=None) -> dict[str, int]:
     ).values_list("pk", flat=True):
         send_payout_resume(payout_id)
         counts["payouts"] = counts.get("payouts", 0) + 1
+    from .refunds import send_refund
+
+    for refund_id in Refund.objects.filter(
+        status=Refund.Status.CREATING, created_at__lte=cutoff
+    ).values_list("pk", flat=True):
+        try:
+            send_refund(refund_id=refund_id)
+        except Exception:
+            logger.exception("could not resume refund %s; next sweep tries again", refund_id)
     for slate_id in Slate.objects.filter(
         state__in=[SlateState.RELEASING, SlateState.RELEASED]
     ).values_list("pk", flat=True):

@@ -158,3 +158,22 @@ def place_and_renew_holds() -> dict:
         except (services.EscrowError, stripe_gateway.GatewayError) as exc:
             logger.warning("could not place a hold for pledge %s: %s", pledge_id, exc)
     return {"placed": placed, "renewed": renewed}
+
+
+@shared_task
+def reconcile_with_stripe() -> int:
+    """Nightly: compare the books with Stripe and tell staff about any difference."""
+    from django.core.mail import mail_admins
+
+    from slate.models import Slate
+    from slate.states import SlateState
+
+    from .reconcile import reconcile_slate
+
+    report: list[str] = []
+    for slate in Slate.objects.exclude(state=SlateState.DRAFT):
+        report += [f"{slate.slug}: {line}" for line in reconcile_slate(slate)]
+    if report:
+        logger.error("reconciliation found %d difference(s)", len(report))
+        mail_admins("Stripe reconciliation differences", "\n".join(report), fail_silently=True)
+    return len(report)

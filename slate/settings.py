@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escrow.tasks.fail_overdue_needs_action",
         "schedule": crontab(minute=30),
     },
+    "reconcile-with-stripe": {
+        "task": "escrow.tasks.reconcile_with_stripe",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "alert-payouts-near-due": {
         "task": "escrow.tasks.alert_payouts_near_due",
         "schedule": crontab(minute=0),
