@@ -88,6 +88,8 @@ class Payment(models.Model):
     # sweeper after a crash) moves the pledge where the canceller meant it to go.
     cancel_purpose = models.CharField(max_length=16, blank=True)
     disputed = models.BooleanField(default=False)
+    # The supporter is told when the card needs them, then reminded every 48 hours.
+    supporter_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -24,6 +24,7 @@ from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
 from slate import services as slate_services
 from slate.errors import DomainError
+from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 
 from . import stripe_gateway
@@ -219,6 +220,9 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                         pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
                         reason=f"card needs the supporter: {payment.last_error}",
                     )  # fmt: skip
+                from . import tasks
+
+                enqueue_on_commit(tasks.notify_needs_action, payment.pk)
         else:
             logger.warning("payment %s: unexpected PaymentIntent status %s", payment_id, status)
         return payment
@@ -499,6 +503,8 @@ def fail_overdue_needs_action(*, now=None) -> int:
             failed += 1
         except pledge_services.PledgeError:
             continue
+    for slate_id in {Pledge.objects.values_list("slate_id", flat=True).get(pk=i) for i in ids}:
+        finish_release_if_done(slate_id=slate_id)
     return failed
 
 
@@ -546,3 +552,30 @@ def renew_hold(*, payment_id: int) -> Payment | None:
     if payment.status != Payment.Status.CANCELED:
         return payment
     return authorize_pledge(pledge_id=payment.pledge_id)
+
+
+# --- The supporter completes a payment that needs them -------------------------------------------
+
+
+def payment_needing_supporter(*, pledge: Pledge, actor) -> Payment:
+    """The payment whose client secret the completion page hands to Stripe.js."""
+    if not actor.is_authenticated or actor.pk != pledge.supporter_id:
+        raise EscrowError("forbidden", "Only the supporter completes their payment.")
+    payment = pledge.payments.filter(status=Payment.Status.REQUIRES_ACTION).first()
+    if pledge.state != PledgeState.NEEDS_ACTION or payment is None:
+        raise EscrowError("nothing_to_complete", "This pledge does not need you right now.")
+    return payment
+
+
+def refresh_payment(*, payment_id: int) -> Payment:
+    """After Stripe.js returns (or a webhook arrives): record the PaymentIntent as it is now.
+    A completed hold is captured at once when its slate is already releasing."""
+    payment = Payment.objects.select_related("pledge__slate").get(pk=payment_id)
+    result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
+    payment = record_payment_intent(payment_id=payment_id, result=result)
+    if (
+        payment.status == Payment.Status.REQUIRES_CAPTURE
+        and payment.pledge.slate.state == SlateState.RELEASING
+    ):
+        payment = capture_payment(payment_id=payment_id)
+    return payment

@@ -177,3 +177,22 @@ def reconcile_with_stripe() -> int:
         logger.error("reconciliation found %d difference(s)", len(report))
         mail_admins("Stripe reconciliation differences", "\n".join(report), fail_silently=True)
     return len(report)
+
+
+@shared_task
+def notify_needs_action(payment_id: int) -> bool:
+    from . import notifications
+
+    return notifications.notify_needs_action(payment_id=payment_id)
+
+
+@shared_task
+def remind_needs_action() -> int:
+    """Beat: remind every supporter whose card still needs them (at most every 48 hours)."""
+    from . import notifications
+    from .models import Payment
+
+    ids = Payment.objects.filter(
+        status=Payment.Status.REQUIRES_ACTION, pledge__state="needs_action"
+    ).values_list("pk", flat=True)
+    return sum(notifications.notify_needs_action(payment_id=pid) for pid in ids)

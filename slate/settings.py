@@ -218,6 +218,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escrow.tasks.fail_overdue_needs_action",
         "schedule": crontab(minute=30),
     },
+    "remind-needs-action": {
+        "task": "escrow.tasks.remind_needs_action",
+        "schedule": crontab(minute=45),
+    },
     "reconcile-with-stripe": {
         "task": "escrow.tasks.reconcile_with_stripe",
         "schedule": crontab(hour=3, minute=15),
@@ -256,6 +260,8 @@ SLATE_RELEASE_CHUNK_SIZE = env_int("SLATE_RELEASE_CHUNK_SIZE", 100)
 SLATE_STRIPE_REQUESTS_PER_SECOND = env_int("SLATE_STRIPE_REQUESTS_PER_SECOND", 25)
 SLATE_PAYOUT_GATEWAY = os.environ.get("SLATE_PAYOUT_GATEWAY", "recording")
 SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
+# Links in emails point here.
+SLATE_PUBLIC_URL = os.environ.get("SLATE_PUBLIC_URL", "http://127.0.0.1:8000")
 
 # --- Stripe (used by the escrow app) ---------------------------------------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

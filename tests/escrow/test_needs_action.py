@@ -1,0 +1,79 @@
+"""A card that needs its supporter at release: email, reminders, completion, or failure."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from escrow import notifications, services
+from escrow.models import Payment
+from escrow.selectors import ledger_problems
+from pledges.states import PledgeState
+from slate.states import SlateState
+from tests.escrow.cards import NEEDS_AUTH_ALWAYS, pledge_with_card
+from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def needs_action(localstripe, django_capture_on_commit_callbacks):
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledge = pledge_with_card(slate, card=NEEDS_AUTH_ALWAYS, amount_cents=4_200)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(slate_candidates(slate)[0], slate)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.NEEDS_ACTION
+    return pledge, pledge.payments.get(status=Payment.Status.REQUIRES_ACTION)
+
+
+def test_supporter_is_emailed_once_then_reminded_every_48_hours(needs_action):
+    pledge, payment = needs_action
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [pledge.supporter.email]
+    assert f"/pledges/{pledge.pk}/complete-payment/" in mail.outbox[0].body
+    assert "$42" in mail.outbox[0].body
+    assert notifications.notify_needs_action(payment_id=payment.pk) is False
+    later = timezone.now() + timedelta(hours=49)
+    assert notifications.notify_needs_action(payment_id=payment.pk, now=later) is True
+    assert mail.outbox[-1].subject.startswith("Reminder")
+    assert len(mail.outbox) == 2
+
+
+def test_supporter_completes_the_payment_and_it_is_captured(needs_action, localstripe):
+    pledge, payment = needs_action
+    found = services.payment_needing_supporter(pledge=pledge, actor=pledge.supporter)
+    assert found.pk == payment.pk and found.client_secret
+    localstripe.authenticate_payment_intent(payment.payment_intent_id)
+    services.refresh_payment(payment_id=payment.pk)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CAPTURED
+    assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
+    assert services.finish_release_if_done(slate_id=pledge.slate_id) is True
+    pledge.slate.refresh_from_db()
+    assert pledge.slate.state == SlateState.RELEASED
+    assert ledger_problems() == []
+
+
+def test_only_the_supporter_sees_the_payment_to_complete(needs_action):
+    pledge, _ = needs_action
+    with pytest.raises(services.EscrowError) as excinfo:
+        services.payment_needing_supporter(pledge=pledge, actor=UserFactory())
+    assert excinfo.value.code == "forbidden"
+
+
+def test_a_failed_authentication_leaves_it_needing_action_until_the_grace_ends(
+    needs_action, localstripe
+):
+    pledge, payment = needs_action
+    localstripe.authenticate_payment_intent(payment.payment_intent_id, success=False)
+    services.refresh_payment(payment_id=payment.pk)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.NEEDS_ACTION
+    assert services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 1
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.FAILED
+    pledge.slate.refresh_from_db()
+    assert pledge.slate.state == SlateState.RELEASED
+    assert ledger_problems() == []
