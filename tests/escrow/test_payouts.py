@@ -1,0 +1,71 @@
+"""Payouts: what the ledger owes each candidate, transferred or recorded once, on time."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from escrow import payouts, services, stripe_gateway, tasks
+from escrow.models import CandidatePayoutAccount, Payout
+from escrow.selectors import candidate_payable_cents, ledger_problems
+from slate.models import Slate
+from slate.states import SlateState
+from tests.escrow.cards import pledge_with_card
+from tests.factories import make_open_slate, sign, slate_candidates
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def owed(localstripe):
+    """$30.01 captured for two signed candidates; one has a Stripe Connect account."""
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    first, second, _ = slate_candidates(slate)
+    sign(first, slate)
+    sign(second, slate)
+    CandidatePayoutAccount.objects.create(candidate=first, stripe_account_id="acct_first")
+    pledge = pledge_with_card(slate, amount_cents=3_001)
+    Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
+    services.release_pledge(pledge_id=pledge.pk)
+    stripe_gateway.payout_gateway().clear()
+    return slate, first, second
+
+
+def test_each_candidate_is_paid_what_is_owed_once(owed):
+    slate, first, second = owed
+    created = payouts.schedule_payouts(slate_id=slate.pk)
+    assert sorted(p.amount_cents for p in created) == [1_500, 1_501]
+    assert payouts.schedule_payouts(slate_id=slate.pk) == []  # nothing new is owed
+    for payout in created:
+        payouts.send_payout(payout_id=payout.pk)
+        payouts.send_payout(payout_id=payout.pk)  # a retry sends nothing more
+    by_candidate = {p.candidate_id: p for p in Payout.objects.filter(slate=slate)}
+    assert by_candidate[first.pk].status == Payout.Status.PAID
+    assert by_candidate[first.pk].transfer_id.startswith("tr_rec_")
+    assert by_candidate[second.pk].status == Payout.Status.RECORDED  # for the treasurer
+    transfers = stripe_gateway.payout_gateway().transfers
+    assert [(t.destination_account_id, t.amount_cents) for t in transfers] == [
+        ("acct_first", by_candidate[first.pk].amount_cents)
+    ]
+    assert candidate_payable_cents(first.pk, slate.pk) == 0
+    assert candidate_payable_cents(second.pk, slate.pk) == 0
+    assert ledger_problems() == []
+
+
+def test_payouts_are_due_ten_days_after_capture(owed):
+    slate, _, _ = owed
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        assert timedelta(days=9, hours=23) < payout.due_at - timezone.now() <= timedelta(days=10)
+
+
+def test_staff_hear_about_payouts_near_the_limit_once(owed, settings):
+    settings.ADMINS = [("Treasurer", "treasurer@example.org")]
+    slate, _, _ = owed
+    payouts.schedule_payouts(slate_id=slate.pk)
+    assert tasks.alert_payouts_near_due() == 0  # ten days away
+    Payout.objects.update(due_at=timezone.now() + timedelta(days=1))
+    assert tasks.alert_payouts_near_due() == 2
+    assert tasks.alert_payouts_near_due() == 0  # flagged already
+    assert Payout.objects.filter(needs_attention=True).count() == 2
+    assert "10-day" in mail.outbox[-1].subject
