@@ -1,8 +1,128 @@
-from django.http import HttpResponse, JsonResponse
+"""Money pages: save a card, cancel a pledge, complete a payment; and Stripe's webhook."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import stripe_gateway, webhooks
+from pledges.models import Pledge
+from pledges.states import PledgeState
+
+from . import services, stripe_gateway, webhooks
+from .models import CardSetup
+
+
+def stripe_js_url() -> str:
+    """localstripe serves a fake Stripe.js; in production it is Stripe's own."""
+    if settings.STRIPE_API_BASE:
+        return settings.STRIPE_API_BASE.rstrip("/") + "/js.stripe.com/v3/"
+    return "https://js.stripe.com/v3/"
+
+
+def _own_pledge(request, pk: int) -> Pledge:
+    pledge = Pledge.objects.select_related("slate").filter(pk=pk, supporter=request.user).first()
+    if pledge is None:  # another supporter's pledge: not even its existence is shown
+        raise Http404("No such pledge")
+    return pledge
+
+
+def _stripe_unavailable(request, error) -> HttpResponse:
+    messages.error(request, "Card payments are unavailable right now. Please try again soon.")
+    return render(request, "escrow/unavailable.html", {"error": error}, status=503)
+
+
+@login_required
+def card(request, pk: int):
+    """Step 2 of the pledge: Stripe.js saves the card against a SetupIntent."""
+    pledge = _own_pledge(request, pk)
+    if pledge.state != PledgeState.PENDING_CARD:
+        messages.info(request, "This pledge already has its card.")
+        return redirect("pledges:mine")
+    try:
+        card_setup = services.start_card_setup(pledge=pledge, actor=request.user)
+    except services.EscrowError as error:
+        messages.error(request, error.message)
+        return redirect("pledges:mine")
+    except stripe_gateway.GatewayError as error:
+        return _stripe_unavailable(request, error)
+    context = {
+        "pledge": pledge,
+        "client_secret": card_setup.client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": stripe_js_url(),
+    }
+    return render(request, "escrow/card.html", context)
+
+
+@login_required
+@require_POST
+def card_confirm(request, pk: int):
+    """Stripe.js reports back; we ask Stripe ourselves rather than trust the browser."""
+    pledge = _own_pledge(request, pk)
+    card_setup = CardSetup.objects.filter(pledge=pledge).first()
+    if card_setup is None:
+        return redirect("escrow:card", pk=pk)
+    try:
+        card_setup = services.confirm_card_setup(setup_intent_id=card_setup.setup_intent_id)
+    except stripe_gateway.GatewayError as error:
+        return _stripe_unavailable(request, error)
+    if card_setup.status == CardSetup.Status.SUCCEEDED:
+        messages.success(
+            request,
+            "Your card is saved. You will be charged only if the slate locks before its deadline.",
+        )
+        return redirect("pledges:mine")
+    messages.error(request, "The card was not saved. Please try again or use another card.")
+    return redirect("escrow:card", pk=pk)
+
+
+@login_required
+def cancel(request, pk: int):
+    """A confirmation page, then the cancel (holds released first)."""
+    pledge = _own_pledge(request, pk)
+    if request.method == "POST":
+        try:
+            services.cancel_pledge(pledge=pledge, actor=request.user)
+        except services.EscrowError as error:
+            messages.error(request, error.message)
+        except stripe_gateway.GatewayError as error:
+            return _stripe_unavailable(request, error)
+        else:
+            messages.success(request, "Your pledge is cancelled; nothing will be charged.")
+        return redirect("pledges:mine")
+    return render(request, "escrow/cancel.html", {"pledge": pledge})
+
+
+@login_required
+def complete_payment(request, pk: int):
+    """A payment that needs its supporter (3-D Secure at release)."""
+    pledge = _own_pledge(request, pk)
+    try:
+        payment = services.payment_needing_supporter(pledge=pledge, actor=request.user)
+    except services.EscrowError as error:
+        messages.info(request, error.message)
+        return redirect("pledges:mine")
+    if request.method == "POST":
+        try:
+            payment = services.refresh_payment(payment_id=payment.pk)
+        except stripe_gateway.GatewayError as error:
+            return _stripe_unavailable(request, error)
+        pledge.refresh_from_db()
+        if pledge.state == PledgeState.CAPTURED:
+            messages.success(request, "Thank you: your payment went through.")
+        else:
+            messages.error(request, "The payment still needs you. Please try again.")
+        return redirect("pledges:mine")
+    context = {
+        "pledge": pledge,
+        "client_secret": payment.client_secret,
+        "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        "stripe_js_url": stripe_js_url(),
+    }
+    return render(request, "escrow/complete_payment.html", context)
 
 
 @csrf_exempt  # Stripe signs the request instead; the signature is verified below.

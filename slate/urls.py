@@ -17,5 +17,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("", include("escrow.urls")),
+    path("", include("pledges.urls")),
+    path("", include("candidates.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -43,8 +43,38 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(browser):
+    """Pages in fresh browser contexts (separate cookies: separate people), phone-sized."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 390, "height": 844})
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+# The money journeys need the fake Stripe the escrow tests run.
+from tests.escrow.conftest import localstripe, localstripe_server  # noqa: E402, F401
+
+
+@pytest.fixture
+def log_in(live_server):
+    """Log a browser page in through the real login page."""
+
+    def log_in_as(page, user, password="pw-for-tests"):
+        page.goto(live_server.url + "/accounts/login/")
+        page.get_by_label("Email").fill(user.email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign In").click()
+        page.wait_for_url(live_server.url + "/")
+
+    return log_in_as

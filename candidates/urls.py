@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+app_name = "candidates"
+urlpatterns = [
+    path("candidate/", views.home, name="home"),
+    path("candidate/slates/<slug:slug>/sign/", views.sign, name="sign"),
+    path("candidate/slates/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
+]

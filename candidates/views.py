@@ -1,0 +1,104 @@
+"""The candidate's pages: what waits for them, the agreement, signing and withdrawing."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+
+from slate.selectors import public_slates, slate_progress
+
+from . import selectors, services
+from .forms import SignAgreementForm, WithdrawForm
+from .models import Invitation
+
+
+def _candidate(request):
+    candidate = selectors.candidate_for_user(request.user)
+    if candidate is None:
+        raise PermissionDenied("This account has no candidate profile.")
+    return candidate
+
+
+@login_required
+def home(request):
+    """First answer: how much money and time waits for this candidate if they sign."""
+    candidate = _candidate(request)
+    invitations = (
+        Invitation.objects.filter(
+            candidate=candidate, status__in=selectors.ACTIVE_INVITATION_STATUSES
+        )
+        .select_related("slate")
+        .order_by("slate__deadline")
+    )
+    rows = []
+    for invitation in invitations:
+        slate = invitation.slate
+        standings = selectors.slate_candidate_standings(slate)
+        rows.append(
+            {
+                "slate": slate,
+                "progress": slate_progress(slate),
+                "signature": selectors.active_signature(candidate, slate),
+                "signed_others": [
+                    s.candidate for s in standings if s.signed and s.candidate != candidate
+                ],
+                "required": invitation.is_required,
+            }
+        )
+    return render(request, "candidates/home.html", {"candidate": candidate, "rows": rows})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign(request, slug: str):
+    candidate = _candidate(request)
+    slate = get_object_or_404(public_slates(), slug=slug)
+    version = selectors.current_agreement_version(slate)
+    form = SignAgreementForm(
+        request.POST or None, initial={"agreement_version_id": version.pk if version else None}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_agreement(
+                candidate=candidate,
+                slate=slate,
+                agreement_version_id=form.cleaned_data["agreement_version_id"],
+                typed_name=form.cleaned_data["typed_name"],
+                signer=request.user,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                user_agent=request.headers.get("User-Agent", ""),
+            )
+        except services.CandidateError as error:
+            field = error.field if error.field in form.fields else None
+            form.add_error(field, error.message)
+        else:
+            messages.success(request, f"You signed the {slate} agreement.")
+            return redirect("candidates:home")
+    context = {
+        "slate": slate,
+        "version": version,
+        "form": form,
+        "signature": selectors.active_signature(candidate, slate),
+    }
+    return render(request, "candidates/sign.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def withdraw(request, slug: str):
+    candidate = _candidate(request)
+    slate = get_object_or_404(public_slates(), slug=slug)
+    form = WithdrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.withdraw_signature(
+                candidate=candidate, slate=slate, signer=request.user,
+                reason=form.cleaned_data["reason"],
+            )  # fmt: skip
+        except services.CandidateError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, f"Your signature on {slate} is withdrawn.")
+        return redirect("candidates:home")
+    return render(request, "candidates/withdraw.html", {"slate": slate, "form": form})

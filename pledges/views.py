@@ -1,0 +1,116 @@
+"""The supporter's pages: pledge money, volunteer, sign on, and see their pledges."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from candidates.selectors import slate_candidate_standings
+from slate.models import PartnerOrganization, Slate
+from slate.selectors import public_slates
+
+from . import selectors, services
+from .forms import SUGGESTED_DOLLARS, MoneyPledgeForm, SignOnForm, VolunteerPledgeForm
+
+
+def _open_slate(slug: str) -> Slate:
+    return get_object_or_404(public_slates(), slug=slug)
+
+
+def _referral(request) -> PartnerOrganization | None:
+    slug = request.session.get("referred_by")
+    return PartnerOrganization.objects.filter(slug=slug).first() if slug else None
+
+
+def _show_error(form, error) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pledge_money(request, slug: str):
+    slate = _open_slate(slug)
+    candidates = [s.candidate for s in slate_candidate_standings(slate)]
+    form = MoneyPledgeForm(request.POST or None, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            pledge = services.create_money_pledge(
+                supporter=request.user,
+                slate=slate,
+                amount_cents=data["amount"],
+                supporter_state=data["supporter_state"],
+                condition_min_signatures=data["condition_min_signatures"],
+                condition_candidate_ids=data["condition_candidates"],
+                referred_by=_referral(request),
+                idempotency_key=data["idempotency_key"],
+            )
+        except services.PledgeError as error:
+            _show_error(form, error)
+        else:
+            return redirect("escrow:card", pk=pledge.pk)
+    return render(
+        request,
+        "pledges/pledge_money.html",
+        {"slate": slate, "form": form, "suggested": SUGGESTED_DOLLARS},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pledge_volunteer(request, slug: str):
+    slate = _open_slate(slug)
+    form = VolunteerPledgeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.create_volunteer_pledge(
+                supporter=request.user, slate=slate, hours=data["hours"],
+                activities=data["activities"], zip_code=data["zip_code"],
+                availability=data["availability"], supporter_state=data["supporter_state"],
+                referred_by=_referral(request), idempotency_key=data["idempotency_key"],
+            )  # fmt: skip
+        except services.PledgeError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, f"Thank you: {data['hours']} hours pledged to {slate}.")
+            return redirect("pledges:mine")
+    return render(
+        request, "pledges/pledge_volunteer.html", {"slate": slate, "form": form},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+@login_required
+@require_POST
+def sign_on(request, slug: str):
+    slate = _open_slate(slug)
+    form = SignOnForm(request.POST)
+    state = form.cleaned_data["supporter_state"] if form.is_valid() else ""
+    try:
+        services.sign_on(
+            supporter=request.user, slate=slate, supporter_state=state,
+            referred_by=_referral(request),
+        )  # fmt: skip
+    except services.PledgeError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "You signed on. Thank you for backing a coordinated slate.")
+    return redirect(slate.get_absolute_url())
+
+
+@login_required
+def my_pledges(request):
+    pledges = selectors.pledges_of(request.user).prefetch_related("events").order_by("-created_at")
+    return render(request, "pledges/mine.html", {"pledges": pledges})
+
+
+@login_required
+def pledge_detail(request, pk: int):
+    pledge = selectors.pledges_of(request.user).filter(pk=pk).first()
+    if pledge is None:  # another supporter's pledge: not even its existence is shown
+        raise Http404("No such pledge")
+    return render(request, "pledges/detail.html", {"pledge": pledge})
