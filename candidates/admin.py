@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
 
 
@@ -20,15 +22,10 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "responded_at", "created_at"]
 
 
-class VersionInline(admin.TabularInline):
+class VersionInline(ReadOnlyInline):
     model = AgreementVersion
-    extra = 0
-    can_delete = False
     readonly_fields = ["number", "title", "content_hash", "published_at", "created_at"]
     fields = readonly_fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CoordinationAgreement)
@@ -38,29 +35,14 @@ class CoordinationAgreementAdmin(admin.ModelAdmin):
 
 
 @admin.register(AgreementVersion)
-class AgreementVersionAdmin(admin.ModelAdmin):
+class AgreementVersionAdmin(ReadOnlyAdmin):
     list_display = ["agreement", "number", "content_hash", "published_at"]
     readonly_fields = ["agreement", "number", "title", "text", "content_hash", "published_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Signature)
-class SignatureAdmin(admin.ModelAdmin):
+class SignatureAdmin(ReadOnlyAdmin):
     list_display = ["candidate", "slate", "agreement_version", "signed_at", "withdrawn_at"]
     list_filter = ["slate"]
     list_select_related = ["candidate", "slate", "agreement_version"]
     readonly_fields = [f.name for f in Signature._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -3,6 +3,8 @@ only through escrow.services, which keep the ledger balanced."""
 
 from django.contrib import admin
 
+from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     CandidatePayoutAccount,
     CardSetup,
@@ -16,31 +18,10 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class EntryInline(admin.TabularInline):
+class EntryInline(ReadOnlyInline):
     model = LedgerEntry
-    extra = 0
     fields = ["account", "candidate", "amount_cents"]
     readonly_fields = fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LedgerTransaction)

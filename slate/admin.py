@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     Endorsement,
     PartnerOrganization,
@@ -23,14 +24,9 @@ class OrganizerInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
-class TransitionInline(admin.TabularInline):
+class TransitionInline(ReadOnlyInline):
     model = SlateTransition
-    extra = 0
-    can_delete = False
     readonly_fields = ["from_state", "to_state", "actor", "reason", "created_at", "dispatched_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Slate)
@@ -54,16 +50,10 @@ class SlateAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlateTransition)
-class SlateTransitionAdmin(admin.ModelAdmin):
+class SlateTransitionAdmin(ReadOnlyAdmin):
     list_display = ["slate", "from_state", "to_state", "actor", "created_at", "dispatched_at"]
     list_filter = ["to_state"]
     readonly_fields = [f.name for f in SlateTransition._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PartnerOrganization)
@@ -80,17 +70,8 @@ class EndorsementAdmin(admin.ModelAdmin):
     list_select_related = ["organization", "slate"]
 
 
-class ReadOnlyCounterAdmin(admin.ModelAdmin):
+class ReadOnlyCounterAdmin(ReadOnlyAdmin):
     """Counters are written only by services; repair drift with `manage.py recount_totals`."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SlateCounterShard)

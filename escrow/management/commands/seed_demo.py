@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from escrow.demo import save_demo_card, stripe_configured
+from escrow.demo import save_test_card, stripe_configured
 from pledges.demo import DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
 
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         # so locking the demo slate runs the whole release against it.
         result = seed_demo(
             stdout=self.stdout if options["verbosity"] >= 1 else None,
-            save_card=save_demo_card if stripe_configured() else None,
+            save_card=save_test_card if stripe_configured() else None,
         )
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
