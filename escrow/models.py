@@ -36,7 +36,8 @@ class CardSetup(models.Model):
         SUCCEEDED = "succeeded", "Card saved"
         FAILED = "failed", "Failed"
 
-    pledge = models.OneToOneField(Pledge, on_delete=models.PROTECT, related_name="card_setup")
+    # Usually one per pledge; a supporter whose card was declined at release saves another.
+    pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="card_setups")
     customer = models.ForeignKey(StripeCustomer, on_delete=models.PROTECT)
     setup_intent_id = models.CharField(max_length=255, unique=True)
     client_secret = models.CharField(max_length=255)
@@ -73,6 +74,9 @@ class Payment(models.Model):
             Status.CANCELING)  # fmt: skip
 
     pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="payments")
+    card_setup = models.ForeignKey(
+        CardSetup, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
     attempt = models.PositiveSmallIntegerField()
     purpose = models.CharField(max_length=8, choices=Purpose.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREATING)

@@ -73,34 +73,36 @@ def ensure_customer(user) -> StripeCustomer:
         return StripeCustomer.objects.get(user=user)
 
 
+CARD_NEEDED_STATES = (PledgeState.PENDING_CARD, PledgeState.NEEDS_ACTION)
+
+
 def start_card_setup(*, pledge: Pledge, actor) -> CardSetup:
-    """Create (once) the SetupIntent whose client secret the pledge page hands to Stripe.js."""
+    """The SetupIntent whose client secret the card page hands to Stripe.js: the first card
+    of a new pledge, or a replacement for a card declined at release."""
     if not actor.is_authenticated or actor.pk != pledge.supporter_id:
         raise EscrowError("forbidden", "Only the supporter adds a card to their pledge.")
-    if pledge.kind != PledgeKind.MONEY or pledge.state != PledgeState.PENDING_CARD:
+    if pledge.kind != PledgeKind.MONEY or pledge.state not in CARD_NEEDED_STATES:
         raise EscrowError("no_card_needed", "This pledge is not waiting for a card.")
-    existing = CardSetup.objects.filter(pledge=pledge).first()
+    existing = pledge.card_setups.filter(status=CardSetup.Status.PENDING).first()
     if existing is not None:
         return existing
     customer = ensure_customer(pledge.supporter)
+    number = pledge.card_setups.count() + 1
     result = stripe_gateway.create_setup_intent(
         customer_id=customer.customer_id,
-        idempotency_key=f"pledge-{pledge.pk}-setup",
+        idempotency_key=f"pledge-{pledge.pk}-setup-{number}",
         metadata={"pledge_id": pledge.pk, "slate_id": pledge.slate_id},
     )
-    try:
-        with transaction.atomic():
-            return CardSetup.objects.create(
-                pledge=pledge, customer=customer, setup_intent_id=result.id,
-                client_secret=result.client_secret,
-            )  # fmt: skip
-    except IntegrityError:
-        return CardSetup.objects.get(pledge=pledge)
+    return CardSetup.objects.create(
+        pledge=pledge, customer=customer, setup_intent_id=result.id,
+        client_secret=result.client_secret,
+    )  # fmt: skip
 
 
 def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
     """Ask Stripe how the SetupIntent ended and record it. Called when Stripe.js returns and
-    by the ``setup_intent.succeeded`` webhook; whichever comes second changes nothing."""
+    by the ``setup_intent.succeeded`` webhook; whichever comes second changes nothing. A
+    replacement card is charged at once."""
     result = stripe_gateway.retrieve_setup_intent(setup_intent_id)
     with transaction.atomic():
         card_setup = CardSetup.objects.select_for_update().get(setup_intent_id=setup_intent_id)
@@ -117,6 +119,8 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
         pledge = Pledge.objects.get(pk=card_setup.pledge_id)
         if pledge.state == PledgeState.PENDING_CARD:
             pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
+    if pledge.state == PledgeState.NEEDS_ACTION:
+        retry_with_new_card(pledge_id=pledge.pk)
     return card_setup
 
 
@@ -204,7 +208,10 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 payment.save()
                 _post_hold_release(payment, "canceled")
                 target = CANCEL_TARGETS.get(payment.cancel_purpose, PledgeState.COMMITTED)
-                if pledge.state in (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION):
+                replaced = payment.cancel_purpose == CancelPurpose.REPLACE
+                if not replaced and pledge.state in (
+                    PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION
+                ):  # fmt: skip
                     pledge_services.transition_pledge(
                         pledge=pledge, to_state=target,
                         reason=f"hold canceled ({payment.cancel_purpose or 'dropped'})",
@@ -242,7 +249,10 @@ def _new_payment(pledge: Pledge, purpose: str) -> Payment:
 
 
 def _card_for(pledge: Pledge) -> CardSetup:
-    card_setup = CardSetup.objects.filter(pledge=pledge, status=CardSetup.Status.SUCCEEDED).first()
+    """The newest saved card."""
+    card_setup = (
+        pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).order_by("-pk").first()
+    )
     if card_setup is None:
         raise EscrowError("no_card", "This pledge has no saved card.")
     return card_setup
@@ -252,16 +262,23 @@ def _open_payment(pledge: Pledge) -> Payment | None:
     return pledge.payments.filter(status__in=Payment.OPEN).first()
 
 
-def authorize_pledge(*, pledge_id: int, purpose: str = Payment.Purpose.HOLD) -> Payment | None:
-    """Place a hold (or, at release, charge) on the saved card of a committed pledge."""
+def authorize_pledge(
+    *,
+    pledge_id: int,
+    purpose: str = Payment.Purpose.HOLD,
+    from_states: tuple[str, ...] = (PledgeState.COMMITTED,),
+) -> Payment | None:
+    """Place a hold (or, at release, charge) on the newest saved card of a pledge."""
     with transaction.atomic():
         pledge = _lock_pledge(pledge_id)
-        if pledge.state != PledgeState.COMMITTED:
+        if pledge.state not in from_states:
             return _open_payment(pledge)
         if _open_payment(pledge) is not None:
             return _open_payment(pledge)
         card_setup = _card_for(pledge)
         payment = _new_payment(pledge, purpose)
+        payment.card_setup = card_setup
+        payment.save(update_fields=["card_setup"])
     create = (
         stripe_gateway.create_hold
         if purpose == Payment.Purpose.HOLD
@@ -307,6 +324,7 @@ class CancelPurpose:
     SUPPORTER = "supporter"  # the supporter cancelled the pledge
     VOID = "void"  # the slate expired, or the pledge's own conditions failed at the lock
     DROP = "drop"  # the hold is let go (lapsing, renewal); the pledge stays committed
+    REPLACE = "replace"  # a declined payment gives way to one on the supporter's new card
 
 
 CANCEL_TARGETS = {
@@ -435,7 +453,7 @@ def release_pledge(*, pledge_id: int) -> str:
             logger.info("pledge %s not captured: %s", pledge_id, exc.message)
             return pledge.state
     if pledge.state == PledgeState.COMMITTED:
-        if not CardSetup.objects.filter(pledge=pledge, status=CardSetup.Status.SUCCEEDED).exists():
+        if not pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).exists():
             return void_pledge(pledge_id=pledge_id, reason="no saved card at the lock").state
         payment = authorize_pledge(pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE)
         return payment.status if payment else pledge.state
@@ -525,7 +543,7 @@ def pledge_ids_due_for_hold(*, now=None) -> list[int]:
             state=PledgeState.COMMITTED,
             slate__state=SlateState.OPEN,
             slate__deadline__lte=window_end,
-            card_setup__status=CardSetup.Status.SUCCEEDED,
+            card_setups__status=CardSetup.Status.SUCCEEDED,
         )
         .exclude(payments__status__in=Payment.OPEN)
         .order_by("pk")
@@ -579,3 +597,20 @@ def refresh_payment(*, payment_id: int) -> Payment:
     ):
         payment = capture_payment(payment_id=payment_id)
     return payment
+
+
+def retry_with_new_card(*, pledge_id: int) -> Payment | None:
+    """The supporter saved another card after a decline: drop the failed payment and pay with
+    the new card (a charge once the slate has locked, a hold before)."""
+    pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+    if pledge.state != PledgeState.NEEDS_ACTION:
+        return _open_payment(pledge)
+    failed = pledge.payments.filter(status=Payment.Status.REQUIRES_ACTION).first()
+    if failed is not None:
+        cancel_payment(payment_id=failed.pk, purpose=CancelPurpose.REPLACE)
+    locked = pledge.slate.state in (SlateState.LOCKED, SlateState.RELEASING)
+    return authorize_pledge(
+        pledge_id=pledge_id,
+        purpose=Payment.Purpose.CHARGE if locked else Payment.Purpose.HOLD,
+        from_states=(PledgeState.NEEDS_ACTION,),
+    )

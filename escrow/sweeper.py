@@ -28,7 +28,7 @@ def resume_payment(payment: Payment) -> Payment:
     if payment.payment_intent_id is None:
         # The create call may or may not have reached Stripe. Sending it again with the same
         # idempotency key makes Stripe answer with the PaymentIntent it made the first time.
-        card = services.CardSetup.objects.get(pledge_id=payment.pledge_id)
+        card = payment.card_setup
         create = (
             stripe_gateway.create_hold
             if payment.purpose == Payment.Purpose.HOLD

@@ -14,6 +14,8 @@ from pledges.states import PledgeState
 from . import services, stripe_gateway, webhooks
 from .models import CardSetup
 
+AUTHENTICATION_ERRORS = ("requires_action", "authentication_required")
+
 
 def stripe_js_url() -> str:
     """localstripe serves a fake Stripe.js; in production it is Stripe's own."""
@@ -38,7 +40,7 @@ def _stripe_unavailable(request, error) -> HttpResponse:
 def card(request, pk: int):
     """Step 2 of the pledge: Stripe.js saves the card against a SetupIntent."""
     pledge = _own_pledge(request, pk)
-    if pledge.state != PledgeState.PENDING_CARD:
+    if pledge.state not in services.CARD_NEEDED_STATES:
         messages.info(request, "This pledge already has its card.")
         return redirect("pledges:mine")
     try:
@@ -62,7 +64,7 @@ def card(request, pk: int):
 def card_confirm(request, pk: int):
     """Stripe.js reports back; we ask Stripe ourselves rather than trust the browser."""
     pledge = _own_pledge(request, pk)
-    card_setup = CardSetup.objects.filter(pledge=pledge).first()
+    card_setup = pledge.card_setups.order_by("-pk").first()
     if card_setup is None:
         return redirect("escrow:card", pk=pk)
     try:
@@ -70,10 +72,17 @@ def card_confirm(request, pk: int):
     except stripe_gateway.GatewayError as error:
         return _stripe_unavailable(request, error)
     if card_setup.status == CardSetup.Status.SUCCEEDED:
-        messages.success(
-            request,
-            "Your card is saved. You will be charged only if the slate locks before its deadline.",
-        )
+        pledge.refresh_from_db()
+        if pledge.state == PledgeState.CAPTURED:
+            messages.success(request, "Thank you: your new card was charged.")
+        elif pledge.state == PledgeState.NEEDS_ACTION:
+            messages.error(request, "Your new card was not accepted either.")
+        else:
+            messages.success(
+                request,
+                "Your card is saved. You will be charged only if the slate locks before its "
+                "deadline.",
+            )
         return redirect("pledges:mine")
     messages.error(request, "The card was not saved. Please try again or use another card.")
     return redirect("escrow:card", pk=pk)
@@ -121,6 +130,8 @@ def complete_payment(request, pk: int):
         "client_secret": payment.client_secret,
         "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         "stripe_js_url": stripe_js_url(),
+        # A declined card cannot be confirmed; the supporter saves another one instead.
+        "needs_new_card": payment.last_error not in AUTHENTICATION_ERRORS,
     }
     return render(request, "escrow/complete_payment.html", context)
 

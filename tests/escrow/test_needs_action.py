@@ -11,7 +11,7 @@ from escrow.models import Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
 from slate.states import SlateState
-from tests.escrow.cards import NEEDS_AUTH_ALWAYS, pledge_with_card
+from tests.escrow.cards import DECLINED_AT_CHARGE, NEEDS_AUTH_ALWAYS, pledge_with_card
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db
@@ -76,4 +76,30 @@ def test_a_failed_authentication_leaves_it_needing_action_until_the_grace_ends(
     assert pledge.state == PledgeState.FAILED
     pledge.slate.refresh_from_db()
     assert pledge.slate.state == SlateState.RELEASED
+    assert ledger_problems() == []
+
+
+def test_a_card_declined_at_release_is_replaced_and_charged(
+    localstripe, django_capture_on_commit_callbacks, client
+):
+    from escrow.demo import save_test_card
+
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledge = pledge_with_card(slate, card=DECLINED_AT_CHARGE, amount_cents=3_300)
+    with django_capture_on_commit_callbacks(execute=True):
+        sign(slate_candidates(slate)[0], slate)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.NEEDS_ACTION
+    declined = pledge.payments.get(status=Payment.Status.REQUIRES_ACTION)
+    client.force_login(pledge.supporter)
+    page = client.get(f"/pledges/{pledge.pk}/complete-payment/")
+    assert page.context["needs_new_card"] is True
+    # The supporter saves another card on the card page; it is charged at once.
+    save_test_card(pledge)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CAPTURED
+    declined.refresh_from_db()
+    assert declined.status == Payment.Status.CANCELED
+    assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
+    assert services.finish_release_if_done(slate_id=slate.pk) is True
     assert ledger_problems() == []
