@@ -14,6 +14,7 @@ from .models import (
     Payout,
     Refund,
     StripeCustomer,
+    SupporterNotice,
     WebhookEvent,
 )
 
@@ -79,3 +80,9 @@ class CandidatePayoutAccountAdmin(admin.ModelAdmin):
 class RefundAdmin(ReadOnlyAdmin):
     list_display = ["payment", "number", "amount_cents", "status", "requested_by", "created_at"]
     list_filter = ["status"]
+
+
+@admin.register(SupporterNotice)
+class SupporterNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["slate", "supporter", "kind", "sent_at"]
+    list_filter = ["kind"]

@@ -283,3 +283,22 @@ class Refund(models.Model):
 
     def idempotency_key(self) -> str:
         return self.payment.idempotency_key(f"refund-{self.number}")
+
+
+class SupporterNotice(models.Model):
+    """One email per supporter per slate per kind of news, so a retried task never repeats it."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="+")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "supporter", "kind"], name="notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} notice to {self.supporter} about {self.slate}"

@@ -54,3 +54,46 @@ def notify_needs_action(*, payment_id: int, now=None) -> bool:
     subject = "Reminder: confirm your pledge payment" if reminder else "Confirm your pledge payment"
     send_mail(subject, body, None, [pledge.supporter.email])
     return True
+
+
+NOTICE_SUBJECTS = {
+    "charged": "{slate} locked: your pledge was charged",
+    "voided": "{slate} did not lock: nothing was charged",
+}
+
+
+def tell_supporters(*, slate_id: int, kind: str) -> int:
+    """Email each supporter with money on the slate once about its outcome: ``charged``
+    after the release, ``voided`` after an expiry. Returns how many emails went out."""
+    from django.db import IntegrityError
+    from django.db.models import Sum
+
+    from pledges.models import Pledge
+    from slate.models import Slate
+
+    from .models import SupporterNotice
+
+    slate = Slate.objects.get(pk=slate_id)
+    states = [PledgeState.CAPTURED] if kind == "charged" else [PledgeState.VOIDED]
+    rows = (
+        Pledge.objects.filter(slate=slate, kind="money", state__in=states)
+        .values("supporter_id", "supporter__email")
+        .annotate(total=Sum("captured_cents" if kind == "charged" else "amount_cents"))
+    )
+    sent = 0
+    for row in rows:
+        try:
+            with transaction.atomic():
+                SupporterNotice.objects.create(
+                    slate=slate, supporter_id=row["supporter_id"], kind=kind
+                )
+        except IntegrityError:
+            continue  # told already
+        body = render_to_string(
+            f"escrow/email/{kind}.txt", {"slate": slate, "total_cents": row["total"]}
+        )
+        send_mail(
+            NOTICE_SUBJECTS[kind].format(slate=slate.name), body, None, [row["supporter__email"]]
+        )
+        sent += 1
+    return sent

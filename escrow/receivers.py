@@ -2,7 +2,7 @@
 
 from django.dispatch import receiver
 
-from slate.events import slate_expired, slate_locked
+from slate.events import slate_expired, slate_locked, slate_released, slate_voided
 from slate.queue import enqueue_on_commit
 
 
@@ -18,3 +18,17 @@ def void_holds_when_slate_expires(sender, slate_id: int, **kwargs) -> None:
     from .tasks import void_expired_slate_holds
 
     enqueue_on_commit(void_expired_slate_holds, slate_id)
+
+
+@receiver(slate_released, dispatch_uid="escrow.tell_supporters_charged")
+def tell_supporters_they_were_charged(sender, slate_id: int, **kwargs) -> None:
+    from .tasks import tell_supporters
+
+    enqueue_on_commit(tell_supporters, slate_id, "charged")
+
+
+@receiver(slate_voided, dispatch_uid="escrow.tell_supporters_voided")
+def tell_supporters_nothing_was_charged(sender, slate_id: int, **kwargs) -> None:
+    from .tasks import tell_supporters
+
+    enqueue_on_commit(tell_supporters, slate_id, "voided")

@@ -196,3 +196,13 @@ def remind_needs_action() -> int:
         status=Payment.Status.REQUIRES_ACTION, pledge__state="needs_action"
     ).values_list("pk", flat=True)
     return sum(notifications.notify_needs_action(payment_id=pid) for pid in ids)
+
+
+@shared_task(**RETRY)
+def tell_supporters(self, slate_id: int, kind: str) -> int:
+    from . import notifications
+
+    try:
+        return notifications.tell_supporters(slate_id=slate_id, kind=kind)
+    except Exception as exc:
+        _retry_transient(self, exc)

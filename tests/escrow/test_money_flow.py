@@ -213,3 +213,35 @@ def test_release_walks_pledges_in_chunks(localstripe, django_capture_on_commit_c
     assert set(
         Pledge.objects.filter(pk__in=[p.pk for p in pledges]).values_list("state", flat=True)
     ) == {PledgeState.CAPTURED}
+
+
+def test_supporters_are_told_once_when_charged(localstripe, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from escrow.notifications import tell_supporters
+
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledges = [pledge_with_card(slate, amount_cents=2_000) for _ in range(2)]
+    mail.outbox.clear()
+    lock(slate, django_capture_on_commit_callbacks)
+    charged = [m for m in mail.outbox if "was charged" in m.subject]
+    assert sorted(m.to[0] for m in charged) == sorted(p.supporter.email for p in pledges)
+    assert "$20" in charged[0].body
+    assert tell_supporters(slate_id=slate.pk, kind="charged") == 0
+
+
+def test_supporters_are_told_nothing_was_charged_at_expiry(
+    localstripe, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        slate_services.expire_slate_if_overdue(
+            slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
+        )
+    voided = [m for m in mail.outbox if "nothing was charged" in m.subject]
+    assert [m.to for m in voided] == [[pledge.supporter.email]]
