@@ -284,15 +284,40 @@ def authorize_pledge(
         if purpose == Payment.Purpose.HOLD
         else stripe_gateway.charge_off_session
     )
-    result = create(
-        customer_id=card_setup.customer.customer_id,
-        payment_method_id=card_setup.payment_method_id,
-        amount_cents=payment.amount_cents,
-        currency=payment.currency,
-        idempotency_key=payment.idempotency_key("create"),
-        metadata={"pledge_id": pledge_id, "payment_id": payment.pk},
-    )
+    try:
+        result = create(
+            customer_id=card_setup.customer.customer_id,
+            payment_method_id=card_setup.payment_method_id,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            idempotency_key=payment.idempotency_key("create"),
+            metadata={"pledge_id": pledge_id, "payment_id": payment.pk},
+        )
+    except stripe_gateway.GatewayError as exc:
+        if exc.retryable:
+            raise  # the row stays "creating"; a retry or the sweeper resends the same key
+        return _record_refused_payment(payment_id=payment.pk, error=exc)
     return record_payment_intent(payment_id=payment.pk, result=result)
+
+
+def _record_refused_payment(*, payment_id: int, error) -> Payment:
+    """Stripe refused to create the payment for good (the saved card or customer is unusable).
+    Before the lock the pledge simply stays committed (it is charged at release); at release
+    it needs its supporter, who can save another card."""
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        if payment.status != Payment.Status.CREATING:
+            return payment
+        payment.status = Payment.Status.FAILED
+        payment.last_error = f"{error.code}: {error.message}"[:500]
+        payment.save(update_fields=["status", "last_error", "updated_at"])
+        if payment.purpose == Payment.Purpose.CHARGE and pledge.state == PledgeState.COMMITTED:
+            pledge_services.transition_pledge(
+                pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
+                reason=f"Stripe refused the charge: {payment.last_error}",
+            )  # fmt: skip
+    logger.warning("payment %s refused by Stripe: %s", payment_id, error)
+    return payment
 
 
 def capture_payment(*, payment_id: int) -> Payment:

@@ -53,12 +53,14 @@ def release_chunk(self, slate_id: int, after_pledge_id: int) -> int:
         slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size
     )
     limiter = stripe_rate_limiter()
-    try:
-        for pledge_id in ids:
-            limiter.wait()
+    for pledge_id in ids:
+        limiter.wait()
+        try:
             services.release_pledge(pledge_id=pledge_id)
-    except Exception as exc:
-        _retry_transient(self, exc)
+        except Exception:
+            # One pledge's trouble must not hold up the others: it stays unsettled, the slate
+            # stays "releasing", and the sweeper walks the slate again later.
+            logger.exception("pledge %s not settled in this pass", pledge_id)
     if len(ids) == chunk_size:
         release_chunk.delay(slate_id, ids[-1])
     else:
@@ -76,12 +78,12 @@ def void_expired_slate_holds(self, slate_id: int) -> int:
             slate_id=slate_id, kind=PledgeKind.MONEY, state__in=services.VOIDABLE_WITH_HOLD
         ).values_list("pk", flat=True)
     )
-    try:
-        for pledge_id in ids:
-            stripe_rate_limiter().wait()
+    for pledge_id in ids:
+        stripe_rate_limiter().wait()
+        try:
             services.void_pledge(pledge_id=pledge_id, reason="slate expired before its threshold")
-    except Exception as exc:
-        _retry_transient(self, exc)
+        except Exception:
+            logger.exception("pledge %s not voided in this pass; the sweeper retries", pledge_id)
     pledge_services.finish_voiding_if_done(slate_id=slate_id)
     return len(ids)
 
