@@ -18,9 +18,12 @@ def _open_slate(slug: str) -> Slate:
     return get_object_or_404(public_slates(), slug=slug)
 
 
-def _referral(request) -> PartnerOrganization | None:
+def _referral(request, slate: Slate) -> PartnerOrganization | None:
+    """The endorsing organization whose link brought this supporter (see slate.views.referral)."""
     slug = request.session.get("referred_by")
-    return PartnerOrganization.objects.filter(slug=slug).first() if slug else None
+    if not slug:
+        return None
+    return PartnerOrganization.objects.filter(slug=slug, endorsements__slate=slate).first()
 
 
 def _show_error(form, error) -> None:
@@ -44,7 +47,7 @@ def pledge_money(request, slug: str):
                 supporter_state=data["supporter_state"],
                 condition_min_signatures=data["condition_min_signatures"],
                 condition_candidate_ids=data["condition_candidates"],
-                referred_by=_referral(request),
+                referred_by=_referral(request, slate),
                 idempotency_key=data["idempotency_key"],
             )
         except services.PledgeError as error:
@@ -71,7 +74,7 @@ def pledge_volunteer(request, slug: str):
                 supporter=request.user, slate=slate, hours=data["hours"],
                 activities=data["activities"], zip_code=data["zip_code"],
                 availability=data["availability"], supporter_state=data["supporter_state"],
-                referred_by=_referral(request), idempotency_key=data["idempotency_key"],
+                referred_by=_referral(request, slate), idempotency_key=data["idempotency_key"],
             )  # fmt: skip
         except services.PledgeError as error:
             _show_error(form, error)
@@ -93,7 +96,7 @@ def sign_on(request, slug: str):
     try:
         services.sign_on(
             supporter=request.user, slate=slate, supporter_state=state,
-            referred_by=_referral(request),
+            referred_by=_referral(request, slate),
         )  # fmt: skip
     except services.PledgeError as error:
         messages.error(request, error.message)

@@ -8,6 +8,8 @@ slate_patterns = (
         path("", views.home, name="home"),
         path("slates/<slug:slug>/", views.slate_detail, name="detail"),
         path("slates/<slug:slug>/progress/", views.slate_progress_fragment, name="progress"),
+        path("r/<slug:organization_slug>/<slug:slug>/", views.referral, name="referral"),
+        path("embed/slates/<slug:slug>/", views.widget, name="widget"),
     ],
     "slate",
 )

@@ -2,13 +2,15 @@
 
 from django.db import connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
 from candidates.selectors import current_agreement_version, slate_candidate_standings
 
 from . import selectors
-from .models import Slate
+from .models import Endorsement, Slate
 
 
 @require_GET
@@ -52,3 +54,31 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+REFERRAL_SESSION_KEY = "referred_by"
+
+
+@require_GET
+def referral(request, organization_slug: str, slug: str):
+    """A partner organization's link: remember who sent the supporter, then show the slate.
+    Only an endorsing organization's link counts; any other still shows the slate."""
+    slate = _visible_slate(request, slug)
+    if Endorsement.objects.filter(organization__slug=organization_slug, slate=slate).exists():
+        request.session[REFERRAL_SESSION_KEY] = organization_slug
+    return redirect(slate.get_absolute_url())
+
+
+@xframe_options_exempt  # meant to be embedded in partners' own pages
+@require_GET
+def widget(request, slug: str):
+    """The embeddable progress card partner organizations put on their sites."""
+    slate = get_object_or_404(selectors.public_slates(), slug=slug)
+    organization_slug = request.GET.get("org", "")
+    link = request.build_absolute_uri(
+        reverse("slate:referral", args=[organization_slug, slug])
+        if organization_slug
+        else slate.get_absolute_url()
+    )
+    context = {"progress": selectors.slate_progress(slate), "link": link}
+    return render(request, "slate/widget.html", context)
