@@ -73,6 +73,15 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
             status__in=[Payment.Status.REQUIRES_CAPTURE, Payment.Status.CAPTURING],
         ).values_list("pledge_id", "amount_cents")
     )
+    # A hold whose cancel is in flight is still held until Stripe confirms the cancel.
+    posted = set(
+        transactions.filter(kind__in=["hold", "hold_release"]).values_list("key", flat=True)
+    )
+    for payment in Payment.objects.filter(pledge__in=pledges, status=Payment.Status.CANCELING):
+        if payment.idempotency_key("hold") in posted and (
+            payment.idempotency_key("hold-release") not in posted
+        ):
+            open_holds[payment.pledge_id] = payment.amount_cents
     for pledge_id in sorted(holds_by_pledge.keys() | open_holds.keys()):
         if holds_by_pledge.get(pledge_id, 0) != open_holds.get(pledge_id, 0):
             problems.append(

@@ -296,11 +296,11 @@ def authorize_pledge(
     except stripe_gateway.GatewayError as exc:
         if exc.retryable:
             raise  # the row stays "creating"; a retry or the sweeper resends the same key
-        return _record_refused_payment(payment_id=payment.pk, error=exc)
+        return record_refused_payment(payment_id=payment.pk, error=exc)
     return record_payment_intent(payment_id=payment.pk, result=result)
 
 
-def _record_refused_payment(*, payment_id: int, error) -> Payment:
+def record_refused_payment(*, payment_id: int, error) -> Payment:
     """Stripe refused to create the payment for good (the saved card or customer is unusable).
     Before the lock the pledge simply stays committed (it is charged at release); at release
     it needs its supporter, who can save another card."""
@@ -366,7 +366,12 @@ def cancel_payment(*, payment_id: int, purpose: str) -> Payment:
             return payment
         if payment.status in (Payment.Status.SUCCEEDED, Payment.Status.CAPTURING):
             raise EscrowError("already_captured", "This payment is being or has been captured.")
-        if purpose == CancelPurpose.SUPPORTER and pledge.slate.state != SlateState.OPEN:
+        resuming = payment.status == Payment.Status.CANCELING  # intent recorded earlier
+        if (
+            purpose == CancelPurpose.SUPPORTER
+            and not resuming
+            and pledge.slate.state != SlateState.OPEN
+        ):
             # The slate lock takes the slate row exclusively; we hold it shared, so this
             # check and the CANCELING mark below cannot interleave with the lock.
             raise EscrowError("slate_closed", "The slate has locked; the pledge is final.")

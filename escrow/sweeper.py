@@ -34,12 +34,17 @@ def resume_payment(payment: Payment) -> Payment:
             if payment.purpose == Payment.Purpose.HOLD
             else stripe_gateway.charge_off_session
         )
-        result = create(
-            customer_id=card.customer.customer_id, payment_method_id=card.payment_method_id,
-            amount_cents=payment.amount_cents, currency=payment.currency,
-            idempotency_key=payment.idempotency_key("create"),
-            metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
-        )  # fmt: skip
+        try:
+            result = create(
+                customer_id=card.customer.customer_id, payment_method_id=card.payment_method_id,
+                amount_cents=payment.amount_cents, currency=payment.currency,
+                idempotency_key=payment.idempotency_key("create"),
+                metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
+            )  # fmt: skip
+        except stripe_gateway.GatewayError as exc:
+            if exc.retryable:
+                raise
+            return services.record_refused_payment(payment_id=payment.pk, error=exc)
         return services.record_payment_intent(payment_id=payment.pk, result=result)
     result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
     if payment.status == Payment.Status.CAPTURING and result.status == "requires_capture":

@@ -1,0 +1,451 @@
+"""Never lose, never double — with real Celery worker processes on the Redis broker.
+
+A slate of 300 held card pledges locks and its release runs in a worker subprocess. Then:
+
+* the worker is SIGKILLed mid-release (its unacked message stays invisible for the broker's
+  hour-long visibility timeout, a payment may be left ``capturing``), a new worker starts, and
+  the escrow sweeper finishes the work;
+* every message is lost: the lock's messages are purged before any worker runs, and later the
+  chunk chain is purged while the worker is stopped mid-release; the sweeper finishes again.
+
+Either way every pledge is captured exactly once on (local)stripe, the books balance and the
+payouts add up to the captures.
+
+The worker runs ``python -m celery -A slate worker --pool=solo`` with the production settings
+module (``slate.settings``, eager off, so each chunk is its own broker message as in
+production; ``tests.settings`` would force eager mode and run the whole chain inline in one
+message) against the test database, localstripe, and Redis db 14. The test process publishes
+to the same db 14 with eager mode off. Every pledge holds an authorization: localstripe ignores
+idempotency keys, so a worker killed while *creating* an off-session charge would, on the
+sweeper's retry, make a second charge there that real Stripe would not (see
+tests/escrow/conftest.py).
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.db.models import Sum
+from django.utils import timezone
+
+from escrow import services as escrow_services
+from escrow import sweeper
+from escrow.models import Payment, Payout
+from escrow.selectors import ledger_problems
+from pledges.models import Pledge
+from pledges.states import PledgeState
+from slate import services as slate_services
+from slate.celery import app
+from slate.models import Slate
+from slate.states import SlateState
+from tests.escrow.cards import pledge_with_card
+from tests.escrow.test_release_at_scale import captured_cents_on_stripe, captures_by_pledge
+from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.celery_worker,
+    pytest.mark.timeout(600),
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BROKER_URL = "redis://127.0.0.1:6379/14"
+PLEDGES = 300
+CHUNK_SIZE = 25
+REQUESTS_PER_SECOND = 20  # 300 captures take about 15 s: room to stop the worker midway
+SETUP_THREADS = 4
+WORKER_START_TIMEOUT = 60
+RELEASE_TIMEOUT = 150
+
+
+# --- broker and workers -------------------------------------------------------------------------
+
+
+def _use_broker(write_url: str | None, *, eager: bool) -> None:
+    """Publish from this process to ``write_url``, dropping connections made for another.
+
+    ``broker_write_url``, not ``broker_url``: Celery's ``conf.broker_url`` prefers the
+    ``CELERY_BROKER_URL`` environment variable (which tests/settings.py sets) over any value
+    assigned to it, so assigning it would silently keep publishing to the suite's broker."""
+    app._pool = None  # kombu keeps a pool per URL; the next publish takes the one for this URL
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+    app.conf.broker_write_url = write_url
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def broker():
+    """Redis db 14, emptied (queues and unacked messages) before and after; this process
+    publishes there with eager mode off for the test's duration."""
+    store = redis.Redis.from_url(BROKER_URL)
+    store.flushdb()
+    previous = (app.conf.get("broker_write_url"), app.conf.task_always_eager)
+    _use_broker(BROKER_URL, eager=False)
+    assert app.connection_for_write().as_uri().endswith("/14")
+    try:
+        yield store
+    finally:
+        _use_broker(previous[0], eager=previous[1])
+        store.flushdb()
+        store.close()
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{quote(db['USER'])}{password}@{host}:{port}/{db['NAME']}"
+
+
+class StallingProxy:
+    """Stands between the workers and localstripe. Armed, it lets the next capture reach
+    localstripe and then holds its answer back: Stripe has taken the money, the worker has not
+    heard of it (its payment row still says ``capturing``) — the worst moment to die."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.armed = threading.Event()
+        self.stalled = threading.Event()
+        self.go = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                skip = {"host", "content-length", "connection", "accept-encoding"}
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in skip}
+                request = urllib.request.Request(  # noqa: S310
+                    proxy.upstream + self.path, data=body, method=self.command, headers=headers
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                        status, payload = response.status, response.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+                capture = self.command == "POST" and self.path.endswith("/capture")
+                if capture and proxy.armed.is_set():
+                    proxy.armed.clear()
+                    proxy.stalled.set()
+                    proxy.go.wait(60)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:
+                    self.close_connection = True  # the worker is gone
+
+            do_GET = do_POST = do_DELETE = forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def close(self) -> None:
+        self.go.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class Workers:
+    """Celery worker subprocesses, each in its own process group, logging to a file."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path, proxy: StallingProxy) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.proxy = proxy
+        self.processes: list[subprocess.Popen] = []
+
+    def start(self, name: str) -> subprocess.Popen:
+        log_path = self.log_dir / f"{name}.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603
+                [
+                    sys.executable, "-m", "celery", "-A", "slate", "worker", "--pool=solo",
+                    "-l", "info", "-n", f"{name}-{uuid.uuid4().hex[:8]}@%h",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat",
+                ],
+                cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        process.log_path = log_path
+        self.processes.append(process)
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while b" ready." not in log_path.read_bytes():
+            if process.poll() is not None:
+                pytest.fail(
+                    f"worker {name} exited with {process.returncode}:\n{self.tail(process)}"
+                )
+            if time.monotonic() > deadline:
+                pytest.fail(f"worker {name} not ready in {WORKER_START_TIMEOUT}s")
+            time.sleep(0.1)
+        return process
+
+    @staticmethod
+    def tail(process: subprocess.Popen, lines: int = 40) -> str:
+        text = process.log_path.read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    @staticmethod
+    def kill(process: subprocess.Popen) -> None:
+        """SIGKILL the worker's whole process group: no warm shutdown, nothing acked."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    @classmethod
+    def stop(cls, process: subprocess.Popen, timeout: float = 60) -> None:
+        """Warm shutdown: the task at hand finishes, nothing new is taken."""
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                cls.kill(process)
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                self.kill(process)
+
+
+@pytest.fixture
+def workers(broker, localstripe, transactional_db, tmp_path):
+    proxy = StallingProxy(localstripe.url)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "slate.settings",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_BROKER_URL": BROKER_URL,
+        "DATABASE_URL": _test_database_url(),
+        "STRIPE_API_BASE": proxy.url,
+        "STRIPE_SECRET_KEY": settings.STRIPE_SECRET_KEY,
+        "STRIPE_PUBLISHABLE_KEY": settings.STRIPE_PUBLISHABLE_KEY,
+        "STRIPE_WEBHOOK_SECRET": settings.STRIPE_WEBHOOK_SECRET,
+        "SLATE_RELEASE_CHUNK_SIZE": str(CHUNK_SIZE),
+        "SLATE_STRIPE_REQUESTS_PER_SECOND": str(REQUESTS_PER_SECOND),
+        "SLATE_PAYMENT_STALE_SECONDS": "300",
+        "SLATE_VAR_DIR": str(tmp_path / "var"),
+        "SLATE_ENV": "development",
+        "DEBUG": "0",
+        "LOG_LEVEL": "INFO",
+    }
+    env.pop("REDIS_URL", None)
+    pool = Workers(env, tmp_path, proxy)
+    try:
+        yield pool
+    finally:
+        pool.close()  # before pytest-django empties the database the workers use
+        proxy.close()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def held_pledges(slate, count: int) -> list[Pledge]:
+    """``count`` supporters, each with a saved card and an authorization hold, made a few at
+    a time (localstripe answers one request at a time; the database work overlaps)."""
+    supporters = UserFactory.create_batch(count)
+
+    def make(index: int) -> Pledge:
+        try:
+            pledge = pledge_with_card(
+                slate, amount_cents=1_000 + 7 * index, supporter=supporters[index]
+            )
+            payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+            assert payment.status == Payment.Status.REQUIRES_CAPTURE
+            return pledge
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(SETUP_THREADS) as executor:
+        return list(executor.map(make, range(count)))
+
+
+def captured_count(slate) -> int:
+    return Pledge.objects.filter(slate=slate, state=PledgeState.CAPTURED).count()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def lock(slate) -> None:
+    """Sign enough candidates and lock, here; the lock's event and release go to the broker."""
+    for candidate in slate_candidates(slate)[: slate.threshold_min_signatures]:
+        sign(candidate, slate)
+    slate_services.evaluate_threshold(slate_id=slate.pk)  # a running worker may be first
+    assert Slate.objects.get(pk=slate.pk).state != SlateState.OPEN
+
+
+def sweep_until_released(slate, timeout: float = RELEASE_TIMEOUT) -> int:
+    """Run the escrow sweeper (as beat would, an hour later, so every in-flight payment counts
+    as stale) until the slate is released and its payouts are sent; returns the sweeps run."""
+    deadline = time.monotonic() + timeout
+    sweeps = 0
+
+    def done() -> bool:
+        slate.refresh_from_db()
+        unsent = Payout.objects.filter(slate=slate, status__in=["pending", "sending"]).exists()
+        paid = Payout.objects.filter(slate=slate).aggregate(s=Sum("amount_cents"))["s"] or 0
+        return slate.state == SlateState.RELEASED and not unsent and paid == captured_total(slate)
+
+    while not done():
+        assert time.monotonic() < deadline, f"not released in {timeout}s: {slate.state}"
+        sweeper.sweep(now=timezone.now() + timedelta(hours=1))
+        sweeps += 1
+        wait_for(done, timeout=min(20, max(0.0, deadline - time.monotonic())), interval=0.25)
+    return sweeps
+
+
+def captured_total(slate) -> int:
+    return (
+        Pledge.objects.filter(slate=slate, state=PledgeState.CAPTURED).aggregate(
+            s=Sum("captured_cents")
+        )["s"]
+        or 0
+    )
+
+
+def assert_each_captured_once_and_paid_out(localstripe, slate, pledges) -> None:
+    slate.refresh_from_db()
+    assert slate.state == SlateState.RELEASED
+    assert captured_count(slate) == len(pledges)
+    counts = captures_by_pledge(localstripe)
+    assert {pk: n for pk, n in counts.items() if n != 1} == {}, "captured more than once"
+    assert set(counts) == {p.pk for p in pledges}, "some pledges never captured"
+    total = sum(p.amount_cents for p in pledges)
+    assert captured_total(slate) == total
+    assert captured_cents_on_stripe(localstripe, [p.pk for p in pledges]) == total
+    assert Payout.objects.filter(slate=slate).aggregate(s=Sum("amount_cents"))["s"] == total
+    assert not Payment.objects.filter(status__in=Payment.IN_FLIGHT).exists()
+    assert ledger_problems() == []
+
+
+# --- scenarios ----------------------------------------------------------------------------------
+
+
+def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, workers, capsys):
+    started = time.monotonic()
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    pledges = held_pledges(slate, PLEDGES)
+    setup_seconds = time.monotonic() - started
+
+    first = workers.start("first")
+    lock(slate)
+    locked = time.monotonic()
+    assert wait_for(lambda: captured_count(slate) >= PLEDGES // 5, timeout=90), (
+        f"the worker captured {captured_count(slate)} in 90 s:\n{workers.tail(first)}"
+    )
+    # Die right after Stripe captured a hold, before the worker could record it.
+    workers.proxy.armed.set()
+    assert workers.proxy.stalled.wait(30), "no capture went through the proxy"
+    workers.kill(first)
+    killed = time.monotonic()
+    workers.proxy.go.set()
+    at_kill = captured_count(slate)
+    assert at_kill < PLEDGES, "the release finished before the kill; lower the rate"
+    [stranded] = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    assert stranded.status == Payment.Status.CAPTURING
+    intent = localstripe.get(f"/v1/payment_intents/{stranded.payment_intent_id}")
+    assert intent["status"] == "succeeded"  # the money is taken; our books do not know yet
+    slate.refresh_from_db()
+    assert slate.state == SlateState.RELEASING
+
+    second = workers.start("second")
+    time.sleep(2)  # the dead worker's message stays unacked: nothing moves without the sweeper
+    assert captured_count(slate) == at_kill
+    resumed = time.monotonic()
+    sweeps = sweep_until_released(slate)
+    finished = time.monotonic()
+    workers.stop(second)
+
+    stranded.refresh_from_db()
+    assert stranded.status == Payment.Status.SUCCEEDED
+    assert_each_captured_once_and_paid_out(localstripe, slate, pledges)
+    with capsys.disabled():
+        print(
+            f"\n[kill] setup {setup_seconds:.1f}s; killed {killed - locked:.1f}s after the lock "
+            f"with {at_kill}/{PLEDGES} captured and payment {stranded.pk} captured on Stripe "
+            f"but not recorded; {sweeps} sweep(s) finished the rest in {finished - resumed:.1f}s"
+        )
+
+
+def test_lost_messages_are_replaced_by_the_sweeper(localstripe, workers, broker, capsys):
+    started = time.monotonic()
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    pledges = held_pledges(slate, PLEDGES)
+    setup_seconds = time.monotonic() - started
+
+    # No worker: the evaluations, the lock's event and so the release are only messages...
+    lock(slate)
+    app.control.purge()  # ...and they are lost.
+    assert broker.llen("celery") == 0
+    first = workers.start("first")
+    time.sleep(2)
+    assert Slate.objects.get(pk=slate.pk).state == SlateState.LOCKED
+    assert captured_count(slate) == 0
+
+    # The sweeper finds the slate locked with no release: the release starts.
+    sweeper.sweep(now=timezone.now() + timedelta(hours=1))
+    assert wait_for(lambda: captured_count(slate) >= PLEDGES // 5, timeout=90), (
+        f"the worker captured {captured_count(slate)} in 90 s:\n{workers.tail(first)}"
+    )
+    # Mid-release the worker stops cleanly, and the next chunk's message is lost.
+    workers.stop(first)
+    app.control.purge()
+    at_stop = captured_count(slate)
+    in_flight = Payment.objects.filter(status__in=Payment.IN_FLIGHT).count()
+    assert at_stop < PLEDGES, "the release finished before the stop; lower the rate"
+    assert Slate.objects.get(pk=slate.pk).state == SlateState.RELEASING
+
+    second = workers.start("second")
+    time.sleep(2)
+    assert captured_count(slate) == at_stop  # nothing left to drive the release
+    resumed = time.monotonic()
+    sweeps = sweep_until_released(slate)
+    finished = time.monotonic()
+    workers.stop(second)
+
+    assert_each_captured_once_and_paid_out(localstripe, slate, pledges)
+    with capsys.disabled():
+        print(
+            f"\n[lost] setup {setup_seconds:.1f}s; stopped after {at_stop}/{PLEDGES} captures, "
+            f"{in_flight} payment(s) in flight; {sweeps} sweep(s) finished the rest in "
+            f"{finished - resumed:.1f}s"
+        )
