@@ -151,8 +151,18 @@ def _post_hold_release(payment: Payment, why: str) -> None:
     )  # fmt: skip
 
 
+# Once a slate has left "open" its signatures can no longer change (withdrawals and new
+# signatures are refused), so a release asks the database once per slate, not per pledge.
+_final_signers: dict[int, list[int]] = {}
+
+
 def signed_candidate_ids(slate) -> list[int]:
-    return sorted(valid_signatures(slate).values_list("candidate_id", flat=True))
+    if slate.pk in _final_signers:
+        return _final_signers[slate.pk]
+    signed = sorted(valid_signatures(slate).values_list("candidate_id", flat=True))
+    if slate.state not in (SlateState.DRAFT, SlateState.OPEN):
+        _final_signers[slate.pk] = signed
+    return signed
 
 
 def _post_capture(pledge: Pledge, payment: Payment, captured_cents: int) -> None:

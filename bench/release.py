@@ -1,0 +1,350 @@
+"""Benchmark: how fast does a locked slate's money get captured?
+
+Starts its own localstripe, builds an open slate of N committed money pledges, each holding an
+authorization (the supporters share one Stripe customer and saved card, set up once, so the
+setup costs one Stripe call per pledge: the hold), then:
+
+1. **release**: the final signature locks the slate; with eager Celery its on-commit work runs
+   the real path in this process (lock, ``slate_locked``, ``release_slate``, the chain of
+   ``release_chunk`` tasks, payouts). Captures/second from that signature until the slate is
+   ``released``, with ``SLATE_STRIPE_REQUESTS_PER_SECOND=0`` (no limit);
+2. **raw**: localstripe emptied again, N fresh holds, then N bare ``stripe_gateway.capture``
+   calls in a loop from this process: the most this localstripe lets one process capture
+   from a store of the same size (its requests slow down as its store grows, about 220
+   captures/s among 100 intents and 47/s among 2,000, so both phases start from the same
+   store);
+3. **limited**: a smaller slate released with ``SLATE_STRIPE_REQUESTS_PER_SECOND`` set,
+   the achieved rate against the limit.
+
+Prints figures only; nothing here asserts.
+
+Stock localstripe also writes its whole store to /tmp/localstripe.pickle after every change,
+which makes it slower still (about 100 holds/s on an empty store, 20/s past 3,000). The
+benchmark's localstripe skips that write, so the figures measure Slate rather than pickling;
+``--stock-localstripe`` keeps it.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/slate .venv/bin/python bench/release.py \\
+        [--pledges 1000 2000 5000] [--limit 20 5] [--limited-pledges 100] [--stock-localstripe]
+
+The default (1,000 pledges) takes about 2.5 minutes; 2,000 about 4 (setup ~65 s, release
+~120 s, raw ~60 s), 5,000 much longer, mostly because localstripe slows as its store grows.
+"""
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import _setup
+
+SECRET_KEY = "sk_test_bench"  # noqa: S105 (localstripe accepts any test key)
+SETUP_THREADS = 4
+GOOD_CARD = "4242424242424242"
+NO_PICKLE = (
+    "import sys, localstripe.resources as r, localstripe.server as s; "
+    "r.Store.dump_to_disk = lambda self: None; sys.argv[0] = 'localstripe'; s.start()"
+)
+
+
+def free_port() -> int:
+    family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind(("::" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, method: str = "GET") -> int | None:
+    request = urllib.request.Request(url, method=method)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status
+    except OSError:
+        return None
+
+
+def reset_localstripe() -> None:
+    """Empty localstripe's store: each phase starts from the same store size, which matters
+    because localstripe's requests slow down as its store grows."""
+    from django.conf import settings
+
+    assert _get(f"{settings.STRIPE_API_BASE}/_config/data", method="DELETE") == 200
+
+
+@contextlib.contextmanager
+def localstripe(*, stock: bool):
+    """A localstripe of our own on a free port, from scratch; yields its base URL."""
+    port = free_port()
+    workdir = tempfile.mkdtemp(prefix="slate-bench-localstripe-")
+    if stock:
+        command = [str(Path(sys.executable).parent / "localstripe")]
+    else:
+        command = [sys.executable, "-c", NO_PICKLE]
+    log = open(os.path.join(workdir, "localstripe.log"), "wb")  # noqa: SIM115
+    process = subprocess.Popen(  # noqa: S603
+        [*command, "--port", str(port), "--from-scratch"],
+        cwd=workdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"localstripe exited with {process.returncode}")
+            if _get(f"{url}/js.stripe.com/v3/") == 200:
+                break
+            if time.monotonic() > deadline:
+                raise SystemExit("localstripe did not start within 30 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+class SharedCard:
+    """One Stripe customer with one saved card, for every bench supporter."""
+
+    def __init__(self) -> None:
+        from escrow import services as escrow_services
+        from escrow import stripe_gateway
+
+        [self.user] = _setup.make_users(1, "cardholder")
+        self.customer = escrow_services.ensure_customer(self.user)
+        self.payment_method_id = stripe_gateway.create_test_payment_method(card_number=GOOD_CARD)
+        stripe_gateway._client().v1.payment_methods.attach(
+            self.payment_method_id, params={"customer": self.customer.customer_id}
+        )
+
+    def hold(self, index: int, amount_cents: int) -> str:
+        """A fresh authorization outside any pledge (for the raw capture rate)."""
+        from escrow import stripe_gateway
+
+        result = stripe_gateway.create_hold(
+            customer_id=self.customer.customer_id,
+            payment_method_id=self.payment_method_id,
+            amount_cents=amount_cents,
+            currency="usd",
+            idempotency_key=f"bench-raw-{index}-{time.time_ns()}",
+            metadata={"bench": "raw"},
+        )
+        assert result.status == "requires_capture", result.status
+        return result.id
+
+
+def candidates_of(slate) -> list:
+    from candidates.models import Candidate
+
+    return list(
+        Candidate.objects.filter(invitations__slate=slate).order_by("invitations__created_at", "id")
+    )
+
+
+def sign(candidate, slate) -> None:
+    from candidates import services as candidate_services
+    from candidates.selectors import current_agreement_version
+
+    candidate_services.sign_agreement(
+        candidate=candidate,
+        slate=slate,
+        agreement_version_id=current_agreement_version(slate).pk,
+        typed_name=candidate.full_name,
+        signer=candidate.user,
+        ip_address="203.0.113.5",
+        user_agent="bench",
+    )
+
+
+def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):
+    """An open slate one signature short of its rule, with ``pledges`` committed money
+    pledges, each with a saved card and an authorization hold. The pledges and their card
+    setups are bulk-inserted and the totals rebuilt by the sanctioned recount
+    (``repair_totals``), like bench/totals_read.py does; the holds are placed through
+    ``authorize_pledge`` (from a few threads, so database and HTTP waits overlap)."""
+    from django.db import connection
+
+    from escrow import services as escrow_services
+    from escrow.models import CardSetup, Payment
+    from pledges.models import Pledge
+    from pledges.services import repair_totals
+    from pledges.states import PledgeKind, PledgeState
+
+    slate = _setup.make_open_slate(candidates=candidates, min_signatures=candidates)
+    for candidate in candidates_of(slate)[:-1]:
+        sign(candidate, slate)
+    supporters = _setup.make_users(pledges, "supporter")
+    rows = Pledge.objects.bulk_create(
+        Pledge(
+            supporter=supporter,
+            slate=slate,
+            kind=PledgeKind.MONEY,
+            state=PledgeState.COMMITTED,
+            amount_cents=1_000 + index % 9_000,
+        )
+        for index, supporter in enumerate(supporters)
+    )
+    CardSetup.objects.bulk_create(
+        CardSetup(
+            pledge=pledge,
+            customer=card.customer,
+            setup_intent_id=f"seti_bench_{pledge.pk}",
+            status=CardSetup.Status.SUCCEEDED,
+            payment_method_id=card.payment_method_id,
+        )
+        for pledge in rows
+    )
+    repair_totals(slate_id=slate.pk)
+
+    def hold(pledge_id: int) -> None:
+        try:
+            payment = escrow_services.authorize_pledge(pledge_id=pledge_id)
+            assert payment.status == Payment.Status.REQUIRES_CAPTURE, payment.status
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(SETUP_THREADS) as executor:
+        list(executor.map(hold, [pledge.pk for pledge in rows]))
+    slate.refresh_from_db()
+    return slate
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def release(slate) -> tuple[float, int]:
+    """The final signature, and everything its on-commit work does; (seconds, queries)."""
+    from django.db import connection
+
+    last = candidates_of(slate)[-1]
+    counter = QueryCounter()
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        sign(last, slate)
+        seconds = time.perf_counter() - started
+    return seconds, counter.count
+
+
+def outcome(slate) -> str:
+    from django.db.models import Sum
+
+    from escrow.models import Payout
+    from escrow.selectors import ledger_problems
+    from pledges.models import Pledge
+
+    slate.refresh_from_db()
+    captured = Pledge.objects.filter(slate=slate, state="captured")
+    paid = Payout.objects.filter(slate=slate).aggregate(s=Sum("amount_cents"))["s"] or 0
+    total = captured.aggregate(s=Sum("captured_cents"))["s"] or 0
+    problems = ledger_problems(slate.pk)
+    return (
+        f"slate {slate.state}, {captured.count()} captured, payouts "
+        f"{'=' if paid == total else '!='} captures, "
+        f"{'ledger ok' if not problems else f'{len(problems)} ledger problem(s)'}"
+    )
+
+
+def raw_captures(card: SharedCard, count: int) -> float:
+    from escrow import stripe_gateway
+
+    intents = [card.hold(index, 1_000 + index % 9_000) for index in range(count)]
+    started = time.perf_counter()
+    for index, intent in enumerate(intents):
+        stripe_gateway.capture(
+            payment_intent_id=intent,
+            amount_to_capture_cents=1_000 + index % 9_000,
+            idempotency_key=f"bench-raw-capture-{intent}",
+        )
+    return time.perf_counter() - started
+
+
+def main(args) -> None:
+    from django.conf import settings
+
+    settings.STRIPE_MAX_NETWORK_RETRIES = 0  # localstripe ignores idempotency keys
+    pickling = (
+        "stock: pickles its store on every write" if args.stock_localstripe else "no pickling"
+    )
+    print(
+        f"localstripe ({pickling}); chunk size {settings.SLATE_RELEASE_CHUNK_SIZE}; "
+        f"eager Celery in one process; each phase starts from an empty localstripe"
+    )
+    header = (
+        f"{'N':>6} {'setup s':>8} {'release s':>10} {'release/s':>10} {'queries/pledge':>15} "
+        f"{'raw capture/s':>14} {'release/raw':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for count in args.pledges:
+        settings.SLATE_STRIPE_REQUESTS_PER_SECOND = 0
+        reset_localstripe()
+        started = time.perf_counter()
+        slate = held_slate(SharedCard(), count)
+        setup_seconds = time.perf_counter() - started
+        seconds, queries = release(slate)
+        state = outcome(slate)
+        reset_localstripe()
+        raw_seconds = raw_captures(SharedCard(), count)
+        release_rate, raw_rate = count / seconds, count / raw_seconds
+        print(
+            f"{count:>6} {setup_seconds:>8.1f} {seconds:>10.1f} {release_rate:>10.1f} "
+            f"{queries / count:>15.1f} {raw_rate:>14.1f} {release_rate / raw_rate:>11.0%}"
+            f"   ({state})",
+            flush=True,
+        )
+
+    print()
+    for limit in args.limit:
+        settings.SLATE_STRIPE_REQUESTS_PER_SECOND = limit
+        reset_localstripe()
+        slate = held_slate(SharedCard(), args.limited_pledges)
+        seconds, _ = release(slate)
+        achieved = args.limited_pledges / seconds
+        print(
+            f"SLATE_STRIPE_REQUESTS_PER_SECOND={limit}: {args.limited_pledges} pledges released "
+            f"in {seconds:.1f}s = {achieved:.1f} captures/s, {achieved / limit:.0%} of the limit"
+            f"   ({outcome(slate)})",
+            flush=True,
+        )
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--pledges", type=int, nargs="+", default=[1_000], help="slate sizes (default 1000)"
+    )
+    parser.add_argument(
+        "--limit", type=int, nargs="+", default=[20, 5], help="requests/s for the limited runs"
+    )
+    parser.add_argument("--limited-pledges", type=int, default=100)
+    parser.add_argument("--stock-localstripe", action="store_true")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    arguments = parse_args()
+    with localstripe(stock=arguments.stock_localstripe) as url:
+        os.environ["STRIPE_API_BASE"] = url
+        os.environ["STRIPE_SECRET_KEY"] = SECRET_KEY
+        with _setup.bench_database("slate_bench_release"):
+            main(arguments)
