@@ -118,3 +118,34 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
             actor=refund.requested_by, reason=f"refund: {refund.reason}",
         )  # fmt: skip
     return refund
+
+
+def adopt_refunds_made_in_stripe(*, payment_id: int) -> list[Refund]:
+    """Refunds made outside Slate (the Stripe dashboard), learnt from ``charge.refunded``:
+    recorded and posted like our own, once each. If the money had already been paid out,
+    the books then show that candidate owing it back, which check_ledger reports."""
+    payment = Payment.objects.get(pk=payment_id)
+    known = set(
+        payment.refunds.exclude(stripe_refund_id=None).values_list("stripe_refund_id", flat=True)
+    )
+    ours = {str(pk) for pk in payment.refunds.values_list("pk", flat=True)}
+    adopted = []
+    for stripe_refund in stripe_gateway.list_refunds(payment.payment_intent_id):
+        if stripe_refund.id in known or stripe_refund.metadata.get("refund_id") in ours:
+            continue
+        if stripe_refund.status not in ("succeeded", "pending"):
+            continue
+        with transaction.atomic():
+            _, payment = _lock_payment(payment_id)
+            if payment.refunds.filter(stripe_refund_id=stripe_refund.id).exists():
+                continue
+            refund = Refund.objects.create(
+                payment=payment, number=payment.refunds.count() + 1,
+                amount_cents=stripe_refund.amount_cents, reason="refunded in Stripe",
+            )  # fmt: skip
+        adopted.append(
+            record_refund(
+                refund_id=refund.pk, stripe_refund_id=stripe_refund.id, status=stripe_refund.status
+            )
+        )
+    return adopted

@@ -70,6 +70,12 @@ def _handle(event_type: str, obj: dict) -> None:
         if payment is not None:
             result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
             services.record_payment_intent(payment_id=payment.pk, result=result)
+    elif event_type == "charge.refunded":
+        from .refunds import adopt_refunds_made_in_stripe
+
+        payment = Payment.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
+        if payment is not None and payment.status == Payment.Status.SUCCEEDED:
+            adopt_refunds_made_in_stripe(payment_id=payment.pk)
     elif event_type == "charge.dispute.created":
         payment_intent_id = obj.get("payment_intent")
         updated = Payment.objects.filter(payment_intent_id=payment_intent_id).update(disputed=True)

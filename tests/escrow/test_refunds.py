@@ -94,3 +94,36 @@ def test_a_refund_needs_a_reason(captured):
             payment_id=payment.pk, amount_cents=100, actor=organizer_of(slate), reason=" "
         )
     assert excinfo.value.field == "reason"
+
+
+def test_a_refund_made_in_stripe_is_recorded_once_from_its_webhook(
+    captured, client, localstripe, django_capture_on_commit_callbacks
+):
+    import json
+
+    from escrow import stripe_gateway
+    from tests.escrow.test_webhooks import signed
+
+    _, pledge, payment = captured
+    stripe_gateway.refund(
+        payment_intent_id=payment.payment_intent_id, amount_cents=1_000,
+        idempotency_key="dashboard", metadata={},
+    )  # fmt: skip
+    payload = json.dumps({
+        "id": "evt_refunded", "object": "event", "type": "charge.refunded",
+        "data": {"object": {"id": "ch_x", "payment_intent": payment.payment_intent_id}},
+    }).encode()  # fmt: skip
+    for event_id in ("evt_refunded", "evt_refunded_again"):
+        body = payload.replace(b"evt_refunded", event_id.encode())
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                "/stripe/webhook/", body, content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signed(body, localstripe.webhook_secret),
+            )  # fmt: skip
+        assert response.status_code == 200
+    assert list(Refund.objects.values_list("amount_cents", "reason")) == [
+        (1_000, "refunded in Stripe")
+    ]
+    pledge.refresh_from_db()
+    assert pledge.refunded_cents == 1_000
+    assert ledger_problems() == []
