@@ -89,6 +89,10 @@ def send_payout(*, payout_id: int) -> Payout:
     else:
         transfer_id, final = "", Payout.Status.RECORDED
     with transaction.atomic():
+        # The slate's lock orders this against schedule_payouts, which reads what is owed and
+        # what is unsent: recording a payout as paid can never fall between those two reads.
+        slate_id = Payout.objects.values_list("slate_id", flat=True).get(pk=payout_id)
+        slate_services.lock_slate(slate_id)
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status != Payout.Status.SENDING:
             return payout
