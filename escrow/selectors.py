@@ -107,10 +107,7 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
         transactions.values_list("slate_id", flat=True).distinct()
     )  # fmt: skip
     for sid in slate_ids:
-        captured_books = -sum(
-            entries.filter(slate_id=sid, account=A.CANDIDATE_PAYABLE, pledge__isnull=False)
-            .values_list("amount_cents", flat=True)
-        )  # fmt: skip
+        captured_books = -balance(A.CANDIDATE_PAYABLE, slate_id=sid, pledge__isnull=False)
         maintained = slate_counts(sid).money_captured_cents
         if captured_books != maintained:
             problems.append(

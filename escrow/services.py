@@ -281,17 +281,24 @@ def authorize_pledge(
     """Place a hold (or, at release, charge) on the newest saved card of a pledge."""
     with transaction.atomic():
         pledge = _lock_pledge(pledge_id)
-        if pledge.state not in from_states:
-            return _open_payment(pledge)
-        if _open_payment(pledge) is not None:
-            return _open_payment(pledge)
+        open_payment = _open_payment(pledge)
+        if pledge.state not in from_states or open_payment is not None:
+            return open_payment
         card_setup = _card_for(pledge)
         payment = _new_payment(pledge, purpose)
         payment.card_setup = card_setup
         payment.save(update_fields=["card_setup"])
+    return send_create(payment)
+
+
+def send_create(payment: Payment) -> Payment:
+    """Send a ``creating`` payment's PaymentIntent to Stripe and record the answer. Sending it
+    again (the sweeper, after a crash) reuses the idempotency key, so Stripe answers with the
+    PaymentIntent it made the first time."""
+    card_setup = payment.card_setup
     create = (
         stripe_gateway.create_hold
-        if purpose == Payment.Purpose.HOLD
+        if payment.purpose == Payment.Purpose.HOLD
         else stripe_gateway.charge_off_session
     )
     try:
@@ -301,12 +308,25 @@ def authorize_pledge(
             amount_cents=payment.amount_cents,
             currency=payment.currency,
             idempotency_key=payment.idempotency_key("create"),
-            metadata={"pledge_id": pledge_id, "payment_id": payment.pk},
+            metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
         )
     except stripe_gateway.GatewayError as exc:
         if exc.retryable:
             raise  # the row stays "creating"; a retry or the sweeper resends the same key
         return record_refused_payment(payment_id=payment.pk, error=exc)
+    return record_payment_intent(payment_id=payment.pk, result=result)
+
+
+def _act_and_record(payment: Payment, stripe_call, **arguments) -> Payment:
+    """Ask Stripe to capture or cancel, then record the PaymentIntent as it now stands. A
+    refusal for good means the step already happened (or cannot) on Stripe's side, say on a
+    retry after a crash: then Stripe's current record is the truth."""
+    try:
+        result = stripe_call(payment_intent_id=payment.payment_intent_id, **arguments)
+    except stripe_gateway.GatewayError as exc:
+        if exc.retryable:
+            raise
+        result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
     return record_payment_intent(payment_id=payment.pk, result=result)
 
 
@@ -340,19 +360,12 @@ def capture_payment(*, payment_id: int) -> Payment:
             raise EscrowError("not_capturable", f"A {payment.status} payment cannot be captured.")
         payment.status = Payment.Status.CAPTURING
         payment.save(update_fields=["status", "updated_at"])
-    try:
-        result = stripe_gateway.capture(
-            payment_intent_id=payment.payment_intent_id,
-            amount_to_capture_cents=payment.amount_cents,
-            idempotency_key=payment.idempotency_key("capture"),
-        )
-    except stripe_gateway.GatewayError as exc:
-        if exc.retryable:
-            raise
-        # Already captured or canceled on Stripe's side (a retry after a crash): its record
-        # is the truth.
-        result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
-    return record_payment_intent(payment_id=payment_id, result=result)
+    return _act_and_record(
+        payment,
+        stripe_gateway.capture,
+        amount_to_capture_cents=payment.amount_cents,
+        idempotency_key=payment.idempotency_key("capture"),
+    )
 
 
 class CancelPurpose:
@@ -395,16 +408,9 @@ def cancel_payment(*, payment_id: int, purpose: str) -> Payment:
         payment.status = Payment.Status.CANCELING
         payment.cancel_purpose = purpose
         payment.save(update_fields=["status", "cancel_purpose", "updated_at"])
-    try:
-        result = stripe_gateway.cancel(
-            payment_intent_id=payment.payment_intent_id,
-            idempotency_key=payment.idempotency_key("cancel"),
-        )
-    except stripe_gateway.GatewayError as exc:
-        if exc.retryable:
-            raise
-        result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
-    return record_payment_intent(payment_id=payment_id, result=result)
+    return _act_and_record(
+        payment, stripe_gateway.cancel, idempotency_key=payment.idempotency_key("cancel")
+    )
 
 
 # --- Supporter cancel and voiding ---------------------------------------------------------------
@@ -535,15 +541,15 @@ def fail_overdue_needs_action(*, now=None) -> int:
     """After the grace period a pledge that still needs its supporter fails."""
     now = now or timezone.now()
     grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
-    ids = list(
+    overdue = dict(
         Pledge.objects.filter(
             state=PledgeState.NEEDS_ACTION,
             state_changed_at__lte=now - grace,
             slate__state=SlateState.RELEASING,
-        ).values_list("pk", flat=True)
+        ).values_list("pk", "slate_id")
     )
     failed = 0
-    for pledge_id in ids:
+    for pledge_id in overdue:
         pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
         payment = _open_payment(pledge)
         if payment is not None:
@@ -561,7 +567,7 @@ def fail_overdue_needs_action(*, now=None) -> int:
             failed += 1
         except pledge_services.PledgeError:
             continue
-    for slate_id in {Pledge.objects.values_list("slate_id", flat=True).get(pk=i) for i in ids}:
+    for slate_id in set(overdue.values()):
         finish_release_if_done(slate_id=slate_id)
     return failed
 

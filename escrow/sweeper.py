@@ -26,26 +26,8 @@ def stale_after() -> timedelta:
 def resume_payment(payment: Payment) -> Payment:
     """Finish one in-flight payment from what Stripe says happened."""
     if payment.payment_intent_id is None:
-        # The create call may or may not have reached Stripe. Sending it again with the same
-        # idempotency key makes Stripe answer with the PaymentIntent it made the first time.
-        card = payment.card_setup
-        create = (
-            stripe_gateway.create_hold
-            if payment.purpose == Payment.Purpose.HOLD
-            else stripe_gateway.charge_off_session
-        )
-        try:
-            result = create(
-                customer_id=card.customer.customer_id, payment_method_id=card.payment_method_id,
-                amount_cents=payment.amount_cents, currency=payment.currency,
-                idempotency_key=payment.idempotency_key("create"),
-                metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
-            )  # fmt: skip
-        except stripe_gateway.GatewayError as exc:
-            if exc.retryable:
-                raise
-            return services.record_refused_payment(payment_id=payment.pk, error=exc)
-        return services.record_payment_intent(payment_id=payment.pk, result=result)
+        # The create call may or may not have reached Stripe: send it again, same key.
+        return services.send_create(payment)
     result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
     if payment.status == Payment.Status.CAPTURING and result.status == "requires_capture":
         return services.capture_payment(payment_id=payment.pk)

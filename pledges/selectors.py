@@ -8,7 +8,6 @@ from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
 from .models import Pledge, SlateSupporter
-from .states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES, PledgeKind
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
 FIGURE_FIELDS = (
@@ -19,14 +18,6 @@ FIGURE_FIELDS = (
 
 def pledges_of(user) -> QuerySet[Pledge]:
     return Pledge.objects.filter(supporter=user).select_related("slate")
-
-
-def live_pledges(slate: Slate) -> QuerySet[Pledge]:
-    return Pledge.objects.filter(slate=slate).filter(
-        kind=PledgeKind.MONEY, state__in=LIVE_MONEY_STATES
-    ) | Pledge.objects.filter(slate=slate).exclude(kind=PledgeKind.MONEY).filter(
-        state__in=LIVE_NON_MONEY_STATES
-    )
 
 
 @dataclass(frozen=True)
