@@ -1,5 +1,6 @@
 """Reads about pledges, including the from-scratch recount that audits the maintained totals."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -8,6 +9,7 @@ from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
 from .models import Pledge, SlateSupporter
+from .states import PledgeState
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
 FIGURE_FIELDS = (
@@ -115,3 +117,34 @@ def totals_drift(slate_id: int) -> TotalsDrift:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         return _compare(slate_id)
+
+
+# --- For the organizers of a slate ------------------------------------------------------------
+
+NEEDS_ACTION_SHOWN = 25
+
+
+@dataclass(frozen=True)
+class NeedsAction:
+    count: int
+    pledges: list[Pledge]
+
+
+def needs_action(slate_id: int, limit: int = NEEDS_ACTION_SHOWN) -> NeedsAction:
+    """Money pledges waiting for their supporter. Both queries go through the (slate, state)
+    index, so they touch only the pledges in ``needs_action``, never the rest of the slate."""
+    pledges = Pledge.objects.filter(slate_id=slate_id, state=PledgeState.NEEDS_ACTION)
+    shown = list(pledges.select_related("supporter").order_by("state_changed_at", "id")[:limit])
+    count = len(shown) if len(shown) < limit else pledges.count()
+    return NeedsAction(count=count, pledges=shown)
+
+
+EXPORT_CHUNK = 2_000
+
+
+def pledges_for_export(slate_id: int, *, kind: str | None = None) -> Iterator[Pledge]:
+    """Every pledge of a slate with its supporter, streamed in chunks (for the CSV exports)."""
+    pledges = Pledge.objects.filter(slate_id=slate_id).select_related("supporter", "referred_by")
+    if kind is not None:
+        pledges = pledges.filter(kind=kind)
+    return pledges.order_by("created_at", "id").iterator(chunk_size=EXPORT_CHUNK)

@@ -138,3 +138,84 @@ def overdue_open_slate_ids(now=None) -> list[int]:
     return list(
         Slate.objects.filter(state=SlateState.OPEN, deadline__lte=now).values_list("id", flat=True)
     )
+
+
+# --- Organizer and partner dashboards ---------------------------------------------------------
+
+
+def organized_slates(user) -> QuerySet[Slate]:
+    """The slates a user organizes, newest deadline last; staff see every slate."""
+    if not user.is_authenticated:
+        return Slate.objects.none()
+    if user.is_staff:
+        return Slate.objects.order_by("deadline", "id")
+    return Slate.objects.filter(organizers=user).order_by("deadline", "id")
+
+
+def administered_organizations(user) -> QuerySet[PartnerOrganization]:
+    if not user.is_authenticated:
+        return PartnerOrganization.objects.none()
+    if user.is_staff:
+        return PartnerOrganization.objects.all()
+    return PartnerOrganization.objects.filter(admins=user)
+
+
+@dataclass(frozen=True)
+class GrowthDay:
+    day: str
+    money_cents: int
+    volunteer_hours: int
+    pledge_count: int
+    cumulative_money_cents: int
+    cumulative_pledges: int
+
+
+def daily_growth(slate_id: int) -> list[GrowthDay]:
+    """Live pledges by the day they were made, with running totals (from the 'day' shards)."""
+    days = []
+    money = pledges = 0
+    for day, counts in slate_breakdown(slate_id, "day"):
+        money += counts.money_cents
+        pledges += counts.pledge_count
+        days.append(
+            GrowthDay(
+                day=day,
+                money_cents=counts.money_cents,
+                volunteer_hours=counts.volunteer_hours,
+                pledge_count=counts.pledge_count,
+                cumulative_money_cents=money,
+                cumulative_pledges=pledges,
+            )
+        )
+    return days
+
+
+@dataclass(frozen=True)
+class PartnerSlice:
+    organization: PartnerOrganization | None  # None: pledges that came without a referral
+    counts: BreakdownCounts
+
+    @property
+    def label(self) -> str:
+        return self.organization.name if self.organization else "Direct (no partner link)"
+
+
+def partner_breakdown(slate_id: int) -> list[PartnerSlice]:
+    """The 'partner' shards with each key resolved to its organization (one query for all)."""
+    slices = slate_breakdown(slate_id, "partner")
+    ids = [int(key) for key, _ in slices if key.isdigit()]
+    organizations = PartnerOrganization.objects.in_bulk(ids)
+    return [
+        PartnerSlice(
+            organization=organizations.get(int(key)) if key.isdigit() else None, counts=counts
+        )
+        for key, counts in slices
+    ]
+
+
+def partner_slice(slate_id: int, organization_id: int) -> BreakdownCounts:
+    """What one organization's referral links brought to one slate: live pledges only."""
+    sums = SlateBreakdownShard.objects.filter(
+        slate_id=slate_id, dimension="partner", key=str(organization_id)
+    ).aggregate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
+    return BreakdownCounts(**{name: sums[name] or 0 for name in BREAKDOWN_FIELDS})

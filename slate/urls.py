@@ -21,5 +21,6 @@ urlpatterns = [
     path("", include("escrow.urls")),
     path("", include("pledges.urls")),
     path("", include("candidates.urls")),
+    path("organize/", include("organizing.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,58 @@
+"""What an organizer's dashboard shows, read from maintained totals only.
+
+Every figure comes from the slate row, its counter and breakdown shards (rows bounded by
+shards x distinct keys), its invitations, and the pledges in ``needs_action`` through the
+(slate, state) index. Nothing here scans a slate's pledges, so the read costs the same at a
+million pledges as at a hundred (tests/slate/test_organizer_dashboard.py counts the queries).
+"""
+
+from dataclasses import dataclass
+
+from candidates.selectors import CandidateStanding, slate_candidate_standings
+from pledges.selectors import NeedsAction, needs_action
+from slate import selectors as slate_selectors
+from slate.models import Slate
+from slate.selectors import GrowthDay, PartnerSlice, SlateProgress
+from slate.totals import BreakdownCounts
+
+STATES_SHOWN = 15
+
+
+@dataclass(frozen=True)
+class OrganizerDashboard:
+    progress: SlateProgress
+    standings: list[CandidateStanding]
+    states: list[tuple[str, BreakdownCounts]]
+    partners: list[PartnerSlice]
+    growth: list[GrowthDay]
+    needs_action: NeedsAction
+
+    @property
+    def missing(self) -> list[CandidateStanding]:
+        return [standing for standing in self.standings if not standing.signed]
+
+    @property
+    def signed(self) -> list[CandidateStanding]:
+        return [standing for standing in self.standings if standing.signed]
+
+    @property
+    def hours_left(self) -> int:
+        return int(self.progress.time_left.total_seconds() // 3600) % 24
+
+    def chart_data(self) -> dict:
+        return {
+            "days": [day.day for day in self.growth],
+            "money_cents": [day.cumulative_money_cents for day in self.growth],
+            "pledges": [day.pledge_count for day in self.growth],
+        }
+
+
+def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
+    return OrganizerDashboard(
+        progress=slate_selectors.slate_progress(slate),
+        standings=slate_candidate_standings(slate),
+        states=slate_selectors.slate_breakdown(slate.pk, "state")[:STATES_SHOWN],
+        partners=slate_selectors.partner_breakdown(slate.pk),
+        growth=slate_selectors.daily_growth(slate.pk),
+        needs_action=needs_action(slate.pk),
+    )

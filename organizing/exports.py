@@ -1,0 +1,74 @@
+"""CSV exports of a slate's pledges and volunteers, streamed row by row.
+
+Only the slate's organizers reach these (see views); they carry donor details (name, email,
+state, ZIP), so nothing else in the app links to them. Cells that a spreadsheet would run as
+a formula are quoted with a leading apostrophe.
+"""
+
+import csv
+from collections.abc import Iterable, Iterator
+
+from pledges.selectors import pledges_for_export
+from pledges.states import PledgeKind
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+PLEDGE_COLUMNS = (
+    "pledge_id", "created_at", "kind", "state", "amount_usd", "captured_usd", "refunded_usd",
+    "hours", "condition_min_signatures", "supporter_name", "supporter_email",
+    "supporter_state", "zip_code", "referred_by",
+)  # fmt: skip
+VOLUNTEER_COLUMNS = (
+    "pledge_id", "created_at", "state", "volunteer_name", "volunteer_email", "supporter_state",
+    "zip_code", "hours", "activities", "availability", "referred_by",
+)  # fmt: skip
+
+
+def usd(cents: int) -> str:
+    """Integer cents as a plain decimal string: 12550 -> '125.50' (no float in between)."""
+    whole, rest = divmod(cents, 100)
+    return f"{whole}.{rest:02d}"
+
+
+def safe_cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _name(user) -> str:
+    return " ".join(part for part in (user.first_name, user.last_name) if part)
+
+
+def pledge_rows(slate_id: int) -> Iterator[tuple]:
+    for pledge in pledges_for_export(slate_id):
+        yield (
+            pledge.pk, pledge.created_at.isoformat(), pledge.kind, pledge.state,
+            usd(pledge.amount_cents), usd(pledge.captured_cents), usd(pledge.refunded_cents),
+            pledge.hours, pledge.condition_min_signatures or "", _name(pledge.supporter),
+            pledge.supporter.email, pledge.supporter_state, pledge.zip_code,
+            pledge.referred_by.name if pledge.referred_by else "",
+        )  # fmt: skip
+
+
+def volunteer_rows(slate_id: int) -> Iterator[tuple]:
+    for pledge in pledges_for_export(slate_id, kind=PledgeKind.VOLUNTEER):
+        yield (
+            pledge.pk, pledge.created_at.isoformat(), pledge.state, _name(pledge.supporter),
+            pledge.supporter.email, pledge.supporter_state, pledge.zip_code, pledge.hours,
+            " ".join(pledge.activities or []), pledge.availability,
+            pledge.referred_by.name if pledge.referred_by else "",
+        )  # fmt: skip
+
+
+class _Echo:
+    """csv.writer wants a file; this one hands each written line straight back."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(columns: Iterable[str], rows: Iterable[tuple]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([safe_cell(value) for value in row])

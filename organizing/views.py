@@ -1,0 +1,67 @@
+"""The organizer's slates, dashboard (with its live fragment) and CSV exports."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from slate import selectors as slate_selectors
+
+from . import exports
+from .dashboard import organizer_dashboard
+from .permissions import organizer_slate
+
+
+@login_required
+@require_GET
+def index(request):
+    slates = slate_selectors.organized_slates(request.user)
+    return render(request, "organizing/index.html", {"slates": slates})
+
+
+@login_required
+@require_GET
+def dashboard(request, slug: str):
+    slate = organizer_slate(request, slug)
+    board = organizer_dashboard(slate)
+    return render(
+        request,
+        "organizing/dashboard.html",
+        {"slate": slate, "board": board, "chart_data": board.chart_data()},
+    )
+
+
+@login_required
+@require_GET
+def dashboard_live(request, slug: str):
+    """Polled by HTMX every few seconds: the same figures, from maintained totals only."""
+    slate = organizer_slate(request, slug)
+    board = organizer_dashboard(slate)
+    return render(
+        request,
+        "organizing/_live.html",
+        {"slate": slate, "board": board, "chart_data": board.chart_data()},
+    )
+
+
+def _csv_response(lines, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def export_pledges(request, slug: str):
+    slate = organizer_slate(request, slug)
+    lines = exports.csv_lines(exports.PLEDGE_COLUMNS, exports.pledge_rows(slate.pk))
+    return _csv_response(lines, f"{slate.slug}-pledges.csv")
+
+
+@login_required
+@require_GET
+def export_volunteers(request, slug: str):
+    slate = organizer_slate(request, slug)
+    lines = exports.csv_lines(exports.VOLUNTEER_COLUMNS, exports.volunteer_rows(slate.pk))
+    return _csv_response(lines, f"{slate.slug}-volunteers.csv")

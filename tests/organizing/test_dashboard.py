@@ -1,0 +1,178 @@
+"""The organizer's dashboard, its live fragment and the CSV exports."""
+
+import csv
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from pledges import services as pledge_services
+from pledges.models import Pledge
+from tests.factories import UserFactory, make_staff, sign, slate_candidates
+
+pytestmark = pytest.mark.django_db
+
+
+def organizer_urls(slate):
+    return [
+        reverse("organize:dashboard", args=[slate.slug]),
+        reverse("organize:live", args=[slate.slug]),
+        reverse("organize:export-pledges", args=[slate.slug]),
+        reverse("organize:export-volunteers", args=[slate.slug]),
+    ]
+
+
+def money_pledge(slate, cents, *, state="CA", supporter=None, referred_by=None):
+    pledge = pledge_services.create_money_pledge(
+        supporter=supporter or UserFactory(), slate=slate, amount_cents=cents,
+        supporter_state=state, referred_by=referred_by,
+    )  # fmt: skip
+    return pledge_services.commit_money_pledge(pledge=pledge)
+
+
+def needs_action_pledge(slate, cents=2_000):
+    pledge = money_pledge(slate, cents)
+    return pledge_services.transition_pledge(
+        pledge=pledge, to_state="needs_action", reason="card declined (test)"
+    )
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client, slate):
+    for url in [reverse("organize:index"), *organizer_urls(slate)]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/accounts/login/"), url
+
+
+def test_supporters_and_other_slates_organizers_get_403(client, slate, stranger, other_organizer):
+    for user in (stranger, other_organizer, slate_candidates(slate)[0].user):
+        client.force_login(user)
+        for url in organizer_urls(slate):
+            assert client.get(url).status_code == 403, (user, url)
+
+
+def test_staff_see_any_slates_dashboard(client, slate):
+    client.force_login(make_staff())
+    for url in organizer_urls(slate):
+        assert client.get(url).status_code == 200, url
+
+
+def test_unknown_slate_is_404_and_writes_are_refused(client, organizer, slate):
+    client.force_login(organizer)
+    assert client.get(reverse("organize:dashboard", args=["no-such-slate"])).status_code == 404
+    assert client.post(reverse("organize:dashboard", args=[slate.slug])).status_code == 405
+
+
+def test_index_lists_only_the_users_slates(client, organizer, slate, other_organizer):
+    client.force_login(organizer)
+    page = client.get(reverse("organize:index")).content.decode()
+    assert slate.name in page
+    other = other_organizer.organized_slates.get()
+    assert other.name not in page
+
+
+def test_dashboard_shows_totals_signatures_missing_and_needs_action(client, organizer, slate):
+    first, second, *_ = slate_candidates(slate)
+    sign(first, slate)
+    money_pledge(slate, 12_550, state="NY")
+    needs_action_pledge(slate, 2_000)
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=slate, hours=12, activities=["canvassing"],
+        zip_code="73301", supporter_state="TX",
+    )  # fmt: skip
+    client.force_login(organizer)
+    response = client.get(reverse("organize:dashboard", args=[slate.slug]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'data-testid="money-committed">$145.50<' in page
+    assert 'data-testid="hours">12<' in page
+    assert 'data-testid="signed">1<' in page
+    assert 'data-testid="needs-action-count">1<' in page
+    missing = response.context["board"].missing
+    assert second in [standing.candidate for standing in missing]
+    assert first not in [standing.candidate for standing in missing]
+    assert "growth-data" in page and "chart.umd.min.js" in page
+    states = dict(response.context["board"].states)
+    assert states["NY"].money_cents == 12_550
+
+
+def test_live_fragment_follows_a_new_pledge(client, organizer, slate):
+    client.force_login(organizer)
+    url = reverse("organize:live", args=[slate.slug])
+    assert 'data-testid="money-committed">$0<' in client.get(url).content.decode()
+    money_pledge(slate, 5_000)
+    assert 'data-testid="money-committed">$50<' in client.get(url).content.decode()
+
+
+def _pledge_queries(queries):
+    return [q["sql"] for q in queries if '"pledges_pledge"' in q["sql"]]
+
+
+def test_live_fragment_costs_the_same_at_any_size_and_never_scans_pledges(client, organizer, slate):
+    """The figures come from counter and breakdown shards; the only pledge query is the
+    indexed one for pledges in needs_action. Ten times the pledges, the same queries."""
+    client.force_login(organizer)
+    url = reverse("organize:live", args=[slate.slug])
+    for index in range(3):
+        money_pledge(slate, 1_000 + index, state="CA")
+    needs_action_pledge(slate)
+    client.get(url)  # warm: session, user
+    with CaptureQueriesContext(connection) as small:
+        client.get(url)
+    for index in range(30):
+        money_pledge(slate, 1_000 + index, state=["CA", "NY", "TX"][index % 3])
+    needs_action_pledge(slate)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(url)
+    assert response.context["board"].progress.counts.money_pledge_count == 35
+    assert len(large.captured_queries) == len(small.captured_queries)
+    pledge_queries = _pledge_queries(large.captured_queries)
+    assert pledge_queries, "the needs_action list reads pledges"
+    for sql in pledge_queries:
+        assert "'needs_action'" in sql and '"slate_id"' in sql, sql
+
+
+def read_csv(response) -> list[dict]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+def test_pledge_csv_has_every_pledge_with_donor_details(client, organizer, slate):
+    donor = UserFactory(first_name="Ada", last_name="Lovelace")
+    money_pledge(slate, 12_550, supporter=donor, state="NY")
+    pledge_services.sign_on(supporter=UserFactory(), slate=slate, supporter_state="OH")
+    client.force_login(organizer)
+    response = client.get(reverse("organize:export-pledges", args=[slate.slug]))
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = read_csv(response)
+    assert len(rows) == Pledge.objects.filter(slate=slate).count() == 2
+    money = next(row for row in rows if row["kind"] == "money")
+    assert money["amount_usd"] == "125.50"
+    assert money["supporter_name"] == "Ada Lovelace"
+    assert money["supporter_email"] == donor.email
+    assert money["supporter_state"] == "NY"
+
+
+def test_volunteer_csv_lists_only_volunteers(client, organizer, slate):
+    money_pledge(slate, 1_000)
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=slate, hours=6, activities=["canvassing", "driving"],
+        zip_code="10027", availability="Weekends", supporter_state="NY",
+    )  # fmt: skip
+    client.force_login(organizer)
+    rows = read_csv(client.get(reverse("organize:export-volunteers", args=[slate.slug])))
+    assert len(rows) == 1
+    assert rows[0]["hours"] == "6"
+    assert rows[0]["activities"] == "canvassing driving"
+    assert rows[0]["zip_code"] == "10027"
+
+
+def test_csv_cells_that_look_like_formulas_are_defused(client, organizer, slate):
+    money_pledge(slate, 1_000, supporter=UserFactory(first_name="=HYPERLINK(1)", last_name=""))
+    client.force_login(organizer)
+    rows = read_csv(client.get(reverse("organize:export-pledges", args=[slate.slug])))
+    assert rows[0]["supporter_name"] == "'=HYPERLINK(1)"
