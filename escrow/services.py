@@ -506,15 +506,47 @@ def release_pledge(*, pledge_id: int) -> str:
     return pledge.state
 
 
-def release_chunk_ids(*, slate_id: int, after_pledge_id: int, limit: int) -> list[int]:
-    return list(
-        Pledge.objects.filter(
-            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE,
-            pk__gt=after_pledge_id,
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
-    )  # fmt: skip
+def release_chunk_bounds(*, slate_id: int, size: int) -> list[tuple[int, int]]:
+    """Split the pledges a release still has to settle into ``(after, upto]`` id ranges of at
+    most ``size`` pledges, one release task each. The ids stream from the database (a million
+    pledges are a few megabytes once per release, next to a million Stripe requests)."""
+    ends: list[int] = []
+    last = None
+    ids = _unsettled_money_pledges(slate_id).order_by("pk").values_list("pk", flat=True)
+    for position, pledge_id in enumerate(ids.iterator(chunk_size=10_000), start=1):
+        last = pledge_id
+        if position % size == 0:
+            ends.append(pledge_id)
+    if last is not None and (not ends or ends[-1] != last):
+        ends.append(last)
+    return list(zip([0, *ends], ends, strict=False))
+
+
+def release_chunk_ids(
+    *, slate_id: int, after_pledge_id: int, limit: int, upto_pledge_id: int | None = None
+) -> list[int]:
+    pledges = _unsettled_money_pledges(slate_id).filter(pk__gt=after_pledge_id)
+    if upto_pledge_id is not None:
+        pledges = pledges.filter(pk__lte=upto_pledge_id)
+    return list(pledges.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def _unsettled_money_pledges(slate_id: int):
+    return Pledge.objects.filter(
+        slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE
+    )
+
+
+def release_walk_finished(*, slate_id: int) -> bool:
+    """Every pledge the release can settle by itself is settled: what is left waits for its
+    supporter (``needs_action``). Then the captured money can be paid out."""
+    waiting_for_us = (
+        _unsettled_money_pledges(slate_id).exclude(state=PledgeState.NEEDS_ACTION).exists()
+    )
+    in_flight = Payment.objects.filter(
+        pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT
+    ).exists()
+    return not waiting_for_us and not in_flight
 
 
 def finish_release_if_done(*, slate_id: int) -> bool:
@@ -523,9 +555,7 @@ def finish_release_if_done(*, slate_id: int) -> bool:
         slate = slate_services.lock_slate(slate_id)
         if slate.state != SlateState.RELEASING:
             return slate.state == SlateState.RELEASED
-        unsettled = Pledge.objects.filter(
-            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE
-        ).exists()
+        unsettled = _unsettled_money_pledges(slate_id).exists()
         in_flight = Payment.objects.filter(
             pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT
         ).exists()

@@ -58,15 +58,15 @@ def sweep(now=None) -> dict[str, int]:
     ).values_list("pk", flat=True):
         tasks.release_slate.delay(slate_id)
         counts["releases"] += 1
-    # A release whose chain of chunk tasks broke: walk again from the start; settled pledges
-    # are skipped, so this only does what is left.
+    # A release whose chunk tasks were lost: walk again; settled pledges are skipped, so this
+    # only queues what is left.
     for slate_id in Slate.objects.filter(state=SlateState.RELEASING).values_list("pk", flat=True):
         walking = Payment.objects.filter(
             pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT, updated_at__gt=cutoff
         ).exists()
         if walking:
             continue  # a walk is under way; a second one would only double the request rate
-        tasks.release_chunk.delay(slate_id, 0)
+        tasks.walk_release.delay(slate_id)
         counts["releases"] += 1
     expired_with_holds = (
         Pledge.objects.filter(

@@ -11,19 +11,26 @@ from pledges.models import Pledge
 from pledges.states import PledgeKind
 
 from . import services, stripe_gateway, sweeper, webhooks
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, SharedRateLimiter
 
 logger = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 10, "acks_late": True}
-_limiter: RateLimiter | None = None
+# One key for the whole Stripe account: its rate limit counts every request we make.
+RATE_LIMIT_KEY = "slate:stripe-requests"
+_limiters: dict[tuple[float, str], RateLimiter] = {}
 
 
 def stripe_rate_limiter() -> RateLimiter:
-    global _limiter
+    """The limiter for the current settings (tests and the benchmark change them at run time)."""
     rate = float(settings.SLATE_STRIPE_REQUESTS_PER_SECOND)
-    if _limiter is None or _limiter.per_second != rate:
-        _limiter = RateLimiter(rate)
-    return _limiter
+    redis_url = settings.SLATE_RATE_LIMIT_REDIS_URL
+    if (rate, redis_url) not in _limiters:
+        _limiters[rate, redis_url] = (
+            SharedRateLimiter(rate, redis_url=redis_url, key=RATE_LIMIT_KEY)
+            if redis_url
+            else RateLimiter(rate)
+        )
+    return _limiters[rate, redis_url]
 
 
 def _retry_transient(task, exc: Exception):
@@ -40,18 +47,40 @@ def release_slate(self, slate_id: int) -> None:
     """On ``slate_locked``: move to releasing and start walking the pledges."""
     try:
         if services.start_release(slate_id=slate_id):
-            release_chunk.delay(slate_id, 0)
+            walk_release.delay(slate_id)
     except Exception as exc:
         _retry_transient(self, exc)
 
 
 @shared_task(**RETRY)
-def release_chunk(self, slate_id: int, after_pledge_id: int) -> int:
-    """Settle one chunk of pledges, then hand the rest to a fresh task."""
+def walk_release(self, slate_id: int) -> int:
+    """Fan the slate's unsettled pledges out as chunk tasks that any number of workers settle
+    side by side (the shared rate limit keeps them together under Stripe's rate). Running it
+    again (a retry, or the sweeper after a lost message) only queues what is still unsettled."""
+    try:
+        bounds = services.release_chunk_bounds(
+            slate_id=slate_id, size=settings.SLATE_RELEASE_CHUNK_SIZE
+        )
+    except Exception as exc:
+        _retry_transient(self, exc)
+    for after_pledge_id, upto_pledge_id in bounds:
+        release_chunk.delay(slate_id, after_pledge_id, upto_pledge_id)
+    if not bounds:
+        _after_walk(slate_id)
+    return len(bounds)
+
+
+@shared_task(**RETRY)
+def release_chunk(
+    self, slate_id: int, after_pledge_id: int, upto_pledge_id: int | None = None
+) -> int:
+    """Settle the pledges in ``(after_pledge_id, upto_pledge_id]``. Without an upper bound
+    (messages queued before the fan-out existed) settle one chunk and chain the next."""
     chunk_size = settings.SLATE_RELEASE_CHUNK_SIZE
     ids = services.release_chunk_ids(
-        slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size
-    )
+        slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size,
+        upto_pledge_id=upto_pledge_id,
+    )  # fmt: skip
     limiter = stripe_rate_limiter()
     for pledge_id in ids:
         limiter.wait()
@@ -61,12 +90,20 @@ def release_chunk(self, slate_id: int, after_pledge_id: int) -> int:
             # One pledge's trouble must not hold up the others: it stays unsettled, the slate
             # stays "releasing", and the sweeper walks the slate again later.
             logger.exception("pledge %s not settled in this pass", pledge_id)
-    if len(ids) == chunk_size:
+    if upto_pledge_id is None and len(ids) == chunk_size:
         release_chunk.delay(slate_id, ids[-1])
     else:
-        services.finish_release_if_done(slate_id=slate_id)
-        pay_candidates.delay(slate_id)
+        _after_walk(slate_id)
     return len(ids)
+
+
+def _after_walk(slate_id: int) -> None:
+    """Each chunk ends here; whichever finds the walk done starts the payouts (two chunks
+    finishing together may both do so: scheduling payouts takes the slate lock and pays only
+    what is still owed)."""
+    released = services.finish_release_if_done(slate_id=slate_id)
+    if released or services.release_walk_finished(slate_id=slate_id):
+        pay_candidates.delay(slate_id)
 
 
 @shared_task(**RETRY)

@@ -256,8 +256,14 @@ SLATE_HOLD_VALID_HOURS = env_int("SLATE_HOLD_VALID_HOURS", 108)
 SLATE_NEEDS_ACTION_GRACE_DAYS = env_int("SLATE_NEEDS_ACTION_GRACE_DAYS", 7)
 SLATE_PAYMENT_STALE_SECONDS = env_int("SLATE_PAYMENT_STALE_SECONDS", 300)
 SLATE_RELEASE_CHUNK_SIZE = env_int("SLATE_RELEASE_CHUNK_SIZE", 100)
-# Stripe requests per second per worker process during release; 0 means no limit.
+# Stripe requests per second during release and hold renewal; 0 means no limit. Every worker
+# shares the one rate through Redis (the broker's Redis unless SLATE_RATE_LIMIT_REDIS_URL names
+# another); without Redis each worker process keeps it on its own.
 SLATE_STRIPE_REQUESTS_PER_SECOND = env_int("SLATE_STRIPE_REQUESTS_PER_SECOND", 25)
+SLATE_RATE_LIMIT_REDIS_URL = os.environ.get(
+    "SLATE_RATE_LIMIT_REDIS_URL",
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
 SLATE_PAYOUT_GATEWAY = os.environ.get("SLATE_PAYOUT_GATEWAY", "recording")
 SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
 # Links in emails point here.

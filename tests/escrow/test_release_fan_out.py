@@ -1,0 +1,157 @@
+"""The release fans a slate's pledges out as independent chunk tasks, and every worker shares
+one Stripe request rate through Redis."""
+
+import itertools
+import logging
+
+import pytest
+from django.conf import settings
+from django.db.models import Sum
+from django.test import override_settings
+
+from escrow import services as escrow_services
+from escrow import tasks
+from escrow.models import Payout
+from escrow.ratelimit import RateLimiter, SharedRateLimiter
+from escrow.selectors import ledger_problems
+from pledges import services as pledge_services
+from pledges.models import Pledge
+from pledges.states import PledgeState
+from slate.states import SlateState
+from tests.escrow.cards import pledge_with_card
+from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
+
+pytestmark = pytest.mark.django_db
+
+
+def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    pledges = [
+        pledge_services.create_money_pledge(
+            supporter=UserFactory(), slate=slate, amount_cents=1_000
+        )
+        for _ in range(23)
+    ]
+    cancelled = pledges[3::7]
+    for pledge in cancelled:
+        pledge_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=slate, hours=5, activities=["canvassing"], zip_code="10001"
+    )
+
+    bounds = escrow_services.release_chunk_bounds(slate_id=slate.pk, size=5)
+
+    chunks = [
+        escrow_services.release_chunk_ids(
+            slate_id=slate.pk, after_pledge_id=after, upto_pledge_id=upto, limit=1_000
+        )
+        for after, upto in bounds
+    ]
+    settled_by_us = [pk for chunk in chunks for pk in chunk]
+    unsettled = sorted(p.pk for p in pledges if p not in cancelled)
+    assert settled_by_us == unsettled  # every one, once, in order
+    assert [len(chunk) for chunk in chunks] == [5, 5, 5, 5]
+    assert bounds[0][0] == 0 and bounds[-1][1] == unsettled[-1]
+    assert all(upper == lower for (_, upper), (lower, _) in itertools.pairwise(bounds))
+
+
+def test_chunk_bounds_of_a_slate_without_money_pledges_are_empty():
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    assert escrow_services.release_chunk_bounds(slate_id=slate.pk, size=5) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_release_settles_each_chunk_in_its_own_task(
+    localstripe, django_capture_on_commit_callbacks, monkeypatch, caplog
+):
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    pledges = [pledge_with_card(slate, amount_cents=2_000 + index) for index in range(12)]
+    for pledge in pledges[::2]:
+        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    chunk_calls = []
+    send_chunk = tasks.release_chunk.delay
+    monkeypatch.setattr(
+        tasks.release_chunk, "delay", lambda *args: (chunk_calls.append(args), send_chunk(*args))
+    )
+    caplog.set_level(logging.WARNING)
+
+    with (
+        override_settings(SLATE_RELEASE_CHUNK_SIZE=5),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        for candidate in slate_candidates(slate):
+            sign(candidate, slate)
+
+    ids = sorted(p.pk for p in pledges)
+    assert chunk_calls == [
+        (slate.pk, 0, ids[4]),
+        (slate.pk, ids[4], ids[9]),
+        (slate.pk, ids[9], ids[11]),
+    ]
+    slate.refresh_from_db()
+    assert slate.state == SlateState.RELEASED
+    assert set(Pledge.objects.filter(slate=slate).values_list("state", flat=True)) == {
+        PledgeState.CAPTURED
+    }
+    total = sum(p.amount_cents for p in pledges)
+    assert localstripe.captured_cents_for() == total
+    assert Payout.objects.filter(slate=slate).aggregate(s=Sum("amount_cents"))["s"] == total
+    assert ledger_problems() == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+# --- the shared rate limit ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def rate_key(settings):
+    key = "slate:test-stripe-requests"
+    limiter = SharedRateLimiter(1, redis_url=settings.CELERY_BROKER_URL, key=key)
+    limiter._client.delete(key)
+    yield key
+    limiter._client.delete(key)
+
+
+def test_limiters_in_different_processes_share_one_rate(rate_key):
+    """Two limiters (as in two worker processes) on one key hand out one sequence of slots
+    20 ms apart; a limiter on its own key is not slowed by them."""
+    url = settings.CELERY_BROKER_URL
+    worker_a = SharedRateLimiter(50, redis_url=url, key=rate_key)
+    worker_b = SharedRateLimiter(50, redis_url=url, key=rate_key)
+
+    delays = [(worker_a if turn % 2 else worker_b).reserve() for turn in range(10)]
+
+    # Reserving takes well under the 20 ms between slots, so each slot waits longer than the
+    # one before by nearly the whole interval, whichever process asked.
+    assert delays[0] < 0.02
+    steps = [later - earlier for earlier, later in itertools.pairwise(delays)]
+    assert all(0.01 < step <= 0.02 for step in steps), steps
+    other_account = SharedRateLimiter(50, redis_url=url, key=rate_key + "-other")
+    assert other_account.reserve() < 0.01
+    other_account._client.delete(rate_key + "-other")
+
+
+def test_no_limit_means_no_wait(rate_key):
+    limiter = SharedRateLimiter(0, redis_url=settings.CELERY_BROKER_URL, key=rate_key)
+    assert [limiter.reserve() for _ in range(5)] == [0.0] * 5
+    assert RateLimiter(0).reserve() == 0.0
+
+
+def test_an_unreachable_redis_falls_back_to_a_local_limit(caplog):
+    limiter = SharedRateLimiter(10, redis_url="redis://127.0.0.1:1/0", key="slate:nowhere")
+    with caplog.at_level(logging.WARNING, logger="escrow.ratelimit"):
+        first, second = limiter.reserve(), limiter.reserve()
+    assert first < 0.01
+    assert 0.05 < second <= 0.1  # the local bucket spaces them instead
+    assert "limiting locally" in caplog.text
+
+
+def test_the_release_uses_the_shared_limiter_when_there_is_redis(settings):
+    settings.SLATE_STRIPE_REQUESTS_PER_SECOND = 7
+    settings.SLATE_RATE_LIMIT_REDIS_URL = settings.CELERY_BROKER_URL
+    shared = tasks.stripe_rate_limiter()
+    assert isinstance(shared, SharedRateLimiter) and shared.per_second == 7
+    assert tasks.stripe_rate_limiter() is shared
+    settings.SLATE_RATE_LIMIT_REDIS_URL = ""
+    local = tasks.stripe_rate_limiter()
+    assert type(local) is RateLimiter and local.per_second == 7
