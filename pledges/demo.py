@@ -28,6 +28,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.demo import ensure_demo_totp
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version
@@ -286,6 +287,8 @@ def seed_demo(*, stdout=None, save_card: Callable[[Pledge], Pledge] | None = Non
     committed directly and simply voided if the demo slate ever locks.
     """
     if Slate.objects.filter(slug=DEMO_SLATE_SLUG).exists():
+        # Databases seeded before two-factor was required get the demo TOTP now.
+        ensure_demo_totp(domain=DEMO_DOMAIN)
         _write(stdout, f"Demo data already present (slate {DEMO_SLATE_SLUG!r}); nothing to do.")
         return DemoLogins()
     started = time.monotonic()
@@ -293,6 +296,7 @@ def seed_demo(*, stdout=None, save_card: Callable[[Pledge], Pledge] | None = Non
     # One transaction: a failed seed leaves nothing behind, so the next run starts afresh.
     with transaction.atomic(), _demo_clock() as clock:
         pledge_count = _Seeder(clock, stdout, save_card).run()
+        ensure_demo_totp(domain=DEMO_DOMAIN)
     seconds = time.monotonic() - started
     _write(stdout, f"Seeded {pledge_count} pledges in {seconds:.1f} s.")
     return DemoLogins(created=True, pledge_count=pledge_count, seconds=seconds)

@@ -17,6 +17,7 @@ slate_patterns = (
 urlpatterns = [
     path("", include(slate_patterns)),
     path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("escrow.urls")),
     path("", include("pledges.urls")),

@@ -4,9 +4,11 @@ import itertools
 from datetime import timedelta
 
 import factory
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.mfa import activate_totp, totp_code
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from slate import services as slate_services
@@ -26,6 +28,27 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
     password = factory.django.Password("pw-for-tests")
 
+    @factory.post_generation
+    def verified_email(user, create, extracted, **kwargs):
+        """allauth's record of the address, verified (two-factor needs a verified address)."""
+        if create and extracted is not False:
+            EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+# Organizers, candidates and partner-org admins must use two-factor authentication; test
+# users in those roles get a TOTP authenticator with this secret (see ``current_totp_code``).
+TEST_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def with_totp(user: User) -> User:
+    """Give ``user`` a TOTP authenticator with ``TEST_TOTP_SECRET``."""
+    activate_totp(user, TEST_TOTP_SECRET)
+    return user
+
+
+def current_totp_code() -> str:
+    return totp_code(TEST_TOTP_SECRET)
+
 
 def make_staff() -> User:
     return UserFactory(is_staff=True)
@@ -39,7 +62,7 @@ def make_draft_slate(
     min_volunteer_hours: int = 0,
     deadline=None,
 ) -> Slate:
-    organizer = organizer or UserFactory()
+    organizer = with_totp(organizer or UserFactory())
     return slate_services.create_slate(
         name=f"Test slate {next(_sequence)}",
         mission="Coordinate or nothing.",
@@ -53,7 +76,8 @@ def make_draft_slate(
 
 
 def make_candidate(*, organizer: User, state: str = "CA", verified: bool = True) -> Candidate:
-    """A candidate whose profile is claimed by a fresh user (and verified, by default)."""
+    """A candidate whose profile is claimed by a fresh user with two-factor on; an organizer
+    still has to verify it (``verify``)."""
     number = next(_sequence)
     candidate = candidate_services.create_candidate(
         full_name=f"Candidate Number{number}",
@@ -63,7 +87,7 @@ def make_candidate(*, organizer: User, state: str = "CA", verified: bool = True)
         party="Independent",
         created_by=organizer,
     )
-    candidate_services.claim_candidate(candidate=candidate, user=UserFactory())
+    candidate_services.claim_candidate(candidate=candidate, user=with_totp(UserFactory()))
     candidate.refresh_from_db()
     return candidate
 

@@ -15,10 +15,12 @@ from unittest import mock
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate, get_user_model
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.demo import demo_totp_code
 from candidates.models import Candidate
 from candidates.selectors import active_invitations, valid_signatures
 from pledges import selectors as pledge_selectors
@@ -121,6 +123,9 @@ def test_maintained_totals_equal_a_recount(seeded):
     assert maintained == recount.breakdown
 
 
+TWO_FACTOR_LOGINS = {"organizer", "candidate", "candidate4", "union", "civic"}
+
+
 @pytest.mark.django_db
 def test_demo_logins_authenticate(seeded, client):
     result, _ = seeded
@@ -132,9 +137,18 @@ def test_demo_logins_authenticate(seeded, client):
         user = authenticate(username=username, password=password)
         assert user is not None and user.email == email
         assert EmailAddress.objects.filter(user=user, email=email, verified=True, primary=True)
-        # allauth's own login form, by email
+        # allauth's own login form, by email; people whose role requires two-factor then give
+        # the code for the published demo secret.
         response = client.post("/accounts/login/", {"login": email, "password": password})
         assert response.status_code == 302, email
+        if email.split("@")[0] in TWO_FACTOR_LOGINS:
+            assert response["Location"] == "/accounts/2fa/authenticate/", email
+            assert client.session.get("_auth_user_id") is None
+            cache.clear()  # the same code may not be used twice; these logins share a secret
+            response = client.post(response["Location"], {"code": demo_totp_code()})
+            assert response.status_code == 302, email
+        else:
+            assert not user.authenticator_set.exists(), email
         assert client.session.get("_auth_user_id") == str(user.pk)
         client.logout()
     admin = User.objects.get(email="admin@slate.test")
@@ -229,6 +243,7 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
             time.sleep(0.5)
         assert url == f"http://127.0.0.1:{port}/"
         assert "organizer@slate.test" in output and "slate-demo" in output
+        assert "demo_totp_code" in output
         assert f"Fake Stripe:  http://127.0.0.1:{stripe_port}" in output
 
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310

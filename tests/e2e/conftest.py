@@ -66,15 +66,34 @@ def page(new_page):
 from tests.escrow.conftest import localstripe, localstripe_server  # noqa: E402, F401
 
 
+def enter_totp_code(page, user) -> None:
+    """The two-factor step of logging in, with the code an authenticator app would show for
+    ``TEST_TOTP_SECRET``. allauth refuses a code used twice; a test logging the same person in
+    twice within one 30-second step forgets the first use, as a new step would."""
+    from django.core.cache import cache
+
+    from tests.factories import current_totp_code
+
+    code = current_totp_code()
+    cache.delete(f"allauth.mfa.totp.used?user={user.pk}&code={code}")
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Sign In").click()
+
+
 @pytest.fixture
 def log_in(live_server):
-    """Log a browser page in through the real login page."""
+    """Log a browser page in through the real login page (and its two-factor step, for
+    people who have an authenticator)."""
+    from allauth.mfa.models import Authenticator
 
     def log_in_as(page, user, password="pw-for-tests"):
         page.goto(live_server.url + "/accounts/login/")
         page.get_by_label("Email").fill(user.email)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign In").click()
+        if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            page.wait_for_url("**/accounts/2fa/authenticate/")
+            enter_totp_code(page, user)
         page.wait_for_url(live_server.url + "/")
 
     return log_in_as

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.demo import DEMO_TOTP_SECRET
 from escrow.demo import save_test_card, stripe_configured
 from pledges.demo import DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
 
@@ -38,3 +39,8 @@ class Command(BaseCommand):
         width = max(len(role) for role, _, _ in result.logins)
         for role, email, password in result.logins:
             self.stdout.write(f"  {role:<{width}}  {email:<24}  password: {password}")
+        self.stdout.write(
+            "Organizers, candidates and partner-org admins log in with two-factor: TOTP secret\n"
+            f"  {DEMO_TOTP_SECRET} (add it to an authenticator app), or get the current\n"
+            "  code from: .venv/bin/python manage.py demo_totp_code"
+        )

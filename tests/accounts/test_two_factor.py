@@ -1,0 +1,170 @@
+"""Two-factor authentication: open to everyone, required for organizers, candidates and
+partner-org admins before any page that acts for them (accounts.middleware)."""
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+
+from accounts.mfa import totp_code
+from slate.models import PartnerOrganization
+from tests.factories import (
+    TEST_TOTP_SECRET,
+    UserFactory,
+    current_totp_code,
+    make_draft_slate,
+    make_open_slate,
+    slate_candidates,
+    with_totp,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.urls")]
+
+ACTIVATE = "/accounts/2fa/totp/activate/"
+GUARDED = ("/test-organize/", "/test-orgs/", "/candidate/")
+
+
+def log_in(client, user, code: str | None = None):
+    """Log in through allauth's form (not force_login), so reauthentication-guarded pages
+    such as two-factor setup see a fresh login."""
+    response = client.post("/accounts/login/", {"login": user.email, "password": "pw-for-tests"})
+    assert response.status_code == 302
+    if response["Location"] == "/accounts/2fa/authenticate/":
+        cache.clear()
+        response = client.post("/accounts/2fa/authenticate/", {"code": code or current_totp_code()})
+    return response
+
+
+def candidate_user_without_totp():
+    slate = make_open_slate(candidates=1, min_signatures=1)
+    user = slate_candidates(slate)[0].user
+    Authenticator.objects.filter(user=user).delete()
+    return user
+
+
+def organizer_without_totp():
+    organizer = UserFactory()
+    make_draft_slate(organizer=organizer)
+    Authenticator.objects.filter(user=organizer).delete()
+    return organizer
+
+
+def partner_admin_without_totp():
+    admin = UserFactory()
+    organization = PartnerOrganization.objects.create(
+        name="Local 12", slug="local-12", kind="union"
+    )
+    organization.admins.add(admin)
+    return admin
+
+
+@pytest.mark.parametrize(
+    "make_user", [candidate_user_without_totp, organizer_without_totp, partner_admin_without_totp]
+)
+def test_a_role_without_totp_is_sent_to_set_it_up_from_every_acting_page(client, make_user):
+    user = make_user()
+    client.force_login(user)
+    for url in GUARDED:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] == ACTIVATE, url
+        notes = [str(m) for m in get_messages(response.wsgi_request)]
+        assert any("two-factor authentication" in note for note in notes), url
+    # posting is refused the same way, and acts on nothing
+    assert client.post("/test-organize/")["Location"] == ACTIVATE
+
+
+def test_the_same_role_with_totp_reaches_the_pages(client):
+    user = with_totp(partner_admin_without_totp())
+    client.force_login(user)
+    assert client.get("/test-orgs/").status_code == 200
+    assert client.get("/test-organize/").status_code == 200
+
+
+def test_a_supporter_is_never_asked_for_two_factor(client):
+    client.force_login(UserFactory())
+    assert client.get("/test-organize/").status_code == 200  # the stand-in checks nothing
+    assert client.get("/candidate/").status_code == 403  # the real page's own check
+    assert client.get("/pledges/").status_code == 200
+
+
+def test_anonymous_visitors_pass_to_the_pages_own_login_check(client):
+    assert client.get("/candidate/")["Location"].startswith("/accounts/login/")
+
+
+def test_setting_up_totp_opens_the_pages(client):
+    user = candidate_user_without_totp()
+    log_in(client, user)
+    assert client.get("/candidate/")["Location"] == ACTIVATE
+    # Changing two-factor settings asks for the password again first.
+    confirm = client.get(ACTIVATE)
+    assert confirm["Location"].startswith("/accounts/reauthenticate/")
+    response = client.post(confirm["Location"], {"password": "pw-for-tests"})
+    assert response["Location"] == ACTIVATE
+    page = client.get(ACTIVATE)
+    assert page.status_code == 200, page.get("Location")
+    assert b"two-factor authentication before you can use this page" in page.content
+    secret = page.context["form"].secret
+    wrong = client.post(ACTIVATE, {"code": "000000"})
+    assert wrong.status_code == 200 and b"Incorrect code" in wrong.content
+    assert not Authenticator.objects.filter(user=user, type="totp").exists()
+    response = client.post(ACTIVATE, {"code": totp_code(secret)})
+    assert response.status_code == 302
+    assert Authenticator.objects.filter(user=user, type="totp").exists()
+    assert client.get("/candidate/").status_code == 200
+
+
+def test_logging_in_with_totp_asks_for_the_code_and_refuses_a_wrong_one(client):
+    user = with_totp(UserFactory())
+    response = client.post("/accounts/login/", {"login": user.email, "password": "pw-for-tests"})
+    assert response["Location"] == "/accounts/2fa/authenticate/"
+    assert "_auth_user_id" not in client.session
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": "123456"})
+    assert wrong.status_code == 200 and b"Incorrect code" in wrong.content
+    assert "_auth_user_id" not in client.session
+    cache.clear()
+    right = client.post("/accounts/2fa/authenticate/", {"code": current_totp_code()})
+    assert right.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+
+
+def test_a_role_that_requires_two_factor_cannot_turn_it_off(client):
+    user = with_totp(organizer_without_totp())
+    log_in(client, user)
+    client.post("/accounts/reauthenticate/", {"password": "pw-for-tests"})
+    response = client.post("/accounts/2fa/totp/deactivate/", {})
+    assert response.status_code == 200
+    assert Authenticator.objects.filter(user=user, type="totp").exists()
+
+
+def test_a_supporter_may_turn_it_on_and_off(client):
+    user = with_totp(UserFactory())
+    log_in(client, user)
+    page = client.get("/accounts/security/")
+    assert b"<strong>On.</strong>" in page.content
+    client.post("/accounts/reauthenticate/", {"password": "pw-for-tests"})
+    response = client.post("/accounts/2fa/totp/deactivate/", {})
+    assert response.status_code == 302
+    assert not Authenticator.objects.filter(user=user, type="totp").exists()
+
+
+def test_the_security_page_says_when_two_factor_is_required(client):
+    client.force_login(candidate_user_without_totp())
+    page = client.get("/accounts/security/")
+    assert page.status_code == 200
+    assert b"<strong>Off.</strong>" in page.content
+    assert b"Required for your account: you act as candidate" in page.content
+
+
+def test_log_out_stays_reachable_without_totp(client):
+    client.force_login(organizer_without_totp())
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert "_auth_user_id" not in client.session
+
+
+def test_known_secret_gives_the_code_an_authenticator_app_shows():
+    # RFC 6238 test vector (SHA-1, 8 digits at 59 s is 94287082); 6 digits keep the last six.
+    rfc_secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp_code(rfc_secret, at=59) == "287082"
+    assert len(current_totp_code()) == 6 and TEST_TOTP_SECRET
