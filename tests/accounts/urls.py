@@ -1,5 +1,6 @@
-"""The project's URLs plus stand-in pages in every guarded namespace, so the two-factor rule
-is tested whether or not a namespace has real pages yet."""
+"""The project's URLs plus a stand-in page at /test-<namespace>/ in each guarded namespace,
+so the two-factor rule is tested in every one of them, whether or not it has real pages yet.
+The project's patterns come first, so reverse() still finds the real pages' names."""
 
 from django.http import HttpResponse
 from django.urls import include, path
@@ -12,11 +13,12 @@ def stand_in(request):
 
 
 def guarded(namespace: str):
-    return path(f"test-{namespace}/", include(([path("", stand_in, name="page")], namespace)))
+    inner = include(([path("", stand_in, name="page")], "standin"))
+    return path(f"test-{namespace}/", include(([path("", inner)], namespace)))
 
 
 urlpatterns = [
+    *project_patterns,
     guarded("organize"),
     guarded("orgs"),
-    *project_patterns,
 ]
