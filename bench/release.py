@@ -4,16 +4,19 @@ Starts its own localstripe, builds an open slate of N committed money pledges, e
 authorization (the supporters share one Stripe customer and saved card, set up once, so the
 setup costs one Stripe call per pledge: the hold), then:
 
-1. **release**: the final signature locks the slate; with eager Celery its on-commit work runs
-   the real path in this process (lock, ``slate_locked``, ``release_slate``, the chain of
-   ``release_chunk`` tasks, payouts). Captures/second from that signature until the slate is
-   ``released``, with ``SLATE_STRIPE_REQUESTS_PER_SECOND=0`` (no limit);
+1. **release**: real Celery worker processes (``--workers``, prefork, on a Redis broker) are
+   started, and the final signature, made here, locks the slate; its messages go through Redis
+   and the workers do everything the production path does (lock, ``slate_locked``,
+   ``release_slate``, the fan-out of ``release_chunk`` tasks, payouts). Captures/second from
+   that signature until the slate is ``released``, with ``SLATE_STRIPE_REQUESTS_PER_SECOND=0``
+   (no limit);
 2. **raw**: localstripe emptied again, N fresh holds, then N bare ``stripe_gateway.capture``
    calls in a loop from this process: the most this localstripe lets one process capture
    from a store of the same size (its requests slow down as its store grows, about 220
    captures/s among 100 intents and 47/s among 2,000, so both phases start from the same
    store);
-3. **limited**: a smaller slate released with ``SLATE_STRIPE_REQUESTS_PER_SECOND`` set,
+3. **limited**: a smaller slate released by the same workers with
+   ``SLATE_STRIPE_REQUESTS_PER_SECOND`` set (one rate shared by every worker through Redis),
    the achieved rate against the limit.
 
 Prints figures only; nothing here asserts.
@@ -24,10 +27,11 @@ benchmark's localstripe skips that write, so the figures measure Slate rather th
 ``--stock-localstripe`` keeps it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/slate .venv/bin/python bench/release.py \\
-        [--pledges 1000 2000 5000] [--limit 20 5] [--limited-pledges 100] [--stock-localstripe]
+        [--pledges 1000 5000] [--workers 4] [--limit 20 5] [--limited-pledges 100] \\
+        [--broker redis://127.0.0.1:6379/7] [--stock-localstripe]
 
-The default (1,000 pledges) takes about 2.5 minutes; 2,000 about 4 (setup ~65 s, release
-~120 s, raw ~60 s), 5,000 much longer, mostly because localstripe slows as its store grows.
+The default (1,000 pledges) takes about 2 minutes; 5,000 about 10, mostly because
+localstripe slows as its store grows.
 """
 
 import argparse
@@ -49,6 +53,8 @@ import _setup
 
 SECRET_KEY = "sk_test_bench"  # noqa: S105 (localstripe accepts any test key)
 SETUP_THREADS = 4
+DEFAULT_BROKER = "redis://127.0.0.1:6379/7"
+WORKER_START_TIMEOUT = 60
 GOOD_CARD = "4242424242424242"
 NO_PICKLE = (
     "import sys, localstripe.resources as r, localstripe.server as s; "
@@ -223,26 +229,94 @@ def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):
     return slate
 
 
-class QueryCounter:
-    def __init__(self) -> None:
-        self.count = 0
+@contextlib.contextmanager
+def celery_workers(count: int, *, broker: str, requests_per_second: int):
+    """A prefork Celery worker with ``count`` processes on ``broker``, and this process
+    publishing there (not eager) while it runs."""
+    import redis
 
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
+    from slate.celery import app
+
+    store = redis.Redis.from_url(broker)
+    store.flushdb()
+    log_dir = tempfile.mkdtemp(prefix="slate-bench-worker-")
+    log_path = Path(log_dir) / "worker.log"
+    env = {
+        **os.environ,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_BROKER_URL": broker,
+        "SLATE_RATE_LIMIT_REDIS_URL": broker,
+        "SLATE_STRIPE_REQUESTS_PER_SECOND": str(requests_per_second),
+        "LOG_LEVEL": "WARNING",
+    }
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(  # noqa: S603
+            [
+                sys.executable, "-m", "celery", "-A", "slate", "worker", "--pool=prefork",
+                "--concurrency", str(count), "-l", "info", "-n", f"bench-{time.time_ns()}@%h",
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ],
+            cwd=_setup.REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    previous = (app.conf.get("broker_write_url"), app.conf.task_always_eager)
+
+    def publish_to(url, eager) -> None:
+        app._pool = None  # kombu keeps a producer pool per URL
+        if "amqp" in app.__dict__:
+            app.amqp._producer_pool = None
+        app.conf.broker_write_url = url
+        app.conf.task_always_eager = eager
+
+    try:
+        deadline = time.monotonic() + WORKER_START_TIMEOUT
+        while b" ready." not in log_path.read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        publish_to(broker, eager=False)
+        yield
+    finally:
+        publish_to(*previous)
+        if worker.poll() is None:
+            os.killpg(worker.pid, 15)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, 9)
+        store.flushdb()
+        store.close()
 
 
-def release(slate) -> tuple[float, int]:
-    """The final signature, and everything its on-commit work does; (seconds, queries)."""
-    from django.db import connection
+def release(slate, *, timeout: float = 1800) -> float:
+    """The final signature, then wait until the workers have released the slate; seconds."""
+    from slate.models import Slate
 
     last = candidates_of(slate)[-1]
-    counter = QueryCounter()
-    with connection.execute_wrapper(counter):
-        started = time.perf_counter()
-        sign(last, slate)
-        seconds = time.perf_counter() - started
-    return seconds, counter.count
+    started = time.perf_counter()
+    sign(last, slate)
+    while Slate.objects.values_list("state", flat=True).get(pk=slate.pk) != "released":
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"slate {slate.pk} not released in {timeout:.0f}s")
+        time.sleep(0.02)
+    seconds = time.perf_counter() - started
+    # Not timed: let the workers send the payouts before they stop.
+    deadline = time.monotonic() + 120
+    while not payouts_settled(slate) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return seconds
+
+
+def payouts_settled(slate) -> bool:
+    from django.db.models import Sum
+
+    from escrow.models import Payout
+    from pledges.models import Pledge
+
+    payouts = Payout.objects.filter(slate=slate)
+    paid = payouts.aggregate(s=Sum("amount_cents"))["s"] or 0
+    captured = Pledge.objects.filter(slate=slate).aggregate(s=Sum("captured_cents"))["s"] or 0
+    return paid == captured and not payouts.filter(status__in=["pending", "sending"]).exists()
 
 
 def outcome(slate) -> str:
@@ -287,43 +361,43 @@ def main(args) -> None:
     )
     print(
         f"localstripe ({pickling}); chunk size {settings.SLATE_RELEASE_CHUNK_SIZE}; "
-        f"eager Celery in one process; each phase starts from an empty localstripe"
+        f"release by {args.workers} Celery worker processes on {args.broker}; "
+        f"each phase starts from an empty localstripe"
     )
     header = (
-        f"{'N':>6} {'setup s':>8} {'release s':>10} {'release/s':>10} {'queries/pledge':>15} "
+        f"{'N':>6} {'setup s':>8} {'release s':>10} {'release/s':>10} "
         f"{'raw capture/s':>14} {'release/raw':>12}"
     )
     print(header)
     print("-" * len(header))
     for count in args.pledges:
-        settings.SLATE_STRIPE_REQUESTS_PER_SECOND = 0
         reset_localstripe()
         started = time.perf_counter()
         slate = held_slate(SharedCard(), count)
         setup_seconds = time.perf_counter() - started
-        seconds, queries = release(slate)
+        with celery_workers(args.workers, broker=args.broker, requests_per_second=0):
+            seconds = release(slate)
         state = outcome(slate)
         reset_localstripe()
         raw_seconds = raw_captures(SharedCard(), count)
         release_rate, raw_rate = count / seconds, count / raw_seconds
         print(
             f"{count:>6} {setup_seconds:>8.1f} {seconds:>10.1f} {release_rate:>10.1f} "
-            f"{queries / count:>15.1f} {raw_rate:>14.1f} {release_rate / raw_rate:>11.0%}"
-            f"   ({state})",
+            f"{raw_rate:>14.1f} {release_rate / raw_rate:>11.0%}   ({state})",
             flush=True,
         )
 
     print()
     for limit in args.limit:
-        settings.SLATE_STRIPE_REQUESTS_PER_SECOND = limit
         reset_localstripe()
         slate = held_slate(SharedCard(), args.limited_pledges)
-        seconds, _ = release(slate)
+        with celery_workers(args.workers, broker=args.broker, requests_per_second=limit):
+            seconds = release(slate)
         achieved = args.limited_pledges / seconds
         print(
-            f"SLATE_STRIPE_REQUESTS_PER_SECOND={limit}: {args.limited_pledges} pledges released "
-            f"in {seconds:.1f}s = {achieved:.1f} captures/s, {achieved / limit:.0%} of the limit"
-            f"   ({outcome(slate)})",
+            f"SLATE_STRIPE_REQUESTS_PER_SECOND={limit} across {args.workers} worker processes: "
+            f"{args.limited_pledges} pledges released in {seconds:.1f}s = {achieved:.1f} "
+            f"captures/s, {achieved / limit:.0%} of the limit   ({outcome(slate)})",
             flush=True,
         )
 
@@ -337,6 +411,8 @@ def parse_args():
         "--limit", type=int, nargs="+", default=[20, 5], help="requests/s for the limited runs"
     )
     parser.add_argument("--limited-pledges", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=4, help="worker processes (default 4)")
+    parser.add_argument("--broker", default=DEFAULT_BROKER, help="Redis for the workers")
     parser.add_argument("--stock-localstripe", action="store_true")
     return parser.parse_args()
 

@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection
+from django.utils import timezone
 
 from .models import LedgerAccount, LedgerEntry, LedgerTransaction
 
@@ -45,16 +46,12 @@ def post(
         raise UnbalancedTransaction(f"{key}: entries do not sum to zero")
     if not postings:
         return None
-    if LedgerTransaction.objects.filter(key=key).exists():
-        return None
-    try:
-        with transaction.atomic():
-            ledger_transaction = LedgerTransaction.objects.create(
-                key=key, kind=kind, slate_id=slate_id, pledge_id=pledge_id,
-                payment_id=payment_id, payout_id=payout_id, memo=memo[:500],
-            )  # fmt: skip
-    except IntegrityError:
-        return None  # posted concurrently under the same key
+    ledger_transaction = _insert_unless_posted(
+        key=key, kind=kind, slate_id=slate_id, pledge_id=pledge_id,
+        payment_id=payment_id, payout_id=payout_id, memo=memo[:500], created_at=timezone.now(),
+    )  # fmt: skip
+    if ledger_transaction is None:
+        return None  # posted before, or concurrently, under the same key
     LedgerEntry.objects.bulk_create(
         LedgerEntry(
             transaction=ledger_transaction,
@@ -67,3 +64,30 @@ def post(
         for p in postings
     )
     return ledger_transaction
+
+
+def _insert_unless_posted(**values) -> LedgerTransaction | None:
+    """``INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id``: the first post of a key wins
+    and a repeat inserts nothing, in one round trip, with no pre-check and no savepoint to
+    catch the unique violation (the release posts twice for every pledge it captures).
+    PostgreSQL and SQLite (3.35+) both speak it."""
+    fields = {name: LedgerTransaction._meta.get_field(name) for name in values}
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields.values())
+    parameters = [
+        field.get_db_prep_save(values[name], connection=connection)
+        for name, field in fields.items()
+    ]
+    table = connection.ops.quote_name(LedgerTransaction._meta.db_table)
+    key_column = connection.ops.quote_name(LedgerTransaction._meta.get_field("key").column)
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Table and column names come from the model, every value is a bound parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({key_column}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LedgerTransaction(pk=row[0], **values)

@@ -43,17 +43,22 @@ class EscrowError(DomainError):
 # --- Locks --------------------------------------------------------------------------------------
 
 
-def _lock_pledge(pledge_id: int) -> Pledge:
+def _lock_pledge(pledge_id: int, slate_id: int | None = None) -> Pledge:
     """Slate (shared) then pledge: the same order as pledges.services.transition_pledge."""
-    slate_id = Pledge.objects.values_list("slate_id", flat=True).get(pk=pledge_id)
+    if slate_id is None:
+        slate_id = Pledge.objects.values_list("slate_id", flat=True).get(pk=pledge_id)
     slate_services.lock_slate_shared(slate_id)
     return Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge_id)
 
 
 def _lock_payment(payment_id: int) -> tuple[Pledge, Payment]:
-    pledge_id = Payment.objects.values_list("pledge_id", flat=True).get(pk=payment_id)
-    pledge = _lock_pledge(pledge_id)
-    return pledge, Payment.objects.select_for_update().get(pk=payment_id)
+    pledge_id, slate_id = Payment.objects.values_list("pledge_id", "pledge__slate_id").get(
+        pk=payment_id
+    )
+    pledge = _lock_pledge(pledge_id, slate_id)
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    payment.pledge = pledge  # the locked row, so ``payment.pledge`` costs no further query
+    return pledge, payment
 
 
 # --- Customers and card intake ------------------------------------------------------------------

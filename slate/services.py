@@ -53,16 +53,15 @@ def lock_slate_shared(slate_id: int) -> Slate:
     Django has no FOR SHARE, hence the raw query; SQLite serialises writers anyway.
     """
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # The table name is our own constant; the id is a bound parameter.
-            sql = f"SELECT id FROM {Slate._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608
-            cursor.execute(sql, [slate_id])
-            if cursor.fetchone() is None:
-                raise SlateError("unknown_slate", "That slate does not exist.", field="slate")
-    try:
-        return Slate.objects.get(pk=slate_id)
-    except Slate.DoesNotExist:
-        raise SlateError("unknown_slate", "That slate does not exist.", field="slate") from None
+        # The table name is our own constant; the id is a bound parameter. One round trip
+        # locks and reads the row (this runs several times for every pledge a release settles).
+        sql = f"SELECT * FROM {Slate._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608
+        found = list(Slate.objects.raw(sql, [slate_id]))
+    else:
+        found = list(Slate.objects.filter(pk=slate_id))
+    if not found:
+        raise SlateError("unknown_slate", "That slate does not exist.", field="slate")
+    return found[0]
 
 
 # --- Creating and editing ---------------------------------------------------------------------
