@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "pledges",
     "escrow",
     "accounts",
+    "compliance",
 ]
 
 MIDDLEWARE = [

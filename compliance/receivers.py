@@ -1,0 +1,1 @@
+"""Compliance's answers to other apps' events (receipts after captures and refunds)."""

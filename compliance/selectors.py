@@ -1,0 +1,198 @@
+"""Reads for the contribution rules: what a donor has given, how much room is left under
+each limit, and what a pledge may capture."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.utils import timezone
+
+from candidates.models import Candidate
+from candidates.selectors import valid_signatures
+from escrow.allocation import allocate
+from pledges.models import Pledge
+from pledges.states import PledgeState
+
+from .capping import CappedAllocation, cap_allocation
+from .contributions import contributions, donor_group_user_ids
+from .models import CaptureDecision, Donor, PledgeDeclaration
+from .rules import ElectionRef, cycle_on, election_on, limit_cents
+
+__all__ = ["CappedAllocation", "capped_allocation", "headroom_cents", "pledge_limit_preview"]
+
+# A decision of these pledges will still be captured; once captured, the ledger counts it.
+_NOT_YET_CAPTURED = (PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
+
+
+def _day(at: datetime) -> date:
+    return timezone.localdate(at) if timezone.is_aware(at) else at.date()
+
+
+class _Elections:
+    """election_on, remembered per (state, day) for one computation."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, date], ElectionRef | None] = {}
+
+    def __call__(self, state: str, day: date) -> ElectionRef | None:
+        key = (state, day)
+        if key not in self._seen:
+            self._seen[key] = election_on(state, day)
+        return self._seen[key]
+
+
+def headroom_cents(
+    *, user_ids: list[int], candidates: Iterable[Candidate], at: datetime,
+    exclude_pledge_id: int | None = None,
+) -> dict[int, int | None]:  # fmt: skip
+    """Per candidate: how many cents this donor (``user_ids``: the accounts of one donor)
+    may still give for the election a contribution made at ``at`` counts toward. None
+    where no limit applies. Counts what was captured (net of refunds) for that election and
+    what other pledges of the donor were allowed to capture but have not yet."""
+    candidates = list(candidates)
+    by_id = {c.pk: c for c in candidates}
+    elections = _Elections()
+    day = _day(at)
+    target = {c.pk: elections(c.state, day) for c in candidates}
+    limits = {c.pk: limit_cents(c, target[c.pk]) for c in candidates}
+    limited = [cid for cid, limit in limits.items() if limit is not None]
+    used: dict[int, int] = defaultdict(int)
+    if limited:
+        for contribution in contributions(user_ids=user_ids, candidate_ids=limited):
+            if contribution.pledge_id == exclude_pledge_id:
+                continue
+            candidate = by_id[contribution.candidate_id]
+            if elections(candidate.state, _day(contribution.received_at)) == target[candidate.pk]:
+                used[candidate.pk] += contribution.net_cents
+        decisions = CaptureDecision.objects.filter(
+            pledge__supporter_id__in=user_ids, pledge__state__in=_NOT_YET_CAPTURED
+        ).exclude(pledge_id=exclude_pledge_id)
+        for decision in decisions:
+            for key, cents in decision.capturable.items():
+                cid = int(key)
+                if cid in limits and limits[cid] is not None:
+                    candidate = by_id[cid]
+                    if elections(candidate.state, _day(decision.decided_at)) == target[cid]:
+                        used[cid] += cents
+    return {
+        cid: None if limit is None else max(0, limit - used[cid]) for cid, limit in limits.items()
+    }
+
+
+def slate_signed_candidate_ids(pledge: Pledge) -> list[int]:
+    return sorted(valid_signatures(pledge.slate).values_list("candidate_id", flat=True))
+
+
+def capped_allocation(
+    pledge: Pledge,
+    planned: Mapping[int, int],
+    *,
+    at: datetime,
+    signed_candidate_ids: Iterable[int] | None = None,
+) -> CappedAllocation:
+    """What a capture of ``pledge`` at ``at`` may take, per candidate, under the limits.
+
+    ``planned`` maps candidate id -> cents the release would credit each candidate (e.g.
+    ``escrow.allocation.allocate(pledge.amount_cents, signed_ids, weights)``). For each
+    candidate, the share is capped at the donor's headroom for the election a contribution
+    made at ``at`` counts toward: the limit (``ContributionLimit``) less what this donor —
+    every account merged into the same ``Donor`` — already contributed to that candidate for
+    that election on any slate (captures net of refunds, from the ledger) and less what the
+    donor's other pledges were allowed to capture by ``decide_capture`` but have not yet.
+    The pledge's own earlier captures and decision are not counted (asking again gives the
+    same answer). Candidates without a limit row are not capped.
+
+    The excess goes to the other signed candidates (``signed_candidate_ids``, read from the
+    slate's valid signatures if not given) with headroom, equally, only if the donor allowed
+    it (``PledgeDeclaration.allow_reallocation``); otherwise, and for whatever fits nowhere,
+    it is left uncaptured (``uncaptured_cents``). ``reasons`` says why, in sentences.
+
+    Capture ``result.total_cents`` (partial capture when below the hold) and credit
+    ``result.capturable`` to the candidates. This function only reads: when captures of one
+    donor's pledges can run concurrently, call ``compliance.services.decide_capture``
+    instead, which takes the donor's lock and records the decision so the others see it.
+    """
+    user_ids = donor_group_user_ids(pledge.supporter_id)
+    signed = (
+        sorted(set(signed_candidate_ids))
+        if signed_candidate_ids is not None
+        else slate_signed_candidate_ids(pledge)
+    )
+    candidates = list(Candidate.objects.filter(pk__in=set(planned) | set(signed)))
+    headroom = headroom_cents(
+        user_ids=user_ids, candidates=candidates, at=at, exclude_pledge_id=pledge.pk
+    )
+    allow = (
+        PledgeDeclaration.objects.filter(pledge_id=pledge.pk)
+        .values_list("allow_reallocation", flat=True)
+        .first()
+    )
+    return cap_allocation(
+        planned, headroom, recipients=signed, allow_reallocation=bool(allow),
+        names={c.pk: c.full_name for c in candidates},
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CandidateLimitLine:
+    candidate: Candidate
+    planned_cents: int
+    headroom_cents: int | None
+    capped_cents: int
+
+
+@dataclass(frozen=True)
+class PledgeLimitPreview:
+    """What the pledge page tells the donor before they pledge."""
+
+    lines: list[CandidateLimitLine]
+    result: CappedAllocation
+
+    @property
+    def capped_lines(self) -> list[CandidateLimitLine]:
+        return [line for line in self.lines if line.capped_cents]
+
+    @property
+    def nothing_fits(self) -> bool:
+        return self.result.total_cents == 0
+
+
+def pledge_limit_preview(
+    *, supporter, candidates: list[Candidate], amount_cents: int,
+    weights: Mapping[int, int] | None, allow_reallocation: bool, at: datetime | None = None,
+) -> PledgeLimitPreview:  # fmt: skip
+    """The pledge's planned split (the supporter's weights, else equal among ``candidates``:
+    the slate's invited candidates, as if all sign) checked against what the donor already
+    gave each candidate, as at ``at`` (now)."""
+    at = at or timezone.now()
+    ids = [c.pk for c in candidates]
+    planned = allocate(amount_cents, ids, weights) if ids else {}
+    user_ids = donor_group_user_ids(supporter.pk) if supporter.pk else []
+    headroom = headroom_cents(user_ids=user_ids, candidates=candidates, at=at)
+    result = cap_allocation(
+        planned, headroom, recipients=ids, allow_reallocation=allow_reallocation,
+        names={c.pk: c.full_name for c in candidates},
+    )  # fmt: skip
+    lines = [
+        CandidateLimitLine(c, planned.get(c.pk, 0), headroom[c.pk], result.capped.get(c.pk, 0))
+        for c in candidates
+        if c.pk in planned
+    ]
+    return PledgeLimitPreview(lines=lines, result=result)
+
+
+def cycle_aggregate_cents(*, user_ids: list[int], candidate_id: int, at: datetime) -> int:
+    """What the donor gave the candidate (net) in the cycle containing ``at``."""
+    cycle = cycle_on(_day(at))
+    if cycle is None:
+        return 0
+    return sum(
+        c.net_cents
+        for c in contributions(user_ids=user_ids, candidate_ids=[candidate_id])
+        if cycle.starts_on <= _day(c.received_at) <= cycle.ends_on
+    )
+
+
+def donor_for(user) -> Donor | None:
+    return Donor.objects.filter(user=user).first()
