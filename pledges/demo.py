@@ -35,7 +35,7 @@ from candidates.selectors import current_agreement_version
 from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate
 
-from . import services
+from . import notifications, services
 from .models import Pledge, VolunteerActivity
 
 DEMO_SLATE_SLUG = "2026-coordinated-slate"
@@ -294,7 +294,8 @@ def seed_demo(*, stdout=None, save_card: Callable[[Pledge], Pledge] | None = Non
     started = time.monotonic()
     _write(stdout, "Seeding demo data...")
     # One transaction: a failed seed leaves nothing behind, so the next run starts afresh.
-    with transaction.atomic(), _demo_clock() as clock:
+    # No confirmation emails for a few hundred made-up supporters.
+    with transaction.atomic(), _demo_clock() as clock, notifications.quiet():
         pledge_count = _Seeder(clock, stdout, save_card).run()
         ensure_demo_totp(domain=DEMO_DOMAIN)
     seconds = time.monotonic() - started

@@ -151,3 +151,25 @@ class SlateSupporter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supporter} on {self.slate}: {self.live_pledge_count} live"
+
+
+class PledgeNotice(models.Model):
+    """One email per pledge per kind of news (``pledges.notifications``): the row is written in
+    the transaction that sends, so a task that runs twice, or two at once, emails once."""
+
+    class Kind(models.TextChoices):
+        CONFIRMED = "confirmed", "Pledge confirmed"
+        CANCELLED = "cancelled", "Pledge cancelled"
+        VOIDED = "voided", "Pledge voided"
+
+    pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["pledge", "kind"], name="pledge_notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} notice for pledge {self.pledge_id}"

@@ -18,6 +18,7 @@ from slate.states import SlateState
 from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
+from . import notifications
 from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
 from .states import (
     CANCELLABLE_WITHOUT_HOLD,
@@ -94,6 +95,11 @@ def _apply_state_change(
     rule_uses_totals = slate.threshold_min_money_cents or slate.threshold_min_volunteer_hours
     if slate.state == SlateState.OPEN and rule_uses_totals and was_live != is_live_now:
         enqueue_on_commit(slate_tasks.evaluate_threshold, pledge.slate_id)
+    notice = notifications.notice_for_change(pledge, before.state if before else "")
+    if notice is not None:
+        from . import tasks  # tasks import this module
+
+        enqueue_on_commit(tasks.notify_supporter, pledge.pk, notice)
 
 
 @transaction.atomic

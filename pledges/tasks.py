@@ -30,3 +30,12 @@ def sweep_expired_slates() -> int:
     for slate_id in ids:
         void_expired_slate.delay(slate_id)
     return len(ids)
+
+
+@shared_task(
+    autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8
+)  # OSError covers SMTP connection failures (smtplib.SMTPException is one)
+def notify_supporter(pledge_id: int, kind: str) -> bool:
+    from . import notifications
+
+    return notifications.notify_supporter(pledge_id=pledge_id, kind=kind)
