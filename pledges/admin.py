@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
+from .models import Pledge, PledgeAllocation, PledgeEvent, PledgeNotice, SlateSupporter
 
 
 class AllocationInline(ReadOnlyInline):
@@ -55,3 +55,12 @@ class PledgeEventAdmin(ReadOnlyAdmin):
 class PledgeAllocationAdmin(ReadOnlyAdmin):
     list_display = ["pledge", "candidate", "weight_bps"]
     readonly_fields = ["pledge", "candidate", "weight_bps"]
+
+
+@admin.register(PledgeNotice)
+class PledgeNoticeAdmin(ReadOnlyAdmin):
+    """Which supporter emails went out (one per pledge and kind)."""
+
+    list_display = ["pledge", "kind", "sent_at"]
+    list_filter = ["kind"]
+    readonly_fields = ["pledge", "kind", "sent_at"]

@@ -15,7 +15,6 @@ from pledges.models import PledgeNotice
 from pledges.states import PledgeState
 from slate import services as slate_services
 from tests.escrow.cards import pledge_with_card
-from tests.escrow.conftest import localstripe, localstripe_server  # noqa: F401
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db
