@@ -83,6 +83,9 @@ class Payment(models.Model):
     amount_cents = models.PositiveBigIntegerField()
     captured_cents = models.PositiveBigIntegerField(default=0)
     refunded_cents = models.PositiveBigIntegerField(default=0)
+    # What the capture asks for, fixed when it is first sent (a retry must ask for the same):
+    # less than the hold where the donor's contribution limits cap the pledge.
+    capture_cents = models.PositiveBigIntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, default="usd")
     payment_intent_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     client_secret = models.CharField(max_length=255, blank=True)
@@ -91,6 +94,7 @@ class Payment(models.Model):
     # Why a cancel was sent, so whoever records its result (the caller, the webhook or the
     # sweeper after a crash) moves the pledge where the canceller meant it to go.
     cancel_purpose = models.CharField(max_length=16, blank=True)
+    cancel_reason = models.CharField(max_length=500, blank=True)  # for the pledge's history
     disputed = models.BooleanField(default=False)
     # The supporter is told when the card needs them, then reminded every 48 hours.
     supporter_notified_at = models.DateTimeField(null=True, blank=True)

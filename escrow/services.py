@@ -170,9 +170,55 @@ def signed_candidate_ids(slate) -> list[int]:
     return signed
 
 
-def _post_capture(pledge: Pledge, payment: Payment, captured_cents: int) -> None:
+def _planned_split(pledge: Pledge, amount_cents: int) -> dict[int, int]:
+    """``amount_cents`` split among the signed candidates: the supporter's allocation, else
+    equally (remainders to the largest fractions)."""
     weights = {a.candidate_id: a.weight_bps for a in pledge.allocations.all()}
-    parts = allocate(captured_cents, signed_candidate_ids(pledge.slate), weights)
+    return allocate(amount_cents, signed_candidate_ids(pledge.slate), weights)
+
+
+def _decide_capture(pledge: Pledge, amount_cents: int):
+    """What may be taken from ``amount_cents`` now: each candidate's share capped by what the
+    donor may still give that candidate for this election (contribution limits are data in
+    the compliance app). Compliance records the decision under the donor's lock, so the
+    donor's other captures running at the same moment count it."""
+    from compliance.services import decide_capture
+
+    return decide_capture(
+        pledge=pledge, planned=_planned_split(pledge, amount_cents), at=timezone.now(),
+        signed_candidate_ids=signed_candidate_ids(pledge.slate),
+    )  # fmt: skip
+
+
+class NothingCapturable(EscrowError):
+    """The donor's contribution limits leave nothing of this pledge to take."""
+
+
+def _nothing_capturable(decision) -> NothingCapturable:
+    why = " ".join(decision.reasons) or "The contribution limits leave nothing to capture."
+    return NothingCapturable("nothing_capturable", why[:400])
+
+
+def _credited_parts(pledge: Pledge, captured_cents: int) -> tuple[dict[int, int], list[str]]:
+    """Who is credited with a capture, and why it was capped (if it was): the split decided
+    before the capture was sent, when it adds up to what Stripe took; else (say a capture
+    made in the Stripe dashboard) the planned split of what was taken."""
+    from compliance.models import CaptureDecision
+
+    decision = CaptureDecision.objects.filter(pledge_id=pledge.pk).first()
+    if decision is not None:
+        parts = {int(cid): cents for cid, cents in decision.capturable.items() if cents}
+        if sum(parts.values()) == captured_cents:
+            return parts, list(decision.reasons)
+        logger.warning(
+            "pledge %s: Stripe captured %s cents, the decision allowed %s; crediting the split",
+            pledge.pk, captured_cents, sum(parts.values()),
+        )  # fmt: skip
+    return _planned_split(pledge, captured_cents), []
+
+
+def _post_capture(pledge: Pledge, payment: Payment, captured_cents: int) -> list[str]:
+    parts, reasons = _credited_parts(pledge, captured_cents)
     postings = [Posting(A.PLATFORM_CLEARING, captured_cents)] + [
         Posting(A.CANDIDATE_PAYABLE, -cents, candidate_id=cid) for cid, cents in parts.items()
     ]
@@ -180,6 +226,7 @@ def _post_capture(pledge: Pledge, payment: Payment, captured_cents: int) -> None
         key=payment.idempotency_key("capture"), kind="capture", slate_id=pledge.slate_id,
         pledge_id=pledge.pk, payment_id=payment.pk, postings=postings,
     )  # fmt: skip
+    return reasons
 
 
 def hold_validity() -> timedelta:
@@ -211,11 +258,14 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 payment.captured_cents = captured
                 payment.save()
                 _post_hold_release(payment, "captured")
-                _post_capture(pledge, payment, captured)
+                caps = _post_capture(pledge, payment, captured)
                 if pledge.state != PledgeState.CAPTURED:
+                    reason = "payment captured"
+                    if captured < pledge.amount_cents:
+                        reason += f" ({captured} of {pledge.amount_cents} cents)"
                     pledge_services.transition_pledge(
-                        pledge=pledge, to_state=PledgeState.CAPTURED, reason="payment captured",
-                        captured_cents=captured,
+                        pledge=pledge, to_state=PledgeState.CAPTURED,
+                        reason=" ".join([reason, *caps])[:500], captured_cents=captured,
                     )  # fmt: skip
         elif status == "canceled":
             if payment.status != Payment.Status.CANCELED:
@@ -229,7 +279,8 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 ):  # fmt: skip
                     pledge_services.transition_pledge(
                         pledge=pledge, to_state=target,
-                        reason=f"hold canceled ({payment.cancel_purpose or 'dropped'})",
+                        reason=payment.cancel_reason
+                        or f"hold canceled ({payment.cancel_purpose or 'dropped'})",
                     )  # fmt: skip
         elif status in ("requires_action", "requires_payment_method", "requires_confirmation"):
             if payment.status not in (Payment.Status.REQUIRES_ACTION, Payment.Status.SUCCEEDED):
@@ -253,12 +304,12 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
 # --- Holds, charges, captures, cancels ----------------------------------------------------------
 
 
-def _new_payment(pledge: Pledge, purpose: str) -> Payment:
+def _new_payment(pledge: Pledge, purpose: str, amount_cents: int) -> Payment:
     attempt = (
         pledge.payments.order_by("-attempt").values_list("attempt", flat=True).first() or 0
     ) + 1
     return Payment.objects.create(
-        pledge=pledge, attempt=attempt, purpose=purpose, amount_cents=pledge.amount_cents,
+        pledge=pledge, attempt=attempt, purpose=purpose, amount_cents=amount_cents,
         currency=pledge.currency,
     )  # fmt: skip
 
@@ -283,14 +334,22 @@ def authorize_pledge(
     purpose: str = Payment.Purpose.HOLD,
     from_states: tuple[str, ...] = (PledgeState.COMMITTED,),
 ) -> Payment | None:
-    """Place a hold (or, at release, charge) on the newest saved card of a pledge."""
+    """Place a hold (or, at release, charge) on the newest saved card of a pledge. A hold is
+    for the whole pledge; a charge takes what the donor's contribution limits allow
+    (``NothingCapturable`` when that is nothing)."""
     with transaction.atomic():
         pledge = _lock_pledge(pledge_id)
         open_payment = _open_payment(pledge)
         if pledge.state not in from_states or open_payment is not None:
             return open_payment
         card_setup = _card_for(pledge)
-        payment = _new_payment(pledge, purpose)
+        amount_cents = pledge.amount_cents
+        if purpose == Payment.Purpose.CHARGE:
+            decision = _decide_capture(pledge, amount_cents)
+            if decision.total_cents == 0:
+                raise _nothing_capturable(decision)
+            amount_cents = decision.total_cents
+        payment = _new_payment(pledge, purpose, amount_cents)
         payment.card_setup = card_setup
         payment.save(update_fields=["card_setup"])
     return send_create(payment)
@@ -356,19 +415,29 @@ def record_refused_payment(*, payment_id: int, error) -> Payment:
 
 
 def capture_payment(*, payment_id: int) -> Payment:
-    """Capture a held payment in full; safe to run any number of times."""
+    """Capture a held payment: in full, or as much as the donor's contribution limits allow
+    (Stripe releases the rest of the hold). Safe to run any number of times: the amount is
+    decided once, with the step that marks the payment ``capturing``, and a retry asks for
+    the same. ``NothingCapturable`` when the limits leave nothing to take."""
     with transaction.atomic():
-        _, payment = _lock_payment(payment_id)
+        pledge, payment = _lock_payment(payment_id)
         if payment.status == Payment.Status.SUCCEEDED:
             return payment
         if payment.status not in (Payment.Status.REQUIRES_CAPTURE, Payment.Status.CAPTURING):
             raise EscrowError("not_capturable", f"A {payment.status} payment cannot be captured.")
-        payment.status = Payment.Status.CAPTURING
-        payment.save(update_fields=["status", "updated_at"])
+        if payment.status == Payment.Status.REQUIRES_CAPTURE:
+            decision = _decide_capture(pledge, payment.amount_cents)
+            if decision.total_cents == 0:
+                raise _nothing_capturable(decision)
+            payment.capture_cents = decision.total_cents
+            payment.status = Payment.Status.CAPTURING
+            payment.save(update_fields=["status", "capture_cents", "updated_at"])
     return _act_and_record(
         payment,
         stripe_gateway.capture,
-        amount_to_capture_cents=payment.amount_cents,
+        amount_to_capture_cents=(
+            payment.amount_cents if payment.capture_cents is None else payment.capture_cents
+        ),
         idempotency_key=payment.idempotency_key("capture"),
     )
 
@@ -387,7 +456,9 @@ CANCEL_TARGETS = {
 }
 
 
-def cancel_payment(*, payment_id: int, purpose: str) -> Payment:
+def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Payment:
+    """Let a hold go. ``purpose`` says where its pledge goes once Stripe confirms (see
+    ``CANCEL_TARGETS``), ``reason`` what the pledge's history says about it."""
     with transaction.atomic():
         pledge, payment = _lock_payment(payment_id)
         if payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
@@ -407,12 +478,12 @@ def cancel_payment(*, payment_id: int, purpose: str) -> Payment:
             # Never reached Stripe, or the crash came before we learned its id: nothing
             # was authorized that we know of; the sweeper settles CREATING rows separately.
             payment.status = Payment.Status.CANCELED
-            payment.cancel_purpose = purpose
-            payment.save(update_fields=["status", "cancel_purpose", "updated_at"])
+            payment.cancel_purpose, payment.cancel_reason = purpose, reason[:500]
+            payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
             return payment
         payment.status = Payment.Status.CANCELING
-        payment.cancel_purpose = purpose
-        payment.save(update_fields=["status", "cancel_purpose", "updated_at"])
+        payment.cancel_purpose, payment.cancel_reason = purpose, reason[:500]
+        payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
     return _act_and_record(
         payment, stripe_gateway.cancel, idempotency_key=payment.idempotency_key("cancel")
     )
@@ -446,7 +517,7 @@ def void_pledge(*, pledge_id: int, reason: str) -> Pledge:
     pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
     payment = _open_payment(pledge)
     if payment is not None:
-        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.VOID)
+        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.VOID, reason=reason)
         pledge.refresh_from_db()
     if pledge.state in VOIDABLE:
         pledge = pledge_services.transition_pledge(
@@ -497,17 +568,22 @@ def release_pledge(*, pledge_id: int) -> str:
             pledge_id=pledge_id, reason="the pledge's own conditions were not met"
         ).state
     payment = _open_payment(pledge)
-    if pledge.state == PledgeState.AUTHORIZED and payment is not None:
-        try:
-            return capture_payment(payment_id=payment.pk).status
-        except EscrowError as exc:
-            logger.info("pledge %s not captured: %s", pledge_id, exc.message)
-            return pledge.state
-    if pledge.state == PledgeState.COMMITTED:
-        if not pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).exists():
-            return void_pledge(pledge_id=pledge_id, reason="no saved card at the lock").state
-        payment = authorize_pledge(pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE)
-        return payment.status if payment else pledge.state
+    try:
+        if pledge.state == PledgeState.AUTHORIZED and payment is not None:
+            try:
+                return capture_payment(payment_id=payment.pk).status
+            except NothingCapturable:
+                raise
+            except EscrowError as exc:
+                logger.info("pledge %s not captured: %s", pledge_id, exc.message)
+                return pledge.state
+        if pledge.state == PledgeState.COMMITTED:
+            if not pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).exists():
+                return void_pledge(pledge_id=pledge_id, reason="no saved card at the lock").state
+            payment = authorize_pledge(pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE)
+            return payment.status if payment else pledge.state
+    except NothingCapturable as exc:
+        return void_pledge(pledge_id=pledge_id, reason=exc.message).state
     return pledge.state
 
 
@@ -690,8 +766,12 @@ def retry_with_new_card(*, pledge_id: int) -> Payment | None:
     if failed is not None:
         cancel_payment(payment_id=failed.pk, purpose=CancelPurpose.REPLACE)
     locked = pledge.slate.state in (SlateState.LOCKED, SlateState.RELEASING)
-    return authorize_pledge(
-        pledge_id=pledge_id,
-        purpose=Payment.Purpose.CHARGE if locked else Payment.Purpose.HOLD,
-        from_states=(PledgeState.NEEDS_ACTION,),
-    )
+    try:
+        return authorize_pledge(
+            pledge_id=pledge_id,
+            purpose=Payment.Purpose.CHARGE if locked else Payment.Purpose.HOLD,
+            from_states=(PledgeState.NEEDS_ACTION,),
+        )
+    except NothingCapturable as exc:
+        void_pledge(pledge_id=pledge_id, reason=exc.message)
+        return None
