@@ -13,6 +13,16 @@ from .forms import SignAgreementForm, WithdrawForm
 from .models import Invitation
 
 
+def _invited_slate(candidate, slug: str):
+    """A public slate this candidate is invited to; any other is not theirs to sign (404)."""
+    return get_object_or_404(
+        public_slates(),
+        slug=slug,
+        invitations__candidate=candidate,
+        invitations__status__in=selectors.ACTIVE_INVITATION_STATUSES,
+    )
+
+
 def _candidate(request):
     candidate = selectors.candidate_for_user(request.user)
     if candidate is None:
@@ -53,7 +63,7 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def sign(request, slug: str):
     candidate = _candidate(request)
-    slate = get_object_or_404(public_slates(), slug=slug)
+    slate = _invited_slate(candidate, slug)
     version = selectors.current_agreement_version(slate)
     form = SignAgreementForm(
         request.POST or None, initial={"agreement_version_id": version.pk if version else None}
@@ -88,7 +98,7 @@ def sign(request, slug: str):
 @require_http_methods(["GET", "POST"])
 def withdraw(request, slug: str):
     candidate = _candidate(request)
-    slate = get_object_or_404(public_slates(), slug=slug)
+    slate = _invited_slate(candidate, slug)
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -156,3 +156,15 @@ def sign(candidate: Candidate, slate: Slate):
 # Once locked, a slate moves on by itself (escrow releases the money), so tests that only
 # care that the lock happened accept any state from "locked" on.
 LOCKED_OR_LATER = ("locked", "releasing", "released")
+
+
+def make_partner_organization(
+    *, name: str, endorse: Slate | None = None, admin: User | None = None
+):
+    """A partner organization administered by ``admin`` (a fresh user with two-factor on, by
+    default), endorsing ``endorse`` when given."""
+    admin = with_totp(admin or UserFactory())
+    organization = slate_services.create_partner_organization(name=name, kind="union", admin=admin)
+    if endorse is not None:
+        slate_services.endorse_slate(organization=organization, slate=endorse, actor=admin)
+    return organization

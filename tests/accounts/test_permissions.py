@@ -1,0 +1,182 @@
+"""Every page × every role → the expected answer.
+
+The list of pages comes from the URL resolver: a page added to one of the namespaces below
+without an entry in ``EXPECTED`` fails ``test_every_page_has_an_entry``, so nobody ships a
+page whose permissions were never decided. Pages are fetched with GET as each role (POST-only
+endpoints answer 405 once the login check has passed).
+
+Answers: an HTTP status, or ``LOGIN`` (a redirect to the login page).
+"""
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from pledges import services as pledge_services
+from tests.factories import (
+    UserFactory,
+    make_open_slate,
+    make_partner_organization,
+    organizer_of,
+    slate_candidates,
+)
+
+pytestmark = pytest.mark.django_db
+
+NAMESPACES = ("slate", "pledges", "escrow", "candidates", "organize", "orgs")
+NOT_PAGES = {"escrow:stripe-webhook"}  # Stripe's, signed instead; tests/escrow/test_webhooks.py
+
+ROLES = (
+    "anonymous",
+    "supporter",  # owns the pledge in the URLs
+    "other_supporter",
+    "candidate",  # invited to, verified on this slate
+    "other_candidate",  # a candidate of another slate
+    "organizer",  # of this slate
+    "other_organizer",  # of another slate
+    "partner_admin",  # of an organization endorsing this slate
+    "other_partner_admin",  # of an organization that does not
+    "staff",
+)
+LOGIN = "login"
+
+
+def everyone(status):
+    return dict.fromkeys(ROLES, status)
+
+
+def logged_in(status, **exceptions):
+    """``status`` for every logged-in role (``exceptions`` aside); anonymous must log in."""
+    return {**everyone(status), "anonymous": LOGIN, **exceptions}
+
+
+def owner_only(status):
+    """A supporter's own pledge: 404 for everyone else, so its existence is not shown."""
+    return logged_in(404, supporter=status)
+
+
+def organizers_only(status=200):
+    """This slate's organizers and staff; 403 for other logged-in people."""
+    return logged_in(403, organizer=status, staff=status)
+
+
+def candidates_only(status=200, **exceptions):
+    """Accounts with a candidate profile; 403 for others."""
+    return logged_in(403, **{"candidate": status, "other_candidate": status, **exceptions})
+
+
+EXPECTED: dict[str, dict[str, object]] = {
+    # --- public pages ---
+    "slate:home": everyone(200),
+    "slate:detail": everyone(200),
+    "slate:progress": everyone(200),
+    "slate:referral": everyone(302),  # remembers the organization, shows the slate
+    "slate:widget": everyone(200),
+    # --- supporters ---
+    "pledges:money": logged_in(200),
+    "pledges:volunteer": logged_in(200),
+    "pledges:sign-on": logged_in(405),  # POST only
+    "pledges:mine": logged_in(200),
+    "pledges:detail": owner_only(200),
+    "escrow:card": owner_only(200),
+    "escrow:card-confirm": logged_in(405),  # POST only; the owner check follows
+    "escrow:cancel": owner_only(200),
+    # nothing needs the supporter: the owner is sent back to their pledges
+    "escrow:complete-payment": owner_only(302),
+    # --- candidates ---
+    "candidates:home": candidates_only(),
+    # a candidate of another slate is not invited to this one: not theirs to sign (404)
+    "candidates:sign": candidates_only(other_candidate=404),
+    "candidates:withdraw": candidates_only(other_candidate=404),
+    # --- organizers ---
+    "organize:index": logged_in(200),  # lists the slates this person organizes (maybe none)
+    "organize:dashboard": organizers_only(),
+    "organize:live": organizers_only(),
+    "organize:export-pledges": organizers_only(),
+    "organize:export-volunteers": organizers_only(),
+}
+
+
+def _walk(patterns, namespaces, route):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = [*namespaces, pattern.namespace] if pattern.namespace else namespaces
+            yield from _walk(pattern.url_patterns, inner, route + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield ":".join([*namespaces, pattern.name]), route + str(pattern.pattern)
+
+
+def pages() -> dict[str, list[str]]:
+    """Every named page in ``NAMESPACES``: its name and the names of its URL arguments."""
+    found = {}
+    for name, route in _walk(get_resolver().url_patterns, [], ""):
+        if name.split(":")[0] in NAMESPACES and name not in NOT_PAGES:
+            found.setdefault(name, re.findall(r"<(?:\w+:)?(\w+)>", route))
+    return found
+
+
+def test_every_page_has_an_entry():
+    missing = sorted(set(pages()) - set(EXPECTED))
+    assert not missing, (
+        f"Pages without an entry in tests/accounts/test_permissions.py EXPECTED: {missing}. "
+        "Decide what each role gets and add them."
+    )
+    assert sorted(set(EXPECTED) - set(pages())) == [], "entries for pages that no longer exist"
+    for name, answers in EXPECTED.items():
+        assert set(answers) == set(ROLES), name
+
+
+@pytest.fixture
+def world(localstripe):
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    other_slate = make_open_slate(candidates=1, min_signatures=1)
+    supporter = UserFactory()
+    pledge = pledge_services.create_money_pledge(
+        supporter=supporter, slate=slate, amount_cents=2_500
+    )
+    partner = make_partner_organization(name="Local 7", endorse=slate)
+    other_partner = make_partner_organization(name="Elsewhere League")
+    people = {
+        "anonymous": None,
+        "supporter": supporter,
+        "other_supporter": UserFactory(),
+        "candidate": slate_candidates(slate)[0].user,
+        "other_candidate": slate_candidates(other_slate)[0].user,
+        "organizer": organizer_of(slate),
+        "other_organizer": organizer_of(other_slate),
+        "partner_admin": partner.admins.get(),
+        "other_partner_admin": other_partner.admins.get(),
+        "staff": UserFactory(is_staff=True),
+    }
+    arguments = {
+        "slug": slate.slug,
+        "pk": pledge.pk,
+        "organization_slug": partner.slug,
+    }
+    return people, arguments
+
+
+def answer(response) -> object:
+    if response.status_code == 302 and response["Location"].startswith("/accounts/login/"):
+        return LOGIN
+    return response.status_code
+
+
+def test_every_role_gets_the_expected_answer_from_every_page(world):
+    people, arguments = world
+    wrong = []
+    for name, argument_names in sorted(pages().items()):
+        expected = EXPECTED.get(name)
+        if expected is None:
+            continue  # reported by test_every_page_has_an_entry
+        url = reverse(name, kwargs={key: arguments[key] for key in argument_names})
+        for role in ROLES:
+            client = Client()
+            if people[role] is not None:
+                client.force_login(people[role])
+            got = answer(client.get(url))
+            if got != expected[role]:
+                wrong.append(f"{name} as {role}: expected {expected[role]}, got {got}")
+    assert wrong == []
