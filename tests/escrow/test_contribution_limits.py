@@ -20,7 +20,7 @@ from tests.compliance.helpers import declare, record_capture, slates_sharing_can
 from tests.escrow.cards import pledge_with_card
 from tests.factories import UserFactory, sign
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FEDERAL_LIMIT = 350_000  # $3,500 per candidate per election, seeded for 2025-2026
 
