@@ -23,6 +23,7 @@ STATES = ["CA", "NY", "TX", "PA", "OH", "MI", "WI", "AZ", "GA", "NC"]
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True  # the hook below writes its own row, not the user
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
