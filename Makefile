@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slate
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint pytest browser bench clean
+.PHONY: run test lint pytest browser bench clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
+
+# The API's OpenAPI schema, checked in; tests/api/test_schema.py fails when it is stale.
+openapi: $(VENV)/.installed-dev
+	# PostgreSQL settings (no connection is made): integer bounds in the schema follow the backend.
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python manage.py spectacular --file docs/openapi.yaml --validate --fail-on-warn
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
 browser:

@@ -103,3 +103,27 @@ def active_signature(candidate: Candidate, slate: Slate) -> Signature | None:
     return Signature.objects.filter(
         candidate=candidate, slate=slate, withdrawn_at__isnull=True
     ).first()
+
+
+def candidates_visible_to(user) -> QuerySet[Candidate]:
+    """Candidates invited to a public slate; plus, for an organizer, those invited to their
+    slates, and the user's own profile. Staff see every profile."""
+    from django.db.models import Q
+
+    from slate.selectors import PUBLIC_STATES
+
+    if user.is_authenticated and user.is_staff:
+        return Candidate.objects.all()
+    query = Q(
+        invitations__slate__state__in=PUBLIC_STATES,
+        invitations__status__in=ACTIVE_INVITATION_STATUSES,
+    )
+    if user.is_authenticated:
+        query |= Q(invitations__slate__organizers=user) | Q(user=user)
+    return Candidate.objects.filter(query).distinct()
+
+
+def published_agreement_versions(slate: Slate) -> QuerySet[AgreementVersion]:
+    return AgreementVersion.objects.filter(
+        agreement__slate=slate, published_at__isnull=False
+    ).order_by("number")

@@ -148,3 +148,18 @@ def pledges_for_export(slate_id: int, *, kind: str | None = None) -> Iterator[Pl
     if kind is not None:
         pledges = pledges.filter(kind=kind)
     return pledges.order_by("created_at", "id").iterator(chunk_size=EXPORT_CHUNK)
+
+
+def pledges_of_slate(slate: Slate) -> QuerySet[Pledge]:
+    return Pledge.objects.filter(slate=slate).select_related("supporter", "referred_by")
+
+
+def may_view_donor_details(user, slate: Slate) -> bool:
+    """Who sees who a slate's pledges come from (email, ZIP): its organizers and staff.
+
+    The one place to narrow this (a treasurer role, an audit of each view) when the
+    compliance rules arrive.
+    """
+    from slate.selectors import is_organizer
+
+    return is_organizer(user, slate)

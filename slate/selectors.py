@@ -219,3 +219,21 @@ def partner_slice(slate_id: int, organization_id: int) -> BreakdownCounts:
         slate_id=slate_id, dimension="partner", key=str(organization_id)
     ).aggregate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
     return BreakdownCounts(**{name: sums[name] or 0 for name in BREAKDOWN_FIELDS})
+
+
+def partner_organizations_visible_to(user) -> QuerySet[PartnerOrganization]:
+    """Verified organizations, plus unverified ones to their own admins (staff see all)."""
+    if user.is_authenticated and user.is_staff:
+        return PartnerOrganization.objects.all()
+    query = Q(verified=True)
+    if user.is_authenticated:
+        query |= Q(admins=user)
+    return PartnerOrganization.objects.filter(query).distinct()
+
+
+def referral_totals(organization: PartnerOrganization) -> list[tuple[Slate, BreakdownCounts]]:
+    """What an organization's referral links brought each slate it endorses."""
+    slates = Slate.objects.filter(endorsements__organization=organization).order_by(
+        "deadline", "id"
+    )
+    return [(slate, partner_slice(slate.pk, organization.pk)) for slate in slates]

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -72,6 +75,7 @@ INSTALLED_APPS = [
     "escrow",
     "accounts",
     "compliance",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -286,13 +290,68 @@ STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
-# --- REST framework ---------------------------------------------------------------------------
+# --- REST framework (the api app; see api/ and README "API") ----------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its WWW-Authenticate header makes "not logged in" a 401, not a 403.
+        "api.authentication.PersonalAccessTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.WriteRateByUser",
+        "api.throttling.WriteRateByIP",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "api.filters.StrictOrderingFilter",
+    ],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.SlateAutoSchema",
+    # Proxies in front of the web process whose X-Forwarded-For is trusted (for per-IP limits).
+    "NUM_PROXIES": env_int("SLATE_API_NUM_PROXIES", 0),
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Slate API",
+    "DESCRIPTION": "Slates, candidates, signatures, pledges and partner organizations.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "SlateStateEnum": "slate.states.SlateState",
+        "PledgeStateEnum": "pledges.states.PledgeState",
+        "PledgeKindEnum": "pledges.states.PledgeKind",
+        "PartnerKindEnum": "slate.models.PartnerOrganization.Kind",
+        "UsStateEnum": "slate.geography.US_STATES",
+    },
+}
+# Writes per user and per client IP (DRF rate strings: "60/min", "1000/hour").
+SLATE_API_WRITE_RATE_USER = os.environ.get("SLATE_API_WRITE_RATE_USER", "60/min")
+SLATE_API_WRITE_RATE_IP = os.environ.get("SLATE_API_WRITE_RATE_IP", "120/min")
+# Throttle counters live in this cache: Redis when the broker (or REDIS_URL) is Redis, so every
+# web process counts together; process memory otherwise (development).
+_API_CACHE_URL = os.environ.get("REDIS_URL") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
+)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "api": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": _API_CACHE_URL, "KEY_PREFIX": "slate-api"}
+        if _API_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}
+    ),
+}  # fmt: skip
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

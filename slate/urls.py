@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("candidates.urls")),
     path("organize/", include("organizing.urls")),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
 ]

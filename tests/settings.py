@@ -20,3 +20,6 @@ CELERY_TASK_EAGER_PROPAGATES = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# API throttle counters in process memory: tests clear them freely (clearing a Redis cache
+# would flush the broker's database).
+CACHES = {**CACHES, "api": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}  # noqa: F405

@@ -1,0 +1,1 @@
+"""The api app's answers to slate, signature and pledge events (outbound webhooks)."""
