@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slate
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint pytest browser bench clean openapi
+.PHONY: run test lint pytest browser bench screenshots clean openapi
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: $(VENV)/.installed-dev
 		echo "== $$script"; \
 		DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python $$script || exit 1; \
 	done
+
+# The main pages at desktop and phone widths, from a throw-away demo database.
+screenshots: $(VENV)/.installed-dev browser
+	$(BIN)/python docs/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache .hypothesis

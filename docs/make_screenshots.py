@@ -1,0 +1,150 @@
+"""`make screenshots`: the main pages at desktop and phone widths, saved to docs/screenshots/.
+
+Seeds the demo into a throw-away SQLite database, starts the web server on a free port, and
+drives Debian's Chromium through Playwright: home, slate, pledge (step 1), candidate home,
+organizer dashboard, the embeddable widget, and the log-in page. Demo organizer and candidate logins pass the
+two-factor step with the published demo secret, like a person would.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+PASSWORD = "slate-demo"  # noqa: S105 - the published demo password
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(env, *args, **kwargs):
+    return subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True, **kwargs
+    )
+
+
+def wait_for(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        if server.poll() is not None:
+            raise SystemExit(f"the web server exited with code {server.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310
+                return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no answer from {url}") from None
+            time.sleep(0.3)
+
+
+def log_in(page, base: str, email: str, totp_code) -> None:
+    page.goto(base + "/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/2fa/authenticate/" in page.url:
+        page.get_by_label("Code").fill(totp_code())
+        page.get_by_role("button", name="Sign In").click()
+    try:
+        page.wait_for_url(base + "/", timeout=15_000)
+    except Exception:
+        problem = f"could not log in as {email}: at {page.url}\n{page.inner_text('main')}"
+        raise SystemExit(problem) from None
+
+
+def shoot(browser, base: str, slug: str, totp_code) -> list[Path]:
+    shots = [
+        ("home", None, "/"),
+        ("slate", None, f"/slates/{slug}/"),
+        ("widget", None, f"/embed/slates/{slug}/"),
+        ("log-in", None, "/accounts/login/"),
+        ("pledge", "supporter@slate.test", f"/slates/{slug}/pledge/"),
+        ("candidate-home", "candidate@slate.test", "/candidate/"),
+        ("organizer-dashboard", "organizer@slate.test", f"/organize/slates/{slug}/"),
+    ]
+    # Each person logs in once (a two-factor code is good only once); both widths reuse it.
+    sessions = {}
+    for login in {login for _, login, _ in shots if login}:
+        context = browser.new_context()
+        log_in(context.new_page(), base, login, totp_code)
+        sessions[login] = context.storage_state()
+        context.close()
+    saved = []
+    for size, viewport in WIDTHS.items():
+        for name, login, path in shots:
+            context = browser.new_context(viewport=viewport, storage_state=sessions.get(login))
+            page = context.new_page()
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            target = OUT / f"{name}-{size}.png"
+            page.screenshot(path=str(target), full_page=name != "widget")
+            saved.append(target)
+            context.close()
+    return saved
+
+
+def main() -> None:
+    if not shutil.which(CHROMIUM):
+        raise SystemExit(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="slate-shots-") as folder:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "slate.settings",
+            "SLATE_ENV": "development",
+            "SLATE_VAR_DIR": folder,
+            "DATABASE_URL": f"sqlite:///{folder}/shots.sqlite3",
+            "CELERY_BROKER_URL": "",
+            "STRIPE_API_BASE": "",
+            "PYTHONUNBUFFERED": "1",
+        }
+        # This process needs Django too: the demo's slug and its two-factor codes.
+        os.environ.update(env)
+        sys.path.insert(0, str(REPO))
+        import django
+
+        django.setup()
+        from accounts.demo import demo_totp_code
+        from pledges.demo import DEMO_SLATE_SLUG
+
+        manage(env, "migrate", "--verbosity", "0")
+        manage(env, "seed_demo", "--verbosity", "0")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_for(base + "/healthz", server)
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+                )
+                saved = shoot(browser, base, DEMO_SLATE_SLUG, demo_totp_code)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    for path in saved:
+        print(path.relative_to(REPO))
+
+
+if __name__ == "__main__":
+    main()
