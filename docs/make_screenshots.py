@@ -2,8 +2,8 @@
 
 Seeds the demo into a throw-away SQLite database, starts the web server on a free port, and
 drives Debian's Chromium through Playwright: home, slate, pledge (step 1), candidate home,
-organizer dashboard, the embeddable widget, and the log-in page. Demo organizer and candidate logins pass the
-two-factor step with the published demo secret, like a person would.
+organizer dashboard, the embeddable widget, and the log-in page. Demo organizer and candidate
+logins pass the two-factor step with the published demo secret, like a person would.
 """
 
 import os
