@@ -5,12 +5,13 @@ an organizer creates and publishes a slate with the wizard → a partner organiz
 partner's referral link → three candidates claim their profiles through their invitation links,
 the organizer verifies them, and they sign → the slate locks and the release job runs →
 the supporters see "Captured", the organizer's dashboard shows the captured total, and the
-partner's dashboard shows the pledge it brought.
+partner's dashboard shows the pledge it brought; each supporter got two emails.
 """
 
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -159,3 +160,12 @@ def test_organizer_to_release_through_the_pages(live_server, new_page, localstri
     partner_page.goto(base + f"/orgs/{partner.slug}/dashboard/")
     expect(partner_page.get_by_test_id("referred-pledges")).to_have_text("1")
     expect(partner_page.get_by_test_id("referred-money")).to_have_text("$30")
+
+    # Each supporter was emailed once when the card was saved and once when charged.
+    for person in (direct, referred):
+        assert sorted(m.subject for m in mail.outbox if m.to == [person.email]) == sorted(
+            [
+                f"Your pledge to {slate.name} is confirmed",
+                f"{slate.name} locked: your pledge was charged",
+            ]
+        )
