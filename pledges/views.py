@@ -1,4 +1,5 @@
-"""The supporter's pages: pledge money, volunteer, sign on, and see their pledges."""
+"""The supporter's pages: pledge money, sign on, and see their pledges. (Volunteering hours
+is the volunteers app's page, which adds its details to the pledge made here.)"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,7 +12,7 @@ from slate.models import PartnerOrganization, Slate
 from slate.selectors import public_slates
 
 from . import selectors, services
-from .forms import SUGGESTED_DOLLARS, MoneyPledgeForm, SignOnForm, VolunteerPledgeForm
+from .forms import SUGGESTED_DOLLARS, MoneyPledgeForm, SignOnForm
 
 
 def _open_slate(slug: str) -> Slate:
@@ -60,31 +61,6 @@ def pledge_money(request, slug: str):
         {"slate": slate, "form": form, "suggested": SUGGESTED_DOLLARS},
         status=400 if form.errors else 200,
     )
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def pledge_volunteer(request, slug: str):
-    slate = _open_slate(slug)
-    form = VolunteerPledgeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.create_volunteer_pledge(
-                supporter=request.user, slate=slate, hours=data["hours"],
-                activities=data["activities"], zip_code=data["zip_code"],
-                availability=data["availability"], supporter_state=data["supporter_state"],
-                referred_by=_referral(request, slate), idempotency_key=data["idempotency_key"],
-            )  # fmt: skip
-        except services.PledgeError as error:
-            _show_error(form, error)
-        else:
-            messages.success(request, f"Thank you: {data['hours']} hours pledged to {slate}.")
-            return redirect("pledges:mine")
-    return render(
-        request, "pledges/pledge_volunteer.html", {"slate": slate, "form": form},
-        status=400 if form.errors else 200,
-    )  # fmt: skip
 
 
 @login_required

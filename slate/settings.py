@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "accounts",
     "compliance",
     "api",
+    "volunteers",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,14 @@ CELERY_BEAT_SCHEDULE = {
     "alert-payouts-near-due": {
         "task": "escrow.tasks.alert_payouts_near_due",
         "schedule": crontab(minute=0),
+    },
+    "send-shift-reminders": {
+        "task": "volunteers.tasks.send_shift_reminders",
+        "schedule": crontab(minute="*/5"),
+    },
+    "sweep-unmatched-volunteers": {
+        "task": "volunteers.tasks.sweep_unmatched_slates",
+        "schedule": crontab(minute="*/5"),
     },
     "sweep-expired-slates": {
         "task": "pledges.tasks.sweep_expired_slates",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("escrow.urls")),
+    path("", include("volunteers.urls")),
     path("", include("pledges.urls")),
     path("", include("candidates.urls")),
     path("organize/", include("organizing.urls")),

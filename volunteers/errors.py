@@ -1,0 +1,5 @@
+from slate.errors import DomainError
+
+
+class VolunteerError(DomainError):
+    pass

@@ -1,0 +1,109 @@
+"""Forms for volunteers and the people who run shifts. They parse; the services decide."""
+
+from django import forms
+
+from pledges.forms import VolunteerPledgeForm
+from pledges.models import VolunteerActivity
+
+from .models import WEEKLY_SLOT_CHOICES, WorkMode
+
+
+class VolunteerOfferForm(VolunteerPledgeForm):
+    """The pledge form of the pledges app, plus how, when and in which languages."""
+
+    mode = forms.ChoiceField(
+        label="How you will help",
+        choices=WorkMode.choices,
+        initial=WorkMode.EITHER,
+        required=False,
+    )
+    weekly_slots = forms.MultipleChoiceField(
+        label="When you are usually free (optional)",
+        choices=WEEKLY_SLOT_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    languages = forms.CharField(
+        label="Languages you can campaign in (optional, comma-separated)",
+        max_length=400,
+        required=False,
+    )
+    display_name = forms.CharField(label="Your name (optional)", max_length=120, required=False)
+    phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
+    share_contact = forms.BooleanField(
+        label="Once the slate locks, share my name, email and phone with the campaign I am "
+        "matched to",
+        required=False,
+    )
+
+    field_order = [
+        "hours", "activities", "zip_code", "mode", "weekly_slots", "availability", "languages",
+        "supporter_state", "display_name", "phone", "share_contact",
+    ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supporter_state"].required = False
+        self.fields["supporter_state"].label = "Your state (optional: we read it from your ZIP)"
+
+
+class ChangeMatchForm(forms.Form):
+    candidate = forms.TypedChoiceField(label="Campaign", coerce=int)
+    mode = forms.ChoiceField(
+        label="How",
+        choices=[(WorkMode.IN_PERSON, "In person"), (WorkMode.REMOTE, "Remote")],
+    )
+
+    def __init__(self, *args, campaigns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["candidate"].choices = [(c.pk, c.full_name) for c in campaigns]
+
+
+class ConsentForm(forms.Form):
+    share_contact = forms.BooleanField(required=False)
+
+
+class EventForm(forms.Form):
+    host = forms.ChoiceField(label="Host")
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, hosts=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        hosts = hosts or {}
+        choices = []
+        if hosts.get("slate_wide"):
+            choices.append(("slate", "The slate (organizers)"))
+        choices += [
+            (f"candidate:{c.pk}", f"{c.full_name}'s campaign") for c in hosts.get("candidates", [])
+        ]
+        choices += [(f"org:{o.pk}", o.name) for o in hosts.get("organizations", [])]
+        self.fields["host"].choices = choices
+
+
+class ShiftForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label="Starts (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    activity = forms.ChoiceField(choices=VolunteerActivity.choices)
+    mode = forms.ChoiceField(
+        label="Where",
+        choices=[(WorkMode.IN_PERSON, "In person"), (WorkMode.REMOTE, "Remote (call link)")],
+    )
+    location = forms.CharField(label="Address (in person)", max_length=300, required=False)
+    zip_code = forms.CharField(label="ZIP code (in person)", max_length=10, required=False)
+    call_link = forms.CharField(label="Call link (remote)", max_length=500, required=False)
+    capacity = forms.IntegerField(label="Places")
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class AttendanceForm(forms.Form):
+    attended = forms.TypedChoiceField(
+        choices=[("yes", "Attended"), ("no", "Absent")], coerce=lambda v: v == "yes"
+    )
+    delivered_hours = forms.DecimalField(
+        label="Hours delivered", required=False, max_digits=4, decimal_places=2
+    )
