@@ -13,6 +13,7 @@ from candidates.models import Candidate
 from pledges.models import VolunteerActivity
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
+from slate.states import SlateState
 from slate.text import clean_text
 
 from . import selectors
@@ -23,11 +24,17 @@ MAX_CAPACITY = 1000
 MAX_SHIFT_HOURS = 24
 
 
+def _require_plannable(slate: Slate) -> None:
+    """Campaigns may plan events while the slate is open; volunteers sign up after the lock."""
+    if slate.state != SlateState.OPEN and not selectors.is_locked(slate):
+        raise VolunteerError("slate_closed", "This slate takes no volunteer events.", field="slate")
+
+
 def _require_locked(slate: Slate) -> None:
     if not selectors.is_locked(slate):
         raise VolunteerError(
             "slate_not_locked",
-            "Volunteer shifts open once the slate has locked.",
+            "Sign-ups open once the slate has locked.",
             field="slate",
         )
 
@@ -44,11 +51,12 @@ def create_event(
 ) -> VolunteerEvent:
     if candidate is not None and organization is not None:
         raise VolunteerError("invalid_host", "An event has one host.", field="host")
+    slate = Slate.objects.get(pk=slate.pk)  # the caller's copy may predate the lock
     if not selectors.can_run_event(actor, slate, candidate=candidate, organization=organization):
         raise VolunteerError(
             "forbidden", "You may not host events for that campaign.", field="host"
         )
-    _require_locked(slate)
+    _require_plannable(slate)
     return VolunteerEvent.objects.create(
         slate=slate,
         candidate=candidate,
@@ -92,6 +100,7 @@ def add_shift(
     now: datetime | None = None,
 ) -> Shift:
     _require_manager(actor, event)
+    _require_plannable(Slate.objects.get(pk=event.slate_id))
     now = now or timezone.now()
     if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime):
         raise VolunteerError("invalid_time", "Enter a date and time.", field="starts_at")

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.demo import DEMO_TOTP_SECRET
 from escrow.demo import save_test_card, stripe_configured
 from pledges.demo import DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
+from volunteers.demo import seed_volunteer_demo
 
 
 class Command(BaseCommand):
@@ -32,6 +33,8 @@ class Command(BaseCommand):
             stdout=self.stdout if options["verbosity"] >= 1 else None,
             save_card=save_test_card if stripe_configured() else None,
         )
+        # Volunteer details, campaign offices and upcoming shifts, at the real time.
+        seed_volunteer_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
         )
