@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from .mfa import has_totp, mfa_required_roles
 
 # Pages in these URL namespaces act for an organizer, a candidate or a partner organization.
-DEFAULT_GUARDED_NAMESPACES = ("organize", "orgs", "candidates")
+DEFAULT_GUARDED_NAMESPACES = ("organize", "orgs", "candidates", "volunteer_hosts")
 
 
 class RequireMFAMiddleware:

@@ -21,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("escrow.urls")),
     path("", include("volunteers.urls")),
+    path("", include("volunteers.host_urls")),
     path("", include("pledges.urls")),
     path("", include("candidates.urls")),
     path("organize/", include("organizing.urls")),

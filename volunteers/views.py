@@ -239,7 +239,7 @@ def events(request, slug: str):
             _show_error(form, error)
         else:
             messages.success(request, "Event created: now add its shifts.")
-            return redirect("volunteers:event", pk=event.pk)
+            return redirect("volunteer_hosts:event", pk=event.pk)
     visible = [e for e in selectors.events_of(slate) if shifts.can_manage(request.user, e)]
     return render(
         request, "volunteers/events.html",
@@ -275,7 +275,7 @@ def event(request, pk: int):
             _show_error(form, error)
         else:
             messages.success(request, "Shift added.")
-            return redirect("volunteers:event", pk=event_.pk)
+            return redirect("volunteer_hosts:event", pk=event_.pk)
     shift_rows = [
         {"shift": s, "roster": selectors.roster(s)}
         for s in event_.shifts.order_by("starts_at", "id")
@@ -296,7 +296,7 @@ def attendance(request, pk: int):
     form = AttendanceForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose attended or absent, and hours as a number.")
-        return redirect("volunteers:event", pk=event_.pk)
+        return redirect("volunteer_hosts:event", pk=event_.pk)
     hours = form.cleaned_data["delivered_hours"]
     minutes = None if hours is None else int((hours * 60).to_integral_value())
     try:
@@ -308,7 +308,7 @@ def attendance(request, pk: int):
         messages.error(request, error.message)
     else:
         messages.success(request, "Attendance saved.")
-    return redirect("volunteers:event", pk=event_.pk)
+    return redirect("volunteer_hosts:event", pk=event_.pk)
 
 
 # --- The organizers' summary ------------------------------------------------------------------
