@@ -25,7 +25,9 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-NAMESPACES = ("slate", "pledges", "escrow", "candidates", "organize", "orgs")
+NAMESPACES = (
+    "slate", "pledges", "escrow", "candidates", "organize", "orgs", "volunteers", "volunteer_hosts",
+)  # fmt: skip
 NOT_PAGES = {"escrow:stripe-webhook"}  # Stripe's, signed instead; tests/escrow/test_webhooks.py
 
 ROLES = (
@@ -76,7 +78,6 @@ EXPECTED: dict[str, dict[str, object]] = {
     "slate:widget": everyone(200),
     # --- supporters ---
     "pledges:money": logged_in(200),
-    "pledges:volunteer": logged_in(200),
     "pledges:sign-on": logged_in(405),  # POST only
     "pledges:mine": logged_in(200),
     "pledges:detail": owner_only(200),
@@ -96,6 +97,22 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:live": organizers_only(),
     "organize:export-pledges": organizers_only(),
     "organize:export-volunteers": organizers_only(),
+    # --- volunteers (``pk`` is the money pledge's: no match, shift or sign-up has it) ---
+    "volunteers:pledge": logged_in(200),
+    "volunteers:home": logged_in(200),
+    "volunteers:shifts": logged_in(200),
+    "volunteers:change-match": logged_in(405),  # POST only
+    "volunteers:consent": logged_in(405),
+    "volunteers:sign-up": logged_in(405),
+    "volunteers:cancel-signup": logged_in(405),
+    # campaigns' people (candidates, their staff) only
+    "volunteer_hosts:campaign": candidates_only(),
+    # organizers, and an endorsing partner's admins; candidates once they have signed
+    "volunteer_hosts:events": {**organizers_only(), "partner_admin": 200},
+    "volunteer_hosts:event": logged_in(404),  # no such event
+    "volunteer_hosts:attendance": logged_in(405),
+    "volunteer_hosts:summary": organizers_only(),
+    "volunteer_hosts:summary-csv": organizers_only(),
 }
 
 
