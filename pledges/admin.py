@@ -59,8 +59,8 @@ class PledgeAllocationAdmin(ReadOnlyAdmin):
 
 @admin.register(PledgeNotice)
 class PledgeNoticeAdmin(ReadOnlyAdmin):
-    """Which supporter emails went out (one per pledge and kind)."""
+    """The supporter-email outbox: one row per pledge and kind, settled once sent (or dropped)."""
 
-    list_display = ["pledge", "kind", "sent_at"]
-    list_filter = ["kind"]
-    readonly_fields = ["pledge", "kind", "sent_at"]
+    list_display = ["pledge", "kind", "created_at", "settled_at", "sent"]
+    list_filter = ["kind", "sent"]
+    readonly_fields = ["pledge", "kind", "created_at", "settled_at", "sent"]

@@ -154,8 +154,10 @@ class SlateSupporter(models.Model):
 
 
 class PledgeNotice(models.Model):
-    """One email per pledge per kind of news (``pledges.notifications``): the row is written in
-    the transaction that sends, so a task that runs twice, or two at once, emails once."""
+    """The outbox of supporter emails about one pledge (``pledges.notifications``): written in
+    the transaction that changes the pledge, settled by the task that sends the email (or
+    finds it no longer true), re-sent by a beat sweeper if its task was lost. Unique per pledge
+    and kind, so a supporter hears each piece of news at most once."""
 
     class Kind(models.TextChoices):
         CONFIRMED = "confirmed", "Pledge confirmed"
@@ -164,11 +166,21 @@ class PledgeNotice(models.Model):
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    sent_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Set when the email went out, or when it was dropped (no longer true, or the demo seed).
+    settled_at = models.DateTimeField(null=True, blank=True)
+    sent = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["pledge", "kind"], name="pledge_notice_once"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(settled_at__isnull=True),
+                name="pledge_notice_unsettled",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -95,7 +95,7 @@ def _apply_state_change(
     rule_uses_totals = slate.threshold_min_money_cents or slate.threshold_min_volunteer_hours
     if slate.state == SlateState.OPEN and rule_uses_totals and was_live != is_live_now:
         enqueue_on_commit(slate_tasks.evaluate_threshold, pledge.slate_id)
-    notice = notifications.notice_for_change(pledge, before.state if before else "")
+    notice = notifications.record_notice(pledge, before.state if before else "")
     if notice is not None:
         from . import tasks  # tasks import this module
 

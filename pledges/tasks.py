@@ -39,3 +39,14 @@ def notify_supporter(pledge_id: int, kind: str) -> bool:
     from . import notifications
 
     return notifications.notify_supporter(pledge_id=pledge_id, kind=kind)
+
+
+@shared_task
+def sweep_pledge_notices() -> int:
+    """Beat: re-send supporter emails whose task was lost (see pledges.notifications)."""
+    from . import notifications
+
+    pairs = notifications.unsettled_notices()
+    for pledge_id, kind in pairs:
+        notify_supporter.delay(pledge_id, kind)
+    return len(pairs)

@@ -258,6 +258,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pledges.tasks.sweep_expired_slates",
         "schedule": crontab(minute="*/5"),
     },
+    "sweep-pledge-notices": {
+        "task": "pledges.tasks.sweep_pledge_notices",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 
 # --- Slate business settings ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from escrow import services as escrow_services
 from pledges import notifications, services, tasks
@@ -70,6 +71,8 @@ def test_cancelling_is_confirmed_once_and_a_late_confirmation_is_not_sent(
     assert tasks.notify_supporter(pledge.pk, "confirmed") is False  # no longer true
     assert tasks.notify_supporter(pledge.pk, "cancelled") is False  # told already
     assert len(to(pledge.supporter)) == 1
+    dropped = PledgeNotice.objects.get(pledge=pledge, kind="confirmed")
+    assert dropped.settled_at is not None and not dropped.sent
 
 
 def test_volunteer_hours_are_confirmed_and_cancelled(slate, django_capture_on_commit_callbacks):
@@ -127,20 +130,34 @@ def test_expiry_sends_one_slate_wide_email_not_one_per_pledge(
         )
     [email] = to(supporter)
     assert "nothing was charged" in email.subject and "$30" in email.body
-    assert not PledgeNotice.objects.exists()
+    assert not PledgeNotice.objects.filter(kind="voided").exists()
 
 
-def test_a_failed_send_leaves_no_record_so_the_retry_sends(slate, localstripe):
-    pledge = pledge_with_card(slate)
+def test_a_failed_send_stays_in_the_outbox_so_the_retry_sends(slate, localstripe):
+    pledge = pledge_with_card(slate)  # its task has not run: the notice waits in the outbox
     with (
         mock.patch.object(notifications, "send_mail", side_effect=smtplib.SMTPServerDisconnected),
         pytest.raises(smtplib.SMTPServerDisconnected),
     ):
         notifications.notify_supporter(pledge_id=pledge.pk, kind="confirmed")
-    assert not PledgeNotice.objects.exists()
+    notice = PledgeNotice.objects.get(pledge=pledge, kind="confirmed")
+    assert notice.settled_at is None and not notice.sent
     assert to(pledge.supporter) == []
     assert notifications.notify_supporter(pledge_id=pledge.pk, kind="confirmed") is True
     assert len(to(pledge.supporter)) == 1
+    notice.refresh_from_db()
+    assert notice.settled_at is not None and notice.sent
+
+
+def test_the_sweeper_sends_what_a_lost_task_did_not(slate, localstripe):
+    pledge = pledge_with_card(slate)  # its on-commit task never runs here, as if lost
+    assert tasks.sweep_pledge_notices() == 0  # too recent: its own task may still come
+    later = timezone.now() + notifications.SWEEP_AFTER + timedelta(seconds=1)
+    with mock.patch.object(notifications.timezone, "now", return_value=later):
+        assert tasks.sweep_pledge_notices() == 1
+        assert tasks.sweep_pledge_notices() == 0
+    [email] = to(pledge.supporter)
+    assert email.subject == f"Your pledge to {slate.name} is confirmed"
 
 
 def test_quiet_sends_nothing(slate, django_capture_on_commit_callbacks):
@@ -151,3 +168,4 @@ def test_quiet_sends_nothing(slate, django_capture_on_commit_callbacks):
             zip_code="94110", availability="", supporter_state="CA",
         )  # fmt: skip
     assert to(supporter) == []
+    assert not PledgeNotice.objects.exists()
