@@ -40,7 +40,6 @@ def test_invalid_volunteer_fields_are_explained(live_server, page, log_in):
     page.get_by_label("Hours you will give").fill("-3")
     page.get_by_role("button", name="Pledge my hours").click()
     expect(page.locator("#id_hours-error")).to_contain_text("greater than or equal to 1")
-    expect(page.locator("#id_supporter_state-error")).to_contain_text("required")
     page.get_by_label("Hours you will give").fill("4")
     page.get_by_label("Canvassing").check()
     page.get_by_label("Your state").select_option("OH")
