@@ -4,11 +4,14 @@ admins, see their webhooks' delivery log)."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from . import services
-from .models import PersonalAccessToken
+from slate.models import PartnerOrganization
+from slate.selectors import is_partner_admin
+
+from . import services, webhooks
+from .models import PersonalAccessToken, WebhookDelivery, WebhookEndpoint
 
 
 @login_required
@@ -40,3 +43,42 @@ def revoke_token(request, pk: int):
     services.revoke_token(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” is revoked; scripts using it now get 401.")
     return redirect("api:tokens-page")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def partner_webhooks(request, slug: str):
+    """An organization's webhook endpoints and recent deliveries, for its admins."""
+    organization = PartnerOrganization.objects.filter(slug=slug).first()
+    if organization is None or not is_partner_admin(request.user, organization):
+        raise Http404("No such organization")
+    new_endpoint = None
+    error = None
+    if request.method == "POST":
+        try:
+            if request.POST.get("disable"):
+                endpoint = get_object_or_404(
+                    WebhookEndpoint, pk=request.POST["disable"], organization=organization
+                )
+                webhooks.disable_endpoint(endpoint=endpoint, actor=request.user)
+                messages.success(request, f"Deliveries to {endpoint.url} are stopped.")
+                return redirect("api:webhooks-page", slug=slug)
+            new_endpoint = webhooks.register_endpoint(
+                organization=organization,
+                url=request.POST.get("url", ""),
+                actor=request.user,
+                event_types=request.POST.getlist("event_types"),
+            )
+        except services.ApiError as exc:
+            error = exc.message
+    context = {
+        "organization": organization,
+        "endpoints": organization.webhook_endpoints.all(),
+        "deliveries": WebhookDelivery.objects.filter(endpoint__organization=organization)
+        .select_related("endpoint")
+        .order_by("-created_at", "-id")[:50],
+        "event_types": webhooks.EVENT_TYPES,
+        "new_endpoint": new_endpoint,
+        "error": error,
+    }
+    return render(request, "api/webhooks.html", context, status=400 if error else 200)

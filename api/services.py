@@ -6,6 +6,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -143,3 +144,10 @@ def run_idempotent(
         record.response_body = body
         record.save(update_fields=["response_status", "response_body"])
     return status, body, False
+
+
+def forget_idempotency_records(*, older_than_hours: int = 48) -> int:
+    """Keys are honoured for two days (clients retry within minutes); then they are dropped."""
+    cutoff = timezone.now() - timedelta(hours=older_than_hours)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -2,7 +2,7 @@ from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from . import errors, pages
-from .views import accounts, candidates, partners, pledges, slates
+from .views import accounts, candidates, partners, pledges, slates, webhooks
 
 
 class IdConverter:
@@ -73,6 +73,21 @@ v1 = [
         name="partner-endorsements",
     ),
     path(
+        "partners/<slug:slug>/webhooks",
+        webhooks.WebhookEndpoints.as_view(),
+        name="partner-webhooks",
+    ),
+    path(
+        "partners/<slug:slug>/webhooks/<id:pk>",
+        webhooks.WebhookEndpointDetail.as_view(),
+        name="partner-webhook",
+    ),
+    path(
+        "partners/<slug:slug>/webhooks/<id:pk>/deliveries",
+        webhooks.WebhookDeliveries.as_view(),
+        name="partner-webhook-deliveries",
+    ),
+    path(
         "partners/<slug:slug>/endorsements/<slug:slate_slug>",
         partners.PartnerEndorsementDetail.as_view(),
         name="partner-endorsement",
@@ -86,5 +101,6 @@ urlpatterns = [
     path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
     path("tokens/", pages.tokens, name="tokens-page"),
     path("tokens/<id:pk>/revoke/", pages.revoke_token, name="revoke-token-page"),
+    path("partners/<slug:slug>/webhooks/", pages.partner_webhooks, name="webhooks-page"),
     re_path(r"^[\s\S]*$", errors.not_found),  # any path, newlines included
 ]

@@ -15,6 +15,7 @@ from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate import tasks as slate_tasks
 from slate.errors import DomainError, SlateError
+from slate.events import signature_changed
 from slate.models import Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
@@ -349,6 +350,9 @@ def sign_agreement(
     except IntegrityError:
         raise CandidateError("already_signed", "You have already signed.") from None
     refresh_candidate_facts(slate)
+    signature_changed.send(
+        sender=Signature, signature_id=signature.pk, slate_id=slate.pk, signed=True
+    )
     return signature
 
 
@@ -376,4 +380,7 @@ def withdraw_signature(
     signature.withdrawal_reason = reason or "withdrawn by the candidate"
     signature.save(update_fields=["withdrawn_at", "withdrawal_reason"])
     refresh_candidate_facts(slate)
+    signature_changed.send(
+        sender=Signature, signature_id=signature.pk, slate_id=slate.pk, signed=False
+    )
     return signature

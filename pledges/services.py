@@ -12,6 +12,7 @@ from slate import counters as slate_counters
 from slate import services as slate_services
 from slate import tasks as slate_tasks
 from slate.errors import SlateError
+from slate.events import pledge_counted
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
@@ -91,6 +92,8 @@ def _apply_state_change(
         slate_counters.apply_counts_delta(
             slate_id=pledge.slate_id, counts=counts, breakdown=breakdown
         )
+    if is_live_now and not was_live:
+        pledge_counted.send(sender=Pledge, pledge_id=pledge.pk, slate_id=pledge.slate_id)
     slate = pledge.slate
     rule_uses_totals = slate.threshold_min_money_cents or slate.threshold_min_volunteer_hours
     if slate.state == SlateState.OPEN and rule_uses_totals and was_live != is_live_now:

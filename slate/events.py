@@ -22,3 +22,10 @@ SIGNAL_BY_STATE = {
     "voided": slate_voided,
     "released": slate_released,
 }
+
+# Announced by the apps above the Slate aggregate, inside the transaction that made the change
+# (receivers defer their work with transaction.on_commit). Keyword arguments:
+# pledge_counted: ``pledge_id``, ``slate_id`` (a pledge began counting toward the totals);
+# signature_changed: ``signature_id``, ``slate_id``, ``signed`` (False: withdrawn).
+pledge_counted = Signal()
+signature_changed = Signal()

@@ -254,6 +254,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "volunteers.tasks.sweep_unmatched_slates",
         "schedule": crontab(minute="*/5"),
     },
+    "send-due-webhooks": {
+        "task": "api.tasks.send_due_webhooks",
+        "schedule": 60.0,
+    },
+    "forget-idempotency-keys": {
+        "task": "api.tasks.forget_idempotency_records",
+        "schedule": crontab(hour=4, minute=0),
+    },
     "sweep-expired-slates": {
         "task": "pledges.tasks.sweep_expired_slates",
         "schedule": crontab(minute="*/5"),
@@ -351,6 +359,13 @@ SPECTACULAR_SETTINGS = {
 # Writes per user and per client IP (DRF rate strings: "60/min", "1000/hour").
 SLATE_API_WRITE_RATE_USER = os.environ.get("SLATE_API_WRITE_RATE_USER", "60/min")
 SLATE_API_WRITE_RATE_IP = os.environ.get("SLATE_API_WRITE_RATE_IP", "120/min")
+# Outbound webhooks to partner organizations (api/webhooks.py).
+SLATE_WEBHOOK_MAX_ATTEMPTS = env_int("SLATE_WEBHOOK_MAX_ATTEMPTS", 8)
+SLATE_WEBHOOK_RETRY_BASE_SECONDS = env_int("SLATE_WEBHOOK_RETRY_BASE_SECONDS", 30)
+SLATE_WEBHOOK_REQUIRE_HTTPS = env_bool("SLATE_WEBHOOK_REQUIRE_HTTPS", PRODUCTION)
+SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool(
+    "SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not PRODUCTION
+)
 # Throttle counters live in this cache: Redis when the broker (or REDIS_URL) is Redis, so every
 # web process counts together; process memory otherwise (development).
 _API_CACHE_URL = os.environ.get("REDIS_URL") or (

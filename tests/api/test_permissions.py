@@ -60,13 +60,23 @@ READS = {
     "/api/v1/slates/{slate}/pledges": only({"organizer": 200, "staff": 200}, 403),
     "/api/v1/partners/{org}/referrals": only({"partner_admin": 200, "staff": 200}, 403),
     "/api/v1/slates/{slate}/signature": only({"candidate": 404}, 403),
+    "/api/v1/partners/{org}/webhooks": only({"partner_admin": 200, "staff": 200}, 403),
+    "/api/v1/partners/{org}/webhooks/{webhook}/deliveries": only(
+        {"partner_admin": 200, "staff": 200}, 403
+    ),
 }
 
 
 def _url(template: str, world) -> str:
+    from api.webhooks import register_endpoint
     from tests.factories import slate_candidates
 
+    webhook = register_endpoint(
+        organization=world.organization, url="https://hooks.example.org/x",
+        actor=world.users["partner_admin"],
+    )  # fmt: skip
     return template.format(
+        webhook=webhook.pk,
         slate=world.slate.slug,
         org=world.organization.slug,
         pledge=world.pledge.pk,
@@ -132,6 +142,19 @@ def test_endorsing(world):
     url = f"{url}/{world.other_slate.slug}"
     assert statuses(world, "delete", url, order=_last("staff", "partner_admin")) == only(
         {"partner_admin": 204, "staff": 204}, 403
+    )
+
+
+def test_webhook_endpoints(world):
+    url = f"/api/v1/partners/{world.organization.slug}/webhooks"
+    body = {"url": "https://hooks.example.org/slate"}
+    created = only({"partner_admin": 201, "staff": 201}, 403)
+    assert statuses(world, "post", url, body, order=_last("staff", "partner_admin")) == created
+    endpoint_id = world.organization.webhook_endpoints.first().pk
+    deleted = only({"partner_admin": 204, "staff": 204}, 403)
+    assert (
+        statuses(world, "delete", f"{url}/{endpoint_id}", order=_last("staff", "partner_admin"))
+        == deleted
     )
 
 

@@ -208,3 +208,21 @@ def test_concurrent_requests_with_one_key_make_one_pledge():
     assert {status for status, _ in results} == {201}
     assert len({pledge_id for _, pledge_id in results}) == 1
     assert Pledge.objects.filter(supporter=user).count() == 1
+
+
+def test_old_idempotency_keys_are_forgotten(world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.services import forget_idempotency_records
+
+    client = world.client("other_supporter")
+    body = {"slate": world.slate.slug, "kind": "signon"}
+    client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="new")
+    IdempotencyRecord.objects.filter(key="old").update(
+        created_at=timezone.now() - timedelta(hours=49)
+    )
+    assert forget_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
