@@ -127,3 +127,12 @@ def published_agreement_versions(slate: Slate) -> QuerySet[AgreementVersion]:
     return AgreementVersion.objects.filter(
         agreement__slate=slate, published_at__isnull=False
     ).order_by("number")
+
+
+def slate_invitations(slate: Slate) -> QuerySet[Invitation]:
+    """Every invitation of a slate (revoked and declined too) with candidate and account."""
+    return (
+        Invitation.objects.filter(slate=slate)
+        .select_related("candidate", "candidate__user")
+        .order_by("candidate__full_name", "id")
+    )

@@ -126,6 +126,21 @@ def claim_candidate(*, candidate: Candidate, user) -> Candidate:
 
 
 @transaction.atomic
+def claim_invitation(*, invitation: Invitation, user) -> Candidate:
+    """Claim the profile an invitation link names, while that invitation still stands."""
+    if not user.is_authenticated:
+        raise CandidateError("forbidden", "Log in to claim your profile.")
+    invitation = Invitation.objects.select_related("slate").get(pk=invitation.pk)
+    if not invitation.counts_toward_slate:
+        raise CandidateError(
+            "invitation_closed", "This invitation was withdrawn or declined; ask the organizers."
+        )
+    if invitation.slate.state not in (SlateState.DRAFT, SlateState.OPEN):
+        raise CandidateError("slate_closed", "This slate no longer takes new candidates.")
+    return claim_candidate(candidate=invitation.candidate, user=user)
+
+
+@transaction.atomic
 def verify_candidate(*, candidate: Candidate, actor) -> Candidate:
     """An organizer of a slate the candidate is invited to (or staff) confirms who they are."""
     allowed = actor.is_authenticated and (
@@ -182,6 +197,17 @@ def invite_candidate(
         invitation.save(update_fields=["status", "is_required", "invited_by", "responded_at"])
     refresh_candidate_facts(slate)
     return invitation
+
+
+@transaction.atomic
+def invite_new_candidate(
+    *, slate: Slate, actor, is_required: bool = False, **profile: str
+) -> Invitation:
+    """Create a candidate profile and invite it, both or neither (the wizard's one step)."""
+    if not slate_selectors.is_organizer(actor, slate):
+        raise CandidateError("forbidden", "Only this slate's organizers may do that.")
+    candidate = create_candidate(created_by=actor, **profile)
+    return invite_candidate(slate=slate, candidate=candidate, actor=actor, is_required=is_required)
 
 
 @transaction.atomic
@@ -384,3 +410,18 @@ def withdraw_signature(
         sender=Signature, signature_id=signature.pk, slate_id=slate.pk, signed=False
     )
     return signature
+
+
+@transaction.atomic
+def publish_slate(*, slate: Slate, actor) -> Slate:
+    """Publish the agreement draft (when it differs from the published text) and open the
+    slate: both or neither, so a refused opening leaves the draft as it was."""
+    _require_organizer(actor, slate)
+    draft = selectors.draft_agreement_version(slate)
+    current = selectors.current_agreement_version(slate)
+    if draft is not None and (current is None or current.content_hash != draft.content_hash):
+        publish_agreement(slate=slate, actor=actor)
+    try:
+        return slate_services.open_slate(slate=slate, actor=actor)
+    except SlateError as exc:
+        raise _as_candidate_error(exc) from None

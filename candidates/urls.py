@@ -7,4 +7,5 @@ urlpatterns = [
     path("candidate/", views.home, name="home"),
     path("candidate/slates/<slug:slug>/sign/", views.sign, name="sign"),
     path("candidate/slates/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
+    path("candidate/claim/<str:token>/", views.claim, name="claim"),
 ]

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from slate.selectors import public_slates, slate_progress
 
 from . import selectors, services
+from .claim_links import invitation_for_token
 from .forms import SignAgreementForm, WithdrawForm
 from .models import Invitation
 
@@ -112,3 +113,32 @@ def withdraw(request, slug: str):
             messages.success(request, f"Your signature on {slate} is withdrawn.")
         return redirect("candidates:home")
     return render(request, "candidates/withdraw.html", {"slate": slate, "form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def claim(request, token: str):
+    """The invitation link: the invited candidate links their account to the profile; an
+    organizer then verifies them (organizing.candidate_views)."""
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        return render(request, "candidates/claim.html", {"invitation": None}, status=404)
+    error = None
+    if request.method == "POST":
+        try:
+            services.claim_invitation(invitation=invitation, user=request.user)
+        except services.CandidateError as refused:
+            error = refused.message
+        else:
+            messages.success(
+                request,
+                f"You claimed the profile of {invitation.candidate}. The organizers of "
+                f"{invitation.slate} will verify you before you can sign.",
+            )
+            return redirect("candidates:home")
+    context = {
+        "invitation": invitation,
+        "error": error,
+        "mine": invitation.candidate.user_id == request.user.pk,
+    }
+    return render(request, "candidates/claim.html", context, status=400 if error else 200)

@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import views
+from . import candidate_views, views, wizard
 
 app_name = "organize"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("new/", wizard.new, name="new"),
     path("slates/<slug:slug>/", views.dashboard, name="dashboard"),
     path("slates/<slug:slug>/live/", views.dashboard_live, name="live"),
     path("slates/<slug:slug>/export/pledges.csv", views.export_pledges, name="export-pledges"),
@@ -14,5 +15,24 @@ urlpatterns = [
         "slates/<slug:slug>/export/volunteers.csv",
         views.export_volunteers,
         name="export-volunteers",
+    ),
+    # The wizard's steps (drafts only, except candidates).
+    path("slates/<slug:slug>/edit/", wizard.basics, name="basics"),
+    path("slates/<slug:slug>/edit/planks/", wizard.planks, name="planks"),
+    path("slates/<slug:slug>/edit/rule/", wizard.rule, name="rule"),
+    path("slates/<slug:slug>/edit/agreement/", wizard.agreement, name="agreement"),
+    path("slates/<slug:slug>/preview/", wizard.preview, name="preview"),
+    path("slates/<slug:slug>/publish/", wizard.publish, name="publish"),
+    # Candidates: invite, verify, revoke.
+    path("slates/<slug:slug>/candidates/", candidate_views.candidates, name="candidates"),
+    path(
+        "slates/<slug:slug>/candidates/<int:candidate_id>/verify/",
+        candidate_views.verify,
+        name="candidate-verify",
+    ),
+    path(
+        "slates/<slug:slug>/invitations/<int:invitation_id>/revoke/",
+        candidate_views.revoke,
+        name="invitation-revoke",
     ),
 ]

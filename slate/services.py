@@ -116,19 +116,7 @@ def _validate_planks(planks: Sequence[tuple[str, str]]) -> list[tuple[str, str]]
     return cleaned
 
 
-@transaction.atomic
-def create_slate(
-    *,
-    name: str,
-    mission: str,
-    deadline,
-    threshold_min_signatures: int,
-    created_by,
-    threshold_min_money_cents: int = 0,
-    threshold_min_volunteer_hours: int = 0,
-    planks: Sequence[tuple[str, str]] = (),
-    slug: str | None = None,
-) -> Slate:
+def _clean_basics(*, name: str, mission: str, deadline) -> tuple[str, str]:
     name = clean_text(
         name, field="name", error=SlateError, max_length=200, required=True,
         required_message="A slate needs a name.",
@@ -145,6 +133,23 @@ def create_slate(
         raise SlateError(
             "invalid_deadline", "The deadline must be in the future.", field="deadline"
         )
+    return name, mission
+
+
+@transaction.atomic
+def create_slate(
+    *,
+    name: str,
+    mission: str,
+    deadline,
+    threshold_min_signatures: int,
+    created_by,
+    threshold_min_money_cents: int = 0,
+    threshold_min_volunteer_hours: int = 0,
+    planks: Sequence[tuple[str, str]] = (),
+    slug: str | None = None,
+) -> Slate:
+    name, mission = _clean_basics(name=name, mission=mission, deadline=deadline)
     _validate_rule(
         min_signatures=threshold_min_signatures,
         min_money_cents=threshold_min_money_cents,
@@ -226,6 +231,21 @@ def update_threshold_rule(
             "updated_at",
         ]
     )
+    return slate
+
+
+@transaction.atomic
+def update_draft(*, slate: Slate, actor, name: str, mission: str, deadline) -> Slate:
+    """Change a draft's name, mission and deadline. Its address (slug) stays as created."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError(
+            "not_draft", "Use 'extend the deadline' once the slate is published.", field="name"
+        )
+    slate.name, slate.mission = _clean_basics(name=name, mission=mission, deadline=deadline)
+    slate.deadline = deadline
+    slate.save(update_fields=["name", "mission", "deadline", "updated_at"])
     return slate
 
 

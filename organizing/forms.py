@@ -1,0 +1,114 @@
+"""Forms for organizers and partner organizations. They parse input; the services decide."""
+
+from django import forms
+from django.utils import timezone
+
+from candidates.models import Candidate
+from slate.geography import US_STATES
+from slate.models import PartnerOrganization
+
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
+STATE_CHOICES = [("", "Choose a state"), *US_STATES]
+
+
+class DeadlineField(forms.DateTimeField):
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("input_formats", [DATETIME_FORMAT, "%Y-%m-%d %H:%M"])
+        kwargs.setdefault("help_text", f"Date and time, {timezone.get_current_timezone_name()}.")
+        super().__init__(**kwargs)
+
+
+class BasicsForm(forms.Form):
+    name = forms.CharField(label="Name of the slate", max_length=200)
+    mission = forms.CharField(
+        label="Mission", max_length=10_000, widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="What the slate is for, in a paragraph supporters will read first.",
+    )  # fmt: skip
+    deadline = DeadlineField(label="Deadline")
+
+
+class PlankForm(forms.Form):
+    title = forms.CharField(label="Plank", max_length=200, required=False)
+    summary = forms.CharField(
+        label="Summary (optional)", max_length=2_000, required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )  # fmt: skip
+
+    def clean(self):
+        data = super().clean()
+        if data.get("summary") and not data.get("title"):
+            self.add_error("title", "A plank with a summary needs a title.")
+        return data
+
+
+PlankFormSet = forms.formset_factory(PlankForm, extra=3, max_num=20, validate_max=True)
+
+
+class RuleForm(forms.Form):
+    min_signatures = forms.IntegerField(
+        label="Signatures needed (K)", min_value=1, max_value=500,
+        help_text="The pot unlocks when at least this many invited candidates have signed.",
+    )  # fmt: skip
+    min_money_dollars = forms.IntegerField(
+        label="Also require this much money pledged, in dollars (optional)", min_value=0,
+        max_value=10_000_000_000, required=False,
+    )  # fmt: skip
+    min_volunteer_hours = forms.IntegerField(
+        label="Also require this many volunteer hours (optional)", min_value=0,
+        max_value=100_000_000, required=False,
+    )  # fmt: skip
+
+
+class AgreementForm(forms.Form):
+    title = forms.CharField(label="Title", max_length=200, required=False)
+    text = forms.CharField(
+        label="Agreement text", max_length=100_000, widget=forms.Textarea(attrs={"rows": 14}),
+        help_text="Candidates sign exactly this text; once published it never changes.",
+    )  # fmt: skip
+
+
+class CandidateInviteForm(forms.Form):
+    full_name = forms.CharField(label="Full name", max_length=200)
+    office = forms.ChoiceField(label="Office", choices=Candidate.Office.choices)
+    state = forms.ChoiceField(label="State", choices=STATE_CHOICES)
+    district = forms.CharField(label="District (optional)", max_length=32, required=False)
+    party = forms.CharField(label="Party (optional)", max_length=64, required=False)
+    website = forms.URLField(
+        label="Campaign website (optional)", required=False, assume_scheme="https"
+    )
+    fec_candidate_id = forms.CharField(
+        label="FEC candidate id (optional)", max_length=9, required=False
+    )
+    is_required = forms.BooleanField(
+        label="Required: the slate cannot lock unless this candidate signs", required=False
+    )
+
+
+class DeadlineForm(forms.Form):
+    new_deadline = DeadlineField(label="New deadline")
+    reason = forms.CharField(
+        label="Why it moves (sent to every supporter)", max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+
+
+class EndorseForm(forms.Form):
+    slate = forms.ChoiceField(label="Slate")
+    statement = forms.CharField(
+        label="Statement (optional, shown on the slate page)", max_length=2_000, required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )  # fmt: skip
+
+    def __init__(self, *args, slates=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["slate"].choices = [("", "Choose a slate")] + [
+            (slate.slug, slate.name) for slate in slates
+        ]
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=200)
+    kind = forms.ChoiceField(label="Kind", choices=PartnerOrganization.Kind.choices)
+    website = forms.URLField(label="Website (optional)", required=False, assume_scheme="https")
