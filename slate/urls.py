@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("pledges.urls")),
     path("", include("candidates.urls")),
     path("organize/", include("organizing.urls")),
+    path("orgs/", include("organizing.partner_urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]

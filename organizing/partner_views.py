@@ -1,0 +1,131 @@
+"""Partner organizations' pages (URL namespace ``orgs``): the public organization page, and
+for its admins a dashboard with referral links, the widget snippet and aggregate results."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from slate import selectors as slate_selectors
+from slate import services as slate_services
+from slate.errors import DomainError
+from slate.models import PartnerOrganization, Slate
+
+from . import forms
+from .partners import endorsable_slates, partner_dashboard
+from .permissions import admin_organization
+from .wizard import show_error
+
+
+@login_required
+@require_GET
+def index(request):
+    organizations = slate_selectors.administered_organizations(request.user)
+    return render(request, "organizing/orgs/index.html", {"organizations": organizations})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new(request):
+    form = forms.OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = slate_services.create_partner_organization(
+                admin=request.user, **form.cleaned_data
+            )
+        except DomainError as error:
+            show_error(form, error, {"slug": "name"})
+        else:
+            messages.success(
+                request, f"{organization} is registered. Staff verify new organizations."
+            )
+            return redirect("orgs:dashboard", slug=organization.slug)
+    return render(
+        request, "organizing/orgs/new.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+@require_GET
+def detail(request, slug: str):
+    """Public: who the organization is and which slates it endorses."""
+    organization = get_object_or_404(PartnerOrganization, slug=slug)
+    endorsements = organization.endorsements.filter(
+        slate__state__in=slate_selectors.PUBLIC_STATES
+    ).select_related("slate")
+    context = {
+        "organization": organization,
+        "endorsements": endorsements,
+        "is_admin": slate_selectors.is_partner_admin(request.user, organization),
+    }
+    return render(request, "organizing/orgs/detail.html", context)
+
+
+def _links(request, organization, slate) -> dict:
+    referral = request.build_absolute_uri(
+        reverse("slate:referral", args=[organization.slug, slate.slug])
+    )
+    widget = request.build_absolute_uri(
+        reverse("slate:widget", args=[slate.slug]) + f"?org={organization.slug}"
+    )
+    snippet = (
+        f'<iframe src="{widget}" title="{slate.name}: progress and pledge button" '
+        'width="360" height="260" style="border:0;max-width:100%" loading="lazy"></iframe>'
+    )
+    return {"referral": referral, "widget": widget, "snippet": snippet}
+
+
+@login_required
+@require_GET
+def dashboard(request, slug: str):
+    organization = admin_organization(request, slug)
+    board = partner_dashboard(organization)
+    rows = [
+        {"row": row, **_links(request, organization, row.endorsement.slate)} for row in board.slates
+    ]
+    context = {
+        "organization": organization,
+        "board": board,
+        "rows": rows,
+        "form": forms.EndorseForm(slates=endorsable_slates(organization)),
+    }
+    return render(request, "organizing/orgs/dashboard.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def endorse(request, slug: str):
+    organization = admin_organization(request, slug)
+    form = forms.EndorseForm(request.POST or None, slates=endorsable_slates(organization))
+    if request.method == "POST" and form.is_valid():
+        slate = get_object_or_404(Slate, slug=form.cleaned_data["slate"])
+        try:
+            slate_services.endorse_slate(
+                organization=organization, slate=slate, actor=request.user,
+                statement=form.cleaned_data["statement"],
+            )  # fmt: skip
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            messages.success(request, f"{organization} endorses {slate}.")
+            return redirect("orgs:dashboard", slug=organization.slug)
+    context = {"organization": organization, "form": form}
+    return render(
+        request, "organizing/orgs/endorse.html", context, status=400 if form.errors else 200
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request, slug: str, slate_slug: str):
+    organization = admin_organization(request, slug)
+    slate = get_object_or_404(Slate, slug=slate_slug)
+    try:
+        slate_services.withdraw_endorsement(
+            organization=organization, slate=slate, actor=request.user
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"{organization} no longer endorses {slate}.")
+    return redirect("orgs:dashboard", slug=organization.slug)
