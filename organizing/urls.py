@@ -16,6 +16,7 @@ urlpatterns = [
         views.export_volunteers,
         name="export-volunteers",
     ),
+    path("slates/<slug:slug>/deadline/", views.extend_deadline, name="deadline"),
     # The wizard's steps (drafts only, except candidates).
     path("slates/<slug:slug>/edit/", wizard.basics, name="basics"),
     path("slates/<slug:slug>/edit/planks/", wizard.planks, name="planks"),

@@ -1,15 +1,19 @@
 """The organizer's slates, dashboard (with its live fragment) and CSV exports."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from slate import selectors as slate_selectors
+from slate import services as slate_services
+from slate.errors import DomainError
 
-from . import exports
+from . import exports, forms
 from .dashboard import organizer_dashboard
 from .permissions import organizer_slate
+from .wizard import show_error
 
 
 @login_required
@@ -65,3 +69,33 @@ def export_volunteers(request, slug: str):
     slate = organizer_slate(request, slug)
     lines = exports.csv_lines(exports.VOLUNTEER_COLUMNS, exports.volunteer_rows(slate.pk))
     return _csv_response(lines, f"{slate.slug}-volunteers.csv")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def extend_deadline(request, slug: str):
+    slate = organizer_slate(request, slug)
+    form = forms.DeadlineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            extension = slate_services.extend_deadline(
+                slate=slate,
+                new_deadline=form.cleaned_data["new_deadline"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"The deadline is now {extension.new_deadline:%B %-d, %Y %H:%M %Z}; "
+                "supporters are being told.",
+            )
+            return redirect("organize:dashboard", slug=slate.slug)
+    context = {
+        "slate": slate,
+        "form": form,
+        "extensions": slate.deadline_extensions.select_related("actor").order_by("-created_at"),
+    }
+    return render(request, "organizing/deadline.html", context, status=400 if form.errors else 200)

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
+    DeadlineExtension,
     Endorsement,
     PartnerOrganization,
     Plank,
@@ -54,6 +55,12 @@ class SlateTransitionAdmin(ReadOnlyAdmin):
     list_display = ["slate", "from_state", "to_state", "actor", "created_at", "dispatched_at"]
     list_filter = ["to_state"]
     readonly_fields = [f.name for f in SlateTransition._meta.fields]
+
+
+@admin.register(DeadlineExtension)
+class DeadlineExtensionAdmin(ReadOnlyAdmin):
+    list_display = ["slate", "previous_deadline", "new_deadline", "actor", "dispatched_at"]
+    readonly_fields = [f.name for f in DeadlineExtension._meta.fields]
 
 
 @admin.register(PartnerOrganization)

@@ -14,6 +14,9 @@ slate_locked = Signal()
 slate_expired = Signal()
 slate_voided = Signal()
 slate_released = Signal()
+# Not a lifecycle change: an open slate's deadline moved later. Keyword arguments: ``slate_id``,
+# ``extension_id`` (a DeadlineExtension). Also at least once.
+slate_deadline_extended = Signal()
 
 SIGNAL_BY_STATE = {
     "open": slate_opened,

@@ -129,6 +129,30 @@ class SlateTransition(models.Model):
         return f"{self.slate}: {self.from_state} → {self.to_state}"
 
 
+class DeadlineExtension(models.Model):
+    """Every move of an open slate's deadline, and the outbox for the notice to supporters.
+
+    ``dispatched_at`` stays empty until ``slate_deadline_extended`` has been sent; the sweeper
+    re-sends any that a crash left behind (receivers are idempotent).
+    """
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="deadline_extensions")
+    previous_deadline = models.DateTimeField()
+    new_deadline = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.slate}: deadline moved to {self.new_deadline:%Y-%m-%d}"
+
+
 class PartnerOrganization(models.Model):
     class Kind(models.TextChoices):
         UNION = "union", "Union"

@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "compliance",
     "api",
     "volunteers",
+    "organizing",
 ]
 
 MIDDLEWARE = [

@@ -32,9 +32,18 @@ def dispatch_transition(transition_id: int) -> bool:
     return services.dispatch_transition(transition_id=transition_id)
 
 
+@shared_task(**RETRYABLE)
+def dispatch_deadline_extension(extension_id: int) -> bool:
+    return services.dispatch_deadline_extension(extension_id=extension_id)
+
+
 @shared_task
 def sweep_undispatched_transitions() -> int:
-    ids = services.undispatched_transition_ids(
-        older_than_seconds=settings.SLATE_EVENT_REDISPATCH_AFTER_SECONDS
+    """Beat: re-send lifecycle events and deadline notices that a crash left unsent."""
+    after = settings.SLATE_EVENT_REDISPATCH_AFTER_SECONDS
+    ids = services.undispatched_transition_ids(older_than_seconds=after)
+    sent = sum(services.dispatch_transition(transition_id=tid) for tid in ids)
+    extension_ids = services.undispatched_extension_ids(older_than_seconds=after)
+    return sent + sum(
+        services.dispatch_deadline_extension(extension_id=eid) for eid in extension_ids
     )
-    return sum(services.dispatch_transition(transition_id=tid) for tid in ids)

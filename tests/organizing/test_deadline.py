@@ -1,0 +1,149 @@
+"""Extending an open slate's deadline: the service, its record and event, the page, the email."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from pledges import services as pledge_services
+from slate import services
+from slate.errors import SlateError
+from slate.models import DeadlineExtension, Slate
+from tests.factories import UserFactory, make_draft_slate
+
+pytestmark = pytest.mark.django_db
+
+
+def later(slate, days=7):
+    return slate.deadline + timedelta(days=days)
+
+
+def form(when, reason="The primary moved to June."):
+    return {"new_deadline": when.strftime("%Y-%m-%dT%H:%M"), "reason": reason}
+
+
+def test_extension_is_recorded_announced_and_emailed_to_each_supporter_once(
+    slate, organizer, django_capture_on_commit_callbacks
+):
+    volunteer, donor = UserFactory(), UserFactory()
+    pledge_services.create_volunteer_pledge(
+        supporter=volunteer, slate=slate, hours=4, activities=["canvassing"], zip_code="10001"
+    )
+    pledge_services.sign_on(supporter=volunteer, slate=slate)
+    pledge_services.commit_money_pledge(
+        pledge=pledge_services.create_money_pledge(supporter=donor, slate=slate, amount_cents=900)
+    )
+    cancelled = UserFactory()
+    pledge_services.cancel_pledge(
+        pledge=pledge_services.sign_on(supporter=cancelled, slate=slate), actor=cancelled
+    )
+    previous = slate.deadline
+    new_deadline = later(slate)
+    with django_capture_on_commit_callbacks(execute=True):
+        extension = services.extend_deadline(
+            slate=slate, new_deadline=new_deadline, actor=organizer, reason="Primary moved"
+        )
+    slate.refresh_from_db()
+    assert slate.deadline == new_deadline
+    extension.refresh_from_db()
+    assert (extension.previous_deadline, extension.actor) == (previous, organizer)
+    assert extension.dispatched_at is not None
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([volunteer.email, donor.email])
+    assert "Primary moved" in mail.outbox[0].body
+
+    # A re-sent event (the sweeper after a crash) tells nobody twice.
+    from organizing.notices import tell_supporters_deadline_extended
+
+    assert tell_supporters_deadline_extended(extension_id=extension.pk) == 0
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.parametrize(
+    ("delta", "reason", "code"),
+    [(timedelta(days=-1), "x", "invalid_deadline"), (timedelta(0), "x", "invalid_deadline"),
+     (timedelta(days=3), "  ", "required")],
+)  # fmt: skip
+def test_bad_extensions_are_refused_and_change_nothing(slate, organizer, delta, reason, code):
+    before = slate.deadline
+    with pytest.raises(SlateError) as refused:
+        services.extend_deadline(
+            slate=slate, new_deadline=before + delta, actor=organizer, reason=reason
+        )
+    assert refused.value.code == code
+    slate.refresh_from_db()
+    assert slate.deadline == before and not DeadlineExtension.objects.exists()
+
+
+def test_only_an_open_slates_deadline_is_extended():
+    organizer = UserFactory()
+    draft = make_draft_slate(organizer=organizer)
+    with pytest.raises(SlateError) as refused:
+        services.extend_deadline(
+            slate=draft, new_deadline=later(draft), actor=organizer, reason="r"
+        )
+    assert refused.value.code == "not_open"
+
+
+def test_an_overdue_open_slate_cannot_be_rescued_by_an_extension(slate, organizer):
+    Slate.objects.filter(pk=slate.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    with pytest.raises(SlateError) as refused:
+        services.extend_deadline(
+            slate=slate, new_deadline=timezone.now() + timedelta(days=9), actor=organizer,
+            reason="too late",
+        )  # fmt: skip
+    assert refused.value.code == "deadline_passed"
+
+
+def test_only_this_slates_organizers_extend(slate, stranger, other_organizer):
+    for user in (stranger, other_organizer):
+        with pytest.raises(SlateError):
+            services.extend_deadline(slate=slate, new_deadline=later(slate), actor=user, reason="r")
+
+
+def test_the_page_extends_and_shows_the_history(
+    client, slate, organizer, mailoutbox, django_capture_on_commit_callbacks
+):
+    pledge_services.sign_on(supporter=UserFactory(), slate=slate)
+    client.force_login(organizer)
+    url = reverse("organize:deadline", args=[slate.slug])
+    assert client.get(url).status_code == 200
+    new_deadline = later(slate).replace(second=0, microsecond=0)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, form(new_deadline))
+    assert response["Location"] == reverse("organize:dashboard", args=[slate.slug])
+    slate.refresh_from_db()
+    assert slate.deadline == new_deadline
+    assert "The primary moved to June." in client.get(url).content.decode()
+    assert len(mailoutbox) == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"new_deadline": "", "reason": "r"},
+        {"new_deadline": "someday", "reason": "r"},
+        {"new_deadline": "2001-01-01T00:00", "reason": "r"},
+        {"new_deadline": "2999-01-01T00:00", "reason": ""},
+        {"new_deadline": "2999-01-01T00:00", "reason": "\x00"},
+    ],
+)
+def test_bad_input_on_the_page_is_a_400_and_changes_nothing(client, slate, organizer, data):
+    before = slate.deadline
+    client.force_login(organizer)
+    response = client.post(reverse("organize:deadline", args=[slate.slug]), data)
+    assert response.status_code == 400
+    assert response.context["form"].errors
+    slate.refresh_from_db()
+    assert slate.deadline == before and not DeadlineExtension.objects.exists()
+
+
+def test_the_page_is_for_this_slates_organizers(client, slate, stranger, other_organizer):
+    url = reverse("organize:deadline", args=[slate.slug])
+    assert client.get(url)["Location"].startswith("/accounts/login/")
+    for user in (stranger, other_organizer):
+        client.force_login(user)
+        assert client.get(url).status_code == 403
+        assert client.post(url, form(later(slate))).status_code == 403
+    assert not DeadlineExtension.objects.exists()
