@@ -7,7 +7,13 @@ from django.urls import reverse
 from candidates import services
 from candidates.claim_links import claim_path, claim_token
 from candidates.models import Candidate, Invitation
-from tests.factories import UserFactory, make_draft_slate, make_open_slate, organizer_of
+from tests.factories import (
+    UserFactory,
+    make_draft_slate,
+    make_open_slate,
+    organizer_of,
+    with_totp,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +38,7 @@ def test_the_organizer_sees_the_link_and_the_candidate_claims_then_is_verified(c
     # Links are only shown for profiles nobody has claimed yet.
     assert [row["claim_url"] for row in page.context["rows"] if row["claim_url"]] == [link]
 
-    rosa = UserFactory()
+    rosa = with_totp(UserFactory())
     client.force_login(rosa)
     url = link.removeprefix("http://testserver")
     assert "Rosa Park" in client.get(url).content.decode()

@@ -6,14 +6,14 @@ from django.urls import reverse
 from pledges import services as pledge_services
 from slate import services
 from slate.models import Endorsement, PartnerOrganization
-from tests.factories import UserFactory, make_draft_slate, make_staff
+from tests.factories import UserFactory, make_draft_slate, make_staff, with_totp
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def org_admin():
-    return UserFactory()
+    return with_totp(UserFactory())
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_drafts_do_not_show_on_the_organization_page(client, org):
 def test_admin_pages_need_this_organizations_admin(client, org, slate, organizer):
     for url in admin_urls(org):
         assert client.get(url)["Location"].startswith("/accounts/login/")
-    other_admin = UserFactory()
+    other_admin = with_totp(UserFactory())
     services.create_partner_organization(name="Elsewhere", kind="civic", admin=other_admin)
     for user in (UserFactory(), other_admin, organizer):
         client.force_login(user)
@@ -121,7 +121,7 @@ def test_bad_endorsements_are_form_errors_and_endorse_nothing(client, org, org_a
 
 
 def test_registering_an_organization_makes_the_user_its_admin(client):
-    user = UserFactory()
+    user = with_totp(UserFactory())
     client.force_login(user)
     response = client.post(
         reverse("orgs:new"), {"name": "River Valley Voters", "kind": "civic", "website": ""}

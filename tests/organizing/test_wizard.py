@@ -8,7 +8,13 @@ from django.utils import timezone
 
 from candidates.models import AgreementVersion, Candidate, Invitation
 from slate.models import Plank, Slate
-from tests.factories import UserFactory, make_draft_slate, make_open_slate, organizer_of
+from tests.factories import (
+    UserFactory,
+    make_draft_slate,
+    make_open_slate,
+    organizer_of,
+    with_totp,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +46,7 @@ def step_urls(slate):
 
 
 def test_the_whole_wizard_creates_and_publishes_a_slate(client):
-    organizer = UserFactory()
+    organizer = with_totp(UserFactory())
     client.force_login(organizer)
     assert client.get(reverse("organize:new")).status_code == 200
     response = client.post(
