@@ -50,6 +50,7 @@ ORGANIZER_EMAIL = f"organizer@{DEMO_DOMAIN}"
 SUPPORTER_EMAIL = f"supporter@{DEMO_DOMAIN}"
 CANDIDATE_EMAIL = f"candidate@{DEMO_DOMAIN}"
 UNSIGNED_CANDIDATE_EMAIL = f"candidate4@{DEMO_DOMAIN}"
+CLAIMED_CANDIDATE_EMAIL = f"candidate9@{DEMO_DOMAIN}"
 UNION_ADMIN_EMAIL = f"union@{DEMO_DOMAIN}"
 CIVIC_ADMIN_EMAIL = f"civic@{DEMO_DOMAIN}"
 
@@ -57,6 +58,7 @@ LOGINS: tuple[tuple[str, str, str], ...] = (
     ("organizer", ORGANIZER_EMAIL, DEMO_PASSWORD),
     ("candidate (signed)", CANDIDATE_EMAIL, DEMO_PASSWORD),
     ("candidate (not yet signed)", UNSIGNED_CANDIDATE_EMAIL, DEMO_PASSWORD),
+    ("candidate (claimed, awaiting verification)", CLAIMED_CANDIDATE_EMAIL, DEMO_PASSWORD),
     ("supporter", SUPPORTER_EMAIL, DEMO_PASSWORD),
     ("partner org admin (union)", UNION_ADMIN_EMAIL, DEMO_PASSWORD),
     ("partner org admin (civic group)", CIVIC_ADMIN_EMAIL, DEMO_PASSWORD),
@@ -189,6 +191,16 @@ CANDIDATES: tuple[tuple[str, str, str, str, str, str], ...] = (
     ),
 )
 SIGNERS = 3  # the first three sign: the slate stays open, 3 of the 5 needed
+
+# The organizer's second slate, left half-way through the wizard: a draft with two invited
+# candidates, one who claimed the profile (the organizer can verify them) and one who has not
+# (the organizer can copy their invitation link).
+DRAFT_SLATE_SLUG = "2028-great-lakes-slate"
+DRAFT_SLATE_NAME = "2028 Great Lakes Slate"
+DRAFT_CANDIDATES: tuple[tuple[str, str, str, str, str | None], ...] = (
+    ("Marisol Vega", Candidate.Office.HOUSE, "MI", "13", CLAIMED_CANDIDATE_EMAIL),
+    ("Owen Castellano", Candidate.Office.STATE_LEGISLATURE, "OH", "21", None),
+)
 
 # Supporter states (weights) and real-looking ZIP codes in each.
 SUPPORTER_STATES: dict[str, tuple[int, tuple[str, ...]]] = {
@@ -367,8 +379,32 @@ class _Seeder:
         supporters = self.supporters(plan)
         count = self.pledges(slate, plan, supporters, organizations)
         count += self.demo_supporter_pledges(slate, demo_supporter, organizations[1])
+        self.at(self.ago(1))
+        self.draft_slate(organizer)
         self.clock.at = None
         return count
+
+    def draft_slate(self, organizer) -> Slate:
+        slate = slate_services.create_slate(
+            name=DRAFT_SLATE_NAME,
+            slug=DRAFT_SLATE_SLUG,
+            mission="Six races around the Great Lakes in 2028, one shared program.",
+            deadline=self.start + timedelta(days=400),
+            threshold_min_signatures=2,
+            planks=PLANKS[:3],
+            created_by=organizer,
+        )
+        for name, office, state, district, email in DRAFT_CANDIDATES:
+            invitation = candidate_services.invite_new_candidate(
+                slate=slate, actor=organizer, full_name=name, office=office, state=state,
+                district=district, party="Democratic",
+            )  # fmt: skip
+            if email is not None:
+                first, _, last = name.partition(" ")
+                candidate_services.claim_invitation(
+                    invitation=invitation, user=self.user(email, first, last)
+                )
+        return slate
 
     # --- People ---
 

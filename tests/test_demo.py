@@ -123,7 +123,7 @@ def test_maintained_totals_equal_a_recount(seeded):
     assert maintained == recount.breakdown
 
 
-TWO_FACTOR_LOGINS = {"organizer", "candidate", "candidate4", "union", "civic"}
+TWO_FACTOR_LOGINS = {"organizer", "candidate", "candidate4", "candidate9", "union", "civic"}
 
 
 @pytest.mark.django_db
@@ -266,3 +266,21 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
             if _group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+@pytest.mark.django_db
+def test_the_organizers_draft_has_a_claimed_and_an_unclaimed_candidate(seeded):
+    """So the organizer's pages have something to continue, verify and share."""
+    from candidates.models import Invitation
+    from pledges.demo import DRAFT_SLATE_SLUG
+
+    draft = Slate.objects.get(slug=DRAFT_SLATE_SLUG)
+    assert draft.state == SlateState.DRAFT
+    assert draft.organizers.get().email == "organizer@slate.test"
+    claimed = {
+        invitation.candidate.full_name: invitation.candidate.user
+        for invitation in Invitation.objects.filter(slate=draft).select_related("candidate")
+    }
+    assert claimed["Marisol Vega"].email == "candidate9@slate.test"
+    assert claimed["Owen Castellano"] is None
+    assert not Candidate.objects.get(full_name="Marisol Vega").verified
