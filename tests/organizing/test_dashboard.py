@@ -155,6 +155,25 @@ def test_pledge_csv_has_every_pledge_with_donor_details(client, organizer, slate
     assert money["supporter_name"] == "Ada Lovelace"
     assert money["supporter_email"] == donor.email
     assert money["supporter_state"] == "NY"
+    assert money["donor_employer"] == ""  # no donor details given
+
+
+def test_pledge_csv_carries_the_compliance_donor_details(client, organizer, slate):
+    from compliance.models import Donor
+
+    donor = UserFactory()
+    Donor.objects.create(
+        user=donor, first_name="Ada", last_name="Lovelace", street_1="12 Analytical Way",
+        city="Ann Arbor", state="MI", zip_code="48104", employer="Engine Works",
+        occupation="Mathematician", email=donor.email,
+    )  # fmt: skip
+    money_pledge(slate, 2_500, supporter=donor, state="MI")
+    client.force_login(organizer)
+    [row] = read_csv(client.get(reverse("organize:export-pledges", args=[slate.slug])))
+    assert (row["donor_street_1"], row["donor_city"], row["donor_zip_code"]) == (
+        "12 Analytical Way", "Ann Arbor", "48104",
+    )  # fmt: skip
+    assert (row["donor_employer"], row["donor_occupation"]) == ("Engine Works", "Mathematician")
 
 
 def test_volunteer_csv_lists_only_volunteers(client, organizer, slate):
