@@ -8,8 +8,12 @@ app_name = "orgs"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", views.new, name="new"),
-    path("<slug:slug>/", views.detail, name="detail"),
-    path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
-    path("<slug:slug>/endorse/", views.endorse, name="endorse"),
-    path("<slug:slug>/endorsements/<slug:slate_slug>/withdraw/", views.withdraw, name="withdraw"),
+    path("<slug:organization_slug>/", views.detail, name="detail"),
+    path("<slug:organization_slug>/dashboard/", views.dashboard, name="dashboard"),
+    path("<slug:organization_slug>/endorse/", views.endorse, name="endorse"),
+    path(
+        "<slug:organization_slug>/endorsements/<slug:slug>/withdraw/",
+        views.withdraw,
+        name="withdraw",
+    ),
 ]

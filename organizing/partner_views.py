@@ -40,16 +40,16 @@ def new(request):
             messages.success(
                 request, f"{organization} is registered. Staff verify new organizations."
             )
-            return redirect("orgs:dashboard", slug=organization.slug)
+            return redirect("orgs:dashboard", organization_slug=organization.slug)
     return render(
         request, "organizing/orgs/new.html", {"form": form}, status=400 if form.errors else 200
     )
 
 
 @require_GET
-def detail(request, slug: str):
+def detail(request, organization_slug: str):
     """Public: who the organization is and which slates it endorses."""
-    organization = get_object_or_404(PartnerOrganization, slug=slug)
+    organization = get_object_or_404(PartnerOrganization, slug=organization_slug)
     endorsements = organization.endorsements.filter(
         slate__state__in=slate_selectors.PUBLIC_STATES
     ).select_related("slate")
@@ -77,8 +77,8 @@ def _links(request, organization, slate) -> dict:
 
 @login_required
 @require_GET
-def dashboard(request, slug: str):
-    organization = admin_organization(request, slug)
+def dashboard(request, organization_slug: str):
+    organization = admin_organization(request, organization_slug)
     board = partner_dashboard(organization)
     rows = [
         {"row": row, **_links(request, organization, row.endorsement.slate)} for row in board.slates
@@ -94,8 +94,8 @@ def dashboard(request, slug: str):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def endorse(request, slug: str):
-    organization = admin_organization(request, slug)
+def endorse(request, organization_slug: str):
+    organization = admin_organization(request, organization_slug)
     form = forms.EndorseForm(request.POST or None, slates=endorsable_slates(organization))
     if request.method == "POST" and form.is_valid():
         slate = get_object_or_404(Slate, slug=form.cleaned_data["slate"])
@@ -108,7 +108,7 @@ def endorse(request, slug: str):
             show_error(form, error)
         else:
             messages.success(request, f"{organization} endorses {slate}.")
-            return redirect("orgs:dashboard", slug=organization.slug)
+            return redirect("orgs:dashboard", organization_slug=organization.slug)
     context = {"organization": organization, "form": form}
     return render(
         request, "organizing/orgs/endorse.html", context, status=400 if form.errors else 200
@@ -117,9 +117,9 @@ def endorse(request, slug: str):
 
 @login_required
 @require_POST
-def withdraw(request, slug: str, slate_slug: str):
-    organization = admin_organization(request, slug)
-    slate = get_object_or_404(Slate, slug=slate_slug)
+def withdraw(request, organization_slug: str, slug: str):
+    organization = admin_organization(request, organization_slug)
+    slate = get_object_or_404(Slate, slug=slug)
     try:
         slate_services.withdraw_endorsement(
             organization=organization, slate=slate, actor=request.user
@@ -128,4 +128,4 @@ def withdraw(request, slug: str, slate_slug: str):
         messages.error(request, error.message)
     else:
         messages.success(request, f"{organization} no longer endorses {slate}.")
-    return redirect("orgs:dashboard", slug=organization.slug)
+    return redirect("orgs:dashboard", organization_slug=organization.slug)

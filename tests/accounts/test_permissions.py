@@ -14,6 +14,8 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from candidates import services as candidate_services
+from candidates.claim_links import claim_token
 from pledges import services as pledge_services
 from tests.factories import (
     UserFactory,
@@ -113,6 +115,27 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteer_hosts:attendance": logged_in(405),
     "volunteer_hosts:summary": organizers_only(),
     "volunteer_hosts:summary-csv": organizers_only(),
+    "organize:new": logged_in(200),  # anyone may start a slate (and becomes its organizer)
+    # the wizard's steps edit drafts; this slate is open, so its organizers go to the dashboard
+    "organize:basics": organizers_only(302),
+    "organize:planks": organizers_only(302),
+    "organize:rule": organizers_only(302),
+    "organize:agreement": organizers_only(302),
+    "organize:preview": organizers_only(302),
+    "organize:publish": logged_in(405),  # POST only; the organizer check follows
+    "organize:candidates": organizers_only(),
+    "organize:candidate-verify": logged_in(405),
+    "organize:invitation-revoke": logged_in(405),
+    "organize:deadline": organizers_only(),
+    # --- candidates claiming an invitation (anyone logged in may open the link) ---
+    "candidates:claim": logged_in(200),
+    # --- partner organizations ---
+    "orgs:index": logged_in(200),  # lists the organizations this person administers
+    "orgs:new": logged_in(200),
+    "orgs:detail": everyone(200),  # the public organization page
+    "orgs:dashboard": logged_in(403, partner_admin=200, staff=200),
+    "orgs:endorse": logged_in(403, partner_admin=200, staff=200),
+    "orgs:withdraw": logged_in(405),
 }
 
 
@@ -167,10 +190,17 @@ def world(localstripe):
         "other_partner_admin": other_partner.admins.get(),
         "staff": UserFactory(is_staff=True),
     }
+    invitation = candidate_services.invite_new_candidate(
+        slate=slate, actor=people["organizer"], full_name="Not Yet Claimed", office="house",
+        state="CA",
+    )  # fmt: skip
     arguments = {
         "slug": slate.slug,
         "pk": pledge.pk,
         "organization_slug": partner.slug,
+        "candidate_id": invitation.candidate_id,
+        "invitation_id": invitation.pk,
+        "token": claim_token(invitation),
     }
     return people, arguments
 
