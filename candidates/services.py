@@ -8,6 +8,7 @@ evaluation once the transaction commits.
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -201,13 +202,40 @@ def invite_candidate(
 
 @transaction.atomic
 def invite_new_candidate(
-    *, slate: Slate, actor, is_required: bool = False, **profile: str
+    *, slate: Slate, actor, is_required: bool = False, notify_email: str = "", **profile: str
 ) -> Invitation:
-    """Create a candidate profile and invite it, both or neither (the wizard's one step)."""
+    """Create a candidate profile and invite it, both or neither (the wizard's one step);
+    with ``notify_email``, the invitation link is emailed there after commit."""
     if not slate_selectors.is_organizer(actor, slate):
         raise CandidateError("forbidden", "Only this slate's organizers may do that.")
     candidate = create_candidate(created_by=actor, **profile)
-    return invite_candidate(slate=slate, candidate=candidate, actor=actor, is_required=is_required)
+    invitation = invite_candidate(
+        slate=slate, candidate=candidate, actor=actor, is_required=is_required
+    )
+    if notify_email:
+        send_invitation_link(invitation=invitation, email=notify_email, actor=actor)
+    return invitation
+
+
+@transaction.atomic
+def send_invitation_link(*, invitation: Invitation, email: str, actor) -> None:
+    """Email the invitation link (after commit, by Celery) while nobody has claimed it. The
+    address is used once and not stored: the profile is tied to whoever claims it."""
+    _require_organizer(actor, invitation.slate)
+    email = clean_text(email, field="email", error=CandidateError, max_length=254, required=True)
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise CandidateError(
+            "invalid_email", "Enter a valid email address.", field="email"
+        ) from None
+    if not invitation.counts_toward_slate:
+        raise CandidateError("invitation_closed", "This invitation was withdrawn or declined.")
+    if invitation.candidate.user_id is not None:
+        raise CandidateError("already_claimed", f"{invitation.candidate} has already claimed it.")
+    from . import tasks  # tasks import services
+
+    enqueue_on_commit(tasks.email_invitation_link, invitation.pk, email)
 
 
 @transaction.atomic

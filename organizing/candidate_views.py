@@ -84,6 +84,28 @@ def verify(request, slug: str, candidate_id: int):
 
 @login_required
 @require_POST
+def email_link(request, slug: str, invitation_id: int):
+    slate = organizer_slate(request, slug)
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("candidate", "slate"), pk=invitation_id, slate=slate
+    )
+    form = forms.InvitationEmailForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address to send the invitation link to.")
+        return redirect("organize:candidates", slug=slate.slug)
+    try:
+        candidate_services.send_invitation_link(
+            invitation=invitation, email=form.cleaned_data["email"], actor=request.user
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"The invitation link of {invitation.candidate} is on its way.")
+    return redirect("organize:candidates", slug=slate.slug)
+
+
+@login_required
+@require_POST
 def revoke(request, slug: str, invitation_id: int):
     slate = organizer_slate(request, slug)
     invitation = get_object_or_404(Invitation, pk=invitation_id, slate=slate)

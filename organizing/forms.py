@@ -84,6 +84,13 @@ class CandidateInviteForm(forms.Form):
     is_required = forms.BooleanField(
         label="Required: the slate cannot lock unless this candidate signs", required=False
     )
+    notify_email = forms.EmailField(
+        label="Candidate's email (optional: we send them the invitation link)", required=False
+    )
+
+
+class InvitationEmailForm(forms.Form):
+    email = forms.EmailField(label="Email the invitation link to")
 
 
 class DeadlineForm(forms.Form):

@@ -32,6 +32,11 @@ urlpatterns = [
         name="candidate-verify",
     ),
     path(
+        "slates/<slug:slug>/invitations/<int:invitation_id>/email/",
+        candidate_views.email_link,
+        name="invitation-email",
+    ),
+    path(
         "slates/<slug:slug>/invitations/<int:invitation_id>/revoke/",
         candidate_views.revoke,
         name="invitation-revoke",

@@ -126,6 +126,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:candidates": organizers_only(),
     "organize:candidate-verify": logged_in(405),
     "organize:invitation-revoke": logged_in(405),
+    "organize:invitation-email": logged_in(405),
     "organize:deadline": organizers_only(),
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
