@@ -339,7 +339,12 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Slate API",
-    "DESCRIPTION": "Slates, candidates, signatures, pledges and partner organizations.",
+    "DESCRIPTION": (
+        "Slates, candidates, signatures, pledges and partner organizations.\n\n"
+        "Authenticate with the browser session or `Authorization: Bearer <token>` (personal "
+        "access tokens: /api/tokens/). Every error is `{code, message, fields}`. Writes are "
+        "rate-limited per user and per IP (429 with Retry-After). Lists use cursor pagination."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "REDOC_DIST": "SIDECAR",

@@ -122,3 +122,10 @@ def test_accounts_with_two_factor_make_tokens_on_the_settings_page_only():
     )  # fmt: skip
     assert response.status_code == 403
     assert not PersonalAccessToken.objects.exists()
+
+
+def test_the_account_security_page_links_to_the_tokens(client):
+    client.force_login(UserFactory())
+    page = client.get("/accounts/security/")
+    assert page.status_code == 200
+    assert b'href="/api/tokens/"' in page.content
