@@ -2,8 +2,9 @@
 
 Grows one open slate to N committed money pledges (bulk-inserted, 1 in 1,000 set straight to
 ``needs_action``, then made consistent through ``pledges.services.repair_totals``, as in
-totals_read.py: a benchmark's shortcut, never the app's), and times ``organizing.dashboard.organizer_dashboard`` (what the page and
-its live fragment read) against a full ``recount_slate`` scan. Prints figures only.
+totals_read.py: a benchmark's shortcut, never the app's), and times
+``organizing.dashboard.organizer_dashboard`` (what the page and its live fragment read)
+against a full ``recount_slate`` scan. Prints figures only.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/slate \
         .venv/bin/python bench/organizer_dashboard.py
