@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.mfa import has_totp, mfa_required_roles
 from slate.models import PartnerOrganization
 from slate.selectors import is_partner_admin
 
@@ -52,6 +53,10 @@ def partner_webhooks(request, slug: str):
     organization = PartnerOrganization.objects.filter(slug=slug).first()
     if organization is None or not is_partner_admin(request.user, organization):
         raise Http404("No such organization")
+    if mfa_required_roles(request.user) and not has_totp(request.user):
+        # The partner pages' rule (accounts.middleware), for this page outside their namespace.
+        messages.warning(request, "Set up two-factor authentication to manage webhooks.")
+        return redirect("mfa_activate_totp")
     new_endpoint = None
     error = None
     if request.method == "POST":

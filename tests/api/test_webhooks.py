@@ -228,3 +228,21 @@ def test_bad_urls_are_refused(world, url):
     )
     assert response.status_code == 400
     assert "url" in response.json()["fields"]
+
+
+def test_the_webhooks_page_needs_two_factor(client, world):
+    from allauth.mfa.models import Authenticator
+
+    Authenticator.objects.filter(user=world.users["partner_admin"]).delete()
+    client.force_login(world.users["partner_admin"])
+    page = client.post(
+        f"/api/partners/{world.organization.slug}/webhooks/", {"url": "https://x.example.org/"}
+    )
+    assert page.status_code == 302
+    assert not world.organization.webhook_endpoints.exists()
+
+
+def test_the_partner_dashboard_links_to_the_webhooks_page(client, world):
+    client.force_login(world.users["partner_admin"])
+    page = client.get(f"/orgs/{world.organization.slug}/dashboard/")
+    assert f'href="/api/partners/{world.organization.slug}/webhooks/"'.encode() in page.content
