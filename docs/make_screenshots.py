@@ -2,8 +2,8 @@
 
 Seeds the demo into a throw-away SQLite database, starts the web server on a free port, and
 drives Debian's Chromium through Playwright: home, slate, pledge (step 1), candidate home,
-organizer dashboard, the embeddable widget, and the log-in page. Demo organizer and candidate
-logins pass the two-factor step with the published demo secret, like a person would.
+organizer and partner dashboards, the embeddable widget, and the log-in page. Demo logins in
+two-factor roles pass that step with the published demo secret, like a person would.
 """
 
 import os
@@ -66,7 +66,7 @@ def log_in(page, base: str, email: str, totp_code) -> None:
         raise SystemExit(problem) from None
 
 
-def shoot(browser, base: str, slug: str, totp_code) -> list[Path]:
+def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]:
     shots = [
         ("home", None, "/"),
         ("slate", None, f"/slates/{slug}/"),
@@ -75,6 +75,7 @@ def shoot(browser, base: str, slug: str, totp_code) -> list[Path]:
         ("pledge", "supporter@slate.test", f"/slates/{slug}/pledge/"),
         ("candidate-home", "candidate@slate.test", "/candidate/"),
         ("organizer-dashboard", "organizer@slate.test", f"/organize/slates/{slug}/"),
+        ("partner-dashboard", "union@slate.test", f"/orgs/{org_slug}/dashboard/"),
     ]
     # Each person logs in once (a two-factor code is good only once); both widths reuse it.
     sessions = {}
@@ -120,9 +121,11 @@ def main() -> None:
         django.setup()
         from accounts.demo import demo_totp_code
         from pledges.demo import DEMO_SLATE_SLUG
+        from slate.models import PartnerOrganization
 
         manage(env, "migrate", "--verbosity", "0")
         manage(env, "seed_demo", "--verbosity", "0")
+        org_slug = PartnerOrganization.objects.get(admins__email="union@slate.test").slug
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen(  # noqa: S603
@@ -137,7 +140,7 @@ def main() -> None:
                 browser = playwright.chromium.launch(
                     executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
                 )
-                saved = shoot(browser, base, DEMO_SLATE_SLUG, demo_totp_code)
+                saved = shoot(browser, base, DEMO_SLATE_SLUG, org_slug, demo_totp_code)
                 browser.close()
         finally:
             server.terminate()

@@ -21,26 +21,7 @@ from slate.states import SlateState
 from tests.e2e.test_money_journey import fill_card
 from tests.factories import UserFactory, make_partner_organization, with_totp
 
-
-def _routed(*names: str) -> bool:
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        for name in names:
-            reverse(name, kwargs={"token": "x"} if name == "candidates:claim" else None)
-    except NoReverseMatch:
-        return False
-    return True
-
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    # Runs as soon as the wizard, the invitation claim and the partner dashboard are routed.
-    pytest.mark.skipif(
-        not _routed("organize:new", "candidates:claim", "orgs:index"),
-        reason="waiting for the organizer wizard, invitation-claim and partner pages",
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 CANDIDATES = (("Ada Prairie", "NE"), ("Ben Plains", "KS"), ("Cy Meadow", "IA"))
 
