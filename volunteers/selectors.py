@@ -455,12 +455,43 @@ def events_of(slate: Slate) -> QuerySet[VolunteerEvent]:
     )
 
 
-def roster(shift: Shift) -> QuerySet[ShiftSignup]:
-    return (
+@dataclass(frozen=True)
+class RosterEntry:
+    """A sign-up as the shift's hosts see it: contact details only where the volunteer agreed
+    to share them with this campaign (the one they are matched to), or for the organizers."""
+
+    signup: ShiftSignup
+    name: str | None
+    email: str | None
+    phone: str | None
+
+
+def roster(shift: Shift, viewer) -> list[RosterEntry]:
+    signups = (
         shift.signups.exclude(status=SignupStatus.CANCELLED)
-        .select_related("volunteer", "pledge__volunteer_details")
+        .select_related("volunteer", "pledge__volunteer_details", "pledge__volunteer_match")
         .order_by("status", "queued_at", "id")
     )
+    organizer = is_organizer(viewer, shift.event.slate)
+    entries = []
+    for signup in signups:
+        details = getattr(signup.pledge, "volunteer_details", None)
+        match = getattr(signup.pledge, "volunteer_match", None)
+        own_campaign = (
+            shift.event.candidate_id is not None
+            and match is not None
+            and match.candidate_id == shift.event.candidate_id
+        )
+        visible = bool(details and details.share_contact and (organizer or own_campaign))
+        entries.append(
+            RosterEntry(
+                signup=signup,
+                name=(details.display_name or signup.volunteer.email) if visible else None,
+                email=signup.volunteer.email if visible else None,
+                phone=(details.phone or "") if visible else None,
+            )
+        )
+    return entries
 
 
 def reminder_window(kind: str) -> timedelta:

@@ -277,7 +277,7 @@ def event(request, pk: int):
             messages.success(request, "Shift added.")
             return redirect("volunteer_hosts:event", pk=event_.pk)
     shift_rows = [
-        {"shift": s, "roster": selectors.roster(s)}
+        {"shift": s, "roster": selectors.roster(s, request.user)}
         for s in event_.shifts.order_by("starts_at", "id")
     ]
     return render(

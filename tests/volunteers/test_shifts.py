@@ -253,3 +253,25 @@ def test_browse_shows_shifts_near_me_and_remote(slate_with_volunteers):
     assert far not in [row.shift for row in listed]
     remote_listed = selectors.shifts_for_volunteer(ca_volunteer, slate, mode="remote")
     assert [row.shift for row in remote_listed] == [remote]
+
+
+def test_a_roster_shows_contact_details_only_to_the_campaign_the_volunteer_is_matched_to():
+    slate = make_open_slate(candidates=2, min_signatures=2)
+    california, new_york = slate_candidates(slate)
+    consenting = pledge_hours(
+        slate, zip_code="94110", mode="in_person", share_contact=True, display_name="Ana"
+    ).supporter
+    private = pledge_hours(slate, zip_code="90012", mode="in_person").supporter
+    lock(slate)
+    ca_shift = make_shift(slate, actor=california.user, candidate=california)
+    ny_shift = make_shift(slate, actor=new_york.user, candidate=new_york)
+    for shift in (ca_shift, ny_shift):
+        for person in (consenting, private):
+            shifts.sign_up(shift=shift, volunteer=person)
+
+    def contacts(shift, viewer):
+        return sorted((e.email or "") for e in selectors.roster(shift, viewer))
+
+    assert contacts(ca_shift, california.user) == ["", consenting.email]
+    assert contacts(ny_shift, new_york.user) == ["", ""]  # matched to California, not here
+    assert contacts(ny_shift, organizer_of(slate)) == ["", consenting.email]
