@@ -13,6 +13,7 @@ from django.conf import settings
 
 from candidates.models import Candidate
 from slate.models import PartnerOrganization, SlateOrganizer
+from volunteers.models import CampaignStaff
 
 
 def mfa_required_roles(user) -> list[str]:
@@ -26,6 +27,8 @@ def mfa_required_roles(user) -> list[str]:
         roles.append("candidate")
     if PartnerOrganization.objects.filter(admins=user).exists():
         roles.append("partner organization admin")
+    if CampaignStaff.objects.filter(user=user).exists():
+        roles.append("campaign staff member")  # sees volunteers' contact details
     return roles
 
 

@@ -132,3 +132,15 @@ def test_the_csv_export_has_pledged_scheduled_and_delivered_per_level(client):
     )  # fmt: skip
     ca_row = by_level[("candidate", str(california.pk))]
     assert ca_row["hours_pledged"] == "12" and ca_row["hours_delivered"] == "2.00"
+
+
+def test_campaign_staff_must_set_up_two_factor_before_the_campaign_pages(client):
+    from volunteers.models import CampaignStaff
+
+    slate = make_open_slate()
+    staffer = UserFactory()
+    CampaignStaff.objects.create(candidate=slate_candidates(slate)[0], user=staffer)
+    client.force_login(staffer)
+    response = client.get("/volunteer/campaign/")
+    assert response.status_code == 302 and "/2fa/" in response["Location"]
+    assert client.get("/volunteer/").status_code == 200  # their own volunteering is not guarded
