@@ -113,21 +113,23 @@ def rate_key(settings):
 
 
 def test_limiters_in_different_processes_share_one_rate(rate_key):
-    """Two limiters (as in two worker processes) on one key hand out one sequence of slots
-    20 ms apart; a limiter on its own key is not slowed by them."""
+    """Two limiters (as in two worker processes) on one key hand out one sequence of slots a
+    second apart; a limiter on its own key is not slowed by them."""
     url = settings.CELERY_BROKER_URL
-    worker_a = SharedRateLimiter(50, redis_url=url, key=rate_key)
-    worker_b = SharedRateLimiter(50, redis_url=url, key=rate_key)
+    worker_a = SharedRateLimiter(1, redis_url=url, key=rate_key)
+    worker_b = SharedRateLimiter(1, redis_url=url, key=rate_key)
 
-    delays = [(worker_a if turn % 2 else worker_b).reserve() for turn in range(10)]
+    delays = [(worker_a if turn % 2 else worker_b).reserve() for turn in range(6)]
 
-    # Reserving takes well under the 20 ms between slots, so each slot waits longer than the
-    # one before by nearly the whole interval, whichever process asked.
-    assert delays[0] < 0.02
+    # At one request a second, six reservations come well within the first second, so each
+    # slot is the one before plus exactly one second, whichever process asked: each wait is
+    # longer than the one before by one second less the (short) time between the two calls.
+    assert delays[0] < 0.5
     steps = [later - earlier for earlier, later in itertools.pairwise(delays)]
-    assert all(0.01 < step <= 0.02 for step in steps), steps
-    other_account = SharedRateLimiter(50, redis_url=url, key=rate_key + "-other")
-    assert other_account.reserve() < 0.01
+    assert all(0.5 < step <= 1.0 for step in steps), steps
+    assert delays[-1] > 4.0
+    other_account = SharedRateLimiter(1, redis_url=url, key=rate_key + "-other")
+    assert other_account.reserve() < 0.5
     other_account._client.delete(rate_key + "-other")
 
 
@@ -138,11 +140,11 @@ def test_no_limit_means_no_wait(rate_key):
 
 
 def test_an_unreachable_redis_falls_back_to_a_local_limit(caplog):
-    limiter = SharedRateLimiter(10, redis_url="redis://127.0.0.1:1/0", key="slate:nowhere")
+    limiter = SharedRateLimiter(1, redis_url="redis://127.0.0.1:1/0", key="slate:nowhere")
     with caplog.at_level(logging.WARNING, logger="escrow.ratelimit"):
         first, second = limiter.reserve(), limiter.reserve()
-    assert first < 0.01
-    assert 0.05 < second <= 0.1  # the local bucket spaces them instead
+    assert first < 0.5
+    assert 0.5 < second <= 1.0  # the local bucket spaces them instead
     assert "limiting locally" in caplog.text
 
 
