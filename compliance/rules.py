@@ -1,10 +1,9 @@
 """Which election a contribution counts toward, and that election's limit: read from the
 tables staff edit (cycles, elections, limits), never written in code."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-
-from django.db.models import Q
 
 from candidates.models import Candidate
 
@@ -21,48 +20,80 @@ class ElectionRef:
     code: str  # FEC election code, e.g. G2026
 
 
+class RuleBook:
+    """Every cycle, election and limit, read once (three small queries) for one computation.
+    The tables hold a handful of rows that staff edit; a release asks them for every pledge
+    it captures, so one snapshot per question instead of a query per candidate and rule."""
+
+    def __init__(self) -> None:
+        self.cycles = list(ElectionCycle.objects.order_by("starts_on", "pk"))
+        self.elections: dict[int, list[Election]] = defaultdict(list)
+        for row in Election.objects.order_by("pk"):
+            self.elections[row.cycle_id].append(row)
+        self.limits = {
+            (row.cycle_id, row.office, row.election_kind, row.state): row.limit_cents
+            for row in ContributionLimit.objects.all()
+        }
+        self._elections: dict[tuple[str, date], ElectionRef | None] = {}
+
+    def cycle_on(self, day: date) -> ElectionCycle | None:
+        """The cycle containing ``day``; past the last cycle, the last one still applies (its
+        limits stay in force until staff add the next cycle)."""
+        containing = [c for c in self.cycles if c.starts_on <= day <= c.ends_on]
+        if containing:
+            return containing[0]
+        started = [c for c in self.cycles if c.starts_on <= day]
+        return started[-1] if started else None
+
+    def election_on(
+        self, candidate_state: str, day: date, cycle: ElectionCycle | None = None
+    ) -> ElectionRef | None:
+        """The next election of the candidate's state on or after ``day`` (a contribution
+        after the last election counts toward the last). A state's own row of a kind replaces
+        the all-states row of that kind. With no election rows at all, the cycle's general."""
+        if cycle is None and (candidate_state, day) in self._elections:
+            return self._elections[candidate_state, day]
+        found = self._election_on(candidate_state, day, cycle or self.cycle_on(day))
+        if cycle is None:
+            self._elections[candidate_state, day] = found
+        return found
+
+    def _election_on(
+        self, candidate_state: str, day: date, cycle: ElectionCycle | None
+    ) -> ElectionRef | None:
+        if cycle is None:
+            return None
+        rows: dict[str, Election] = {}
+        for row in self.elections[cycle.pk]:
+            if row.state not in (candidate_state, ""):
+                continue
+            if row.kind not in rows or row.state:
+                rows[row.kind] = row
+        if not rows:
+            return ElectionRef(cycle.pk, ElectionKind.GENERAL, None, f"G{cycle.ends_on.year}")
+        ordered = sorted(rows.values(), key=lambda e: e.held_on)
+        chosen = next((e for e in ordered if e.held_on >= day), ordered[-1])
+        return ElectionRef(cycle.pk, chosen.kind, chosen.held_on, chosen.fec_code)
+
+    def limit_cents(self, candidate: Candidate, election: ElectionRef | None) -> int | None:
+        """Per donor per candidate for this election; None where no rule applies (no row).
+        A state's own row replaces the all-states row."""
+        if election is None:
+            return None
+        key = (election.cycle_id, candidate.office, election.kind)
+        own = self.limits.get((*key, candidate.state))
+        return own if own is not None else self.limits.get((*key, ""))
+
+
 def cycle_on(day: date) -> ElectionCycle | None:
-    """The cycle containing ``day``; past the last cycle, the last one still applies (its
-    limits stay in force until staff add the next cycle)."""
-    cycle = ElectionCycle.objects.filter(starts_on__lte=day, ends_on__gte=day).first()
-    if cycle is None:
-        cycle = ElectionCycle.objects.filter(starts_on__lte=day).order_by("-starts_on").first()
-    return cycle
+    return RuleBook().cycle_on(day)
 
 
 def election_on(
     candidate_state: str, day: date, cycle: ElectionCycle | None = None
 ) -> ElectionRef | None:
-    """The next election of the candidate's state on or after ``day`` (a contribution after
-    the last election counts toward the last). A state's own row of a kind replaces the
-    all-states row of that kind. With no election rows at all, the cycle's general."""
-    cycle = cycle or cycle_on(day)
-    if cycle is None:
-        return None
-    rows: dict[str, Election] = {}
-    for row in Election.objects.filter(cycle=cycle).filter(Q(state=candidate_state) | Q(state="")):
-        if row.kind not in rows or row.state:
-            rows[row.kind] = row
-    if not rows:
-        return ElectionRef(cycle.pk, ElectionKind.GENERAL, None, f"G{cycle.ends_on.year}")
-    ordered = sorted(rows.values(), key=lambda e: e.held_on)
-    chosen = next((e for e in ordered if e.held_on >= day), ordered[-1])
-    return ElectionRef(cycle.pk, chosen.kind, chosen.held_on, chosen.fec_code)
+    return RuleBook().election_on(candidate_state, day, cycle)
 
 
 def limit_cents(candidate: Candidate, election: ElectionRef | None) -> int | None:
-    """Per donor per candidate for this election; None where no rule applies (no row)."""
-    if election is None:
-        return None
-    rows = {
-        row.state: row.limit_cents
-        for row in ContributionLimit.objects.filter(
-            cycle_id=election.cycle_id,
-            office=candidate.office,
-            election_kind=election.kind,
-            state__in=[candidate.state, ""],
-        )
-    }
-    if candidate.state in rows:
-        return rows[candidate.state]
-    return rows.get("")
+    return RuleBook().limit_cents(candidate, election)

@@ -17,7 +17,7 @@ from pledges.states import PledgeState
 from .capping import CappedAllocation, cap_allocation
 from .contributions import contributions, donor_group_user_ids
 from .models import CaptureDecision, Donor, PledgeDeclaration
-from .rules import ElectionRef, cycle_on, election_on, limit_cents
+from .rules import RuleBook, cycle_on
 
 __all__ = ["CappedAllocation", "capped_allocation", "headroom_cents", "pledge_limit_preview"]
 
@@ -27,19 +27,6 @@ _NOT_YET_CAPTURED = (PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.
 
 def _day(at: datetime) -> date:
     return timezone.localdate(at) if timezone.is_aware(at) else at.date()
-
-
-class _Elections:
-    """election_on, remembered per (state, day) for one computation."""
-
-    def __init__(self) -> None:
-        self._seen: dict[tuple[str, date], ElectionRef | None] = {}
-
-    def __call__(self, state: str, day: date) -> ElectionRef | None:
-        key = (state, day)
-        if key not in self._seen:
-            self._seen[key] = election_on(state, day)
-        return self._seen[key]
 
 
 def headroom_cents(
@@ -52,10 +39,10 @@ def headroom_cents(
     what other pledges of the donor were allowed to capture but have not yet."""
     candidates = list(candidates)
     by_id = {c.pk: c for c in candidates}
-    elections = _Elections()
+    rules = RuleBook()
     day = _day(at)
-    target = {c.pk: elections(c.state, day) for c in candidates}
-    limits = {c.pk: limit_cents(c, target[c.pk]) for c in candidates}
+    target = {c.pk: rules.election_on(c.state, day) for c in candidates}
+    limits = {c.pk: rules.limit_cents(c, target[c.pk]) for c in candidates}
     limited = [cid for cid, limit in limits.items() if limit is not None]
     used: dict[int, int] = defaultdict(int)
     if limited:
@@ -63,7 +50,8 @@ def headroom_cents(
             if contribution.pledge_id == exclude_pledge_id:
                 continue
             candidate = by_id[contribution.candidate_id]
-            if elections(candidate.state, _day(contribution.received_at)) == target[candidate.pk]:
+            counts_toward = rules.election_on(candidate.state, _day(contribution.received_at))
+            if counts_toward == target[candidate.pk]:
                 used[candidate.pk] += contribution.net_cents
         decisions = CaptureDecision.objects.filter(
             pledge__supporter_id__in=user_ids, pledge__state__in=_NOT_YET_CAPTURED
@@ -73,7 +61,7 @@ def headroom_cents(
                 cid = int(key)
                 if cid in limits and limits[cid] is not None:
                     candidate = by_id[cid]
-                    if elections(candidate.state, _day(decision.decided_at)) == target[cid]:
+                    if rules.election_on(candidate.state, _day(decision.decided_at)) == target[cid]:
                         used[cid] += cents
     return {
         cid: None if limit is None else max(0, limit - used[cid]) for cid, limit in limits.items()
