@@ -27,6 +27,11 @@ v1 = [
     path("slates/<slug:slug>", slates.SlateDetail.as_view(), name="slate"),
     path("slates/<slug:slug>/totals", slates.SlateTotals.as_view(), name="slate-totals"),
     path("slates/<slug:slug>/growth", slates.SlateGrowth.as_view(), name="slate-growth"),
+    path(
+        "slates/<slug:slug>/volunteer-hours",
+        slates.SlateVolunteerHours.as_view(),
+        name="slate-volunteer-hours",
+    ),
     path("slates/<slug:slug>/planks", slates.SlatePlanks.as_view(), name="slate-planks"),
     path(
         "slates/<slug:slug>/candidates",

@@ -14,6 +14,7 @@ from slate import selectors as slate_selectors
 from slate.models import Slate
 from slate.selectors import GrowthDay, PartnerSlice, SlateProgress
 from slate.totals import BreakdownCounts
+from volunteers.selectors import VolunteerHours, hours_for_slate
 
 STATES_SHOWN = 15
 
@@ -26,6 +27,7 @@ class OrganizerDashboard:
     partners: list[PartnerSlice]
     growth: list[GrowthDay]
     needs_action: NeedsAction
+    volunteer_hours: VolunteerHours  # pledged (maintained totals), scheduled and delivered
 
     @property
     def missing(self) -> list[CandidateStanding]:
@@ -55,4 +57,5 @@ def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
         partners=slate_selectors.partner_breakdown(slate.pk),
         growth=slate_selectors.daily_growth(slate.pk),
         needs_action=needs_action(slate.pk),
+        volunteer_hours=hours_for_slate(slate),
     )

@@ -72,6 +72,31 @@ class TotalsSerializer(serializers.Serializer):
     by_partner = SliceSerializer(many=True)
 
 
+class VolunteerHoursSerializer(serializers.Serializer):
+    pledged_hours = serializers.IntegerField()
+    scheduled_minutes = serializers.IntegerField()
+    delivered_minutes = serializers.IntegerField()
+    volunteers = serializers.IntegerField()
+
+
+class VolunteerHoursRowSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["candidate", "partner"])
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    hours = VolunteerHoursSerializer()
+
+
+class SlateVolunteerHoursSerializer(serializers.Serializer):
+    slate = serializers.CharField()
+    total = VolunteerHoursSerializer()
+    candidates = VolunteerHoursRowSerializer(
+        many=True, help_text="Each signed campaign: hours of the volunteers matched to it."
+    )
+    partners = VolunteerHoursRowSerializer(
+        many=True, help_text="Each endorsing organization: hours of the volunteers it brought."
+    )
+
+
 class GrowthSerializer(serializers.Serializer):
     slate = serializers.CharField()
     days = SliceSerializer(many=True, help_text="One entry per day with pledges, in date order.")

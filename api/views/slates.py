@@ -18,6 +18,7 @@ from slate import selectors as slate_selectors
 from slate.models import Slate
 from slate.states import SlateState
 from slate.totals import NO_PARTNER_KEY
+from volunteers import selectors as volunteer_selectors
 
 from ..filters import StrictFilterSet
 from ..permissions import IsAuthenticated, TwoFactorForRoles, visible_slate
@@ -28,6 +29,7 @@ from ..serializers.slates import (
     GrowthSerializer,
     PlankSerializer,
     SlateSerializer,
+    SlateVolunteerHoursSerializer,
     StandingSerializer,
     TotalsSerializer,
 )
@@ -112,6 +114,29 @@ class SlateTotals(APIView):
             ],
         }
         return Response(TotalsSerializer(data).data)
+
+
+class SlateVolunteerHours(APIView):
+    """Volunteer hours pledged, scheduled and delivered: for the slate, each signed campaign
+    and each endorsing organization (aggregates only; no volunteer is named)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SlateVolunteerHoursSerializer)
+    def get(self, request, slug: str):
+        slate = visible_slate(request, slug)
+        summary = volunteer_selectors.slate_volunteer_summary(slate)
+
+        def row(entry):
+            return {"kind": entry.kind, "id": entry.key, "name": entry.label, "hours": entry.hours}
+
+        data = {
+            "slate": slate.slug,
+            "total": summary.total,
+            "candidates": [row(entry) for entry in summary.candidates],
+            "partners": [row(entry) for entry in summary.partners],
+        }
+        return Response(SlateVolunteerHoursSerializer(data).data)
 
 
 class SlateGrowth(APIView):

@@ -43,6 +43,7 @@ READS = {
     "/api/v1/slates/{slate}": PUBLIC,
     "/api/v1/slates/{slate}/totals": PUBLIC,
     "/api/v1/slates/{slate}/growth": PUBLIC,
+    "/api/v1/slates/{slate}/volunteer-hours": PUBLIC,
     "/api/v1/slates/{slate}/planks": PUBLIC,
     "/api/v1/slates/{slate}/candidates": PUBLIC,
     "/api/v1/slates/{slate}/agreement/versions": PUBLIC,

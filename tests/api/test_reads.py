@@ -96,3 +96,36 @@ def test_referral_totals_are_for_the_partners_admins(world):
         .status_code
         == 403
     )
+
+
+def test_volunteer_hours_show_pledged_time_per_slate_campaign_and_partner(world):
+    from pledges import services as pledge_services
+    from tests.factories import UserFactory
+
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=world.slate, hours=8, activities=["canvassing"],
+        zip_code="94110", referred_by=world.organization,
+    )  # fmt: skip
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=world.slate, hours=3, activities=["phone_banking"],
+        zip_code="10001",
+    )  # fmt: skip
+
+    answer = world.client("anonymous").get(f"/api/v1/slates/{world.slate.slug}/volunteer-hours")
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["total"] == {
+        "pledged_hours": 11, "scheduled_minutes": 0, "delivered_minutes": 0, "volunteers": 2,
+    }  # fmt: skip
+    # Before the lock no one is matched to a campaign; the partner brought the 8 hours.
+    [signed] = body["candidates"]
+    assert signed["kind"] == "candidate" and signed["hours"]["pledged_hours"] == 0
+    [partner] = body["partners"]
+    assert partner == {
+        "kind": "partner", "id": world.organization.pk, "name": "Test Union",
+        "hours": {
+            "pledged_hours": 8, "scheduled_minutes": 0, "delivered_minutes": 0, "volunteers": 1
+        },
+    }  # fmt: skip
+    assert "email" not in str(body)

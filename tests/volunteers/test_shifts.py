@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from tests.factories import UserFactory, make_open_slate, organizer_of, slate_candidates
 from volunteers import reminders, selectors, shifts
@@ -180,6 +182,12 @@ def test_attendance_is_marked_by_the_hosts_and_counts_as_delivered(slate_with_vo
     after = selectors.hours_for_slate(slate)
     assert (after.scheduled_minutes, after.delivered_minutes) == (0, 120)
     assert selectors.hours_for_volunteer(a).delivered_minutes == 120
+    # The organizer's live dashboard shows the delivered time next to the pledged hours.
+    client = Client()
+    client.force_login(organizer)
+    live = client.get(reverse("organize:live", args=[slate.slug]))
+    assert live.status_code == 200
+    assert "0.0 h scheduled, 2.0 h delivered" in live.content.decode()
     assert selectors.hours_for_volunteer(b).delivered_minutes == 0
 
 
