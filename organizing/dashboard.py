@@ -42,11 +42,7 @@ class OrganizerDashboard:
         return int(self.progress.time_left.total_seconds() // 3600) % 24
 
     def chart_data(self) -> dict:
-        return {
-            "days": [day.day for day in self.growth],
-            "money_cents": [day.cumulative_money_cents for day in self.growth],
-            "pledges": [day.pledge_count for day in self.growth],
-        }
+        return slate_selectors.growth_chart_data(self.growth)
 
 
 def organizer_dashboard(slate: Slate) -> OrganizerDashboard:

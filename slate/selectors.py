@@ -190,6 +190,15 @@ def daily_growth(slate_id: int) -> list[GrowthDay]:
     return days
 
 
+def growth_chart_data(growth: list[GrowthDay]) -> dict:
+    """The growth chart's series (static/js/growth_chart.js draws them)."""
+    return {
+        "days": [day.day for day in growth],
+        "money_cents": [day.cumulative_money_cents for day in growth],
+        "pledges": [day.pledge_count for day in growth],
+    }
+
+
 @dataclass(frozen=True)
 class PartnerSlice:
     organization: PartnerOrganization | None  # None: pledges that came without a referral

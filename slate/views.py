@@ -38,6 +38,8 @@ def slate_detail(request, slug: str):
         "agreement": current_agreement_version(slate),
         "endorsements": slate.endorsements.select_related("organization"),
         "states": selectors.slate_breakdown(slate.pk, "state")[:10],
+        "chart_data": selectors.growth_chart_data(selectors.daily_growth(slate.pk)),
+        "share_url": request.build_absolute_uri(reverse("slate:detail", args=[slate.slug])),
     }
     return render(request, "slate/detail.html", context)
 

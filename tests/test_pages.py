@@ -99,3 +99,27 @@ def test_csrf_is_enforced_on_pledge_forms(slate):
     strict.force_login(UserFactory())
     response = strict.post(f"/slates/{slate.slug}/pledge/", {"amount": "50"})
     assert response.status_code == 403
+
+
+def test_the_slate_page_has_share_links_and_a_growth_chart_of_live_pledges(client, slate):
+    import json
+    from urllib.parse import quote
+
+    from django.utils import timezone
+
+    empty = client.get(f"/slates/{slate.slug}/").content.decode()
+    assert 'id="growth-chart"' not in empty  # nothing to draw before the first live pledge
+    pledge_services.create_volunteer_pledge(
+        supporter=UserFactory(), slate=slate, hours=4, activities=["canvassing"], zip_code="10001"
+    )
+
+    page = client.get(f"/slates/{slate.slug}/").content.decode()
+
+    url = f"http://testserver/slates/{slate.slug}/"
+    assert f'value="{url}"' in page
+    assert f"sharer.php?u={quote(url, safe='')}" in page
+    assert "mailto:?subject=" in page and "twitter.com/intent/tweet" in page
+    data = page.split('<script id="growth-data" type="application/json">')[1].split("</script>")[0]
+    series = json.loads(data)
+    assert series["days"] == [timezone.localdate().isoformat()]
+    assert series["pledges"] == [1]

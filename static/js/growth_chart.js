@@ -1,5 +1,6 @@
-// The organizer dashboard's growth chart. The live fragment (polled by HTMX) carries the
-// chart's data as JSON; after each swap the chart is redrawn from it, without a reload.
+// The growth chart of the slate page and the organizer dashboard. The page (or its live
+// fragment, polled by HTMX) carries the chart's data as JSON; after each swap the chart is
+// redrawn from it, without a reload.
 (function () {
   "use strict";
   var chart = null;
