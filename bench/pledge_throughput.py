@@ -28,6 +28,11 @@ PLEDGES_PER_RUN = 300
 ROUNDS = 3
 PROBE_PLEDGES = 40
 STATES = ["CA", "NY", "TX", "", "WA", "PA", "OH"]
+# Pledges above $200 per candidate need contributor details.
+BENCH_DONOR = {
+    "first_name": "Bench", "last_name": "Donor", "street_1": "1 Main St", "city": "Springfield",
+    "state": "IL", "zip_code": "62701", "employer": "Self-employed", "occupation": "Tester",
+}  # fmt: skip
 
 
 class LockWaitSampler(threading.Thread):
@@ -68,6 +73,7 @@ def run_once(slate, supporters, threads: int) -> tuple[float, float, list[str]]:
     Returns (seconds, mean backends waiting on a lock, errors)."""
     from django.db import connection
 
+    from compliance.declarations import ATTESTED
     from pledges import services as pledge_services
 
     per_thread = [list(range(t, PLEDGES_PER_RUN, threads)) for t in range(threads)]
@@ -81,6 +87,8 @@ def run_once(slate, supporters, threads: int) -> tuple[float, float, list[str]]:
             for index in indexes:
                 try:
                     pledge = pledge_services.create_money_pledge(
+                        attestations=ATTESTED,
+                        donor_details=BENCH_DONOR,
                         supporter=supporters[index],
                         slate=slate,
                         amount_cents=100 + (index * 7_919) % 250_000,
@@ -175,6 +183,7 @@ def shard_count_change_probe(supporters) -> None:
     changes the setting, or two processes configured differently)?"""
     from django.test import override_settings
 
+    from compliance.declarations import ATTESTED
     from pledges import services as pledge_services
     from pledges.selectors import totals_drift
     from slate.selectors import slate_counts
@@ -186,7 +195,11 @@ def shard_count_change_probe(supporters) -> None:
         with override_settings(SLATE_COUNTER_SHARDS=written_with):
             for index, supporter in enumerate(supporters):
                 pledge = pledge_services.create_money_pledge(
-                    supporter=supporter, slate=slate, amount_cents=1_000 + index
+                    attestations=ATTESTED,
+                    donor_details=BENCH_DONOR,
+                    supporter=supporter,
+                    slate=slate,
+                    amount_cents=1_000 + index,
                 )
                 pledge_services.commit_money_pledge(pledge=pledge)
         drift = totals_drift(slate.pk)

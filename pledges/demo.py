@@ -32,6 +32,7 @@ from accounts.demo import ensure_demo_totp
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version
+from compliance.declarations import ATTESTED
 from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate
 
@@ -241,6 +242,25 @@ LAST_NAMES = (
     "Jensen", "Kowalski", "Lopez", "Morales", "Nguyen", "Okafor", "Patel", "Quintero", "Reyes",
     "Schmidt", "Thompson", "Uddin", "Vance", "Washington", "Xu", "Yamamoto", "Zielinski",
 )  # fmt: skip
+
+DEMO_EMPLOYERS = (
+    ("Self-employed", "Carpenter"), ("City schools", "Teacher"), ("Retired", "Retired"),
+    ("County hospital", "Nurse"), ("Not employed", "Student"), ("Riverside Co-op", "Manager"),
+)  # fmt: skip
+
+
+def _demo_donor_details(supporter, state: str) -> dict[str, str]:
+    """Contributor details for the demo's money pledges, so its FEC export has itemized rows."""
+    state = state or "CA"
+    number = supporter.pk or 0
+    employer, occupation = DEMO_EMPLOYERS[number % len(DEMO_EMPLOYERS)]
+    zips = SUPPORTER_STATES.get(state, SUPPORTER_STATES["CA"])[1]
+    return {
+        "first_name": supporter.first_name or "Demo", "last_name": supporter.last_name or "Donor",
+        "street_1": f"{100 + number % 900} Main Street", "city": "Springfield", "state": state,
+        "zip_code": zips[number % len(zips)], "employer": employer, "occupation": occupation,
+    }  # fmt: skip
+
 
 # The story's timeline, in days before the seed runs.
 SETUP_DAYS_AGO = 24
@@ -619,6 +639,7 @@ class _Seeder:
                 idempotency_key=key,
             )
         pledge = services.create_money_pledge(
+            attestations=ATTESTED,
             supporter=supporter,
             slate=slate,
             amount_cents=item.amount_cents,
@@ -626,6 +647,7 @@ class _Seeder:
             condition_min_signatures=item.condition_min_signatures,
             referred_by=referred_by,
             idempotency_key=key,
+            donor_details=_demo_donor_details(supporter, state),
         )
         self.at(min(item.at + card_saved_after, self.start))
         if self.save_card is not None:

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.conf import settings
 
+from compliance.declarations import ATTESTATIONS
 from slate.geography import US_STATES
 
 from .models import VolunteerActivity
@@ -43,9 +44,61 @@ class MoneyPledgeForm(IdempotentForm):
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, candidates=(), **kwargs):
+    allow_reallocation = forms.BooleanField(
+        label="If my share for a candidate is over their contribution limit, give the excess "
+        "to the other signed candidates (otherwise it is not charged)",
+        required=False,
+    )
+    conditions_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    # Asked only when the pledge takes the donor's giving past the itemization threshold.
+    DONOR_FIELDS = {
+        "first_name": ("First name", 100), "last_name": ("Last name", 100),
+        "street_1": ("Street address", 200), "street_2": ("Apartment, suite (optional)", 200),
+        "city": ("City", 100), "donor_state": ("State", 2), "zip_code": ("ZIP code", 10),
+        "employer": ("Employer (or \"self-employed\", \"retired\", \"none\")", 200),
+        "occupation": ("Occupation", 200),
+    }  # fmt: skip
+
+    def __init__(self, *args, candidates=(), ask_details=False, ask_cap=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["condition_candidates"].choices = [(str(c.pk), c.full_name) for c in candidates]
+        for name, text in ATTESTATIONS:
+            self.fields[name] = forms.BooleanField(
+                label=text,
+                error_messages={"required": "Confirm this to pledge: federal law requires it."},
+            )
+        self.ask_details = ask_details
+        if ask_details:
+            for name, (label, max_length) in self.DONOR_FIELDS.items():
+                if name == "donor_state":
+                    self.fields[name] = forms.ChoiceField(
+                        label=label, choices=STATE_CHOICES, required=False
+                    )
+                else:
+                    self.fields[name] = forms.CharField(
+                        label=label, max_length=max_length, required=False
+                    )
+        self.ask_cap = ask_cap
+        if ask_cap:
+            self.fields["accept_limit_cap"] = forms.BooleanField(
+                label="I understand that the part over the limit is handled as described above",
+                required=False,
+            )
+
+    def attestations(self) -> dict[str, bool]:
+        return {name: bool(self.cleaned_data.get(name)) for name, _ in ATTESTATIONS}
+
+    def donor_details(self) -> dict[str, str]:
+        if not self.ask_details:
+            return {}
+        details = {
+            name: self.cleaned_data.get(name, "")
+            for name in self.DONOR_FIELDS
+            if name != "donor_state"
+        }
+        details["state"] = self.cleaned_data.get("donor_state", "")
+        return details
 
     def clean_amount(self) -> int:
         """Dollars as typed ("1,000", "$25.50") to integer cents; never a float."""

@@ -205,12 +205,31 @@ def create_money_pledge(
     allocation: Mapping[int, int] | None = None,
     referred_by: PartnerOrganization | None = None,
     idempotency_key: str = "",
+    attestations: Mapping[str, bool] | None = None,
+    donor_details: Mapping[str, str] | None = None,
+    allow_reallocation: bool = False,
+    accept_limit_cap: bool = False,
+    conditions_digest: str | None = None,
 ) -> Pledge:
     """A money pledge starts in ``pending_card``; the escrow app commits it once Stripe has
-    saved the card. ``allocation`` maps candidate ids to basis points summing to 10000."""
+    saved the card. ``allocation`` maps candidate ids to basis points summing to 10000.
+
+    Compliance (``compliance.pledging``) refuses it, before anything is written, without the
+    five ``attestations`` (``compliance.declarations.ATTESTATION_NAMES``, all True), when the
+    slate's conditions changed since the page showed them (``conditions_digest``), when the
+    donor's giving would pass the itemization threshold without ``donor_details``, or when
+    part of it is over a candidate's limit and ``accept_limit_cap`` is not set. The
+    attestations, the exact conditions and ``allow_reallocation`` (consent that money over a
+    limit goes to the other signed candidates) are stored with the pledge, immutable."""
+    from compliance import pledging
+
     existing = _existing_for_key(supporter, idempotency_key)
     if existing is not None:
         return existing
+    try:
+        pledging.check_attestations(attestations)
+    except pledging.ComplianceError as exc:
+        raise PledgeError(exc.code, exc.message, field=exc.field) from None
     check_amount(amount_cents)
     slate = _lock_slate_shared(slate)
     _require_accepting(slate)
@@ -220,6 +239,16 @@ def create_money_pledge(
     )
     weights = check_allocation(allocation, invited)
     check_referral(referred_by, slate)
+    try:
+        checked = pledging.check_money_pledge(
+            supporter=supporter, slate=slate, amount_cents=amount_cents,
+            candidate_ids=sorted(invited), weights=weights or None, attestations=attestations,
+            donor_details=donor_details, allow_reallocation=allow_reallocation,
+            accept_limit_cap=accept_limit_cap, conditions_digest=conditions_digest,
+            condition_min_signatures=condition_min_signatures, required_candidate_ids=required_ids,
+        )  # fmt: skip
+    except pledging.ComplianceError as exc:
+        raise PledgeError(exc.code, exc.message, field=exc.field) from None
     pledge = _create(
         Pledge(
             supporter=supporter,
@@ -241,6 +270,7 @@ def create_money_pledge(
         PledgeAllocation(pledge=pledge, candidate_id=cid, weight_bps=w)
         for cid, w in weights.items()
     )
+    pledging.record_declaration(pledge=pledge, checked=checked)
     return pledge
 
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates.selectors import slate_candidate_standings
+from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerOrganization, Slate
 from slate.selectors import public_slates
 
@@ -37,7 +38,13 @@ def _show_error(form, error) -> None:
 def pledge_money(request, slug: str):
     slate = _open_slate(slug)
     candidates = [s.candidate for s in slate_candidate_standings(slate)]
-    form = MoneyPledgeForm(request.POST or None, candidates=candidates)
+    conditions = slate_conditions_text(slate)
+    ask_details = request.POST.get("ask_details") == "1"
+    ask_cap = request.POST.get("ask_cap") == "1"
+    form = MoneyPledgeForm(
+        request.POST or None, candidates=candidates, ask_details=ask_details, ask_cap=ask_cap,
+        initial={"conditions_digest": conditions_digest(conditions)},
+    )  # fmt: skip
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -50,17 +57,41 @@ def pledge_money(request, slug: str):
                 condition_candidate_ids=data["condition_candidates"],
                 referred_by=_referral(request, slate),
                 idempotency_key=data["idempotency_key"],
+                attestations=form.attestations(),
+                donor_details=form.donor_details(),
+                allow_reallocation=data["allow_reallocation"],
+                accept_limit_cap=bool(data.get("accept_limit_cap")),
+                conditions_digest=data["conditions_digest"],
             )
         except services.PledgeError as error:
-            _show_error(form, error)
+            if error.code in ("donor_details_required", "limit_cap_notice", "conditions_changed"):
+                # Ask for what is needed (or show the new conditions), keeping what was typed.
+                post = request.POST.copy()
+                post["conditions_digest"] = conditions_digest(conditions)
+                form = MoneyPledgeForm(
+                    post, candidates=candidates,
+                    ask_details=ask_details or error.code == "donor_details_required",
+                    ask_cap=ask_cap or error.code == "limit_cap_notice",
+                )  # fmt: skip
+                form.is_valid()
+            _show_error(form, _for_form(error))
         else:
             return redirect("escrow:card", pk=pledge.pk)
     return render(
         request,
         "pledges/pledge_money.html",
-        {"slate": slate, "form": form, "suggested": SUGGESTED_DOLLARS},
+        {"slate": slate, "form": form, "suggested": SUGGESTED_DOLLARS, "conditions": conditions},
         status=400 if form.errors else 200,
     )
+
+
+def _for_form(error):
+    """The donor's state is ``donor_state`` on the form (``supporter_state`` is another)."""
+    if error.field == "state":
+        return services.PledgeError(error.code, error.message, field="donor_state")
+    if error.field == "conditions_digest":  # hidden: shown above the form instead
+        return services.PledgeError(error.code, error.message)
+    return error
 
 
 @login_required

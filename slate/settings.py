@@ -271,6 +271,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pledges.tasks.sweep_pledge_notices",
         "schedule": crontab(minute="*/5"),
     },
+    "send-receipts": {
+        "task": "compliance.tasks.send_missing_receipts",
+        "schedule": crontab(minute="*/5"),
+    },
+    "request-missing-donor-details": {
+        "task": "compliance.tasks.request_missing_donor_details",
+        "schedule": crontab(hour=14, minute=0),
+    },
 }
 
 # --- Slate business settings ------------------------------------------------------------------

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("candidates.urls")),
     path("organize/", include("organizing.urls")),
     path("orgs/", include("organizing.partner_urls")),
+    path("", include("compliance.urls")),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]

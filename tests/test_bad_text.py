@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from candidates import services as candidate_services
 from candidates.selectors import current_agreement_version
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from slate import services as slate_services
@@ -63,10 +64,10 @@ def _cases(slate):
             supporter=UserFactory(), slate=slate, hours=3, activities=["canvassing"],
             zip_code="94110", availability=NUL,
         ),
-        "idempotency key": lambda: pledge_services.create_money_pledge(
+        "idempotency key": lambda: pledge_services.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=slate, amount_cents=500, idempotency_key=NUL
         ),
-        "supporter state": lambda: pledge_services.create_money_pledge(
+        "supporter state": lambda: pledge_services.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=slate, amount_cents=500, supporter_state=NUL
         ),
         "endorsement statement": lambda: slate_services.endorse_slate(

@@ -7,6 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from slate import tasks
 from slate.celery import app
@@ -59,7 +60,7 @@ def test_final_signature_locks_the_slate_through_the_worker(celery_worker, slate
 def test_deadline_job_expires_and_voids_through_the_worker(celery_worker):
     slate = make_open_slate()
     pledge = pledge_services.create_money_pledge(
-        supporter=UserFactory(), slate=slate, amount_cents=2_000
+        attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=2_000
     )
     pledge_services.commit_money_pledge(pledge=pledge)
     Slate.objects.filter(pk=slate.pk).update(deadline=timezone.now() - timedelta(seconds=1))

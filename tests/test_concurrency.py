@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from candidates.services import CandidateError
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.selectors import recount_slate
 from slate import selectors as slate_selectors
@@ -72,7 +73,7 @@ def test_two_hundred_concurrent_pledges_leave_totals_equal_to_a_recount():
                 activities=["text_banking"], zip_code="60601",
                 supporter_state=states[index % len(states)],
             ).pk  # fmt: skip
-        created = pledge_services.create_money_pledge(
+        created = pledge_services.create_money_pledge(attestations=ATTESTED,
             supporter=supporter, slate=slate, amount_cents=100 * (index + 1),
             supporter_state=states[index % len(states)],
         )  # fmt: skip

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.selectors import totals_drift
 from slate import tasks
@@ -20,7 +21,11 @@ pytestmark = pytest.mark.django_db
 
 def _pledge(slate, amount):
     pledge = pledge_services.create_money_pledge(
-        supporter=UserFactory(), slate=slate, amount_cents=amount, supporter_state="OH"
+        attestations=ATTESTED,
+        supporter=UserFactory(),
+        slate=slate,
+        amount_cents=amount,
+        supporter_state="OH",
     )
     return pledge_services.commit_money_pledge(pledge=pledge)
 
@@ -168,7 +173,7 @@ def test_repair_also_rebuilds_supporter_counts_so_drift_stays_away():
     call_command("recount_totals", slate=slate.slug, fix=True)
     assert totals_drift(slate.pk).clean
     _pledge_for = pledge_services.create_money_pledge(
-        supporter=supporter, slate=slate, amount_cents=300
+        attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=300
     )
     pledge_services.commit_money_pledge(pledge=_pledge_for)
     drift = totals_drift(slate.pk)

@@ -3,6 +3,7 @@
 import pytest
 
 from candidates.models import Signature
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_open_slate, slate_candidates
@@ -24,7 +25,9 @@ def test_anonymous_visitors_are_sent_to_log_in(client, slate):
 
 def test_a_supporter_never_sees_anothers_pledge(client, slate):
     owner, other = UserFactory(), UserFactory()
-    pledge = pledge_services.create_money_pledge(supporter=owner, slate=slate, amount_cents=900)
+    pledge = pledge_services.create_money_pledge(
+        attestations=ATTESTED, supporter=owner, slate=slate, amount_cents=900
+    )
     client.force_login(other)
     for url in (
         f"/pledges/{pledge.pk}/",
@@ -57,9 +60,19 @@ def test_bad_pledge_input_is_a_400_with_nothing_written(client, slate):
     assert not Pledge.objects.exists()
 
 
+def attested_form(slate) -> dict[str, str]:
+    """The attestation boxes ticked and the digest of the conditions the page showed."""
+    from compliance.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
+
+    return dict.fromkeys(ATTESTATION_NAMES, "on") | {
+        "conditions_digest": conditions_digest(slate_conditions_text(slate))
+    }
+
+
 def test_double_submit_makes_one_pledge(client, slate):
     client.force_login(UserFactory())
-    form = {"amount": "50", "supporter_state": "CA", "idempotency_key": "same-render"}
+    form = {"amount": "50", "supporter_state": "CA", "idempotency_key": "same-render",
+            **attested_form(slate)}  # fmt: skip
     first = client.post(f"/slates/{slate.slug}/pledge/", form)
     second = client.post(f"/slates/{slate.slug}/pledge/", form)
     assert first.status_code == second.status_code == 302

@@ -14,6 +14,7 @@ from hypothesis.stateful import (
 
 from candidates import selectors as candidate_selectors
 from candidates import services as candidate_services
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from pledges.selectors import recount_slate
@@ -107,7 +108,7 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
         )
         def supporter_pledges_money(self, who, amount, state, commit):
             def pledge():
-                created = pledge_services.create_money_pledge(
+                created = pledge_services.create_money_pledge(attestations=ATTESTED,
                     supporter=self.supporters[who], slate=self.slate,
                     amount_cents=amount, supporter_state=state,
                 )  # fmt: skip

@@ -5,6 +5,7 @@ from django.db import transaction
 
 from candidates import services as candidate_services
 from candidates.models import Candidate
+from compliance.declarations import ATTESTED
 from escrow.ledger import Posting, post
 from escrow.models import LedgerAccount
 from pledges import services as pledge_services
@@ -77,14 +78,19 @@ def record_refund(pledge: Pledge, parts: dict[int, int], number: int = 1) -> Ple
     )
 
 
-def declare(pledge: Pledge, *, allow_reallocation: bool = False):
-    """A declaration as the pledge page writes it (for pledges made in tests without one)."""
-    from compliance.models import PledgeDeclaration
-    from compliance.services import ensure_donor
+DETAILS = {
+    "first_name": "Ada", "last_name": "Lovelace", "street_1": "12 Analytical Way",
+    "city": "Portland", "state": "OR", "zip_code": "97201", "employer": "Self-employed",
+    "occupation": "Mathematician",
+}  # fmt: skip
 
-    return PledgeDeclaration.objects.create(
-        pledge=pledge, donor=ensure_donor(pledge.supporter),
-        citizen_or_permanent_resident=True, at_least_18=True, own_funds_not_reimbursed=True,
-        not_federal_contractor=True, personal_card=True, attestation_text="I attest.",
-        disclosed_conditions="Conditions.", allow_reallocation=allow_reallocation,
-    )  # fmt: skip
+
+def money_pledge(slate: Slate, supporter, cents: int, **kwargs) -> Pledge:
+    """A money pledge as a supporter makes it who attests, gives their details and accepts
+    any cap (the tests of those refusals are in test_pledge_flow)."""
+    kwargs.setdefault("attestations", ATTESTED)
+    kwargs.setdefault("donor_details", DETAILS)
+    kwargs.setdefault("accept_limit_cap", True)
+    return pledge_services.create_money_pledge(
+        supporter=supporter, slate=slate, amount_cents=cents, **kwargs
+    )

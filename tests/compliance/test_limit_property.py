@@ -14,8 +14,9 @@ from compliance.models import ContributionLimit
 from escrow.allocation import allocate
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
+from pledges.services import PledgeError
 from pledges.states import PledgeState
-from tests.compliance.helpers import declare, record_capture, slates_sharing_candidates
+from tests.compliance.helpers import money_pledge, record_capture, slates_sharing_candidates
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,18 +102,19 @@ def test_no_capture_ever_puts_a_donor_over_a_limit():
                 continue
             cents = min(cents, room)
             given_so_far[(root, cid)] = given_so_far.get((root, cid), 0) + cents
-            old = pledge_services.create_money_pledge(
-                supporter=users[user_index], slate=slates[0], amount_cents=cents
-            )
+            old = money_pledge(slates[0], users[user_index], cents)
             record_capture(old, {cid: cents})
         # New pledges decided (as the release will, one by one), then captured in any order.
         decided = []
         for user_index, slate_index, amount, weights, allow, signed, fate in pledges:
-            new = pledge_services.create_money_pledge(
-                supporter=users[user_index], slate=slates[slate_index], amount_cents=amount,
-                allocation=dict(zip(ids, _bps(weights), strict=True)) if weights else None,
-            )  # fmt: skip
-            declare(new, allow_reallocation=allow)
+            try:
+                new = money_pledge(
+                    slates[slate_index], users[user_index], amount, allow_reallocation=allow,
+                    allocation=dict(zip(ids, _bps(weights), strict=True)) if weights else None,
+                )  # fmt: skip
+            except PledgeError as refused:  # every candidate already at the limit
+                assert refused.code == "limit_reached"
+                continue
             new = pledge_services.commit_money_pledge(pledge=new)
             bps = {a.candidate_id: a.weight_bps for a in new.allocations.all()}
             planned = allocate(amount, sorted(signed), bps)

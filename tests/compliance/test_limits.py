@@ -13,7 +13,7 @@ from escrow.models import LedgerTransaction
 from pledges import services as pledge_services
 from pledges.states import PledgeState
 from tests.compliance.helpers import (
-    declare,
+    money_pledge,
     record_capture,
     record_refund,
     slates_sharing_candidates,
@@ -25,8 +25,8 @@ pytestmark = pytest.mark.django_db
 AT = datetime(2026, 10, 1, 12, tzinfo=UTC)
 
 
-def pledge(slate, supporter, cents):
-    return pledge_services.create_money_pledge(supporter=supporter, slate=slate, amount_cents=cents)
+def pledge(slate, supporter, cents, **kwargs):
+    return money_pledge(slate, supporter, cents, **kwargs)
 
 
 def test_the_seeded_cycle_holds_the_2025_2026_federal_limit():
@@ -70,8 +70,7 @@ def test_with_the_donors_consent_the_excess_goes_to_the_other_signed_candidates(
     (first, second), (a, b, _) = slates_sharing_candidates(slates=2)
     donor = UserFactory()
     record_capture(pledge(first, donor, 345_000), {a.pk: 345_000})
-    new = pledge(second, donor, 30_000)
-    declare(new, allow_reallocation=True)
+    new = pledge(second, donor, 30_000, allow_reallocation=True)
     result = selectors.capped_allocation(
         new, {a.pk: 30_000}, at=AT, signed_candidate_ids=[a.pk, b.pk]
     )

@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
@@ -19,7 +20,7 @@ def test_home_page_totals_update_live(live_server, page):
     expect(card.get_by_test_id("signed")).to_have_text("1")
 
     pledge = pledge_services.create_money_pledge(
-        supporter=UserFactory(), slate=slate, amount_cents=12_550
+        attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=12_550
     )
     pledge_services.commit_money_pledge(pledge=pledge)
     pledge_services.create_volunteer_pledge(

@@ -4,6 +4,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from compliance.declarations import ATTESTATIONS
 from pledges.models import Pledge
 from slate.states import SlateState
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
@@ -19,6 +20,12 @@ def fill_card(page, number="4242424242424242"):
         page.get_by_placeholder(placeholder, exact=True).fill(value)
 
 
+def attest(page):
+    """The five statements a supporter confirms before pledging money."""
+    for _, text in ATTESTATIONS:
+        page.get_by_label(text).check()
+
+
 def test_pledge_with_card_then_lock_and_release(live_server, new_page, localstripe, log_in):
     slate = make_open_slate(candidates=3, min_signatures=2)
     first, second, _ = slate_candidates(slate)
@@ -31,6 +38,8 @@ def test_pledge_with_card_then_lock_and_release(live_server, new_page, localstri
     page.get_by_role("link", name="Pledge money").click()
     page.get_by_role("button", name="$50", exact=True).click()
     page.get_by_label("Your state").select_option("CA")
+    expect(page.get_by_text("nothing is charged: any authorization")).to_be_visible()
+    attest(page)
     page.get_by_role("button", name="Continue to card").click()
     expect(page.get_by_role("heading", name="Save your card")).to_be_visible()
     fill_card(page)
@@ -73,6 +82,7 @@ def test_declined_card_shows_an_error_and_keeps_the_pledge_waiting(
     page.goto(live_server.url + f"/slates/{slate.slug}/pledge/")
     page.get_by_label("Amount in dollars").fill("25")
     page.get_by_label("Your state").select_option("NY")
+    attest(page)
     page.get_by_role("button", name="Continue to card").click()
     fill_card(page, number="4000000000000002")
     page.get_by_role("button", name="Save card and pledge").click()

@@ -1,5 +1,6 @@
 """Supporters with saved cards, made the way the pledge page does it."""
 
+from compliance.declarations import ATTESTED
 from escrow.demo import save_test_card
 from pledges import services as pledge_services
 from tests.factories import UserFactory
@@ -14,6 +15,10 @@ DECLINED_AT_CHARGE = "4000000000000341"  # saved, then declined on every charge
 def pledge_with_card(slate, *, amount_cents=5_000, card=GOOD, supporter=None, **pledge_kwargs):
     supporter = supporter or UserFactory()
     pledge = pledge_services.create_money_pledge(
-        supporter=supporter, slate=slate, amount_cents=amount_cents, **pledge_kwargs
+        attestations=ATTESTED,
+        supporter=supporter,
+        slate=slate,
+        amount_cents=amount_cents,
+        **pledge_kwargs,
     )
     return save_test_card(pledge, card)

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Sum
 from django.test import override_settings
 
+from compliance.declarations import ATTESTED
 from escrow import services as escrow_services
 from escrow import tasks
 from escrow.models import Payout
@@ -28,7 +29,7 @@ def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledges = [
         pledge_services.create_money_pledge(
-            supporter=UserFactory(), slate=slate, amount_cents=1_000
+            attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=1_000
         )
         for _ in range(23)
     ]

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from compliance.declarations import ATTESTED
 from escrow import stripe_gateway
 from escrow.models import CardSetup, WebhookEvent
 from pledges import services as pledge_services
@@ -39,7 +40,7 @@ def card_confirmed_in_browser(localstripe):
 
     supporter = UserFactory()
     pledge = pledge_services.create_money_pledge(
-        supporter=supporter, slate=make_open_slate(), amount_cents=4_000
+        attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=4_000
     )
     setup = escrow_services.start_card_setup(pledge=pledge, actor=supporter)
     payment_method = stripe_gateway.create_test_payment_method(card_number=GOOD)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_staff, sign, slate_candidates
@@ -25,7 +26,7 @@ def organizer_urls(slate):
 
 
 def money_pledge(slate, cents, *, state="CA", supporter=None, referred_by=None):
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_services.create_money_pledge(attestations=ATTESTED,
         supporter=supporter or UserFactory(), slate=slate, amount_cents=cents,
         supporter_state=state, referred_by=referred_by,
     )  # fmt: skip

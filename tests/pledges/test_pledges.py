@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
+from compliance.declarations import ATTESTED
 from pledges import services
 from pledges.models import Pledge, PledgeEvent
 from pledges.selectors import recount_slate
@@ -26,7 +27,11 @@ pytestmark = pytest.mark.django_db
 
 def money(slate, supporter=None, amount=5_000, **kwargs):
     pledge = services.create_money_pledge(
-        supporter=supporter or UserFactory(), slate=slate, amount_cents=amount, **kwargs
+        attestations=ATTESTED,
+        supporter=supporter or UserFactory(),
+        slate=slate,
+        amount_cents=amount,
+        **kwargs,
     )
     return services.commit_money_pledge(pledge=pledge)
 
@@ -70,7 +75,7 @@ PATHS = {
 def _pledge_in_state(slate, kind, state):
     if kind == PledgeKind.MONEY:
         pledge = services.create_money_pledge(
-            supporter=UserFactory(), slate=slate, amount_cents=1000
+            attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=1000
         )
         path = PATHS[state]
     else:
@@ -129,7 +134,9 @@ def test_pledge_state_table_is_enforced(open_slate, kind, from_state, to_state):
 )  # fmt: skip
 def test_bad_amounts_are_refused_and_write_nothing(open_slate, amount, code):
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(supporter=UserFactory(), slate=open_slate, amount_cents=amount)
+        services.create_money_pledge(
+            attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=amount
+        )
     assert excinfo.value.code == code
     assert excinfo.value.field == "amount_cents"
     assert not Pledge.objects.exists()
@@ -138,10 +145,12 @@ def test_bad_amounts_are_refused_and_write_nothing(open_slate, amount, code):
 @override_settings(SLATE_MAX_PLEDGE_CENTS=10_000)
 def test_the_maximum_comes_from_settings(open_slate):
     with pytest.raises(PledgeError):
-        services.create_money_pledge(supporter=UserFactory(), slate=open_slate, amount_cents=10_001)
+        services.create_money_pledge(
+            attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=10_001
+        )
     assert (
         services.create_money_pledge(
-            supporter=UserFactory(), slate=open_slate, amount_cents=10_000
+            attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=10_000
         ).amount_cents
         == 10_000
     )
@@ -176,13 +185,13 @@ def test_conditions_must_name_candidates_on_the_slate(open_slate):
     other_slate = make_open_slate()
     stranger = slate_candidates(other_slate)[0]
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(
+        services.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             condition_candidate_ids=[stranger.pk],
         )  # fmt: skip
     assert excinfo.value.code == "unknown_candidate"
     with pytest.raises(PledgeError):
-        services.create_money_pledge(
+        services.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             condition_min_signatures=99,
         )  # fmt: skip
@@ -191,7 +200,7 @@ def test_conditions_must_name_candidates_on_the_slate(open_slate):
 
 def test_conditions_and_allocation_are_stored(open_slate):
     a, b = slate_candidates(open_slate)[:2]
-    pledge = services.create_money_pledge(
+    pledge = services.create_money_pledge(attestations=ATTESTED,
         supporter=UserFactory(), slate=open_slate, amount_cents=10_000,
         condition_min_signatures=4, condition_candidate_ids=[a.pk],
         allocation={a.pk: 7_500, b.pk: 2_500},
@@ -212,7 +221,7 @@ def test_bad_allocations_are_refused(open_slate, allocation):
     stranger = slate_candidates(make_open_slate())[0]
     ids = {"a": a.pk, "b": b.pk, "stranger": stranger.pk}
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(
+        services.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             allocation={ids[k]: v for k, v in allocation.items()},
         )  # fmt: skip
@@ -267,10 +276,18 @@ def test_sign_on_twice_returns_the_first(open_slate):
 def test_idempotency_key_returns_the_first_pledge(open_slate):
     supporter = UserFactory()
     first = services.create_money_pledge(
-        supporter=supporter, slate=open_slate, amount_cents=2500, idempotency_key="k-1"
+        attestations=ATTESTED,
+        supporter=supporter,
+        slate=open_slate,
+        amount_cents=2500,
+        idempotency_key="k-1",
     )
     again = services.create_money_pledge(
-        supporter=supporter, slate=open_slate, amount_cents=2500, idempotency_key="k-1"
+        attestations=ATTESTED,
+        supporter=supporter,
+        slate=open_slate,
+        amount_cents=2500,
+        idempotency_key="k-1",
     )
     assert first.pk == again.pk
     assert Pledge.objects.count() == 1
@@ -278,7 +295,9 @@ def test_idempotency_key_returns_the_first_pledge(open_slate):
 
 def test_pending_card_pledges_do_not_count_until_committed(open_slate):
     supporter = UserFactory()
-    pledge = services.create_money_pledge(supporter=supporter, slate=open_slate, amount_cents=2500)
+    pledge = services.create_money_pledge(
+        attestations=ATTESTED, supporter=supporter, slate=open_slate, amount_cents=2500
+    )
     assert slate_selectors.slate_counts(open_slate.pk).money_pledged_cents == 0
     services.commit_money_pledge(pledge=pledge)
     counts = slate_selectors.slate_counts(open_slate.pk)
@@ -368,7 +387,9 @@ def test_expiry_voids_every_pledge_and_then_the_slate(django_capture_on_commit_c
     money(slate)
     volunteer(slate)
     services.sign_on(supporter=UserFactory(), slate=slate)
-    services.create_money_pledge(supporter=UserFactory(), slate=slate, amount_cents=500)
+    services.create_money_pledge(
+        attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=500
+    )
     with django_capture_on_commit_callbacks(execute=True):
         slate_services.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)

@@ -1,0 +1,160 @@
+"""The compliance side of a money pledge, called by ``pledges.services.create_money_pledge``:
+``check_money_pledge`` before anything is written (attestations, disclosed conditions, donor
+details, limits), ``record_declaration`` in the same transaction once the pledge exists."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from candidates.models import Candidate
+from pledges.models import Pledge
+
+from .contributions import donor_group_user_ids
+from .declarations import (
+    ATTESTATION_TEXT,
+    DonorDetails,
+    check_attestations,
+    check_conditions_seen,
+    personal_conditions_text,
+)
+from .errors import ComplianceError
+from .models import Donor, PledgeDeclaration
+from .rules import cycle_on
+from .selectors import PledgeLimitPreview, cycle_aggregate_cents, pledge_limit_preview
+from .services import FIELD_LABELS, ensure_donor
+
+
+@dataclass(frozen=True)
+class CheckedPledge:
+    attestations: dict[str, bool]
+    details: DonorDetails
+    conditions_text: str
+    allow_reallocation: bool
+    preview: PledgeLimitPreview
+
+
+def _money(cents: int) -> str:
+    return f"${cents / 100:,.2f}"
+
+
+def describe_caps(preview: PledgeLimitPreview) -> str:
+    parts = [
+        f"{line.candidate}: {_money(line.capped_cents)} of your {_money(line.planned_cents)} "
+        f"share is over the limit (you can still give {_money(line.headroom_cents or 0)})"
+        for line in preview.capped_lines
+    ]
+    tail = (
+        "That excess would go to the other signed candidates."
+        if preview.result.reallocated
+        else "That excess will not be charged."
+    )
+    return "; ".join(parts) + ". " + tail
+
+
+def details_needed(
+    *, supporter, preview: PledgeLimitPreview, details: DonorDetails, at=None
+) -> list[str]:
+    """The contributor fields still missing when this pledge would take the donor's giving
+    to some candidate this cycle above the itemization threshold; else []."""
+    at = at or timezone.now()
+    cycle = cycle_on(timezone.localdate(at))
+    if cycle is None:
+        return []
+    missing = [name for name in FIELD_LABELS if not getattr(details, name)]
+    if not missing:
+        return []
+    user_ids = donor_group_user_ids(supporter.pk)
+    for line in preview.lines:
+        share = preview.result.capturable.get(line.candidate.pk, 0)
+        if not share:
+            continue
+        before = cycle_aggregate_cents(user_ids=user_ids, candidate_id=line.candidate.pk, at=at)
+        if before + share > cycle.itemization_threshold_cents:
+            return missing
+    return []
+
+
+def check_money_pledge(
+    *,
+    supporter,
+    slate,
+    amount_cents: int,
+    candidate_ids: list[int],
+    weights: Mapping[int, int] | None,
+    attestations: Mapping[str, object] | None,
+    donor_details: Mapping[str, object] | None,
+    allow_reallocation: bool,
+    accept_limit_cap: bool,
+    conditions_digest: str | None,
+    condition_min_signatures: int | None,
+    required_candidate_ids: list[int],
+) -> CheckedPledge:
+    """Everything compliance refuses a pledge for, as ComplianceErrors naming the field."""
+    attested = check_attestations(attestations)
+    slate_text = check_conditions_seen(slate, conditions_digest)
+    given = DonorDetails.from_mapping(donor_details or {}).cleaned()
+    existing = Donor.objects.filter(user_id=supporter.pk).first()
+    known = {name: getattr(existing, name) for name in FIELD_LABELS if existing is not None} | {
+        "street_2": existing.street_2 if existing else ""
+    }
+    details = DonorDetails(**(known | given.given()))
+    candidates = list(Candidate.objects.filter(pk__in=candidate_ids).order_by("pk"))
+    preview = pledge_limit_preview(
+        supporter=supporter, candidates=candidates, amount_cents=amount_cents,
+        weights=weights, allow_reallocation=bool(allow_reallocation),
+    )  # fmt: skip
+    if candidates and preview.nothing_fits:
+        raise ComplianceError(
+            "limit_reached",
+            "You have already given every candidate on this slate the most the law allows "
+            "for this election, so this pledge could not be charged.",
+            field="amount_cents",
+        )
+    if preview.capped_lines and not accept_limit_cap:
+        raise ComplianceError(
+            "limit_cap_notice",
+            "Part of this pledge is over the contribution limit: " + describe_caps(preview)
+            + " Confirm to pledge anyway, or lower the amount.",
+            field="accept_limit_cap",
+        )  # fmt: skip
+    missing = details_needed(supporter=supporter, preview=preview, details=details)
+    if missing:
+        raise ComplianceError(
+            "donor_details_required",
+            "With this pledge you give a candidate more than $200 this election cycle, so "
+            "federal law asks for your name, address, employer and occupation. Missing: "
+            + ", ".join(FIELD_LABELS[name] for name in missing) + ".",
+            field=missing[0],
+        )  # fmt: skip
+    names = [str(c) for c in Candidate.objects.filter(pk__in=required_candidate_ids)]
+    conditions = (
+        slate_text
+        + "\n"
+        + personal_conditions_text(
+            min_signatures=condition_min_signatures, required_names=names,
+            allow_reallocation=bool(allow_reallocation),
+        )
+    )  # fmt: skip
+    return CheckedPledge(
+        attestations=attested, details=given, conditions_text=conditions,
+        allow_reallocation=bool(allow_reallocation), preview=preview,
+    )  # fmt: skip
+
+
+def record_declaration(*, pledge: Pledge, checked: CheckedPledge) -> PledgeDeclaration:
+    """In the pledge's transaction: the donor's new details, then the immutable record."""
+    existing = PledgeDeclaration.objects.filter(pledge=pledge).first()
+    if existing is not None:  # the same pledge returned again for its idempotency key
+        return existing
+    donor = ensure_donor(pledge.supporter)
+    changed = checked.details.given()
+    if changed:
+        for name, value in changed.items():
+            setattr(donor, name, value)
+        donor.save()
+    return PledgeDeclaration.objects.create(
+        pledge=pledge, donor=donor, **checked.attestations,
+        attestation_text=ATTESTATION_TEXT, disclosed_conditions=checked.conditions_text,
+        allow_reallocation=checked.allow_reallocation,
+    )  # fmt: skip

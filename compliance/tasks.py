@@ -1,0 +1,43 @@
+"""Thin Celery wrappers around compliance services; each is safe to run twice."""
+
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+
+@shared_task
+def send_receipt(transaction_id: int) -> bool:
+    from . import notifications
+
+    return notifications.send_receipt(transaction_id=transaction_id)
+
+
+@shared_task
+def send_missing_receipts() -> int:
+    """Beat (every five minutes) and after a release: a receipt for each capture and refund
+    of the last week that has none yet."""
+    from django.db.models import Exists, OuterRef
+
+    from escrow.models import LedgerTransaction
+
+    from . import notifications
+    from .models import ReceiptNotice
+
+    missing = (
+        LedgerTransaction.objects.filter(
+            kind__in=["capture", "refund"], pledge__isnull=False,
+            created_at__gte=timezone.now() - timedelta(days=7),
+        )
+        .exclude(Exists(ReceiptNotice.objects.filter(ledger_transaction_id=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    return sum(notifications.send_receipt(transaction_id=pk) for pk in missing)
+
+
+@shared_task
+def request_missing_donor_details() -> int:
+    from . import services
+
+    return services.request_missing_donor_details()
