@@ -16,13 +16,20 @@ from escrow.selectors import ledger_problems
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate.states import SlateState
-from tests.compliance.helpers import declare, record_capture, slates_sharing_candidates
+from tests.compliance.helpers import (
+    DETAILS,
+    money_pledge,
+    record_capture,
+    slates_sharing_candidates,
+)
 from tests.escrow.cards import pledge_with_card
 from tests.factories import UserFactory, sign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FEDERAL_LIMIT = 350_000  # $3,500 per candidate per election, seeded for 2025-2026
+# The donor gives their details and confirms the cap the pledge page explains.
+ACCEPTED = {"donor_details": DETAILS, "accept_limit_cap": True}
 
 
 def credited(pledge) -> dict[int, int]:
@@ -56,11 +63,7 @@ def donor_near_the_limit():
         slates=2, candidates=3, min_signatures=3
     )
     donor = UserFactory()
-    from pledges import services as pledge_services
-
-    given = pledge_services.create_money_pledge(
-        supporter=donor, slate=earlier, amount_cents=FEDERAL_LIMIT - 5_000
-    )
+    given = money_pledge(earlier, donor, FEDERAL_LIMIT - 5_000)
     record_capture(given, {candidates[0].pk: FEDERAL_LIMIT - 5_000})
     return donor, later, candidates
 
@@ -70,8 +73,9 @@ def test_a_share_over_the_limit_is_not_captured_without_consent(
     localstripe, donor_near_the_limit, django_capture_on_commit_callbacks, held
 ):
     donor, slate, (first, second, third) = donor_near_the_limit
-    pledge = pledge_with_card(slate, amount_cents=30_000, supporter=donor)
-    declare(pledge, allow_reallocation=False)
+    pledge = pledge_with_card(
+        slate, amount_cents=30_000, supporter=donor, allow_reallocation=False, **ACCEPTED
+    )
     if held:
         escrow_services.authorize_pledge(pledge_id=pledge.pk)
 
@@ -94,8 +98,9 @@ def test_with_consent_the_excess_goes_to_the_other_signed_candidates(
     localstripe, donor_near_the_limit, django_capture_on_commit_callbacks
 ):
     donor, slate, (first, second, third) = donor_near_the_limit
-    pledge = pledge_with_card(slate, amount_cents=30_000, supporter=donor)
-    declare(pledge, allow_reallocation=True)
+    pledge = pledge_with_card(
+        slate, amount_cents=30_000, supporter=donor, allow_reallocation=True, **ACCEPTED
+    )
     escrow_services.authorize_pledge(pledge_id=pledge.pk)
 
     lock_and_release(slate, [first, second, third], django_capture_on_commit_callbacks)
@@ -114,14 +119,13 @@ def test_a_donor_with_no_room_left_is_not_charged_and_the_hold_is_let_go(
         slates=2, candidates=2, min_signatures=2
     )
     donor = UserFactory()
-    from pledges import services as pledge_services
-
-    given = pledge_services.create_money_pledge(
-        supporter=donor, slate=earlier, amount_cents=2 * FEDERAL_LIMIT
+    given = money_pledge(earlier, donor, 2 * FEDERAL_LIMIT)
+    # Pledged while there was room (the pledge page refuses a pledge nobody can receive);
+    # the earlier slate's capture then uses up every candidate's limit before this release.
+    pledge = pledge_with_card(
+        later, amount_cents=10_000, supporter=donor, allow_reallocation=True, **ACCEPTED
     )
     record_capture(given, {c.pk: FEDERAL_LIMIT for c in candidates})
-    pledge = pledge_with_card(later, amount_cents=10_000, supporter=donor)
-    declare(pledge, allow_reallocation=True)
     escrow_services.authorize_pledge(pledge_id=pledge.pk)
     other = pledge_with_card(later, amount_cents=10_000)  # someone else: captured in full
 
@@ -145,8 +149,7 @@ def test_a_retried_capture_asks_stripe_for_the_amount_decided_the_first_time(
     """A crash after the capture was decided and sent: the retry must not decide again (the
     donor's room may have changed meanwhile); it asks for the same amount with the same key."""
     donor, slate, (first, second, third) = donor_near_the_limit
-    pledge = pledge_with_card(slate, amount_cents=30_000, supporter=donor)
-    declare(pledge)
+    pledge = pledge_with_card(slate, amount_cents=30_000, supporter=donor, **ACCEPTED)
     payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
     from escrow import tasks
 

@@ -10,6 +10,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from compliance.declarations import ATTESTED
 from escrow import services as escrow_services
 from pledges import notifications, services, tasks
 from pledges.models import PledgeNotice
@@ -48,7 +49,9 @@ def test_saving_the_card_confirms_the_pledge_once(
 def test_a_pledge_without_a_card_yet_is_not_confirmed(slate, django_capture_on_commit_callbacks):
     supporter = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_money_pledge(supporter=supporter, slate=slate, amount_cents=900)
+        services.create_money_pledge(
+            attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=900
+        )
     assert to(supporter) == []
 
 
@@ -109,8 +112,10 @@ def test_lock_charges_one_and_voids_the_other_each_told_once(
         sign(slate_candidates(slate)[0], slate)
     slate.refresh_from_db()
     assert slate.state == "released"
-    [charged_email] = to(charged.supporter)
+    # Besides the news, the charge has its receipt (compliance), a separate document.
+    [charged_email, receipt] = sorted(to(charged.supporter), key=lambda m: "receipt" in m.subject)
     assert "your pledge was charged" in charged_email.subject and "$30" in charged_email.body
+    assert "receipt" in receipt.subject and "Total: $30" in receipt.body
     [voided_email] = to(unmet.supporter)
     assert voided_email.subject == f"Your pledge to {slate.name} was not used: nothing was charged"
     assert "conditions you set" in voided_email.body and "$40" in voided_email.body
