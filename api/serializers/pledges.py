@@ -7,6 +7,7 @@ from pledges.models import Pledge, VolunteerActivity
 from pledges.states import PledgeKind, PledgeState
 
 from ..fields import (
+    StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
     StrictIntegerField,
@@ -19,6 +20,30 @@ class AllocationShareSerializer(serializers.Serializer):
     weight_bps = StrictIntegerField(
         min_value=1, max_value=10_000, help_text="Basis points; all shares add up to 10000."
     )
+
+
+class AttestationsSerializer(serializers.Serializer):
+    """The five statements a money pledge needs, each ``true`` (compliance.declarations)."""
+
+    citizen_or_permanent_resident = StrictBooleanField(required=False, default=False)
+    at_least_18 = StrictBooleanField(required=False, default=False)
+    own_funds_not_reimbursed = StrictBooleanField(required=False, default=False)
+    not_federal_contractor = StrictBooleanField(required=False, default=False)
+    personal_card = StrictBooleanField(required=False, default=False)
+
+
+class DonorDetailsSerializer(serializers.Serializer):
+    """Contributor details, needed once a donor gives a candidate more than $200 a cycle."""
+
+    first_name = StrictCharField(required=False, allow_blank=True, max_length=100)
+    last_name = StrictCharField(required=False, allow_blank=True, max_length=100)
+    street_1 = StrictCharField(required=False, allow_blank=True, max_length=200)
+    street_2 = StrictCharField(required=False, allow_blank=True, max_length=200)
+    city = StrictCharField(required=False, allow_blank=True, max_length=100)
+    state = StrictCharField(required=False, allow_blank=True, max_length=2)
+    zip_code = StrictCharField(required=False, allow_blank=True, max_length=10)
+    employer = StrictCharField(required=False, allow_blank=True, max_length=200)
+    occupation = StrictCharField(required=False, allow_blank=True, max_length=200)
 
 
 class PledgeCreateSerializer(serializers.Serializer):
@@ -51,6 +76,18 @@ class PledgeCreateSerializer(serializers.Serializer):
         max_length=80,
         help_text="Slug of the endorsing partner organization that referred the supporter.",
     )
+    attestations = AttestationsSerializer(
+        required=False, help_text="Money pledges: all five statements confirmed (true)."
+    )
+    donor_details = DonorDetailsSerializer(required=False)
+    allow_reallocation = StrictBooleanField(
+        required=False, default=False,
+        help_text="Money over a candidate's limit may go to the other signed candidates.",
+    )  # fmt: skip
+    accept_limit_cap = StrictBooleanField(
+        required=False, default=False,
+        help_text="Pledge even though part is over a limit (the 400 explains which part).",
+    )  # fmt: skip
 
     def validate(self, data):
         kind = data["kind"]

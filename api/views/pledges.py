@@ -71,6 +71,10 @@ def _create_pledge(request, data: dict) -> Pledge:
                 if allocation
                 else None
             ),
+            attestations=data.get("attestations"),
+            donor_details=data.get("donor_details"),
+            allow_reallocation=data.get("allow_reallocation", False),
+            accept_limit_cap=data.get("accept_limit_cap", False),
         )
     if kind == PledgeKind.VOLUNTEER:
         return pledge_services.create_volunteer_pledge(

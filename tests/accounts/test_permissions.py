@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from candidates import services as candidate_services
 from candidates.claim_links import claim_token
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from tests.factories import (
     UserFactory,
@@ -175,7 +176,7 @@ def world(localstripe):
     other_slate = make_open_slate(candidates=1, min_signatures=1)
     supporter = UserFactory()
     pledge = pledge_services.create_money_pledge(
-        supporter=supporter, slate=slate, amount_cents=2_500
+        attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=2_500
     )
     partner = make_partner_organization(name="Local 7", endorse=slate)
     other_partner = make_partner_organization(name="Elsewhere League")

@@ -7,6 +7,7 @@ from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from api import services as api_services
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from slate import services as slate_services
@@ -72,6 +73,7 @@ def world(db) -> World:
     slate_services.endorse_slate(organization=organization, slate=slate, actor=partner_admin)
     supporter = UserFactory()
     pledge = pledge_services.create_money_pledge(
+        attestations=ATTESTED,
         supporter=supporter, slate=slate, amount_cents=2_500, supporter_state="CA",
         referred_by=organization,
     )  # fmt: skip

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api import services as api_services
 from candidates.selectors import current_agreement_version
+from compliance.declarations import ATTESTED
 from slate import services as slate_services
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +52,7 @@ def _real_path_parameters(world, user) -> dict[str, object]:
     from pledges import services as pledge_services
 
     own_pledge = pledge_services.create_money_pledge(
-        supporter=user, slate=slate, amount_cents=1_000
+        attestations=ATTESTED, supporter=user, slate=slate, amount_cents=1_000
     )
     return {
         "slug": slate.slug,

@@ -8,6 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from api.models import IdempotencyRecord
+from compliance.declarations import ATTESTED
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_open_slate
 
@@ -24,7 +25,7 @@ def test_money_volunteer_and_signon_pledges(world):
     client = world.client("other_supporter")
     money = client.post(
         "/api/v1/pledges",
-        {"slate": world.slate.slug, "kind": "money", "amount_cents": 5000,
+        {"slate": world.slate.slug, "kind": "money", "attestations": ATTESTED, "amount_cents": 5000,
          "supporter_state": "NY", "referred_by": world.organization.slug},
         format="json",
     )  # fmt: skip
@@ -53,12 +54,12 @@ def test_money_volunteer_and_signon_pledges(world):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"kind": "money", "amount_cents": "5000"}, "amount_cents"),
-        ({"kind": "money", "amount_cents": 50.5}, "amount_cents"),
-        ({"kind": "money", "amount_cents": True}, "amount_cents"),
-        ({"kind": "money", "amount_cents": 10}, "amount_cents"),
-        ({"kind": "money", "amount_cents": 10**12}, "amount_cents"),
-        ({"kind": "money"}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED, "amount_cents": "5000"}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED, "amount_cents": 50.5}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED, "amount_cents": True}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED, "amount_cents": 10}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED, "amount_cents": 10**12}, "amount_cents"),
+        ({"kind": "money", "attestations": ATTESTED}, "amount_cents"),
         (
             {"kind": "volunteer", "hours": 2, "activities": ["canvassing"], "zip_code": "x"},
             "zip_code",
@@ -68,11 +69,28 @@ def test_money_volunteer_and_signon_pledges(world):
             "activities",
         ),
         ({"kind": "gift"}, "kind"),
-        ({"kind": "money", "amount_cents": 500, "supporter_state": "ZZ"}, "supporter_state"),
-        ({"kind": "money", "amount_cents": 500, "referred_by": "nobody"}, "referred_by"),
         (
             {
                 "kind": "money",
+                "attestations": ATTESTED,
+                "amount_cents": 500,
+                "supporter_state": "ZZ",
+            },
+            "supporter_state",
+        ),
+        (
+            {
+                "kind": "money",
+                "attestations": ATTESTED,
+                "amount_cents": 500,
+                "referred_by": "nobody",
+            },
+            "referred_by",
+        ),
+        (
+            {
+                "kind": "money",
+                "attestations": ATTESTED,
                 "amount_cents": 500,
                 "allocation": [{"candidate": 1, "weight_bps": 1}],
             },
@@ -123,7 +141,12 @@ def test_a_supporter_cancels_their_own_pledge_only(world):
 
 def test_the_same_key_and_body_return_the_first_pledge(world):
     client = world.client("other_supporter")
-    body = {"slate": world.slate.slug, "kind": "money", "amount_cents": 4200}
+    body = {
+        "slate": world.slate.slug,
+        "kind": "money",
+        "attestations": ATTESTED,
+        "amount_cents": 4200,
+    }
     first = client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     second = client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == second.status_code == 201
@@ -134,7 +157,12 @@ def test_the_same_key_and_body_return_the_first_pledge(world):
 
 def test_the_same_key_with_another_body_is_422(world):
     client = world.client("other_supporter")
-    body = {"slate": world.slate.slug, "kind": "money", "amount_cents": 4200}
+    body = {
+        "slate": world.slate.slug,
+        "kind": "money",
+        "attestations": ATTESTED,
+        "amount_cents": 4200,
+    }
     client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="k-2")
     response = client.post(
         "/api/v1/pledges", {**body, "amount_cents": 9900}, format="json",
@@ -160,7 +188,7 @@ def test_keys_belong_to_one_user(world):
 
 def test_a_refused_request_does_not_use_up_its_key(world):
     client = world.client("other_supporter")
-    body = {"slate": world.slate.slug, "kind": "money", "amount_cents": 5}
+    body = {"slate": world.slate.slug, "kind": "money", "attestations": ATTESTED, "amount_cents": 5}
     assert (
         client.post("/api/v1/pledges", body, format="json", HTTP_IDEMPOTENCY_KEY="k-3").status_code
         == 400
@@ -185,7 +213,7 @@ def test_a_bad_key_is_400(world):
 def test_concurrent_requests_with_one_key_make_one_pledge():
     slate = make_open_slate(candidates=2, min_signatures=2)
     user = UserFactory()
-    body = {"slate": slate.slug, "kind": "money", "amount_cents": 1500}
+    body = {"slate": slate.slug, "kind": "money", "attestations": ATTESTED, "amount_cents": 1500}
     barrier = threading.Barrier(4)
     results = []
 

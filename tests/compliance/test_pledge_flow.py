@@ -209,3 +209,29 @@ def test_the_page_asks_for_details_when_needed_and_then_pledges(client):
     assert response.status_code == 302
     made = Pledge.objects.get(supporter=supporter)
     assert made.declaration.donor.occupation == "Mathematician"
+
+
+# --- The API ----------------------------------------------------------------------------------
+
+
+def test_the_api_refuses_a_money_pledge_without_the_attestations_and_stores_nothing():
+    from rest_framework.test import APIClient
+
+    slate = make_open_slate()
+    client = APIClient()
+    client.force_login(UserFactory())
+    body = {"slate": slate.slug, "kind": "money", "amount_cents": 5_000}
+    response = client.post("/api/v1/pledges", body, format="json")
+    assert response.status_code == 400
+    assert "citizen_or_permanent_resident" in response.json()["fields"]
+    assert not Pledge.objects.exists() and not Donor.objects.exists()
+    attested = {**body, "attestations": dict.fromkeys(ATTESTATION_NAMES, True)}
+    over = client.post("/api/v1/pledges", {**attested, "amount_cents": 200_000}, format="json")
+    assert over.status_code == 400 and "first_name" in over.json()["fields"]
+    made = client.post(
+        "/api/v1/pledges",
+        {**attested, "amount_cents": 200_000, "donor_details": DETAILS, "allow_reallocation": True},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    assert Pledge.objects.get(pk=made.json()["id"]).declaration.allow_reallocation
