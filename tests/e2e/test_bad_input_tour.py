@@ -11,7 +11,7 @@ from escrow.models import CardSetup
 from pledges.models import Pledge
 from slate import services as slate_services
 from slate.states import SlateState
-from tests.e2e.test_money_journey import fill_card
+from tests.e2e.test_money_journey import attest, fill_card
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,6 +21,7 @@ def start_pledge(page, base, slate, dollars="25", state="CA"):
     page.goto(base + f"/slates/{slate.slug}/pledge/")
     page.get_by_label("Amount in dollars").fill(dollars)
     page.get_by_label("Your state").select_option(state)
+    attest(page)
 
 
 def test_an_empty_pledge_form_names_each_missing_field(live_server, page, log_in):
@@ -30,6 +31,7 @@ def test_an_empty_pledge_form_names_each_missing_field(live_server, page, log_in
     page.get_by_role("button", name="Continue to card").click()
     expect(page.locator("#id_amount-error")).to_contain_text("required")
     expect(page.locator("#id_supporter_state-error")).to_contain_text("required")
+    expect(page.locator("#id_personal_card-error")).to_contain_text("Confirm this to pledge")
     assert not Pledge.objects.exists()
 
 
