@@ -61,17 +61,19 @@ class PossibleDuplicates(admin.SimpleListFilter):
     parameter_name = "duplicates"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Same last name and ZIP as another donor")]
+        return [("yes", "Same name and address as another donor (email aside)")]
 
     def queryset(self, request, queryset):
         if self.value() != "yes":
             return queryset
-        seen: dict[tuple[str, str], list[int]] = {}
-        for pk, last, zip_code in Donor.objects.filter(merged_into__isnull=True).values_list(
-            "pk", "last_name", "zip_code"
-        ):
-            if last:
-                seen.setdefault((normalize(last), zip_code[:5]), []).append(pk)
+        seen: dict[tuple[str, ...], list[int]] = {}
+        rows = Donor.objects.filter(merged_into__isnull=True).values_list(
+            "pk", "first_name", "last_name", "street_1", "zip_code"
+        )
+        for pk, first, last, street, zip_code in rows:
+            if last and street:
+                key = (normalize(first), normalize(last), normalize(street), zip_code[:5])
+                seen.setdefault(key, []).append(pk)
         ids = [pk for group in seen.values() if len(group) > 1 for pk in group]
         return queryset.filter(pk__in=ids)
 

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.django_db
 
 NAMESPACES = (
     "slate", "pledges", "escrow", "candidates", "organize", "orgs", "volunteers", "volunteer_hosts",
+    "compliance",
 )  # fmt: skip
 NOT_PAGES = {"escrow:stripe-webhook"}  # Stripe's, signed instead; tests/escrow/test_webhooks.py
 
@@ -138,6 +139,16 @@ EXPECTED: dict[str, dict[str, object]] = {
     "orgs:dashboard": logged_in(403, partner_admin=200, staff=200),
     "orgs:endorse": logged_in(403, partner_admin=200, staff=200),
     "orgs:withdraw": logged_in(405),
+    # --- compliance: a supporter's receipts and data; committees' reports ---
+    "compliance:receipts": logged_in(200),
+    "compliance:receipt": owner_only(200),
+    "compliance:receipt-pdf": owner_only(200),
+    "compliance:donor-details": logged_in(200),
+    "compliance:my-data": logged_in(200),
+    "compliance:delete": logged_in(200),
+    "compliance:exports": logged_in(200),  # lists what this person may download (maybe none)
+    # every slate's report: the committee's treasurers and staff (organizers add ?slate=)
+    "compliance:export-schedule-a": logged_in(403, staff=200),
 }
 
 
@@ -196,10 +207,16 @@ def world(localstripe):
         slate=slate, actor=people["organizer"], full_name="Not Yet Claimed", office="house",
         state="CA",
     )  # fmt: skip
+    from escrow.models import LedgerTransaction
+    from tests.compliance.helpers import money_pledge, record_capture
+
+    charged = money_pledge(slate, supporter, 1_000)  # a capture, so the supporter has a receipt
+    record_capture(charged, {slate_candidates(slate)[0].pk: 1_000})
     arguments = {
         "slug": slate.slug,
         "pk": pledge.pk,
         "organization_slug": partner.slug,
+        "transaction_id": LedgerTransaction.objects.get(pledge=charged, kind="capture").pk,
         "candidate_id": invitation.candidate_id,
         "invitation_id": invitation.pk,
         "token": claim_token(invitation),

@@ -17,7 +17,7 @@ from tests.compliance.helpers import (
     record_refund,
     slates_sharing_candidates,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -140,13 +140,17 @@ def test_treasurer_organizer_and_staff_download_others_get_403_and_nothing_logge
     treasurer = UserFactory()
     Treasurer.objects.create(candidate=candidate, user=treasurer)
     client.force_login(treasurer)
+    response = client.get(url)  # no two-factor yet: sent to set it up, nothing downloaded
+    assert response.status_code == 302
+    assert not DonorDataAccess.objects.exists()
+    with_totp(treasurer)
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert b"Lovelace" in response.content
     access = DonorDataAccess.objects.get()
     assert (access.actor, access.what, access.candidate) == (treasurer, "export", candidate)
 
-    organizer = s1.organizers.first()
+    organizer = with_totp(s1.organizers.first())
     client.force_login(organizer)
     assert client.get(url).status_code == 403  # every slate is the treasurer's view
     response = client.get(url + f"?slate={s1.slug}")

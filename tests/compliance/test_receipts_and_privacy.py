@@ -193,3 +193,22 @@ def test_only_staff_merge():
         services.merge_donors(survivor=one, duplicates=[two], actor=UserFactory())
     two.refresh_from_db()
     assert two.merged_into_id is None
+
+
+def test_the_admin_lists_possible_duplicates_by_name_and_address(client):
+    staff = make_staff()
+    staff.is_superuser = True
+    staff.save()
+    same = {"first_name": "Ada", "last_name": "Lovelace", "street_1": "12 Analytical Way",
+            "zip_code": "97201"}  # fmt: skip
+    one, two, other = (services.ensure_donor(UserFactory()) for _ in range(3))
+    Donor.objects.filter(pk=one.pk).update(**same)
+    Donor.objects.filter(pk=two.pk).update(
+        **same | {"first_name": "ADA", "street_1": "12 analytical way."}
+    )
+    Donor.objects.filter(pk=other.pk).update(**same | {"street_1": "1 Other Road"})
+    client.force_login(staff)
+    response = client.get("/admin/compliance/donor/?duplicates=yes")
+    assert response.status_code == 200
+    listed = {donor.pk for donor in response.context["cl"].result_list}
+    assert listed == {one.pk, two.pk}

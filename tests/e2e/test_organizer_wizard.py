@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from slate.models import Slate
 from tests.factories import UserFactory, with_totp
@@ -55,7 +56,11 @@ def test_wizard_publish_then_dashboard_follows_a_new_pledge(live_server, page, l
     expect(page.locator("#growth-chart")).to_be_visible()
 
     pledge = pledge_services.create_money_pledge(
-        supporter=UserFactory(), slate=slate, amount_cents=5_000, supporter_state="NE"
+        attestations=ATTESTED,
+        supporter=UserFactory(),
+        slate=slate,
+        amount_cents=5_000,
+        supporter_state="NE",
     )
     pledge_services.commit_money_pledge(pledge=pledge)
     # The live section polls every 5 seconds; the page is not reloaded.

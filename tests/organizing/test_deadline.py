@@ -7,6 +7,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from slate import services
 from slate.errors import SlateError
@@ -33,7 +34,9 @@ def test_extension_is_recorded_announced_and_emailed_to_each_supporter_once(
     )
     pledge_services.sign_on(supporter=volunteer, slate=slate)
     pledge_services.commit_money_pledge(
-        pledge=pledge_services.create_money_pledge(supporter=donor, slate=slate, amount_cents=900)
+        pledge=pledge_services.create_money_pledge(
+            attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=900
+        )
     )
     cancelled = UserFactory()
     pledge_services.cancel_pledge(

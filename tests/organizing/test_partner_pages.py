@@ -3,9 +3,11 @@
 import pytest
 from django.urls import reverse
 
+from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from slate import services
 from slate.models import Endorsement, PartnerOrganization
+from tests.compliance.helpers import DETAILS
 from tests.factories import UserFactory, make_draft_slate, make_staff, with_totp
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +72,12 @@ def test_admin_pages_need_this_organizations_admin(client, org, slate, organizer
 def test_dashboard_shows_links_snippet_and_only_aggregates(client, org, org_admin, endorsed):
     donor = UserFactory(email="private.donor@example.org")
     pledge = pledge_services.create_money_pledge(
-        supporter=donor, slate=endorsed, amount_cents=4_200, referred_by=org, supporter_state="MI"
+        attestations=ATTESTED,
+        supporter=donor,
+        slate=endorsed,
+        amount_cents=4_200,
+        referred_by=org,
+        supporter_state="MI",
     )
     pledge_services.commit_money_pledge(pledge=pledge)
     pledge_services.create_volunteer_pledge(
@@ -79,7 +86,11 @@ def test_dashboard_shows_links_snippet_and_only_aggregates(client, org, org_admi
     )  # fmt: skip
     pledge_services.commit_money_pledge(  # not through the org: not counted
         pledge=pledge_services.create_money_pledge(
-            supporter=UserFactory(), slate=endorsed, amount_cents=99_900
+            attestations=ATTESTED,
+            supporter=UserFactory(),
+            slate=endorsed,
+            amount_cents=99_900,
+            donor_details=DETAILS,  # over $200 to a candidate: contributor details needed
         )
     )
     client.force_login(org_admin)
