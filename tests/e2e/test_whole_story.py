@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from pledges.models import Pledge
 from slate.models import Slate
 from slate.states import SlateState
-from tests.e2e.test_money_journey import fill_card
+from tests.e2e.test_money_journey import attest, fill_card
 from tests.factories import UserFactory, make_partner_organization, with_totp
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,6 +62,7 @@ def pledge_with_card(page, base: str, slate: Slate, dollars: str, state: str) ->
     page.get_by_role("link", name="Pledge money").click()
     page.get_by_label("Amount in dollars").fill(dollars)
     page.get_by_label("Your state").select_option(state)
+    attest(page)
     page.get_by_role("button", name="Continue to card").click()
     expect(page.get_by_role("heading", name="Save your card")).to_be_visible()
     fill_card(page)
@@ -142,9 +143,13 @@ def test_organizer_to_release_through_the_pages(live_server, new_page, localstri
     expect(partner_page.get_by_test_id("referred-pledges")).to_have_text("1")
     expect(partner_page.get_by_test_id("referred-money")).to_have_text("$30")
 
-    # Each supporter was emailed once when the card was saved and once when charged.
+    # Each supporter was emailed once when the card was saved and once when charged, and got
+    # the charge's receipt.
     for person in (direct, referred):
-        assert sorted(m.subject for m in mail.outbox if m.to == [person.email]) == sorted(
+        subjects = [m.subject for m in mail.outbox if m.to == [person.email]]
+        receipts = [s for s in subjects if s.startswith("Your Slate contribution receipt")]
+        assert len(receipts) == 1
+        assert sorted(s for s in subjects if s not in receipts) == sorted(
             [
                 f"Your pledge to {slate.name} is confirmed",
                 f"{slate.name} locked: your pledge was charged",
