@@ -273,6 +273,9 @@ class DonorDataAccess(models.Model):
         ADMIN_VIEW = "admin_view", "Donor record opened in admin"
         ADMIN_LIST = "admin_list", "Donor list viewed in admin"
         COMMAND = "command", "Contribution report exported by command"
+        PLEDGES_CSV = "pledges_csv", "Slate's pledge list downloaded"
+        VOLUNTEERS_CSV = "volunteers_csv", "Slate's volunteer list downloaded"
+        API_PLEDGES = "api_pledges", "Slate's pledges read through the API"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

@@ -6,6 +6,8 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from compliance import services as compliance_services
+from compliance.models import DonorDataAccess
 from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate.errors import DomainError
@@ -59,14 +61,23 @@ def _csv_response(lines, filename: str) -> StreamingHttpResponse:
 @require_GET
 def export_pledges(request, slug: str):
     slate = organizer_slate(request, slug)
+    _log_donor_data_access(request, slate, DonorDataAccess.What.PLEDGES_CSV)
     lines = exports.csv_lines(exports.PLEDGE_COLUMNS, exports.pledge_rows(slate.pk))
     return _csv_response(lines, f"{slate.slug}-pledges.csv")
+
+
+def _log_donor_data_access(request, slate, what: str) -> None:
+    """The exports carry donors' names, emails and addresses: every download is audited."""
+    compliance_services.record_donor_data_access(
+        actor=request.user, what=what, request=request, slate=slate
+    )
 
 
 @login_required
 @require_GET
 def export_volunteers(request, slug: str):
     slate = organizer_slate(request, slug)
+    _log_donor_data_access(request, slate, DonorDataAccess.What.VOLUNTEERS_CSV)
     lines = exports.csv_lines(exports.VOLUNTEER_COLUMNS, exports.volunteer_rows(slate.pk))
     return _csv_response(lines, f"{slate.slug}-volunteers.csv")
 

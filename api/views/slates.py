@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from candidates import selectors as candidate_selectors
+from compliance import services as compliance_services
+from compliance.models import DonorDataAccess
 from pledges import selectors as pledge_selectors
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
@@ -261,4 +263,9 @@ class SlatePledges(generics.ListAPIView):
         self.slate = visible_slate(self.request, self.kwargs["slug"])
         if not slate_selectors.is_organizer(self.request.user, self.slate):
             raise PermissionDenied("Only this slate's organizers see its pledges.")
+        if pledge_selectors.may_view_donor_details(self.request.user, self.slate):
+            compliance_services.record_donor_data_access(
+                actor=self.request.user, what=DonorDataAccess.What.API_PLEDGES,
+                request=self.request, slate=self.slate,
+            )  # fmt: skip
         return pledge_selectors.pledges_of_slate(self.slate)

@@ -129,3 +129,22 @@ def test_volunteer_hours_show_pledged_time_per_slate_campaign_and_partner(world)
         },
     }  # fmt: skip
     assert "email" not in str(body)
+
+
+def test_organizers_reading_donor_details_are_audited(world):
+    from compliance.models import DonorDataAccess
+
+    assert world.client("other_organizer").get(
+        f"/api/v1/slates/{world.slate.slug}/pledges"
+    ).status_code == 403  # fmt: skip
+    assert not DonorDataAccess.objects.exists()
+
+    answer = world.client("organizer").get(f"/api/v1/slates/{world.slate.slug}/pledges")
+
+    assert answer.status_code == 200
+    [pledge] = answer.json()["results"]
+    assert pledge["donor"]["email"] == world.users["supporter"].email
+    [logged] = DonorDataAccess.objects.all()
+    assert (logged.actor, logged.what, logged.slate) == (
+        world.users["organizer"], "api_pledges", world.slate,
+    )  # fmt: skip

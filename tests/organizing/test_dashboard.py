@@ -157,6 +157,13 @@ def test_pledge_csv_has_every_pledge_with_donor_details(client, organizer, slate
     assert money["supporter_email"] == donor.email
     assert money["supporter_state"] == "NY"
     assert money["donor_employer"] == ""  # no donor details given
+    # The download of donors' details is in the audit log, with who and which slate.
+    from compliance.models import DonorDataAccess
+
+    [logged] = DonorDataAccess.objects.all()
+    assert (logged.actor, logged.what, logged.slate) == (organizer, "pledges_csv", slate)
+    client.get(reverse("organize:export-volunteers", args=[slate.slug]))
+    assert DonorDataAccess.objects.latest("pk").what == "volunteers_csv"
 
 
 def test_pledge_csv_carries_the_compliance_donor_details(client, organizer, slate):
