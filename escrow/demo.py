@@ -21,7 +21,7 @@ def save_test_card(pledge: Pledge, card_number: str = DEMO_CARD) -> Pledge:
     result = stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id,
         payment_method_id=payment_method,
-        idempotency_key=f"test-card-{pledge.pk}-confirm",
+        idempotency_key=f"test-card-{setup.setup_intent_id}-confirm",
     )
     if result.status == "requires_action":
         # The bank asks for 3-D Secure; the supporter passes it in Stripe.js, which confirms
@@ -29,7 +29,7 @@ def save_test_card(pledge: Pledge, card_number: str = DEMO_CARD) -> Pledge:
         stripe_gateway.confirm_setup_intent(
             setup_intent_id=setup.setup_intent_id,
             payment_method_id=None,
-            idempotency_key=f"test-card-{pledge.pk}-authenticate",
+            idempotency_key=f"test-card-{setup.setup_intent_id}-authenticate",
         )
     services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
     pledge.refresh_from_db()

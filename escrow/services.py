@@ -79,15 +79,28 @@ def ensure_customer(user) -> StripeCustomer:
 
 
 CARD_NEEDED_STATES = (PledgeState.PENDING_CARD, PledgeState.NEEDS_ACTION)
+# Before the lock a supporter may put another card on a pledge that has one.
+CARD_REPLACEABLE_STATES = (PledgeState.COMMITTED, PledgeState.AUTHORIZED)
+
+
+def card_can_be_saved(pledge: Pledge) -> bool:
+    """A card is wanted (first card, or one declined) or may replace the saved one (the
+    slate is still open)."""
+    if pledge.kind != PledgeKind.MONEY:
+        return False
+    if pledge.state in CARD_NEEDED_STATES:
+        return True
+    return pledge.state in CARD_REPLACEABLE_STATES and pledge.slate.state == SlateState.OPEN
 
 
 def start_card_setup(*, pledge: Pledge, actor) -> CardSetup:
     """The SetupIntent whose client secret the card page hands to Stripe.js: the first card
-    of a new pledge, or a replacement for a card declined at release."""
+    of a new pledge, a replacement for a card declined at release, or (before the lock)
+    another card the supporter would rather pay with."""
     if not actor.is_authenticated or actor.pk != pledge.supporter_id:
         raise EscrowError("forbidden", "Only the supporter adds a card to their pledge.")
-    if pledge.kind != PledgeKind.MONEY or pledge.state not in CARD_NEEDED_STATES:
-        raise EscrowError("no_card_needed", "This pledge is not waiting for a card.")
+    if not card_can_be_saved(pledge):
+        raise EscrowError("no_card_needed", "This pledge's card can no longer be changed.")
     existing = pledge.card_setups.filter(status=CardSetup.Status.PENDING).first()
     if existing is not None:
         return existing
@@ -126,7 +139,27 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
             pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
     if pledge.state == PledgeState.NEEDS_ACTION:
         retry_with_new_card(pledge_id=pledge.pk)
+    elif pledge.state == PledgeState.AUTHORIZED:
+        move_hold_to_newest_card(pledge_id=pledge.pk)
     return card_setup
+
+
+def move_hold_to_newest_card(*, pledge_id: int) -> Payment | None:
+    """The supporter replaced the card of a held pledge before the lock: let the old hold go
+    (the pledge is committed again) and hold the new card. If the slate locks meanwhile the
+    release takes the old hold as it is; a decline of the new card leaves the pledge committed
+    (it is held or charged later, like any committed pledge)."""
+    pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+    payment = _open_payment(pledge)
+    newest = _card_for(pledge)
+    if payment is None or payment.card_setup_id == newest.pk:
+        return payment
+    try:
+        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.DROP, reason="card replaced")
+    except EscrowError as exc:  # the release got there first
+        logger.info("pledge %s keeps its hold: %s", pledge_id, exc.message)
+        return payment
+    return authorize_pledge(pledge_id=pledge_id)
 
 
 # --- Recording what Stripe did ------------------------------------------------------------------

@@ -40,8 +40,8 @@ def _stripe_unavailable(request, error) -> HttpResponse:
 def card(request, pk: int):
     """Step 2 of the pledge: Stripe.js saves the card against a SetupIntent."""
     pledge = _own_pledge(request, pk)
-    if pledge.state not in services.CARD_NEEDED_STATES:
-        messages.info(request, "This pledge already has its card.")
+    if not services.card_can_be_saved(pledge):
+        messages.info(request, "This pledge's card can no longer be changed.")
         return redirect("pledges:mine")
     try:
         card_setup = services.start_card_setup(pledge=pledge, actor=request.user)
