@@ -20,7 +20,7 @@ from slate.models import Slate
 
 from .contributions import contributions
 from .models import Donor
-from .rules import cycle_on, election_on
+from .rules import RuleBook
 
 COLUMNS = (
     "FORM TYPE", "FILER COMMITTEE ID NUMBER", "TRANSACTION ID", "BACK REFERENCE TRAN ID NUMBER",
@@ -73,11 +73,12 @@ def schedule_a(
         "pk", "name"
     ))  # fmt: skip
     aggregates: dict[tuple[object, int], int] = defaultdict(int)  # (donor key, cycle) -> cents
+    rules = RuleBook()  # one snapshot of the rules for every row, not queries per row
     for contribution in received:
         if not contribution.net_cents:
             continue
         day = timezone.localdate(contribution.received_at)
-        cycle = cycle_on(day)
+        cycle = rules.cycle_on(day)
         donor = donors.get(contribution.supporter_id)
         root = roots.get(donor.root_id) if donor else None
         key = root.pk if root else f"user-{contribution.supporter_id}"
@@ -92,7 +93,7 @@ def schedule_a(
             report.unitemized_cents += contribution.net_cents
             report.unitemized_count += 1
             continue
-        election = election_on(candidate.state, day, cycle)
+        election = rules.election_on(candidate.state, day, cycle)
         memo = f"Earmarked through Slate (conduit); slate: {slate_names[contribution.slate_id]}"
         if contribution.refunded_cents:
             memo += f"; net of a ${contribution.refunded_cents / 100:,.2f} refund"
