@@ -657,10 +657,12 @@ def release_walk_finished(*, slate_id: int) -> bool:
     waiting_for_us = (
         _unsettled_money_pledges(slate_id).exclude(state=PledgeState.NEEDS_ACTION).exists()
     )
-    in_flight = Payment.objects.filter(
-        pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT
-    ).exists()
-    return not waiting_for_us and not in_flight
+    return not waiting_for_us and not _payments_in_flight(slate_id)
+
+
+def _payments_in_flight(slate_id: int) -> bool:
+    """A Stripe step of one of the slate's payments was sent and its outcome not recorded."""
+    return Payment.objects.filter(pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT).exists()
 
 
 def finish_release_if_done(*, slate_id: int) -> bool:
@@ -669,11 +671,7 @@ def finish_release_if_done(*, slate_id: int) -> bool:
         slate = slate_services.lock_slate(slate_id)
         if slate.state != SlateState.RELEASING:
             return slate.state == SlateState.RELEASED
-        unsettled = _unsettled_money_pledges(slate_id).exists()
-        in_flight = Payment.objects.filter(
-            pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT
-        ).exists()
-        if unsettled or in_flight:
+        if _unsettled_money_pledges(slate_id).exists() or _payments_in_flight(slate_id):
             return False
         slate_services.transition_slate(
             slate=slate, to_state=SlateState.RELEASED, actor=None, reason="every pledge settled"
