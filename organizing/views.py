@@ -28,26 +28,21 @@ def index(request):
 @login_required
 @require_GET
 def dashboard(request, slug: str):
-    slate = organizer_slate(request, slug)
-    board = organizer_dashboard(slate)
-    return render(
-        request,
-        "organizing/dashboard.html",
-        {"slate": slate, "board": board, "chart_data": board.chart_data()},
-    )
+    return _render_dashboard(request, slug, "organizing/dashboard.html")
 
 
 @login_required
 @require_GET
 def dashboard_live(request, slug: str):
     """Polled by HTMX every few seconds: the same figures, from maintained totals only."""
+    return _render_dashboard(request, slug, "organizing/_live.html")
+
+
+def _render_dashboard(request, slug: str, template: str):
     slate = organizer_slate(request, slug)
     board = organizer_dashboard(slate)
-    return render(
-        request,
-        "organizing/_live.html",
-        {"slate": slate, "board": board, "chart_data": board.chart_data()},
-    )
+    context = {"slate": slate, "board": board, "chart_data": board.chart_data()}
+    return render(request, template, context)
 
 
 def _csv_response(lines, filename: str) -> StreamingHttpResponse:
