@@ -19,7 +19,14 @@ from .contributions import contributions, donor_group_user_ids
 from .models import CaptureDecision, Donor, PledgeDeclaration
 from .rules import RuleBook, cycle_on
 
-__all__ = ["CappedAllocation", "capped_allocation", "headroom_cents", "pledge_limit_preview"]
+__all__ = [
+    "CappedAllocation",
+    "CaptureContext",
+    "capped_allocation",
+    "capture_context",
+    "headroom_cents",
+    "pledge_limit_preview",
+]
 
 # A decision of these pledges will still be captured; once captured, the ledger counts it.
 _NOT_YET_CAPTURED = (PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
@@ -29,17 +36,44 @@ def _day(at: datetime) -> date:
     return timezone.localdate(at) if timezone.is_aware(at) else at.date()
 
 
+@dataclass(frozen=True)
+class CaptureContext:
+    """What deciding many captures in a row shares, read once: the rules (cycles, elections,
+    limits), the candidates, and whether each pledge's donor allowed reallocation (written
+    once with the pledge, never changed). A release builds one per chunk of pledges, so a
+    capture decision costs its donor's reads, not a dozen reads of the same small tables;
+    staff edits to the rules apply from the next chunk."""
+
+    rules: RuleBook
+    candidates: Mapping[int, Candidate]
+    allow_reallocation: Mapping[int, bool]
+
+
+def capture_context(*, pledge_ids: Iterable[int], candidate_ids: Iterable[int]) -> CaptureContext:
+    """The shared reads for deciding the captures of ``pledge_ids`` among ``candidate_ids``
+    (the slate's signed candidates): five queries for any number of pledges."""
+    allowed = PledgeDeclaration.objects.filter(pledge_id__in=list(pledge_ids)).values_list(
+        "pledge_id", "allow_reallocation"
+    )
+    return CaptureContext(
+        rules=RuleBook(),
+        candidates=Candidate.objects.in_bulk(list(candidate_ids)),
+        allow_reallocation=dict(allowed),
+    )
+
+
 def headroom_cents(
     *, user_ids: list[int], candidates: Iterable[Candidate], at: datetime,
-    exclude_pledge_id: int | None = None,
+    exclude_pledge_id: int | None = None, rules: RuleBook | None = None,
 ) -> dict[int, int | None]:  # fmt: skip
     """Per candidate: how many cents this donor (``user_ids``: the accounts of one donor)
     may still give for the election a contribution made at ``at`` counts toward. None
     where no limit applies. Counts what was captured (net of refunds) for that election and
-    what other pledges of the donor were allowed to capture but have not yet."""
+    what other pledges of the donor were allowed to capture but have not yet. ``rules``: a
+    snapshot already read (else one is read now)."""
     candidates = list(candidates)
     by_id = {c.pk: c for c in candidates}
-    rules = RuleBook()
+    rules = rules or RuleBook()
     day = _day(at)
     target = {c.pk: rules.election_on(c.state, day) for c in candidates}
     limits = {c.pk: rules.limit_cents(c, target[c.pk]) for c in candidates}
@@ -78,6 +112,8 @@ def capped_allocation(
     *,
     at: datetime,
     signed_candidate_ids: Iterable[int] | None = None,
+    user_ids: list[int] | None = None,
+    context: CaptureContext | None = None,
 ) -> CappedAllocation:
     """What a capture of ``pledge`` at ``at`` may take, per candidate, under the limits.
 
@@ -100,22 +136,29 @@ def capped_allocation(
     ``result.capturable`` to the candidates. This function only reads: when captures of one
     donor's pledges can run concurrently, call ``compliance.services.decide_capture``
     instead, which takes the donor's lock and records the decision so the others see it.
+
+    ``user_ids`` (the donor's accounts) and ``context`` (see ``CaptureContext``) save the
+    reads when the caller has them; a context must cover this pledge and these candidates.
     """
-    user_ids = donor_group_user_ids(pledge.supporter_id)
+    if user_ids is None:
+        user_ids = donor_group_user_ids(pledge.supporter_id)
     signed = (
         sorted(set(signed_candidate_ids))
         if signed_candidate_ids is not None
         else slate_signed_candidate_ids(pledge)
     )
-    candidates = list(Candidate.objects.filter(pk__in=set(planned) | set(signed)))
+    wanted = set(planned) | set(signed)
+    if context is None:
+        context = capture_context(pledge_ids=[pledge.pk], candidate_ids=wanted)
+    by_id = dict(context.candidates)
+    if not wanted <= by_id.keys():  # a candidate the context was not built for: read it now
+        by_id.update(Candidate.objects.in_bulk(list(wanted - by_id.keys())))
+    candidates = [by_id[cid] for cid in sorted(wanted) if cid in by_id]
     headroom = headroom_cents(
-        user_ids=user_ids, candidates=candidates, at=at, exclude_pledge_id=pledge.pk
-    )
-    allow = (
-        PledgeDeclaration.objects.filter(pledge_id=pledge.pk)
-        .values_list("allow_reallocation", flat=True)
-        .first()
-    )
+        user_ids=user_ids, candidates=candidates, at=at, exclude_pledge_id=pledge.pk,
+        rules=context.rules,
+    )  # fmt: skip
+    allow = context.allow_reallocation.get(pledge.pk, False)
     return cap_allocation(
         planned, headroom, recipients=signed, allow_reallocation=bool(allow),
         names={c.pk: c.full_name for c in candidates},

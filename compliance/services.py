@@ -6,7 +6,8 @@ from datetime import datetime
 
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
+from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from .declarations import DonorDetails
 from .errors import ComplianceError
 from .models import CaptureDecision, Donor, DonorDataAccess, DonorInfoRequest
 from .rules import cycle_on
-from .selectors import capped_allocation
+from .selectors import CaptureContext, capped_allocation
 
 FIELD_LABELS = {
     "first_name": "first name", "last_name": "last name", "street_1": "street address",
@@ -33,7 +34,7 @@ def public_url(path: str) -> str:
     return getattr(settings, "SLATE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
-__all__ = ["ComplianceError", "decide_capture", "ensure_donor"]
+__all__ = ["ComplianceError", "decide_capture", "ensure_donor", "ensure_donors"]
 
 
 def ensure_donor(user) -> Donor:
@@ -55,32 +56,88 @@ def lock_donor_root(user) -> Donor:
     return Donor.objects.select_for_update().get(pk=donor.root_id)
 
 
-@transaction.atomic
+def ensure_donors(user_ids: Iterable[int]) -> None:
+    """Every one of these accounts has its donor record (two queries for any number): a
+    release makes sure of its chunk's donors before deciding their captures one by one."""
+    from django.contrib.auth import get_user_model
+
+    missing = (
+        get_user_model()
+        .objects.filter(pk__in=list(user_ids))
+        .exclude(pk__in=Donor.objects.values("user_id"))
+        .values_list("pk", "email")
+    )
+    donors = [Donor(user_id=pk, email=email or "") for pk, email in missing]
+    for donor in donors:
+        donor.identity_key = donor.compute_identity_key()  # what save() would do
+    # A donor created meanwhile (the supporter pledging again) wins; ours is dropped.
+    Donor.objects.bulk_create(donors, ignore_conflicts=True)
+
+
+def lock_donor_group(user_id: int) -> tuple[int, list[int]]:
+    """Row-lock the root donor of the account's group (captures of one donor's pledges are
+    decided one at a time) and return its id and every account of the group: two queries
+    when the donor record exists. Locked first, read second, so a merge that commits while
+    we wait for the lock is seen."""
+    root_of_user = Donor.objects.filter(user_id=user_id).values(
+        root=Coalesce("merged_into_id", "id")
+    )[:1]
+    root_id = (
+        Donor.objects.select_for_update()
+        .filter(pk=Subquery(root_of_user))
+        .order_by()
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if root_id is None:
+        from django.contrib.auth import get_user_model
+
+        root_id = lock_donor_root(get_user_model().objects.get(pk=user_id)).pk
+    group = Donor.objects.filter(Q(pk=root_id) | Q(merged_into_id=root_id)).order_by()
+    return root_id, sorted(set(group.values_list("user_id", flat=True)) | {user_id})
+
+
 def decide_capture(
     *,
     pledge: Pledge,
     planned: Mapping[int, int],
     at: datetime,
     signed_candidate_ids: Iterable[int] | None = None,
+    context: CaptureContext | None = None,
 ) -> CappedAllocation:
     """``compliance.selectors.capped_allocation`` under the donor's row lock, recorded as the
     pledge's ``CaptureDecision`` (replacing an earlier one), so that concurrent captures of
     the same donor's other pledges count this one until its capture reaches the ledger.
     Call it before asking Stripe to capture; capture ``result.total_cents`` and credit
     ``result.capturable``. Takes the donor lock after whatever the caller holds (slate,
-    pledge, payment), so it never waits while holding it."""
-    root = lock_donor_root(pledge.supporter)
-    result = capped_allocation(pledge, planned, at=at, signed_candidate_ids=signed_candidate_ids)
-    CaptureDecision.objects.update_or_create(
-        pledge=pledge,
-        defaults={
-            "donor_root": root,
-            "decided_at": at,
-            "capturable": {str(cid): cents for cid, cents in result.capturable.items()},
-            "uncaptured_cents": result.uncaptured_cents,
-            "reasons": list(result.reasons),
-        },
-    )
+    pledge, payment), so it never waits while holding it. ``context``: the rules and
+    candidates read once for many decisions (``compliance.selectors.capture_context``).
+
+    Runs in the caller's transaction when there is one (the lock must last until the
+    caller's capture intent is committed), else in its own; no savepoint either way."""
+    with transaction.atomic(savepoint=False):
+        root_id, user_ids = lock_donor_group(pledge.supporter_id)
+        result = capped_allocation(
+            pledge, planned, at=at, signed_candidate_ids=signed_candidate_ids,
+            user_ids=user_ids, context=context,
+        )  # fmt: skip
+        # One upsert, not update_or_create's read and savepoints: this runs for every pledge
+        # a release captures.
+        CaptureDecision.objects.bulk_create(
+            [
+                CaptureDecision(
+                    pledge=pledge,
+                    donor_root_id=root_id,
+                    decided_at=at,
+                    capturable={str(cid): cents for cid, cents in result.capturable.items()},
+                    uncaptured_cents=result.uncaptured_cents,
+                    reasons=list(result.reasons),
+                )
+            ],
+            update_conflicts=True,
+            unique_fields=["pledge"],
+            update_fields=["donor_root", "decided_at", "capturable", "uncaptured_cents", "reasons"],
+        )
     return result
 
 

@@ -12,7 +12,10 @@ the PaymentIntent and finishes step 3 from the answer.
 """
 
 import logging
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -20,7 +23,7 @@ from django.utils import timezone
 
 from candidates.selectors import valid_signatures
 from pledges import services as pledge_services
-from pledges.models import Pledge
+from pledges.models import Pledge, PledgeAllocation
 from pledges.states import PledgeKind, PledgeState
 from slate import services as slate_services
 from slate.errors import DomainError
@@ -31,6 +34,9 @@ from . import stripe_gateway
 from .allocation import allocate
 from .ledger import Posting, post
 from .models import CardSetup, LedgerAccount, Payment, StripeCustomer
+
+if TYPE_CHECKING:
+    from compliance.selectors import CaptureContext
 
 logger = logging.getLogger(__name__)
 A = LedgerAccount
@@ -51,10 +57,15 @@ def _lock_pledge(pledge_id: int, slate_id: int | None = None) -> Pledge:
     return Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge_id)
 
 
-def _lock_payment(payment_id: int) -> tuple[Pledge, Payment]:
-    pledge_id, slate_id = Payment.objects.values_list("pledge_id", "pledge__slate_id").get(
-        pk=payment_id
-    )
+def _lock_payment(
+    payment_id: int, *, pledge_id: int | None = None, slate_id: int | None = None
+) -> tuple[Pledge, Payment]:
+    """Slate (shared), pledge, then payment. ``pledge_id`` and ``slate_id``, when the caller
+    knows them (they never change for a payment), save the query that looks them up."""
+    if pledge_id is None or slate_id is None:
+        pledge_id, slate_id = Payment.objects.values_list("pledge_id", "pledge__slate_id").get(
+            pk=payment_id
+        )
     pledge = _lock_pledge(pledge_id, slate_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     payment.pledge = pledge  # the locked row, so ``payment.pledge`` costs no further query
@@ -203,23 +214,32 @@ def signed_candidate_ids(slate) -> list[int]:
     return signed
 
 
-def _planned_split(pledge: Pledge, amount_cents: int) -> dict[int, int]:
+def _allocation_weights(pledge: Pledge) -> dict[int, int]:
+    return {a.candidate_id: a.weight_bps for a in pledge.allocations.all()}
+
+
+def _planned_split(
+    pledge: Pledge, amount_cents: int, weights: dict[int, int] | None = None
+) -> dict[int, int]:
     """``amount_cents`` split among the signed candidates: the supporter's allocation, else
-    equally (remainders to the largest fractions)."""
-    weights = {a.candidate_id: a.weight_bps for a in pledge.allocations.all()}
+    equally (remainders to the largest fractions). ``weights``: the allocation, if read."""
+    if weights is None:
+        weights = _allocation_weights(pledge)
     return allocate(amount_cents, signed_candidate_ids(pledge.slate), weights)
 
 
-def _decide_capture(pledge: Pledge, amount_cents: int):
+def _decide_capture(pledge: Pledge, amount_cents: int, context: "ReleaseContext | None" = None):
     """What may be taken from ``amount_cents`` now: each candidate's share capped by what the
     donor may still give that candidate for this election (contribution limits are data in
     the compliance app). Compliance records the decision under the donor's lock, so the
     donor's other captures running at the same moment count it."""
     from compliance.services import decide_capture
 
+    weights = context.weights.get(pledge.pk, {}) if context is not None else None
     return decide_capture(
-        pledge=pledge, planned=_planned_split(pledge, amount_cents), at=timezone.now(),
+        pledge=pledge, planned=_planned_split(pledge, amount_cents, weights), at=timezone.now(),
         signed_candidate_ids=signed_candidate_ids(pledge.slate),
+        context=context.capture if context is not None else None,
     )  # fmt: skip
 
 
@@ -266,10 +286,13 @@ def hold_validity() -> timedelta:
     return timedelta(hours=settings.SLATE_HOLD_VALID_HOURS)
 
 
-def record_payment_intent(*, payment_id: int, result) -> Payment:
-    """Bring our payment, its pledge and the ledger in line with a PaymentIntent's status."""
+def record_payment_intent(
+    *, payment_id: int, result, pledge_id: int | None = None, slate_id: int | None = None
+) -> Payment:
+    """Bring our payment, its pledge and the ledger in line with a PaymentIntent's status.
+    ``pledge_id``/``slate_id``: see ``_lock_payment``."""
     with transaction.atomic():
-        pledge, payment = _lock_payment(payment_id)
+        pledge, payment = _lock_payment(payment_id, pledge_id=pledge_id, slate_id=slate_id)
         if payment.payment_intent_id is None and result.id:
             payment.payment_intent_id = result.id
             payment.client_secret = result.client_secret or ""
@@ -281,7 +304,7 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 payment.save()
                 _post_hold(payment)
                 if pledge.state in (PledgeState.COMMITTED, PledgeState.NEEDS_ACTION):
-                    pledge_services.transition_pledge(
+                    pledge_services.transition_locked_pledge(
                         pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
                     )
         elif status == "succeeded":
@@ -296,7 +319,7 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                     reason = "payment captured"
                     if captured < pledge.amount_cents:
                         reason += f" ({captured} of {pledge.amount_cents} cents)"
-                    pledge_services.transition_pledge(
+                    pledge_services.transition_locked_pledge(
                         pledge=pledge, to_state=PledgeState.CAPTURED,
                         reason=" ".join([reason, *caps])[:500], captured_cents=captured,
                     )  # fmt: skip
@@ -310,7 +333,7 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 if not replaced and pledge.state in (
                     PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION
                 ):  # fmt: skip
-                    pledge_services.transition_pledge(
+                    pledge_services.transition_locked_pledge(
                         pledge=pledge, to_state=target,
                         reason=payment.cancel_reason
                         or f"hold canceled ({payment.cancel_purpose or 'dropped'})",
@@ -322,7 +345,7 @@ def record_payment_intent(*, payment_id: int, result) -> Payment:
                 payment.save()
                 _post_hold_release(payment, "needs the supporter")
                 if pledge.state in (PledgeState.COMMITTED, PledgeState.AUTHORIZED):
-                    pledge_services.transition_pledge(
+                    pledge_services.transition_locked_pledge(
                         pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
                         reason=f"card needs the supporter: {payment.last_error}",
                     )  # fmt: skip
@@ -366,19 +389,20 @@ def authorize_pledge(
     pledge_id: int,
     purpose: str = Payment.Purpose.HOLD,
     from_states: tuple[str, ...] = (PledgeState.COMMITTED,),
+    context: "ReleaseContext | None" = None,
 ) -> Payment | None:
     """Place a hold (or, at release, charge) on the newest saved card of a pledge. A hold is
     for the whole pledge; a charge takes what the donor's contribution limits allow
-    (``NothingCapturable`` when that is nothing)."""
+    (``NothingCapturable`` when that is nothing). ``context``: the release's shared reads."""
     with transaction.atomic():
-        pledge = _lock_pledge(pledge_id)
+        pledge = _lock_pledge(pledge_id, context.slate_id if context is not None else None)
         open_payment = _open_payment(pledge)
         if pledge.state not in from_states or open_payment is not None:
             return open_payment
         card_setup = _card_for(pledge)
         amount_cents = pledge.amount_cents
         if purpose == Payment.Purpose.CHARGE:
-            decision = _decide_capture(pledge, amount_cents)
+            decision = _decide_capture(pledge, amount_cents, context)
             if decision.total_cents == 0:
                 raise _nothing_capturable(decision)
             amount_cents = decision.total_cents
@@ -411,7 +435,16 @@ def send_create(payment: Payment) -> Payment:
         if exc.retryable:
             raise  # the row stays "creating"; a retry or the sweeper resends the same key
         return record_refused_payment(payment_id=payment.pk, error=exc)
-    return record_payment_intent(payment_id=payment.pk, result=result)
+    return _record(payment, result)
+
+
+def _record(payment: Payment, result) -> Payment:
+    """``record_payment_intent`` for a payment whose pledge we have in hand (in the normal
+    path it is the row locked a moment ago; the sweeper's payments read it once)."""
+    return record_payment_intent(
+        payment_id=payment.pk, result=result,
+        pledge_id=payment.pledge_id, slate_id=payment.pledge.slate_id,
+    )  # fmt: skip
 
 
 def _act_and_record(payment: Payment, stripe_call, **arguments) -> Payment:
@@ -424,7 +457,7 @@ def _act_and_record(payment: Payment, stripe_call, **arguments) -> Payment:
         if exc.retryable:
             raise
         result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
-    return record_payment_intent(payment_id=payment.pk, result=result)
+    return _record(payment, result)
 
 
 def record_refused_payment(*, payment_id: int, error) -> Payment:
@@ -439,7 +472,7 @@ def record_refused_payment(*, payment_id: int, error) -> Payment:
         payment.last_error = f"{error.code}: {error.message}"[:500]
         payment.save(update_fields=["status", "last_error", "updated_at"])
         if payment.purpose == Payment.Purpose.CHARGE and pledge.state == PledgeState.COMMITTED:
-            pledge_services.transition_pledge(
+            pledge_services.transition_locked_pledge(
                 pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
                 reason=f"Stripe refused the charge: {payment.last_error}",
             )  # fmt: skip
@@ -447,19 +480,23 @@ def record_refused_payment(*, payment_id: int, error) -> Payment:
     return payment
 
 
-def capture_payment(*, payment_id: int) -> Payment:
+def capture_payment(
+    *, payment_id: int, pledge_id: int | None = None, context: "ReleaseContext | None" = None
+) -> Payment:
     """Capture a held payment: in full, or as much as the donor's contribution limits allow
     (Stripe releases the rest of the hold). Safe to run any number of times: the amount is
     decided once, with the step that marks the payment ``capturing``, and a retry asks for
-    the same. ``NothingCapturable`` when the limits leave nothing to take."""
+    the same. ``NothingCapturable`` when the limits leave nothing to take. ``pledge_id`` and
+    ``context`` (the release's shared reads) save queries when the caller has them."""
+    slate_id = context.slate_id if context is not None and pledge_id is not None else None
     with transaction.atomic():
-        pledge, payment = _lock_payment(payment_id)
+        pledge, payment = _lock_payment(payment_id, pledge_id=pledge_id, slate_id=slate_id)
         if payment.status == Payment.Status.SUCCEEDED:
             return payment
         if payment.status not in (Payment.Status.REQUIRES_CAPTURE, Payment.Status.CAPTURING):
             raise EscrowError("not_capturable", f"A {payment.status} payment cannot be captured.")
         if payment.status == Payment.Status.REQUIRES_CAPTURE:
-            decision = _decide_capture(pledge, payment.amount_cents)
+            decision = _decide_capture(pledge, payment.amount_cents, context)
             if decision.total_cents == 0:
                 raise _nothing_capturable(decision)
             payment.capture_cents = decision.total_cents
@@ -581,39 +618,117 @@ def start_release(*, slate_id: int) -> bool:
     return True
 
 
-def conditions_hold(pledge: Pledge, signed_ids: list[int]) -> bool:
+def conditions_hold(
+    pledge: Pledge, signed_ids: list[int], required_ids: set[int] | None = None
+) -> bool:
     if pledge.condition_min_signatures and len(signed_ids) < pledge.condition_min_signatures:
         return False
-    required = set(pledge.condition_required_candidates.values_list("id", flat=True))
-    return required <= set(signed_ids)
+    if required_ids is None:
+        required_ids = set(pledge.condition_required_candidates.values_list("id", flat=True))
+    return required_ids <= set(signed_ids)
 
 
-def release_pledge(*, pledge_id: int) -> str:
+@dataclass(frozen=True)
+class ReleaseContext:
+    """What settling a chunk of one releasing slate's pledges reads once, not per pledge.
+
+    ``pledges`` is a snapshot read without locks, like the read ``release_pledge`` makes to
+    choose a step; every step then locks its rows and checks the state again, so a pledge
+    that moved since the snapshot is refused cleanly and the sweeper's next walk settles it.
+    The rest does not change once the slate has locked: signatures, each pledge's required
+    candidates and allocation (a pledge is final at the lock), and its declaration."""
+
+    slate_id: int
+    signed_ids: list[int]
+    pledges: dict[int, Pledge]
+    required_ids: dict[int, set[int]]
+    weights: dict[int, dict[int, int]]
+    open_payments: dict[int, Payment]
+    with_card: set[int]
+    capture: "CaptureContext"
+
+
+def release_context(*, slate_id: int, pledge_ids: list[int]) -> ReleaseContext:
+    """The shared reads for settling ``pledge_ids`` of a releasing slate: about a dozen
+    queries for a chunk of any size; it also makes sure every supporter has a donor record,
+    so deciding a capture only locks and reads that donor."""
+    from compliance.selectors import capture_context
+    from compliance.services import ensure_donors
+
+    pledges = Pledge.objects.select_related("slate").in_bulk(pledge_ids)
+    required: dict[int, set[int]] = defaultdict(set)
+    through = Pledge.condition_required_candidates.through.objects.filter(pledge_id__in=pledge_ids)
+    for pledge_id, candidate_id in through.values_list("pledge_id", "candidate_id"):
+        required[pledge_id].add(candidate_id)
+    weights: dict[int, dict[int, int]] = defaultdict(dict)
+    allocations = PledgeAllocation.objects.filter(pledge_id__in=pledge_ids)
+    for pledge_id, candidate_id, weight in allocations.values_list(
+        "pledge_id", "candidate_id", "weight_bps"
+    ):
+        weights[pledge_id][candidate_id] = weight
+    open_payments = {
+        payment.pledge_id: payment
+        for payment in Payment.objects.filter(pledge_id__in=pledge_ids, status__in=Payment.OPEN)
+    }
+    with_card = set(
+        CardSetup.objects.filter(
+            pledge_id__in=pledge_ids, status=CardSetup.Status.SUCCEEDED
+        ).values_list("pledge_id", flat=True)
+    )
+    ensure_donors({p.supporter_id for p in pledges.values()})
+    any_pledge = next(iter(pledges.values()), None)
+    signed = signed_candidate_ids(any_pledge.slate) if any_pledge is not None else []
+    return ReleaseContext(
+        slate_id=slate_id, signed_ids=signed, pledges=pledges, required_ids=required,
+        weights=weights, open_payments=open_payments, with_card=with_card,
+        capture=capture_context(pledge_ids=pledge_ids, candidate_ids=signed),
+    )  # fmt: skip
+
+
+def release_pledge(*, pledge_id: int, context: ReleaseContext | None = None) -> str:
     """Settle one pledge of a releasing slate: void it (no card, or its own conditions
-    failed), capture its hold, or charge its saved card. Safe to run again at any point."""
-    pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+    failed), capture its hold, or charge its saved card. Safe to run again at any point.
+    ``context``: the chunk's shared reads (``release_context``), if it covers this pledge."""
+    if context is not None and pledge_id not in context.pledges:
+        context = None
+    if context is None:
+        pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
+        required_ids = None
+        payment = _open_payment(pledge)
+    else:
+        pledge = context.pledges[pledge_id]
+        required_ids = context.required_ids.get(pledge_id, set())
+        payment = context.open_payments.get(pledge_id)
     if pledge.kind != PledgeKind.MONEY or pledge.state not in UNSETTLED_AT_RELEASE:
         return pledge.state
     if pledge.state == PledgeState.PENDING_CARD:
         return void_pledge(pledge_id=pledge_id, reason="no card was saved before the lock").state
-    if not conditions_hold(pledge, signed_candidate_ids(pledge.slate)):
+    if not conditions_hold(pledge, signed_candidate_ids(pledge.slate), required_ids):
         return void_pledge(
             pledge_id=pledge_id, reason="the pledge's own conditions were not met"
         ).state
-    payment = _open_payment(pledge)
     try:
         if pledge.state == PledgeState.AUTHORIZED and payment is not None:
             try:
-                return capture_payment(payment_id=payment.pk).status
+                return capture_payment(
+                    payment_id=payment.pk, pledge_id=pledge_id, context=context
+                ).status
             except NothingCapturable:
                 raise
             except EscrowError as exc:
                 logger.info("pledge %s not captured: %s", pledge_id, exc.message)
                 return pledge.state
         if pledge.state == PledgeState.COMMITTED:
-            if not pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).exists():
+            has_card = (
+                pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).exists()
+                if context is None
+                else pledge_id in context.with_card
+            )
+            if not has_card:
                 return void_pledge(pledge_id=pledge_id, reason="no saved card at the lock").state
-            payment = authorize_pledge(pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE)
+            payment = authorize_pledge(
+                pledge_id=pledge_id, purpose=Payment.Purpose.CHARGE, context=context
+            )
             return payment.status if payment else pledge.state
     except NothingCapturable as exc:
         return void_pledge(pledge_id=pledge_id, reason=exc.message).state

@@ -77,15 +77,20 @@ def release_chunk(
     """Settle the pledges in ``(after_pledge_id, upto_pledge_id]``. Without an upper bound
     (messages queued before the fan-out existed) settle one chunk and chain the next."""
     chunk_size = settings.SLATE_RELEASE_CHUNK_SIZE
-    ids = services.release_chunk_ids(
-        slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size,
-        upto_pledge_id=upto_pledge_id,
-    )  # fmt: skip
+    try:
+        ids = services.release_chunk_ids(
+            slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size,
+            upto_pledge_id=upto_pledge_id,
+        )  # fmt: skip
+        # What every pledge of the chunk would read alike, read once.
+        context = services.release_context(slate_id=slate_id, pledge_ids=ids)
+    except Exception as exc:
+        _retry_transient(self, exc)
     limiter = stripe_rate_limiter()
     for pledge_id in ids:
         limiter.wait()
         try:
-            services.release_pledge(pledge_id=pledge_id)
+            services.release_pledge(pledge_id=pledge_id, context=context)
         except Exception:
             # One pledge's trouble must not hold up the others: it stays unsettled, the slate
             # stays "releasing", and the sweeper walks the slate again later.

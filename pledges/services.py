@@ -131,27 +131,49 @@ def transition_pledge(
     locked = (
         Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge.pk)
     )
-    if not pledge_transition_allowed(locked.kind, locked.state, to_state):
+    return transition_locked_pledge(
+        pledge=locked, to_state=to_state, actor=actor, reason=reason,
+        captured_cents=captured_cents, refunded_cents=refunded_cents,
+        expected_states=expected_states,
+    )  # fmt: skip
+
+
+def transition_locked_pledge(
+    *,
+    pledge: Pledge,
+    to_state: str,
+    actor=None,
+    reason: str,
+    captured_cents: int | None = None,
+    refunded_cents: int | None = None,
+    expected_states: Collection[str] | None = None,
+) -> Pledge:
+    """``transition_pledge`` for a caller that already holds, in its open transaction, the
+    slate's shared lock and the pledge's row lock, and passes that locked row (read with its
+    slate): escrow, which locks both before every money step, saves locking them again for
+    each pledge a release settles. Refusals come before any write."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition_locked_pledge needs the caller's locking transaction")
+    if not pledge_transition_allowed(pledge.kind, pledge.state, to_state):
         raise PledgeError(
             "invalid_transition",
-            f"A {locked.get_kind_display().lower()} pledge cannot go from "
-            f"{locked.state} to {to_state}.",
+            f"A {pledge.get_kind_display().lower()} pledge cannot go from "
+            f"{pledge.state} to {to_state}.",
             field="state",
         )
-    if expected_states is not None and locked.state not in expected_states:
+    if expected_states is not None and pledge.state not in expected_states:
         raise PledgeError(
-            "state_changed", f"The pledge changed meanwhile (it is now {locked.state}); try again."
+            "state_changed", f"The pledge changed meanwhile (it is now {pledge.state}); try again."
         )
-    before = PledgeFigures.of(locked)
-    locked.state = to_state
-    locked.state_changed_at = timezone.now()
-    if captured_cents is not None:
-        locked.captured_cents = captured_cents
-    if refunded_cents is not None:
-        locked.refunded_cents = refunded_cents
-    if locked.refunded_cents > locked.captured_cents:
+    captured = pledge.captured_cents if captured_cents is None else captured_cents
+    refunded = pledge.refunded_cents if refunded_cents is None else refunded_cents
+    if refunded > captured:
         raise PledgeError("invalid_refund", "Cannot refund more than was captured.")
-    locked.save(
+    before = PledgeFigures.of(pledge)
+    pledge.state = to_state
+    pledge.state_changed_at = timezone.now()
+    pledge.captured_cents, pledge.refunded_cents = captured, refunded
+    pledge.save(
         update_fields=[
             "state",
             "state_changed_at",
@@ -160,8 +182,8 @@ def transition_pledge(
             "updated_at",
         ]
     )
-    _apply_state_change(locked, before, actor=actor, reason=reason)
-    return locked
+    _apply_state_change(pledge, before, actor=actor, reason=reason)
+    return pledge
 
 
 # --- Creating pledges -------------------------------------------------------------------------
