@@ -52,13 +52,19 @@ class CaptureContext:
 def capture_context(*, pledge_ids: Iterable[int], candidate_ids: Iterable[int]) -> CaptureContext:
     """The shared reads for deciding the captures of ``pledge_ids`` among ``candidate_ids``
     (the slate's signed candidates): five queries for any number of pledges."""
-    allowed = PledgeDeclaration.objects.filter(pledge_id__in=list(pledge_ids)).values_list(
-        "pledge_id", "allow_reallocation"
+    pledge_ids = list(pledge_ids)
+    # Every pledge asked about gets an answer (no declaration: no consent), so a pledge the
+    # context does not cover is told apart and read on its own.
+    allow_reallocation = dict.fromkeys(pledge_ids, False)
+    allow_reallocation.update(
+        PledgeDeclaration.objects.filter(pledge_id__in=pledge_ids).values_list(
+            "pledge_id", "allow_reallocation"
+        )
     )
     return CaptureContext(
         rules=RuleBook(),
         candidates=Candidate.objects.in_bulk(list(candidate_ids)),
-        allow_reallocation=dict(allowed),
+        allow_reallocation=allow_reallocation,
     )
 
 
@@ -158,7 +164,12 @@ def capped_allocation(
         user_ids=user_ids, candidates=candidates, at=at, exclude_pledge_id=pledge.pk,
         rules=context.rules,
     )  # fmt: skip
-    allow = context.allow_reallocation.get(pledge.pk, False)
+    if pledge.pk in context.allow_reallocation:
+        allow = context.allow_reallocation[pledge.pk]
+    else:
+        allow = PledgeDeclaration.objects.filter(
+            pledge_id=pledge.pk, allow_reallocation=True
+        ).exists()
     return cap_allocation(
         planned, headroom, recipients=signed, allow_reallocation=bool(allow),
         names={c.pk: c.full_name for c in candidates},

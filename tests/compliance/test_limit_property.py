@@ -8,7 +8,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from compliance import services
+from compliance import selectors, services
 from compliance.contributions import contributions, donor_group_user_ids
 from compliance.models import ContributionLimit
 from escrow.allocation import allocate
@@ -56,11 +56,12 @@ def test_no_capture_ever_puts_a_donor_over_a_limit():
         merge=st.booleans(),
         pledges=st.lists(pledge_strategy, min_size=1, max_size=6),
         capture_order=st.randoms(use_true_random=False),
+        shared_context=st.booleans(),  # one read of the rules for every decision, as a release
     )
-    def run(prior, merge, pledges, capture_order):
+    def run(prior, merge, pledges, capture_order, shared_context):
         try:
             with transaction.atomic():
-                check(prior, merge, pledges, capture_order)
+                check(prior, merge, pledges, capture_order, shared_context)
                 raise Rollback
         except Rollback:
             pass
@@ -88,7 +89,7 @@ def test_no_capture_ever_puts_a_donor_over_a_limit():
                 totals[(key_user, cid)] = net + pending
         return totals
 
-    def check(prior, merge, pledges, capture_order):
+    def check(prior, merge, pledges, capture_order, shared_context):
         if merge:
             survivor, duplicate = services.ensure_donor(users[0]), services.ensure_donor(users[1])
             duplicate.merged_into = survivor
@@ -105,6 +106,7 @@ def test_no_capture_ever_puts_a_donor_over_a_limit():
             old = money_pledge(slates[0], users[user_index], cents)
             record_capture(old, {cid: cents})
         # New pledges decided (as the release will, one by one), then captured in any order.
+        context = selectors.capture_context(pledge_ids=[], candidate_ids=ids)
         decided = []
         for user_index, slate_index, amount, weights, allow, signed, fate in pledges:
             try:
@@ -119,8 +121,9 @@ def test_no_capture_ever_puts_a_donor_over_a_limit():
             bps = {a.candidate_id: a.weight_bps for a in new.allocations.all()}
             planned = allocate(amount, sorted(signed), bps)
             result = services.decide_capture(
-                pledge=new, planned=planned, at=AT, signed_candidate_ids=signed
-            )
+                pledge=new, planned=planned, at=AT, signed_candidate_ids=signed,
+                context=context if shared_context else None,
+            )  # fmt: skip
             assert set(result.capturable) <= set(signed)
             assert result.total_cents + result.uncaptured_cents == amount
             decided.append((new, result, fate))

@@ -153,3 +153,61 @@ def test_donor_records_are_created_once_per_user():
     user = UserFactory()
     assert services.ensure_donor(user).pk == services.ensure_donor(user).pk
     assert Donor.objects.get(user=user).email == user.email
+
+
+def test_ensure_donors_creates_the_missing_records_in_one_go():
+    fresh, known = UserFactory(), UserFactory()
+    existing = services.ensure_donor(known)
+    existing.first_name, existing.city = "Rosa", "Oakland"
+    existing.save()
+
+    services.ensure_donors([fresh.pk, known.pk])
+    services.ensure_donors([fresh.pk, known.pk])  # again: nothing new, nothing changed
+
+    created = Donor.objects.get(user=fresh)
+    assert created.email == fresh.email
+    assert created.identity_key == created.compute_identity_key()  # as save() would set it
+    assert Donor.objects.filter(user__in=[fresh, known]).count() == 2
+    existing.refresh_from_db()
+    assert (existing.first_name, existing.city) == ("Rosa", "Oakland")
+
+
+def test_lock_donor_group_finds_the_root_and_every_merged_account():
+    survivor_user, duplicate_user, stranger = UserFactory(), UserFactory(), UserFactory()
+    survivor = services.ensure_donor(survivor_user)
+    duplicate = services.ensure_donor(duplicate_user)
+    duplicate.merged_into = survivor
+    duplicate.save()
+    services.ensure_donor(stranger)
+
+    expected = (survivor.pk, sorted([survivor_user.pk, duplicate_user.pk]))
+    assert services.lock_donor_group(duplicate_user.pk) == expected
+    assert services.lock_donor_group(survivor_user.pk) == expected
+    newcomer = UserFactory()  # no donor record yet: one is made
+    root_id, group = services.lock_donor_group(newcomer.pk)
+    assert Donor.objects.get(user=newcomer).pk == root_id and group == [newcomer.pk]
+
+
+def test_a_shared_capture_context_decides_exactly_as_reading_alone():
+    """A release decides a chunk's captures with one read of the rules and candidates; the
+    answers are the ones each pledge would get on its own: caps, consent to reallocate,
+    and pledges the context was not built for."""
+    (first, second), (a, b, c) = slates_sharing_candidates(slates=2)
+    donor, other = UserFactory(), UserFactory()
+    record_capture(pledge(first, donor, 349_000), {a.pk: 349_000})
+    moving = pledge(second, donor, 30_000, allow_reallocation=True)
+    staying = pledge(second, donor, 30_000)
+    unlisted = pledge(second, other, 9_000, allow_reallocation=True)
+    signed = [a.pk, b.pk, c.pk]
+    context = selectors.capture_context(pledge_ids=[moving.pk, staying.pk], candidate_ids=signed)
+    for new in (moving, staying, unlisted):
+        planned = {a.pk: 10_000, b.pk: 10_000, c.pk: 10_000}
+        alone = selectors.capped_allocation(new, planned, at=AT, signed_candidate_ids=signed)
+        shared = selectors.capped_allocation(
+            new, planned, at=AT, signed_candidate_ids=signed, context=context
+        )
+        assert shared == alone
+    capped = selectors.capped_allocation(
+        moving, {a.pk: 30_000}, at=AT, signed_candidate_ids=signed, context=context
+    )
+    assert capped.capturable[a.pk] == 1_000 and capped.reallocated  # consent read from context

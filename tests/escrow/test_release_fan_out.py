@@ -12,7 +12,7 @@ from django.test import override_settings
 from compliance.declarations import ATTESTED
 from escrow import services as escrow_services
 from escrow import tasks
-from escrow.models import Payout
+from escrow.models import Payment, Payout
 from escrow.ratelimit import RateLimiter, SharedRateLimiter
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
@@ -158,3 +158,87 @@ def test_the_release_uses_the_shared_limiter_when_there_is_redis(settings):
     settings.SLATE_RATE_LIMIT_REDIS_URL = ""
     local = tasks.stripe_rate_limiter()
     assert type(local) is RateLimiter and local.per_second == 7
+
+
+# --- one set of reads per chunk -----------------------------------------------------------------
+
+
+def _locked_for_release(slate, monkeypatch) -> None:
+    """Sign the slate to its lock and start the release without running any chunk."""
+    monkeypatch.setattr(tasks.release_slate, "delay", lambda *args, **kwargs: None)
+    for candidate in slate_candidates(slate):
+        sign(candidate, slate)
+    assert escrow_services.start_release(slate_id=slate.pk)
+
+
+def _settle_with_context(slate, pledge_ids) -> int:
+    """Settle ``pledge_ids`` as a chunk task does; the queries it took."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        context = escrow_services.release_context(slate_id=slate.pk, pledge_ids=pledge_ids)
+        states = [
+            escrow_services.release_pledge(pledge_id=pk, context=context) for pk in pledge_ids
+        ]
+    assert states == [Payment.Status.SUCCEEDED] * len(pledge_ids)
+    return len(queries)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_reads_its_shared_data_once_and_each_capture_costs_the_same(
+    localstripe, monkeypatch
+):
+    """What every pledge of a chunk would read alike (pledges, required candidates,
+    allocations, payments, cards, donors, the contribution rules) is read once per chunk:
+    settling twice as many pledges costs exactly twice the per-pledge queries, and a captured
+    pledge costs no more than the locked steps need (see escrow.services's docstring)."""
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    pledges = [pledge_with_card(slate, amount_cents=3_000 + index) for index in range(9)]
+    for pledge in pledges:
+        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    _locked_for_release(slate, monkeypatch)
+    ids = [p.pk for p in pledges]
+
+    # A first pledge on its own warms the per-process cache of the slate's final signers.
+    _settle_with_context(slate, ids[:1])
+    three = _settle_with_context(slate, ids[1:4])
+    five = _settle_with_context(slate, ids[4:9])
+
+    per_pledge, remainder = divmod(five - three, 5 - 3)
+    assert remainder == 0  # every captured pledge costs the same ...
+    assert three - 3 * per_pledge == five - 5 * per_pledge  # ... and the shared reads, once
+    assert per_pledge <= 26
+    for pledge in pledges:
+        assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
+    assert ledger_problems() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pledge_that_moved_after_its_chunk_was_read_is_left_alone(localstripe, monkeypatch):
+    """The chunk's snapshot is read without locks; every step locks and checks again. A hold
+    let go after the snapshot (say Stripe reported it canceled) is not captured: the pledge
+    is voided by that event, the stale chunk step changes nothing, the books balance."""
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    moved, other = (pledge_with_card(slate, amount_cents=4_000) for _ in range(2))
+    for pledge in (moved, other):
+        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    _locked_for_release(slate, monkeypatch)
+    context = escrow_services.release_context(slate_id=slate.pk, pledge_ids=[moved.pk, other.pk])
+
+    hold = moved.payments.get()
+    escrow_services.cancel_payment(
+        payment_id=hold.pk, purpose=escrow_services.CancelPurpose.VOID, reason="test: let go"
+    )
+    assert escrow_services.release_pledge(pledge_id=moved.pk, context=context) == (
+        PledgeState.AUTHORIZED  # what the snapshot said; the locked step refused
+    )
+    assert escrow_services.release_pledge(pledge_id=other.pk, context=context) == (
+        Payment.Status.SUCCEEDED
+    )
+
+    moved.refresh_from_db()
+    assert moved.state == PledgeState.VOIDED
+    assert localstripe.count_captures_for(pledge_id=moved.pk) == 0
+    assert localstripe.count_captures_for(pledge_id=other.pk) == 1
+    assert ledger_problems() == []
