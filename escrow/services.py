@@ -187,12 +187,9 @@ def _post_hold(payment: Payment) -> None:
 
 def _post_hold_release(payment: Payment, why: str) -> None:
     """Reverse a hold's entries once (captured, canceled or lapsed) — if it was ever posted."""
-    from .models import LedgerTransaction
-
-    if not LedgerTransaction.objects.filter(key=payment.idempotency_key("hold")).exists():
-        return
     post(
         key=payment.idempotency_key("hold-release"), kind="hold_release",
+        after_key=payment.idempotency_key("hold"),
         slate_id=payment.pledge.slate_id, pledge_id=payment.pledge_id, payment_id=payment.pk,
         memo=why,
         postings=[Posting(A.SUPPORTER_HOLDS, -payment.amount_cents),

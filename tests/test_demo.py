@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -254,6 +255,27 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
         groups = [process.pid, *_children(process.pid)]
         assert len(groups) == 4
 
+        # What the README promises a person trying the demo: sign as the demo candidates who
+        # have not yet, the slate locks, and the worker releases the money through the fake
+        # Stripe, on SQLite and the filesystem broker, with balanced books.
+        stripe_env = {
+            **env,
+            "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
+            "STRIPE_SECRET_KEY": "sk_test_slate_dev",
+        }
+        _manage(stripe_env, "shell", "-c", SIGN_UNTIL_LOCKED)
+        database = tmp_path / "rundev.sqlite3"
+        state = _wait_for_slate_state(database, {"released"}, timeout=300, log_path=log_path)
+        assert state == "released"
+        with sqlite3.connect(database) as db:
+            captured = db.execute(
+                "SELECT count(*) FROM pledges_pledge p JOIN slate_slate s ON p.slate_id = s.id "
+                "WHERE s.slug = ? AND p.state = 'captured'",
+                [DEMO_SLATE_SLUG],
+            ).fetchone()[0]
+        assert captured > 0
+        assert "ledger ok" in _manage(stripe_env, "check_ledger")
+
         process.send_signal(signal.SIGINT)
         stop_deadline = time.monotonic() + 20
         process.wait(timeout=20)
@@ -266,6 +288,58 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
             if _group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+SIGN_UNTIL_LOCKED = """
+from candidates import services
+from candidates.models import Candidate
+from candidates.selectors import current_agreement_version, valid_signatures
+from pledges.demo import DEMO_SLATE_SLUG
+from slate.models import Slate
+
+slate = Slate.objects.get(slug=DEMO_SLATE_SLUG)
+signed = valid_signatures(slate).values_list("candidate_id", flat=True)
+waiting = Candidate.objects.filter(invitations__slate=slate, user__isnull=False)
+for candidate in waiting.exclude(pk__in=list(signed)).order_by("pk"):
+    slate.refresh_from_db()
+    if slate.state != "open":
+        break
+    try:
+        services.sign_agreement(
+            candidate=candidate, slate=slate, typed_name=candidate.full_name,
+            agreement_version_id=current_agreement_version(slate).pk, signer=candidate.user,
+            ip_address="203.0.113.9", user_agent="test_demo",
+        )
+    except services.CandidateError as refused:  # e.g. not yet verified by the organizer
+        print("not signed:", candidate, refused)
+slate.refresh_from_db()
+print("slate is", slate.state)
+"""
+
+
+def _manage(env: dict, *arguments: str) -> str:
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", *arguments], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, f"manage.py {arguments[0]} failed:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def _wait_for_slate_state(database: Path, states: set[str], *, timeout: float, log_path) -> str:
+    deadline = time.monotonic() + timeout
+    state = None
+    while time.monotonic() < deadline:
+        with sqlite3.connect(database) as db:
+            row = db.execute(
+                "SELECT state FROM slate_slate WHERE slug = ?", [DEMO_SLATE_SLUG]
+            ).fetchone()
+        state = row[0] if row else None
+        if state in states:
+            return state
+        time.sleep(1)
+    output = log_path.read_text(errors="replace")[-4000:]
+    raise AssertionError(f"demo slate still {state!r} after {timeout:.0f} s:\n{output}")
 
 
 @pytest.mark.django_db
