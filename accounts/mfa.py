@@ -1,8 +1,10 @@
 """Two-factor authentication: who must have it, and TOTP helpers for tests and the demo.
 
 Slate uses allauth's MFA (TOTP plus recovery codes). Everyone may turn it on; people who can
-move or unlock money must: organizers, claimed candidates and partner-organization admins.
-``RequireMFAMiddleware`` is the one place that enforces it.
+move or unlock money or see donors' details must: organizers, claimed candidates,
+partner-organization admins, campaign staff and Slate's own staff (the admin, refunds,
+donor merges, every slate's reports). ``RequireMFAMiddleware`` is the one place that
+enforces it on pages; the API's ``TwoFactorForRoles`` keeps the same rule.
 """
 
 import time
@@ -29,6 +31,8 @@ def mfa_required_roles(user) -> list[str]:
         roles.append("partner organization admin")
     if CampaignStaff.objects.filter(user=user).exists():
         roles.append("campaign staff member")  # sees volunteers' contact details
+    if user.is_staff:
+        roles.append("Slate staff member")  # the admin: donors, refunds, every slate
     return roles
 
 

@@ -6,14 +6,17 @@ from django.shortcuts import redirect
 
 from .mfa import has_totp, mfa_required_roles
 
-# Pages in these URL namespaces act for an organizer, a candidate or a partner organization.
-DEFAULT_GUARDED_NAMESPACES = ("organize", "orgs", "candidates", "volunteer_hosts")
+# Pages in these URL namespaces act for an organizer, a candidate, a partner organization, a
+# campaign or (the admin) Slate's staff.
+DEFAULT_GUARDED_NAMESPACES = ("organize", "orgs", "candidates", "volunteer_hosts", "admin")
 
 
 class RequireMFAMiddleware:
-    """Sends organizers, candidates and partner-org admins without TOTP to set it up before
-    any page in the guarded namespaces runs. Setting up two-factor and logging out live under
-    /accounts/ (allauth), outside those namespaces, so they stay reachable."""
+    """Sends people whose role requires two-factor (``accounts.mfa.mfa_required_roles``) and
+    who have no TOTP to set it up before any page in the guarded namespaces runs. Setting up
+    two-factor and logging out live under /accounts/ (allauth), outside those namespaces, so
+    they stay reachable. The admin's own login form is replaced by allauth's (slate.urls), so
+    it cannot skip the code either."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -112,8 +112,8 @@ def export_schedule_a(request, candidate_id: int):
     slate = get_object_or_404(Slate, slug=slug) if slug else None
     if not permissions.can_export(request.user, candidate, slate):
         raise PermissionDenied("Only the committee's treasurer, the slate's organizers or staff.")
-    if not request.user.is_staff and not has_totp(request.user):
-        # Donors' names and addresses leave Slate here: two-factor first, as for organizers.
+    if not has_totp(request.user):
+        # Donors' names and addresses leave Slate here: two-factor first, staff included.
         messages.warning(
             request,
             "Contribution reports carry donors' details: set up two-factor authentication "

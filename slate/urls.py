@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
@@ -13,6 +14,10 @@ slate_patterns = (
     ],
     "slate",
 )
+
+# The admin's own login form asks for a password only; send it to allauth's login, which asks
+# for the two-factor code too (staff must have one: accounts.mfa).
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", include(slate_patterns)),

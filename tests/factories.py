@@ -52,7 +52,8 @@ def current_totp_code() -> str:
 
 
 def make_staff() -> User:
-    return UserFactory(is_staff=True)
+    """A staff member as in production: with two-factor (required for staff)."""
+    return with_totp(UserFactory(is_staff=True))
 
 
 def make_draft_slate(

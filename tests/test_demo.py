@@ -124,7 +124,9 @@ def test_maintained_totals_equal_a_recount(seeded):
     assert maintained == recount.breakdown
 
 
-TWO_FACTOR_LOGINS = {"organizer", "candidate", "candidate4", "candidate9", "union", "civic"}
+TWO_FACTOR_LOGINS = {
+    "organizer", "candidate", "candidate4", "candidate9", "union", "civic", "admin"
+}  # fmt: skip
 
 
 @pytest.mark.django_db

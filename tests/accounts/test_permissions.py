@@ -24,6 +24,7 @@ from tests.factories import (
     make_partner_organization,
     organizer_of,
     slate_candidates,
+    with_totp,
 )
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +202,7 @@ def world(localstripe):
         "other_organizer": organizer_of(other_slate),
         "partner_admin": partner.admins.get(),
         "other_partner_admin": other_partner.admins.get(),
-        "staff": UserFactory(is_staff=True),
+        "staff": with_totp(UserFactory(is_staff=True)),
     }
     invitation = candidate_services.invite_new_candidate(
         slate=slate, actor=people["organizer"], full_name="Not Yet Claimed", office="house",

@@ -168,3 +168,47 @@ def test_known_secret_gives_the_code_an_authenticator_app_shows():
     rfc_secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
     assert totp_code(rfc_secret, at=59) == "287082"
     assert len(current_totp_code()) == 6 and TEST_TOTP_SECRET
+
+
+# --- Slate's staff ------------------------------------------------------------------------------
+
+
+def test_staff_without_totp_are_sent_to_set_it_up_from_the_admin_and_every_acting_page(client):
+    """Staff can refund money, merge donors and see every slate's donors: two-factor first,
+    in the admin as on the organizer pages (where staff may act for any slate)."""
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    for url in ("/admin/", "/admin/compliance/donor/", *GUARDED):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"] == ACTIVATE, url
+    with_totp(staff)
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/compliance/donor/").status_code == 200
+
+
+def test_the_admin_login_is_allauths_so_it_asks_for_the_code(client):
+    """Django's admin login form would accept a password alone; it sends people to allauth's
+    login, which asks for the two-factor code, then back to the admin."""
+    staff = with_totp(UserFactory(is_staff=True))
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    assert not client.post(
+        "/admin/login/", {"username": staff.username, "password": "pw-for-tests"}
+    ).wsgi_request.user.is_authenticated
+    assert "_auth_user_id" not in client.session
+    log_in(client, staff)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_the_api_refuses_staff_without_totp_where_they_see_donors(client):
+    slate = make_open_slate(candidates=1, min_signatures=1)
+    staff = UserFactory(is_staff=True)
+    client.force_login(staff)
+    url = f"/api/v1/slates/{slate.slug}/pledges"
+    response = client.get(url)
+    assert response.status_code == 403
+    assert "two-factor" in response.json()["message"]
+    with_totp(staff)
+    assert client.get(url).status_code == 200

@@ -8,7 +8,7 @@ from django.urls import reverse
 from slate import services
 from slate.errors import SlateError
 from slate.models import Endorsement, PartnerOrganization
-from tests.factories import UserFactory, make_draft_slate, make_open_slate
+from tests.factories import UserFactory, make_draft_slate, make_open_slate, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -101,7 +101,7 @@ def test_healthz(client):
 
 def test_admin_shows_every_model_to_staff(client):
     make_open_slate()
-    staff = UserFactory(is_staff=True, is_superuser=True)
+    staff = with_totp(UserFactory(is_staff=True, is_superuser=True))
     client.force_login(staff)
     ours = [
         model

@@ -43,7 +43,7 @@ class Command(BaseCommand):
         for role, email, password in result.logins:
             self.stdout.write(f"  {role:<{width}}  {email:<24}  password: {password}")
         self.stdout.write(
-            "Organizers, candidates and partner-org admins log in with two-factor: TOTP secret\n"
-            f"  {DEMO_TOTP_SECRET} (add it to an authenticator app), or get the current\n"
-            "  code from: .venv/bin/python manage.py demo_totp_code"
+            "Organizers, candidates, partner-org admins and staff log in with two-factor:\n"
+            f"  TOTP secret {DEMO_TOTP_SECRET} (add it to an authenticator app), or get\n"
+            "  the current code from: .venv/bin/python manage.py demo_totp_code"
         )
