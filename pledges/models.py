@@ -163,6 +163,7 @@ class PledgeNotice(models.Model):
         CONFIRMED = "confirmed", "Pledge confirmed"
         CANCELLED = "cancelled", "Pledge cancelled"
         VOIDED = "voided", "Pledge voided"
+        FAILED = "failed", "Payment failed after the grace period"
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)

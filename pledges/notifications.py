@@ -1,4 +1,5 @@
-"""Emails to a supporter about one pledge: confirmed, cancelled, voided at the lock.
+"""Emails to a supporter about one pledge: confirmed, cancelled, voided at the lock, failed
+(the card still needed them when the grace period ended).
 
 The slate-wide news (charged at release, voided at expiry) and "your payment needs you" are
 escrow's (``escrow.notifications``). Sent by Celery tasks after the change commits; each
@@ -27,6 +28,7 @@ SUBJECTS = {
     Kind.CONFIRMED: "Your pledge to {slate} is confirmed",
     Kind.CANCELLED: "Your pledge to {slate} is cancelled",
     Kind.VOIDED: "Your pledge to {slate} was not used: nothing was charged",
+    Kind.FAILED: "Your pledge to {slate} could not be charged",
 }
 
 # Expired slates' pledges are voided in bulk; escrow tells each supporter once about those.
@@ -59,6 +61,8 @@ def notice_for_change(pledge: Pledge, from_state: str) -> str | None:
         return Kind.CANCELLED
     if state == PledgeState.VOIDED and pledge.slate.state not in SLATES_VOIDED_IN_BULK:
         return Kind.VOIDED
+    if state == PledgeState.FAILED:
+        return Kind.FAILED
     return None
 
 
@@ -105,7 +109,11 @@ def notify_supporter(*, pledge_id: int, kind: str) -> bool:
         if notice.sent:
             body = render_to_string(
                 f"pledges/email/{kind}.txt",
-                {"pledge": pledge, "pledge_url": pledge_url(pledge.pk)},
+                {
+                    "pledge": pledge,
+                    "pledge_url": pledge_url(pledge.pk),
+                    "grace_days": settings.SLATE_NEEDS_ACTION_GRACE_DAYS,
+                },
             )
             subject = SUBJECTS[kind].format(slate=pledge.slate.name)
             send_mail(subject, body, None, [pledge.supporter.email])

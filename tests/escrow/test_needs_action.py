@@ -79,6 +79,31 @@ def test_a_failed_authentication_leaves_it_needing_action_until_the_grace_ends(
     assert ledger_problems() == []
 
 
+def test_the_supporter_is_told_once_when_the_grace_period_ends_unpaid(
+    needs_action, django_capture_on_commit_callbacks
+):
+    pledge, _ = needs_action
+    mail.outbox.clear()
+    after_grace = timezone.now() + timedelta(days=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.fail_overdue_needs_action(now=after_grace) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.fail_overdue_needs_action(now=after_grace) == 0  # the beat runs again
+    [email] = [m for m in mail.outbox if m.to == [pledge.supporter.email]]
+    assert email.subject == f"Your pledge to {pledge.slate.name} could not be charged"
+    assert "$42" in email.body and "7-day grace period" in email.body
+    assert "Nothing was charged" in email.body and f"/pledges/{pledge.pk}/" in email.body
+    assert notifications_sent_for(pledge) == ["failed"]
+
+
+def notifications_sent_for(pledge) -> list[str]:
+    from pledges.models import PledgeNotice
+
+    return list(
+        PledgeNotice.objects.filter(pledge=pledge, sent=True).values_list("kind", flat=True)
+    )
+
+
 def test_a_card_declined_at_release_is_replaced_and_charged(
     localstripe, django_capture_on_commit_callbacks, client
 ):
