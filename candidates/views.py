@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from escrow import selectors as escrow_selectors
 from slate.selectors import public_slates, slate_progress
 
 from . import selectors, services
@@ -57,7 +58,12 @@ def home(request):
                 "required": invitation.is_required,
             }
         )
-    return render(request, "candidates/home.html", {"candidate": candidate, "rows": rows})
+    payouts = escrow_selectors.candidate_payouts(candidate.pk)
+    return render(
+        request,
+        "candidates/home.html",
+        {"candidate": candidate, "rows": rows, "payouts": payouts},
+    )
 
 
 @login_required

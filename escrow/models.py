@@ -156,6 +156,9 @@ class Payout(models.Model):
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
+    candidate_notified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the candidate was emailed that it was sent."
+    )
 
     class Meta:
         ordering = ["due_at", "id"]

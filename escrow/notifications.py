@@ -97,3 +97,53 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
         )
         sent += 1
     return sent
+
+
+def payout_recipients(payout) -> list[str]:
+    """Who hears that a payout went out: the account that claimed the candidate's profile."""
+    user = payout.candidate.user
+    return [user.email] if user is not None and user.email else []
+
+
+def notify_payout(*, payout_id: int, now=None) -> bool:
+    """Email the candidate once that their share was transferred, or recorded for the
+    treasurer to disburse. Returns whether an email went out. Safe to call any number of
+    times: the payout row is marked before the mail is sent (at most one email)."""
+    from .models import Payout
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        payout = (
+            Payout.objects.select_for_update(of=("self",))
+            .select_related("slate", "candidate__user")
+            .get(pk=payout_id)
+        )
+        if payout.status not in (Payout.Status.PAID, Payout.Status.RECORDED):
+            return False
+        if payout.candidate_notified_at is not None:
+            return False
+        payout.candidate_notified_at = now
+        payout.save(update_fields=["candidate_notified_at"])
+    recipients = payout_recipients(payout)
+    if not recipients:
+        return False  # an unclaimed profile: the organizer's dashboard shows the payout
+    body = render_to_string(
+        "escrow/email/payout.txt",
+        {"payout": payout, "transferred": payout.status == Payout.Status.PAID},
+    )
+    subject = f"{payout.slate.name}: your share of the pledges was sent"
+    send_mail(subject, body, None, recipients)
+    return True
+
+
+def payout_ids_not_notified(*, sent_before) -> list[int]:
+    """Sent payouts whose candidate was never told (the notice task was lost)."""
+    from .models import Payout
+
+    return list(
+        Payout.objects.filter(
+            status__in=(Payout.Status.PAID, Payout.Status.RECORDED),
+            candidate_notified_at__isnull=True,
+            paid_at__lte=sent_before,
+        ).values_list("pk", flat=True)
+    )

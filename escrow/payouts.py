@@ -14,6 +14,7 @@ from django.db.models import Min, Sum
 from django.utils import timezone
 
 from slate import services as slate_services
+from slate.queue import enqueue_on_commit
 
 from . import stripe_gateway
 from .ledger import Posting, post
@@ -108,6 +109,9 @@ def send_payout(*, payout_id: int) -> Payout:
                 Posting(A.CANDIDATE_PAID, -payout.amount_cents, candidate_id=payout.candidate_id),
             ],
         )  # fmt: skip
+        from .tasks import notify_payout
+
+        enqueue_on_commit(notify_payout, payout.pk)
     return payout
 
 

@@ -5,7 +5,7 @@ from django.db.models import Q, Sum
 from pledges.models import Pledge
 from slate.selectors import slate_counts
 
-from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment
+from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout
 
 A = LedgerAccount
 
@@ -22,6 +22,15 @@ def candidate_payable_cents(candidate_id: int, slate_id: int | None = None) -> i
     if slate_id is not None:
         filters["slate_id"] = slate_id
     return -balance(A.CANDIDATE_PAYABLE, **filters)
+
+
+def candidate_payouts(candidate_id: int):
+    """A candidate's payouts, newest first, for their own page."""
+    return (
+        Payout.objects.filter(candidate_id=candidate_id)
+        .select_related("slate")
+        .order_by("-created_at", "-id")
+    )
 
 
 def ledger_problems(slate_id: int | None = None) -> list[str]:

@@ -100,6 +100,12 @@ def sweep(now=None) -> dict[str, int]:
         state__in=[SlateState.RELEASING, SlateState.RELEASED]
     ).values_list("pk", flat=True):
         tasks.pay_candidates.delay(slate_id)
+    # A payout notice whose task was lost: the candidate is still told, once.
+    from .notifications import payout_ids_not_notified
+
+    for payout_id in payout_ids_not_notified(sent_before=cutoff):
+        tasks.notify_payout.delay(payout_id)
+        counts["notices"] = counts.get("notices", 0) + 1
     return counts
 
 

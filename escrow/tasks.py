@@ -230,6 +230,17 @@ def notify_needs_action(payment_id: int) -> bool:
     return notifications.notify_needs_action(payment_id=payment_id)
 
 
+@shared_task(**RETRY)
+def notify_payout(self, payout_id: int) -> bool:
+    """Tell the candidate their payout went out; a lost or failed mail server retries."""
+    from . import notifications
+
+    try:
+        return notifications.notify_payout(payout_id=payout_id)
+    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
 @shared_task
 def remind_needs_action() -> int:
     """Beat: remind every supporter whose card still needs them (at most every 48 hours)."""

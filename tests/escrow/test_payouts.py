@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 from django.utils import timezone
 
 from escrow import payouts, services, stripe_gateway, tasks
@@ -69,3 +70,65 @@ def test_staff_hear_about_payouts_near_the_limit_once(owed, settings):
     assert tasks.alert_payouts_near_due() == 0  # flagged already
     assert Payout.objects.filter(needs_attention=True).count() == 2
     assert "10-day" in mail.outbox[-1].subject
+
+
+def test_candidates_are_told_once_when_their_payout_is_sent(
+    owed, django_capture_on_commit_callbacks
+):
+    slate, first, second = owed
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = payouts.schedule_payouts(slate_id=slate.pk)
+        for payout in created:
+            payouts.send_payout(payout_id=payout.pk)
+    by_email = {m.to[0]: m for m in mail.outbox}
+    assert set(by_email) == {first.user.email, second.user.email}
+    transferred, recorded = by_email[first.user.email], by_email[second.user.email]
+    assert "transferred to your connected Stripe account" in transferred.body
+    assert "$15.0" in transferred.body
+    assert "recorded for the slate's treasurer" in recorded.body
+    assert Payout.objects.filter(candidate_notified_at__isnull=True).count() == 0
+    # A retried notice task, or a second sweep, sends nothing more.
+    for payout in created:
+        assert tasks.notify_payout(payout.pk) is False
+    assert len(mail.outbox) == 2
+
+
+def test_an_unsent_payout_tells_nobody(owed):
+    slate, _, _ = owed
+    (payout, *_) = payouts.schedule_payouts(slate_id=slate.pk)
+    mail.outbox.clear()
+    assert tasks.notify_payout(payout.pk) is False
+    payout.refresh_from_db()
+    assert payout.candidate_notified_at is None
+    assert mail.outbox == []
+
+
+def test_the_sweeper_tells_candidates_a_lost_notice_left_out(owed):
+    """The notice task's message was lost after the payout committed: a sweep sends it."""
+    from escrow import sweeper
+
+    slate, first, second = owed
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        payouts.send_payout(payout_id=payout.pk)  # no on-commit here: the notice is "lost"
+    mail.outbox.clear()
+    assert sweeper.sweep().get("notices", 0) == 0  # just sent: the notice may be on its way
+    counts = sweeper.sweep(now=timezone.now() + timedelta(hours=1))
+    assert counts["notices"] == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([first.user.email, second.user.email])
+    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1)).get("notices", 0) == 0
+    assert len(mail.outbox) == 2
+
+
+def test_a_candidate_sees_their_own_payouts_only(owed, client):
+    slate, first, second = owed
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        payouts.send_payout(payout_id=payout.pk)
+    client.force_login(first.user)
+    page = client.get(reverse("candidates:home"))
+    assert [p.candidate_id for p in page.context["payouts"]] == [first.pk]
+    assert "Transferred to your Stripe account" in page.content.decode()
+    client.force_login(second.user)
+    page = client.get(reverse("candidates:home"))
+    assert [p.candidate_id for p in page.context["payouts"]] == [second.pk]
+    assert "With the treasurer" in page.content.decode()
