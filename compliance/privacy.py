@@ -15,17 +15,14 @@ from django.utils import timezone
 
 from escrow.models import Payment, Refund
 from pledges.models import Pledge, PledgeEvent
-from pledges.states import PledgeKind, PledgeState
+from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind
+from slate.queue import enqueue_on_commit
 
 from .contributions import contributions
 from .errors import ComplianceError
 from .models import DeletionRequest, Donor, DonorDataAccess, PledgeDeclaration
 from .receipts import receipts_of
 
-UNSETTLED = (
-    PledgeState.PENDING_CARD, PledgeState.COMMITTED, PledgeState.AUTHORIZED,
-    PledgeState.NEEDS_ACTION,
-)  # fmt: skip
 DONOR_FIELDS = (
     "first_name", "last_name", "street_1", "street_2", "city", "state", "zip_code", "employer",
     "occupation", "email",
@@ -132,7 +129,9 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
         and DeletionRequest.objects.filter(user=user, completed_at__isnull=False).exists()
     ):
         raise ComplianceError("already_deleted", "This account's data was already deleted.")
-    unsettled = Pledge.objects.filter(supporter=user, kind=PledgeKind.MONEY, state__in=UNSETTLED)
+    unsettled = Pledge.objects.filter(
+        supporter=user, kind=PledgeKind.MONEY, state__in=UNSETTLED_MONEY_STATES
+    )
     if unsettled.exists():
         raise ComplianceError(
             "pledges_unsettled",
@@ -159,6 +158,11 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
         zip_code="", availability=""
     )
     _anonymize_account(user)
+    # Saved cards are detached from the Stripe customer once this commits (the sweeper
+    # finishes it if that task is lost), so nothing can ever charge them again.
+    from escrow.tasks import forget_saved_cards
+
+    enqueue_on_commit(forget_saved_cards, user.pk)
     return DeletionRequest.objects.create(user=user, requested_at=now, completed_at=now, kept=kept)
 
 

@@ -44,6 +44,9 @@ class CardSetup(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     payment_method_id = models.CharField(max_length=255, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    forgotten_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the card was detached from the Stripe customer."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from candidates.selectors import valid_signatures
 from pledges import services as pledge_services
 from pledges.models import Pledge, PledgeAllocation
-from pledges.states import PledgeKind, PledgeState
+from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind, PledgeState
 from slate import services as slate_services
 from slate.errors import DomainError
 from slate.queue import enqueue_on_commit
@@ -918,3 +918,64 @@ def retry_with_new_card(*, pledge_id: int) -> Payment | None:
     except NothingCapturable as exc:
         void_pledge(pledge_id=pledge_id, reason=exc.message)
         return None
+
+
+# --- Forgetting saved cards ----------------------------------------------------------------------
+
+
+def _cards_to_forget(user_ids):
+    return CardSetup.objects.filter(
+        pledge__supporter_id__in=user_ids,
+        status=CardSetup.Status.SUCCEEDED,
+        forgotten_at__isnull=True,
+    ).exclude(payment_method_id="")
+
+
+def _already_detached(error: stripe_gateway.GatewayError) -> bool:
+    """Stripe refuses to detach a card that is gone or no longer attached: that is done."""
+    return error.http_status == 404 or (
+        error.http_status == 400 and "not attached" in error.message.lower()
+    )
+
+
+def forget_saved_cards(*, user_id: int) -> int:
+    """Detach every card ``user_id`` saved with us from their Stripe customer, so it can
+    never be charged again, and mark the card setups forgotten. Cards that an unsettled
+    pledge may still charge are kept. Returns how many cards were detached; safe to run again
+    (a run after a crash detaches what is left, with the same idempotency keys)."""
+    setups = _cards_to_forget([user_id])
+    needed = set(
+        setups.filter(pledge__state__in=UNSETTLED_MONEY_STATES).values_list(
+            "payment_method_id", flat=True
+        )
+    )
+    by_method: dict[str, list[int]] = defaultdict(list)
+    for setup_id, method_id in setups.values_list("pk", "payment_method_id").order_by("pk"):
+        if method_id not in needed:
+            by_method[method_id].append(setup_id)
+    for method_id, setup_ids in by_method.items():
+        try:
+            stripe_gateway.detach_payment_method(
+                payment_method_id=method_id, idempotency_key=f"card-setup-{setup_ids[0]}-detach"
+            )
+        except stripe_gateway.GatewayError as exc:
+            if not _already_detached(exc):
+                raise
+        CardSetup.objects.filter(pk__in=setup_ids, forgotten_at__isnull=True).update(
+            forgotten_at=timezone.now()
+        )
+    return len(by_method)
+
+
+def user_ids_with_cards_to_forget(*, deleted_before) -> list[int]:
+    """Supporters whose data was deleted (before ``deleted_before``) but whose saved cards
+    are still attached: a lost task left them; the sweeper finishes."""
+    from compliance.models import DeletionRequest
+
+    deleted = DeletionRequest.objects.filter(completed_at__lte=deleted_before).values("user_id")
+    return list(
+        _cards_to_forget(deleted)
+        .values_list("pledge__supporter_id", flat=True)
+        .distinct()
+        .order_by("pledge__supporter_id")
+    )

@@ -100,6 +100,10 @@ def sweep(now=None) -> dict[str, int]:
         state__in=[SlateState.RELEASING, SlateState.RELEASED]
     ).values_list("pk", flat=True):
         tasks.pay_candidates.delay(slate_id)
+    # A deleted supporter's cards whose detach task was lost.
+    for user_id in services.user_ids_with_cards_to_forget(deleted_before=cutoff):
+        tasks.forget_saved_cards.delay(user_id)
+        counts["cards"] = counts.get("cards", 0) + 1
     # A payout notice whose task was lost: the candidate is still told, once.
     from .notifications import payout_ids_not_notified
 

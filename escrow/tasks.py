@@ -241,6 +241,15 @@ def notify_payout(self, payout_id: int) -> bool:
         raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
 
 
+@shared_task(**RETRY)
+def forget_saved_cards(self, user_id: int) -> int:
+    """After a supporter's data is deleted: detach their saved cards at Stripe."""
+    try:
+        return services.forget_saved_cards(user_id=user_id)
+    except Exception as exc:
+        _retry_transient(self, exc)
+
+
 @shared_task
 def remind_needs_action() -> int:
     """Beat: remind every supporter whose card still needs them (at most every 48 hours)."""

@@ -60,6 +60,8 @@ INITIAL_STATE_BY_KIND = {
 # Live pledges count toward a slate's totals and its threshold.
 LIVE_MONEY_STATES = frozenset({S.COMMITTED, S.AUTHORIZED, S.NEEDS_ACTION, S.CAPTURED, S.PAID_OUT})
 LIVE_NON_MONEY_STATES = frozenset({S.COMMITTED})
+# Money pledges that may still charge the supporter's saved card.
+UNSETTLED_MONEY_STATES = frozenset({S.PENDING_CARD, S.COMMITTED, S.AUTHORIZED, S.NEEDS_ACTION})
 FINAL_STATES = frozenset({S.FAILED, S.CANCELLED, S.VOIDED, S.REFUNDED, S.PAID_OUT})
 # States a supporter may cancel from through pledges.services: no Stripe hold exists yet.
 # Cancelling a held pledge releases the hold first, which is the escrow app's service.

@@ -1,6 +1,8 @@
 """Against localstripe: a real release's captures are contributions (limits and receipts
 read them from the ledger), and deleting a donor afterwards leaves the books sound."""
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.core.management import call_command
@@ -8,6 +10,9 @@ from django.utils import timezone
 
 from compliance.privacy import delete_personal_data
 from compliance.selectors import capped_allocation
+from escrow import services as escrow_services
+from escrow import stripe_gateway, sweeper
+from escrow.models import CardSetup
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
 from pledges.states import PledgeState
@@ -43,3 +48,88 @@ def test_a_released_capture_counts_against_the_limit_and_is_receipted(
     delete_personal_data(user=donor, actor=donor)
     assert ledger_problems() == []
     call_command("check_ledger")
+
+
+def attached_card(localstripe, pledge) -> str:
+    """The pledge's saved card, attached to the supporter's Stripe customer as real Stripe
+    does when a SetupIntent succeeds (localstripe leaves it unattached)."""
+    setup = CardSetup.objects.select_related("customer").get(pledge=pledge)
+    status, body = localstripe.post(
+        f"/v1/payment_methods/{setup.payment_method_id}/attach",
+        customer=setup.customer.customer_id,
+    )
+    assert status == 200, body
+    return setup.payment_method_id
+
+
+def test_deleting_your_data_detaches_your_saved_cards(
+    localstripe, django_capture_on_commit_callbacks
+):
+    (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
+    donor = UserFactory()
+    pledges = [pledge_with_card(slate, supporter=donor) for _ in range(2)]
+    methods = [attached_card(localstripe, pledge) for pledge in pledges]
+    other = pledge_with_card(slate)  # another supporter's card is not touched
+    other_method = attached_card(localstripe, other)
+    for pledge in pledges:
+        pledge_services.cancel_pledge(pledge=pledge, actor=donor)
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_personal_data(user=donor, actor=donor)
+    for method in methods:
+        assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is None
+    assert localstripe.get(f"/v1/payment_methods/{other_method}")["customer"] is not None
+    assert not CardSetup.objects.filter(pledge__in=pledges, forgotten_at__isnull=True).exists()
+    assert CardSetup.objects.get(pledge=other).forgotten_at is None
+    assert escrow_services.forget_saved_cards(user_id=donor.pk) == 0  # a second run: no-op
+
+
+def test_a_card_an_unsettled_pledge_may_charge_is_kept(localstripe):
+    (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
+    pledge = pledge_with_card(slate)
+    method = attached_card(localstripe, pledge)
+    assert escrow_services.forget_saved_cards(user_id=pledge.supporter_id) == 0
+    assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is not None
+    assert CardSetup.objects.get(pledge=pledge).forgotten_at is None
+
+
+def test_the_sweeper_detaches_cards_a_lost_task_left_attached(localstripe):
+    (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
+    pledge = pledge_with_card(slate)
+    method = attached_card(localstripe, pledge)
+    donor = pledge.supporter
+    pledge_services.cancel_pledge(pledge=pledge, actor=donor)
+    delete_personal_data(user=donor, actor=donor)  # its on-commit task never runs here
+    assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is not None
+    assert sweeper.sweep().get("cards", 0) == 0  # too recent: the task may be on its way
+    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1))["cards"] == 1
+    assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is None
+    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1)).get("cards", 0) == 0
+
+
+def test_a_card_stripe_already_dropped_counts_as_forgotten(localstripe, monkeypatch):
+    """Real Stripe refuses to detach a card that is no longer attached (400) or gone (404)."""
+    (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
+    pledge = pledge_with_card(slate)
+    pledge_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    refusal = stripe_gateway.GatewayError(
+        "invalid_request_error",
+        "The payment method you provided is not attached to a customer so detachment is "
+        "impossible.",
+        retryable=False,
+        http_status=400,
+    )
+
+    def refuse(**_):
+        raise refusal
+
+    monkeypatch.setattr(stripe_gateway, "detach_payment_method", refuse)
+    assert escrow_services.forget_saved_cards(user_id=pledge.supporter_id) == 1
+    assert CardSetup.objects.get(pledge=pledge).forgotten_at is not None
+
+    # Any other refusal leaves the card to forget on the next run.
+    other = pledge_with_card(slate)
+    pledge_services.cancel_pledge(pledge=other, actor=other.supporter)
+    refusal = stripe_gateway.GatewayError("api_error", "try later", retryable=True, http_status=500)
+    with pytest.raises(stripe_gateway.GatewayError):
+        escrow_services.forget_saved_cards(user_id=other.supporter_id)
+    assert CardSetup.objects.get(pledge=other).forgotten_at is None
