@@ -1,10 +1,17 @@
 """Staff views of money. The ledger, payments and webhook events are read-only: money moves
 only through escrow.services, which keep the ledger balanced."""
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
+from . import payouts
 from .models import (
     CandidatePayoutAccount,
     CardSetup,
@@ -47,10 +54,72 @@ class PaymentAdmin(ReadOnlyAdmin):
     search_fields = ["payment_intent_id"]
 
 
+class DisbursementForm(forms.Form):
+    reference = forms.CharField(
+        max_length=100, help_text="The check number or wire reference the treasurer used."
+    )
+
+
 @admin.register(Payout)
 class PayoutAdmin(ReadOnlyAdmin):
-    list_display = ["candidate", "slate", "amount_cents", "status", "due_at", "needs_attention"]
-    list_filter = ["status", "needs_attention"]
+    """Read-only, except that the treasurer records when a recorded payout's money was sent
+    (through ``payouts.record_disbursement``, never by editing the row)."""
+
+    list_display = [
+        "candidate", "slate", "amount_cents", "status", "due_at", "disbursed_at",
+        "needs_attention", "disburse_link",
+    ]  # fmt: skip
+    list_filter = ["status", "needs_attention", ("disbursed_at", admin.EmptyFieldListFilter)]
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or request.user.has_perm(
+            "escrow.record_disbursement"
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:payout_id>/disburse/",
+                self.admin_site.admin_view(self.disburse_view),
+                name="escrow_payout_disburse",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Disbursement")
+    def disburse_link(self, payout: Payout) -> str:
+        if payout.status != Payout.Status.RECORDED or payout.disbursed_at is not None:
+            return "—"
+        url = reverse("admin:escrow_payout_disburse", args=[payout.pk])
+        return format_html('<a href="{}">Record disbursement</a>', url)
+
+    def disburse_view(self, request, payout_id: int):
+        if not request.user.has_perm("escrow.record_disbursement"):
+            raise PermissionDenied
+        payout = get_object_or_404(
+            Payout.objects.select_related("candidate", "slate"), pk=payout_id
+        )
+        form = DisbursementForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                payouts.record_disbursement(
+                    payout_id=payout.pk,
+                    reference=form.cleaned_data["reference"],
+                    actor=request.user,
+                )
+            except payouts.PayoutError as error:
+                form.add_error(error.field, error.message)
+            else:
+                self.message_user(request, f"Recorded the disbursement of payout #{payout.pk}.")
+                return redirect("admin:escrow_payout_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Record the disbursement of payout #{payout.pk}",
+            "payout": payout,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/escrow/payout/disburse.html", context)
 
 
 @admin.register(CardSetup)

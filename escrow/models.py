@@ -162,9 +162,19 @@ class Payout(models.Model):
     candidate_notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the candidate was emailed that it was sent."
     )
+    # When the money actually left for the candidate: the transfer itself for a Stripe Connect
+    # payout, the treasurer's check or wire for a recorded one (the conduit's 10-day clock).
+    disbursed_at = models.DateTimeField(null=True, blank=True)
+    disbursement_reference = models.CharField(
+        max_length=100, blank=True, help_text="Transfer id, check number or wire reference."
+    )
+    disbursed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
+        permissions = [("record_disbursement", "Can record that a payout was disbursed")]
 
     def __str__(self) -> str:
         return f"Payout #{self.pk} to {self.candidate}"

@@ -10,10 +10,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Sum
+from django.db.models import Min, Q, Sum
 from django.utils import timezone
 
 from slate import services as slate_services
+from slate.errors import DomainError
 from slate.queue import enqueue_on_commit
 
 from . import stripe_gateway
@@ -100,8 +101,14 @@ def send_payout(*, payout_id: int) -> Payout:
         payout.status = final
         payout.transfer_id = transfer_id
         payout.paid_at = timezone.now()
-        payout.needs_attention = False
-        payout.save(update_fields=["status", "transfer_id", "paid_at", "needs_attention"])
+        update = ["status", "transfer_id", "paid_at"]
+        if final == Payout.Status.PAID:
+            # The transfer is the disbursement; a recorded payout waits for the treasurer.
+            payout.disbursed_at = payout.paid_at
+            payout.disbursement_reference = transfer_id
+            payout.needs_attention = False
+            update += ["disbursed_at", "disbursement_reference", "needs_attention"]
+        payout.save(update_fields=update)
         post(
             key=key, kind="payout", slate_id=payout.slate_id, payout_id=payout.pk,
             postings=[
@@ -115,10 +122,62 @@ def send_payout(*, payout_id: int) -> Payout:
     return payout
 
 
+class PayoutError(DomainError):
+    pass
+
+
+def record_disbursement(*, payout_id: int, reference: str, actor) -> Payout:
+    """The treasurer sent a recorded payout's money to the candidate's committee (check,
+    wire): note when and how. Only staff with the ``record_disbursement`` permission."""
+    if not (actor.is_authenticated and actor.is_staff):
+        raise PayoutError("forbidden", "Only staff record disbursements.")
+    if not actor.has_perm("escrow.record_disbursement"):
+        raise PayoutError("forbidden", "You may not record disbursements.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise PayoutError(
+            "reference_required",
+            "Enter the check number or wire reference.",
+            field="reference",
+        )
+    if len(reference) > Payout._meta.get_field("disbursement_reference").max_length:
+        raise PayoutError("reference_too_long", "That reference is too long.", field="reference")
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status != Payout.Status.RECORDED:
+            raise PayoutError(
+                "not_recorded", "Only a payout recorded for the treasurer is disbursed by hand."
+            )
+        if payout.disbursed_at is not None:
+            raise PayoutError(
+                "already_disbursed",
+                f"This payout was disbursed on {payout.disbursed_at:%Y-%m-%d} "
+                f"({payout.disbursement_reference}).",
+            )
+        payout.disbursed_at = timezone.now()
+        payout.disbursement_reference = reference
+        payout.disbursed_by = actor
+        payout.needs_attention = False
+        payout.save(
+            update_fields=[
+                "disbursed_at", "disbursement_reference", "disbursed_by", "needs_attention"
+            ]
+        )  # fmt: skip
+    return payout
+
+
+def payouts_not_disbursed():
+    """Money the candidates are owed that has not left yet: unsent, or recorded for the
+    treasurer and not yet sent by them. The conduit's 10-day limit applies to all of it."""
+    return Payout.objects.filter(
+        Q(status__in=UNSENT) | Q(status=Payout.Status.RECORDED, disbursed_at__isnull=True)
+    )
+
+
 def flag_payouts_near_due(*, now=None, warn_days: int = 2) -> list[Payout]:
-    """Payouts unsent within ``warn_days`` of the conduit deadline: flagged for staff."""
+    """Payouts not disbursed within ``warn_days`` of the conduit deadline: flagged for staff."""
     now = now or timezone.now()
-    near = Payout.objects.filter(status__in=UNSENT, due_at__lte=now + timedelta(days=warn_days))
+    near = payouts_not_disbursed().filter(due_at__lte=now + timedelta(days=warn_days))
     flagged = list(near.filter(needs_attention=False))
     near.update(needs_attention=True)
     return flagged

@@ -170,12 +170,19 @@ def alert_payouts_near_due() -> int:
     """Beat: tell staff about payouts close to the conduit's 10-day forwarding limit."""
     from django.core.mail import mail_admins
 
+    from slate.templatetags.money import dollars
+
     from . import payouts
 
     flagged = payouts.flag_payouts_near_due()
     if flagged:
         lines = [
-            f"payout {p.pk}: {p.candidate} {p.amount_cents} cents due {p.due_at:%Y-%m-%d}"
+            f"payout {p.pk}: {p.candidate} {dollars(p.amount_cents)} due {p.due_at:%Y-%m-%d}"
+            + (
+                " (recorded: waiting for the treasurer's check or wire)"
+                if p.status == "recorded"
+                else ""
+            )
             for p in flagged
         ]
         mail_admins("Payouts near the 10-day limit", "\n".join(lines), fail_silently=True)

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -13,7 +14,7 @@ from escrow.selectors import candidate_payable_cents, ledger_problems
 from slate.models import Slate
 from slate.states import SlateState
 from tests.escrow.cards import pledge_with_card
-from tests.factories import make_open_slate, sign, slate_candidates
+from tests.factories import User, make_open_slate, make_staff, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,82 @@ def test_a_candidate_sees_their_own_payouts_only(owed, client):
     page = client.get(reverse("candidates:home"))
     assert [p.candidate_id for p in page.context["payouts"]] == [second.pk]
     assert "With the treasurer" in page.content.decode()
+
+
+def sent_payouts(slate) -> dict[str, Payout]:
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        payouts.send_payout(payout_id=payout.pk)
+    return {p.status: p for p in Payout.objects.filter(slate=slate)}
+
+
+def treasurer() -> User:
+    staff = make_staff()
+    staff.user_permissions.add(Permission.objects.get(codename="record_disbursement"))
+    return User.objects.get(pk=staff.pk)  # a fresh object: permissions are cached
+
+
+def test_a_transfer_is_its_own_disbursement_a_recorded_payout_waits(owed, settings):
+    settings.ADMINS = [("Treasurer", "treasurer@example.org")]
+    slate, _, _ = owed
+    sent = sent_payouts(slate)
+    transferred, recorded = sent[Payout.Status.PAID], sent[Payout.Status.RECORDED]
+    assert transferred.disbursed_at == transferred.paid_at
+    assert transferred.disbursement_reference == transferred.transfer_id
+    assert recorded.disbursed_at is None
+    # Both are past their due date, but only the recorded one still has money to send.
+    Payout.objects.update(due_at=timezone.now() + timedelta(days=1))
+    assert tasks.alert_payouts_near_due() == 1
+    assert list(Payout.objects.filter(needs_attention=True)) == [recorded]
+    assert "waiting for the treasurer" in mail.outbox[-1].body
+
+
+def test_the_treasurer_records_a_disbursement_in_the_admin(owed, client):
+    slate, _, second = owed
+    recorded = sent_payouts(slate)[Payout.Status.RECORDED]
+    Payout.objects.filter(pk=recorded.pk).update(needs_attention=True)
+    staff = treasurer()
+    client.force_login(staff)
+    listing = client.get(reverse("admin:escrow_payout_changelist")).content.decode()
+    url = reverse("admin:escrow_payout_disburse", args=[recorded.pk])
+    assert url in listing
+    assert client.get(url).status_code == 200
+
+    blank = client.post(url, {"reference": "   "})
+    assert blank.status_code == 200 and blank.context["form"].errors["reference"]
+    recorded.refresh_from_db()
+    assert recorded.disbursed_at is None  # nothing written
+
+    done = client.post(url, {"reference": "CHK-1042"})
+    assert done.status_code == 302
+    recorded.refresh_from_db()
+    assert (recorded.disbursement_reference, recorded.disbursed_by) == ("CHK-1042", staff)
+    assert recorded.disbursed_at is not None and not recorded.needs_attention
+    assert url not in client.get(reverse("admin:escrow_payout_changelist")).content.decode()
+
+    again = client.post(url, {"reference": "CHK-9999"})
+    assert "was disbursed on" in again.content.decode()
+    recorded.refresh_from_db()
+    assert recorded.disbursement_reference == "CHK-1042"
+
+    client.force_login(second.user)
+    page = client.get(reverse("candidates:home")).content.decode()
+    assert "Sent by the treasurer (CHK-1042)" in page
+
+
+def test_only_a_treasurer_records_disbursements_of_recorded_payouts(owed, client):
+    slate, first, _ = owed
+    sent = sent_payouts(slate)
+    recorded, transferred = sent[Payout.Status.RECORDED], sent[Payout.Status.PAID]
+    url = reverse("admin:escrow_payout_disburse", args=[recorded.pk])
+    client.force_login(make_staff())  # staff, but not allowed to record disbursements
+    assert client.post(url, {"reference": "CHK-1"}).status_code == 403
+    with pytest.raises(payouts.PayoutError) as refused:
+        payouts.record_disbursement(payout_id=recorded.pk, reference="CHK-1", actor=first.user)
+    assert refused.value.code == "forbidden"
+    with pytest.raises(payouts.PayoutError) as refused:
+        payouts.record_disbursement(payout_id=transferred.pk, reference="CHK-1", actor=treasurer())
+    assert refused.value.code == "not_recorded"
+    with pytest.raises(payouts.PayoutError) as refused:
+        payouts.record_disbursement(payout_id=recorded.pk, reference="x" * 101, actor=treasurer())
+    assert refused.value.field == "reference"
+    assert not Payout.objects.filter(disbursed_by__isnull=False).exists()
