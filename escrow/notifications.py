@@ -147,3 +147,30 @@ def payout_ids_not_notified(*, sent_before) -> list[int]:
             paid_at__lte=sent_before,
         ).values_list("pk", flat=True)
     )
+
+
+def alert_dispute(*, payment_id: int, dispute: dict) -> None:
+    """Email staff that a supporter disputed a charge, with what they need to respond."""
+    from datetime import UTC, datetime
+
+    from django.core.mail import mail_admins
+
+    from slate.templatetags.money import dollars
+
+    payment = Payment.objects.select_related("pledge__slate").get(pk=payment_id)
+    due = (
+        datetime.fromtimestamp(dispute["due_by"], tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if dispute.get("due_by")
+        else "see the Stripe dashboard"
+    )
+    lines = [
+        f"Dispute {dispute['id']} on pledge #{payment.pledge_id} "
+        f"({payment.pledge.slate.name}), PaymentIntent {payment.payment_intent_id}.",
+        f"Amount: {dollars(dispute['amount_cents'])}. Reason: {dispute['reason']}.",
+        f"Evidence due by: {due}.",
+        "The payment is flagged (admin: Payments, disputed). Answer the dispute in Stripe "
+        "before that date. Stripe withdrew the disputed amount from the platform balance when "
+        "the dispute opened; Slate's ledger does not book disputes and still shows the pledge "
+        "as captured.",
+    ]
+    mail_admins(f"Dispute opened on pledge #{payment.pledge_id}", "\n".join(lines))

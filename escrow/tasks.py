@@ -257,6 +257,16 @@ def forget_saved_cards(self, user_id: int) -> int:
         _retry_transient(self, exc)
 
 
+@shared_task(**RETRY)
+def alert_dispute(self, payment_id: int, dispute: dict) -> None:
+    from . import notifications
+
+    try:
+        notifications.alert_dispute(payment_id=payment_id, dispute=dispute)
+    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
 @shared_task
 def remind_needs_action() -> int:
     """Beat: remind every supporter whose card still needs them (at most every 48 hours)."""

@@ -78,8 +78,25 @@ def _handle(event_type: str, obj: dict) -> None:
             adopt_refunds_made_in_stripe(payment_id=payment.pk)
     elif event_type == "charge.dispute.created":
         payment_intent_id = obj.get("payment_intent")
-        updated = Payment.objects.filter(payment_intent_id=payment_intent_id).update(disputed=True)
-        if updated:
+        payment = Payment.objects.filter(payment_intent_id=payment_intent_id).first()
+        if payment is not None:
+            Payment.objects.filter(pk=payment.pk).update(disputed=True)
             logger.warning("dispute opened on %s", payment_intent_id)
+            # A dispute has an evidence deadline (days): staff hear about it at once.
+            from . import tasks
+
+            enqueue_on_commit(tasks.alert_dispute, payment.pk, _dispute_summary(obj))
     else:
         logger.debug("ignoring Stripe event %s", event_type)
+
+
+def _dispute_summary(dispute: dict) -> dict:
+    """The parts of a Stripe Dispute staff need to answer it (kept JSON-serializable)."""
+    evidence = dispute.get("evidence_details") or {}
+    due_by = evidence.get("due_by")
+    return {
+        "id": str(dispute.get("id", "")),
+        "amount_cents": int(dispute.get("amount") or 0),
+        "reason": str(dispute.get("reason") or "unknown"),
+        "due_by": int(due_by) if due_by else None,
+    }

@@ -13,6 +13,7 @@ from escrow.models import CandidatePayoutAccount, Payout
 from escrow.selectors import candidate_payable_cents, ledger_problems
 from slate.models import Slate
 from slate.states import SlateState
+from slate.templatetags.money import dollars
 from tests.escrow.cards import pledge_with_card
 from tests.factories import User, make_open_slate, make_staff, sign, slate_candidates
 
@@ -86,7 +87,8 @@ def test_candidates_are_told_once_when_their_payout_is_sent(
     assert set(by_email) == {first.user.email, second.user.email}
     transferred, recorded = by_email[first.user.email], by_email[second.user.email]
     assert "transferred to your connected Stripe account" in transferred.body
-    assert "$15.0" in transferred.body
+    paid = Payout.objects.get(slate=slate, candidate=first)
+    assert f"Your share, {dollars(paid.amount_cents)}, has been sent" in transferred.body
     assert "recorded for the slate's treasurer" in recorded.body
     assert Payout.objects.filter(candidate_notified_at__isnull=True).count() == 0
     # A retried notice task, or a second sweep, sends nothing more.

@@ -120,3 +120,63 @@ def test_unknown_event_types_are_stored_and_ignored(
         )  # fmt: skip
     assert response.status_code == 200
     assert WebhookEvent.objects.get(event_id="evt_other").processed_at is not None
+
+
+def test_a_dispute_flags_the_payment_and_tells_staff_once(
+    client, localstripe, settings, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from escrow import services as escrow_services
+    from escrow.models import Payment
+    from slate.models import Slate
+    from slate.states import SlateState
+    from tests.escrow.cards import pledge_with_card
+    from tests.factories import sign, slate_candidates
+
+    settings.ADMINS = [("Staff", "staff@example.org")]
+    slate = make_open_slate(candidates=1, min_signatures=1)
+    sign(*slate_candidates(slate), slate)
+    pledge = pledge_with_card(slate, amount_cents=2_500)
+    Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
+    escrow_services.release_pledge(pledge_id=pledge.pk)
+    payment = Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
+    mail.outbox.clear()
+    dispute = {
+        "id": "dp_1", "object": "dispute", "amount": 2_500, "reason": "fraudulent",
+        "payment_intent": payment.payment_intent_id,
+        "evidence_details": {"due_by": 1_800_000_000},
+    }  # fmt: skip
+    payload = event("evt_dispute", "charge.dispute.created", dispute)
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                URL, payload, content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=signed(payload, localstripe.webhook_secret),
+            )  # fmt: skip
+        assert response.status_code == 200
+    payment.refresh_from_db()
+    assert payment.disputed
+    [alert] = mail.outbox
+    assert alert.to == ["staff@example.org"]
+    assert f"pledge #{pledge.pk}" in alert.subject
+    assert "Amount: $25. Reason: fraudulent." in alert.body
+    assert "2027-01-15" in alert.body  # the evidence deadline
+
+
+def test_a_dispute_on_a_payment_we_do_not_know_changes_nothing(
+    client, localstripe, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    payload = event(
+        "evt_stranger", "charge.dispute.created", {"id": "dp_2", "payment_intent": "pi_unknown"}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            URL, payload, content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signed(payload, localstripe.webhook_secret),
+        )  # fmt: skip
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get(event_id="evt_stranger").processed_at is not None
+    assert mail.outbox == []
