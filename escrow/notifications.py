@@ -106,9 +106,10 @@ def payout_recipients(payout) -> list[str]:
 
 
 def notify_payout(*, payout_id: int, now=None) -> bool:
-    """Email the candidate once that their share was transferred, or recorded for the
-    treasurer to disburse. Returns whether an email went out. Safe to call any number of
-    times: the payout row is marked before the mail is sent (at most one email)."""
+    """Email the candidate that their share was transferred, or recorded for the treasurer
+    to disburse. Returns whether an email went out. Safe to call any number of times: the
+    mail goes out under the payout's row lock and the mark commits only after it, so a mail
+    server error leaves the notice to the task's retry (or the sweeper)."""
     from .models import Payout
 
     now = now or timezone.now()
@@ -122,18 +123,18 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
             return False
         if payout.candidate_notified_at is not None:
             return False
+        recipients = payout_recipients(payout)
+        if recipients:
+            body = render_to_string(
+                "escrow/email/payout.txt",
+                {"payout": payout, "transferred": payout.status == Payout.Status.PAID},
+            )
+            subject = f"{payout.slate.name}: your share of the pledges was sent"
+            send_mail(subject, body, None, recipients)
+        # An unclaimed profile has nobody to tell; its payouts show on the organizer's pages.
         payout.candidate_notified_at = now
         payout.save(update_fields=["candidate_notified_at"])
-    recipients = payout_recipients(payout)
-    if not recipients:
-        return False  # an unclaimed profile: the organizer's dashboard shows the payout
-    body = render_to_string(
-        "escrow/email/payout.txt",
-        {"payout": payout, "transferred": payout.status == Payout.Status.PAID},
-    )
-    subject = f"{payout.slate.name}: your share of the pledges was sent"
-    send_mail(subject, body, None, recipients)
-    return True
+    return bool(recipients)
 
 
 def payout_ids_not_notified(*, sent_before) -> list[int]:

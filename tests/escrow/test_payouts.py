@@ -214,3 +214,24 @@ def test_only_a_treasurer_records_disbursements_of_recorded_payouts(owed, client
         payouts.record_disbursement(payout_id=recorded.pk, reference="x" * 101, actor=treasurer())
     assert refused.value.field == "reference"
     assert not Payout.objects.filter(disbursed_by__isnull=False).exists()
+
+
+def test_a_mail_server_error_leaves_the_payout_notice_for_the_retry(owed, monkeypatch):
+    from escrow import notifications
+
+    slate, first, _ = owed
+    sent = sent_payouts(slate)
+    transferred = sent[Payout.Status.PAID]
+    mail.outbox.clear()
+
+    def mail_server_down(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    with pytest.raises(ConnectionRefusedError):
+        notifications.notify_payout(payout_id=transferred.pk)
+    transferred.refresh_from_db()
+    assert transferred.candidate_notified_at is None  # not marked: the retry still sends
+    monkeypatch.undo()
+    assert tasks.notify_payout(transferred.pk) is True
+    assert [m.to for m in mail.outbox] == [[first.user.email]]
