@@ -99,6 +99,9 @@ class Payment(models.Model):
     cancel_purpose = models.CharField(max_length=16, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)  # for the pledge's history
     disputed = models.BooleanField(default=False)
+    # Stripe's processing fee on the charge, booked to ``stripe_fees`` once Stripe reports it
+    # (null until then). The platform bears it: candidates receive the whole captured amount.
+    fee_cents = models.PositiveBigIntegerField(null=True, blank=True)
     # The supporter is told when the card needs them, then reminded every 48 hours.
     supporter_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -111,6 +111,23 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
         if row["total"] > 0
     ]
 
+    # Per payment: the fee booked is the fee Stripe reported, once.
+    fees_booked = dict(
+        entries.filter(account=A.STRIPE_FEES)
+        .values("transaction__payment_id")
+        .annotate(total=Sum("amount_cents"))
+        .values_list("transaction__payment_id", "total")
+    )
+    fees_reported = dict(
+        Payment.objects.filter(pledge__in=pledges, fee_cents__gt=0).values_list("pk", "fee_cents")
+    )
+    for payment_id in sorted(fees_booked.keys() | fees_reported.keys()):
+        if fees_booked.get(payment_id, 0) != fees_reported.get(payment_id, 0):
+            problems.append(
+                f"payment {payment_id}: Stripe fee {fees_reported.get(payment_id, 0)} "
+                f"but {fees_booked.get(payment_id, 0)} booked"
+            )
+
     # The slate's maintained captured total agrees with the books.
     slate_ids = [slate_id] if slate_id is not None else list(
         transactions.values_list("slate_id", flat=True).distinct()

@@ -62,6 +62,7 @@ __all__ = [
     "list_refunds",
     "payout_gateway",
     "refund",
+    "retrieve_charge_fee",
     "retrieve_payment_intent",
     "retrieve_setup_intent",
 ]
@@ -516,6 +517,22 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentResult:
     except stripe.StripeError as exc:
         raise _gateway_error(exc) from exc
     return _payment_intent_result(_as_dict(intent))
+
+
+def retrieve_charge_fee(payment_intent_id: str) -> int | None:
+    """Stripe's processing fee on the intent's charge, from its balance transaction; None
+    while the charge has no balance transaction yet."""
+    try:
+        intent = _client().v1.payment_intents.retrieve(
+            payment_intent_id, params={"expand": ["latest_charge.balance_transaction"]}
+        )
+    except stripe.StripeError as exc:
+        raise _gateway_error(exc) from exc
+    charge = _as_dict(intent).get("latest_charge")
+    balance_transaction = charge.get("balance_transaction") if isinstance(charge, Mapping) else None
+    if not isinstance(balance_transaction, Mapping):
+        return None
+    return int(balance_transaction.get("fee") or 0)
 
 
 def refund(

@@ -212,6 +212,20 @@ def place_and_renew_holds() -> dict:
 
 
 @shared_task
+def book_stripe_fees() -> int:
+    """Beat: book what Stripe kept as fees on captured payments (under the rate limit)."""
+    booked = 0
+    limiter = stripe_rate_limiter()
+    for payment_id in services.payment_ids_with_unbooked_fees():
+        limiter.wait()
+        try:
+            booked += services.book_stripe_fee(payment_id=payment_id) is not None
+        except stripe_gateway.GatewayError as exc:
+            logger.warning("could not read the fee of payment %s: %s", payment_id, exc)
+    return booked
+
+
+@shared_task
 def reconcile_with_stripe() -> int:
     """Nightly: compare the books with Stripe and tell staff about any difference."""
     from django.core.mail import mail_admins

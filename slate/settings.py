@@ -239,6 +239,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "escrow.tasks.remind_needs_action",
         "schedule": crontab(minute=45),
     },
+    "book-stripe-fees": {
+        "task": "escrow.tasks.book_stripe_fees",
+        "schedule": crontab(minute="*/10"),
+    },
     "reconcile-with-stripe": {
         "task": "escrow.tasks.reconcile_with_stripe",
         "schedule": crontab(hour=3, minute=15),
