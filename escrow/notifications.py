@@ -83,20 +83,61 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
     sent = 0
     for row in rows:
         try:
+            # The notice row and the mail commit together: a mail server error rolls the
+            # row back, so the task's retry (or the sweeper) tells this supporter and the
+            # ones after them. A second run at the same time waits on the row, then skips.
             with transaction.atomic():
                 SupporterNotice.objects.create(
                     slate=slate, supporter_id=row["supporter_id"], kind=kind
                 )
+                body = render_to_string(
+                    f"escrow/email/{kind}.txt", {"slate": slate, "total_cents": row["total"]}
+                )
+                send_mail(
+                    NOTICE_SUBJECTS[kind].format(slate=slate.name),
+                    body,
+                    None,
+                    [row["supporter__email"]],
+                )
         except IntegrityError:
             continue  # told already
-        body = render_to_string(
-            f"escrow/email/{kind}.txt", {"slate": slate, "total_cents": row["total"]}
-        )
-        send_mail(
-            NOTICE_SUBJECTS[kind].format(slate=slate.name), body, None, [row["supporter__email"]]
-        )
         sent += 1
     return sent
+
+
+NOTICE_AFTER = {"charged": "released", "voided": "voided"}  # slate state the news follows
+
+
+def slates_with_untold_supporters(*, changed_before, window=timedelta(days=14)) -> list:
+    """(slate id, kind) for slates that reached their outcome in the last ``window`` (before
+    ``changed_before``) with a supporter not yet told: the telling task was lost or failed."""
+    from django.db.models import Exists, OuterRef
+
+    from pledges.models import Pledge
+    from slate.models import SlateTransition
+
+    from .models import SupporterNotice
+
+    found = []
+    for kind, to_state in NOTICE_AFTER.items():
+        pledge_state = PledgeState.CAPTURED if kind == "charged" else PledgeState.VOIDED
+        slate_ids = SlateTransition.objects.filter(
+            to_state=to_state,
+            created_at__lte=changed_before,
+            created_at__gte=changed_before - window,
+        ).values("slate_id")
+        told = SupporterNotice.objects.filter(
+            slate_id=OuterRef("slate_id"), supporter_id=OuterRef("supporter_id"), kind=kind
+        )
+        untold = (
+            Pledge.objects.filter(slate_id__in=slate_ids, kind="money", state=pledge_state)
+            .exclude(Exists(told))
+            .order_by("slate_id")
+            .values_list("slate_id", flat=True)
+            .distinct()
+        )
+        found += [(slate_id, kind) for slate_id in untold]
+    return found
 
 
 def payout_recipients(payout) -> list[str]:

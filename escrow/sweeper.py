@@ -104,8 +104,13 @@ def sweep(now=None) -> dict[str, int]:
     for user_id in services.user_ids_with_cards_to_forget(deleted_before=cutoff):
         tasks.forget_saved_cards.delay(user_id)
         counts["cards"] = counts.get("cards", 0) + 1
+    # Supporters not yet told that their slate charged them or voided their pledge.
+    from .notifications import payout_ids_not_notified, slates_with_untold_supporters
+
+    for slate_id, kind in slates_with_untold_supporters(changed_before=cutoff):
+        tasks.tell_supporters.delay(slate_id, kind)
+        counts["supporter_notices"] = counts.get("supporter_notices", 0) + 1
     # A payout notice whose task was lost: the candidate is still told, once.
-    from .notifications import payout_ids_not_notified
 
     for payout_id in payout_ids_not_notified(sent_before=cutoff):
         tasks.notify_payout.delay(payout_id)

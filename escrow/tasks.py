@@ -299,5 +299,7 @@ def tell_supporters(self, slate_id: int, kind: str) -> int:
 
     try:
         return notifications.tell_supporters(slate_id=slate_id, kind=kind)
+    except OSError as exc:  # the mail server: smtplib's errors are OSErrors
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
     except Exception as exc:
         _retry_transient(self, exc)

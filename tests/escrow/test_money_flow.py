@@ -245,3 +245,62 @@ def test_supporters_are_told_nothing_was_charged_at_expiry(
         )
     voided = [m for m in mail.outbox if "nothing was charged" in m.subject]
     assert [m.to for m in voided] == [[pledge.supporter.email]]
+
+
+def test_a_mail_server_error_mid_way_leaves_the_rest_to_the_retry_and_the_sweeper(
+    localstripe, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The mail server fails on the second supporter: the first is told once, the second's
+    notice is not marked, and a later run (the task's retry or the sweeper) tells the rest."""
+    from django.core import mail
+
+    from escrow import notifications, sweeper
+
+    slate = make_open_slate(candidates=2, min_signatures=1)
+    pledges = [pledge_with_card(slate, amount_cents=1_000 + i) for i in range(3)]
+    real_send_mail = notifications.send_mail
+    sends = []
+
+    def flaky_send_mail(*args, **kwargs):
+        sends.append(args[3])
+        if len(sends) == 2:
+            raise ConnectionResetError("mail server went away")
+        return real_send_mail(*args, **kwargs)
+
+    monkeypatch.setattr("escrow.tasks.tell_supporters.delay", lambda *args: None)  # "lost"
+    lock(slate, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    monkeypatch.setattr(notifications, "send_mail", flaky_send_mail)
+    with pytest.raises(ConnectionResetError):
+        notifications.tell_supporters(slate_id=slate.pk, kind="charged")
+    assert len([m for m in mail.outbox if "was charged" in m.subject]) == 1
+    monkeypatch.undo()
+
+    assert sweeper.sweep().get("supporter_notices", 0) == 0  # too recent to be stranded
+    later = timezone.now() + timedelta(hours=1)
+    assert sweeper.sweep(now=later)["supporter_notices"] == 1
+    charged = [m.to[0] for m in mail.outbox if "was charged" in m.subject]
+    assert sorted(charged) == sorted(p.supporter.email for p in pledges)
+    assert sweeper.sweep(now=later).get("supporter_notices", 0) == 0  # everyone told
+
+
+def test_the_sweeper_tells_supporters_of_a_voided_slate_when_the_task_was_lost(
+    localstripe, django_capture_on_commit_callbacks, monkeypatch
+):
+    from django.core import mail
+
+    from escrow import sweeper
+
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    monkeypatch.setattr("escrow.tasks.tell_supporters.delay", lambda *args: None)  # "lost"
+    with django_capture_on_commit_callbacks(execute=True):
+        slate_services.expire_slate_if_overdue(
+            slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
+        )
+    assert Slate.objects.get(pk=slate.pk).state == SlateState.VOIDED
+    mail.outbox.clear()
+    monkeypatch.undo()
+    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1))["supporter_notices"] == 1
+    voided = [m for m in mail.outbox if "nothing was charged" in m.subject]
+    assert [m.to for m in voided] == [[pledge.supporter.email]]
