@@ -99,6 +99,11 @@ class Payment(models.Model):
     cancel_purpose = models.CharField(max_length=16, blank=True)
     cancel_reason = models.CharField(max_length=500, blank=True)  # for the pledge's history
     disputed = models.BooleanField(default=False)
+    # The charge's dispute (a charge has at most one), from Stripe's webhooks: while it is open
+    # or after it is lost, Stripe holds ``disputed_cents`` back (the ``disputes`` account).
+    dispute_id = models.CharField(max_length=255, blank=True)
+    dispute_status = models.CharField(max_length=32, blank=True)
+    disputed_cents = models.PositiveBigIntegerField(default=0)
     # Stripe's processing fee on the charge, booked to ``stripe_fees`` once Stripe reports it
     # (null until then). The platform bears it: candidates receive the whole captured amount.
     fee_cents = models.PositiveBigIntegerField(null=True, blank=True)
@@ -191,6 +196,7 @@ class LedgerAccount(models.TextChoices):
     CANDIDATE_PAID = "candidate_paid", "Candidate paid"
     REFUNDS = "refunds", "Refunds"
     STRIPE_FEES = "stripe_fees", "Stripe fees"
+    DISPUTES = "disputes", "Disputes (withdrawn by Stripe)"
 
 
 class LedgerTransaction(models.Model):

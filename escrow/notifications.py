@@ -211,8 +211,8 @@ def alert_dispute(*, payment_id: int, dispute: dict) -> None:
         f"Amount: {dollars(dispute['amount_cents'])}. Reason: {dispute['reason']}.",
         f"Evidence due by: {due}.",
         "The payment is flagged (admin: Payments, disputed). Answer the dispute in Stripe "
-        "before that date. Stripe withdrew the disputed amount from the platform balance when "
-        "the dispute opened; Slate's ledger does not book disputes and still shows the pledge "
-        "as captured.",
+        "before that date. Stripe withdrew the disputed amount from the platform balance; the "
+        "ledger holds it in 'disputes' until the dispute closes (won: it comes back; lost: "
+        "the platform bears it, the candidates keep what they were owed).",
     ]
     mail_admins(f"Dispute opened on pledge #{payment.pledge_id}", "\n".join(lines))

@@ -128,6 +128,26 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
                 f"but {fees_booked.get(payment_id, 0)} booked"
             )
 
+    # Per payment: what the books hold as disputed is what Stripe withdrew and kept.
+    disputes_booked = dict(
+        entries.filter(account=A.DISPUTES)
+        .values("transaction__payment_id")
+        .annotate(total=Sum("amount_cents"))
+        .exclude(total=0)
+        .values_list("transaction__payment_id", "total")
+    )
+    disputed = dict(
+        Payment.objects.filter(pledge__in=pledges, disputed_cents__gt=0).values_list(
+            "pk", "disputed_cents"
+        )
+    )
+    for payment_id in sorted(disputes_booked.keys() | disputed.keys()):
+        if disputes_booked.get(payment_id, 0) != disputed.get(payment_id, 0):
+            problems.append(
+                f"payment {payment_id}: {disputed.get(payment_id, 0)} disputed "
+                f"but {disputes_booked.get(payment_id, 0)} booked"
+            )
+
     # The slate's maintained captured total agrees with the books.
     slate_ids = [slate_id] if slate_id is not None else list(
         transactions.values_list("slate_id", flat=True).distinct()

@@ -1,7 +1,8 @@
 """Stripe webhook events: verified, stored once by event id, then processed idempotently.
 
 Handlers never trust an event's snapshot of an object: events arrive late, twice or out of
-order, so each handler asks Stripe for the object's current state and records that.
+order, so each handler asks Stripe for the object's current state and records that. Disputes
+are the exception (see ``_handle``).
 """
 
 import logging
@@ -76,12 +77,12 @@ def _handle(event_type: str, obj: dict) -> None:
         payment = Payment.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
         if payment is not None and payment.status == Payment.Status.SUCCEEDED:
             adopt_refunds_made_in_stripe(payment_id=payment.pk)
-    elif event_type == "charge.dispute.created":
-        payment_intent_id = obj.get("payment_intent")
-        payment = Payment.objects.filter(payment_intent_id=payment_intent_id).first()
-        if payment is not None:
-            Payment.objects.filter(pk=payment.pk).update(disputed=True)
-            logger.warning("dispute opened on %s", payment_intent_id)
+    elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
+        # Stripe lets a charge be disputed once and a dispute only moves forward, so the
+        # event's own object is enough (and localstripe has no disputes to ask about).
+        payment, newly_disputed = services.record_dispute(dispute=obj)
+        if newly_disputed:
+            logger.warning("dispute opened on %s", payment.payment_intent_id)
             # A dispute has an evidence deadline (days): staff hear about it at once.
             from . import tasks
 

@@ -122,11 +122,9 @@ def test_unknown_event_types_are_stored_and_ignored(
     assert WebhookEvent.objects.get(event_id="evt_other").processed_at is not None
 
 
-def test_a_dispute_flags_the_payment_and_tells_staff_once(
-    client, localstripe, settings, django_capture_on_commit_callbacks
-):
-    from django.core import mail
-
+@pytest.fixture
+def captured_payment(localstripe, settings):
+    """A $25 pledge captured at localstripe; staff have an address for alerts."""
     from escrow import services as escrow_services
     from escrow.models import Payment
     from slate.models import Slate
@@ -140,28 +138,107 @@ def test_a_dispute_flags_the_payment_and_tells_staff_once(
     pledge = pledge_with_card(slate, amount_cents=2_500)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
     escrow_services.release_pledge(pledge_id=pledge.pk)
-    payment = Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
-    mail.outbox.clear()
-    dispute = {
-        "id": "dp_1", "object": "dispute", "amount": 2_500, "reason": "fraudulent",
-        "payment_intent": payment.payment_intent_id,
-        "evidence_details": {"due_by": 1_800_000_000},
-    }  # fmt: skip
-    payload = event("evt_dispute", "charge.dispute.created", dispute)
-    for _ in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
+    return Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
+
+
+def post_event(client, localstripe, capture, event_id, event_type, obj, times=1):
+    payload = event(event_id, event_type, obj)
+    for _ in range(times):
+        with capture(execute=True):
             response = client.post(
                 URL, payload, content_type="application/json",
                 HTTP_STRIPE_SIGNATURE=signed(payload, localstripe.webhook_secret),
             )  # fmt: skip
         assert response.status_code == 200
+
+
+def dispute_of(payment, status, **extra) -> dict:
+    return {
+        "id": "dp_1", "object": "dispute", "amount": 2_500, "reason": "fraudulent",
+        "status": status, "payment_intent": payment.payment_intent_id, **extra,
+    }  # fmt: skip
+
+
+def test_a_dispute_is_booked_staff_are_told_once_and_a_win_reverses_it(
+    client, localstripe, captured_payment, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from escrow.models import LedgerAccount
+    from escrow.selectors import balance, candidate_payable_cents, ledger_problems
+    from tests.factories import slate_candidates
+
+    payment = captured_payment
+    clearing = balance(LedgerAccount.PLATFORM_CLEARING)
+    mail.outbox.clear()
+    opened = dispute_of(payment, "needs_response", evidence_details={"due_by": 1_800_000_000})
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_dispute", "charge.dispute.created", opened, times=3,
+    )  # fmt: skip
     payment.refresh_from_db()
-    assert payment.disputed
+    assert (payment.disputed, payment.dispute_status, payment.disputed_cents) == (
+        True, "needs_response", 2_500,
+    )  # fmt: skip
+    assert balance(LedgerAccount.DISPUTES) == 2_500
+    assert balance(LedgerAccount.PLATFORM_CLEARING) == clearing - 2_500
     [alert] = mail.outbox
     assert alert.to == ["staff@example.org"]
-    assert f"pledge #{pledge.pk}" in alert.subject
+    assert f"pledge #{payment.pledge_id}" in alert.subject
     assert "Amount: $25. Reason: fraudulent." in alert.body
     assert "2027-01-15" in alert.body  # the evidence deadline
+    assert ledger_problems() == []
+
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_dispute_won", "charge.dispute.closed", dispute_of(payment, "won"), times=2,
+    )  # fmt: skip
+    payment.refresh_from_db()
+    assert (payment.dispute_status, payment.disputed_cents) == ("won", 0)
+    assert balance(LedgerAccount.DISPUTES) == 0
+    assert balance(LedgerAccount.PLATFORM_CLEARING) == clearing
+    assert len(mail.outbox) == 1
+    [candidate] = slate_candidates(payment.pledge.slate)
+    assert candidate_payable_cents(candidate.pk) == 2_500  # candidates keep what they are owed
+    assert ledger_problems() == []
+
+
+def test_a_lost_dispute_reported_before_it_opened_is_booked_once(
+    client, localstripe, captured_payment, django_capture_on_commit_callbacks
+):
+    from escrow.models import LedgerAccount, LedgerTransaction
+    from escrow.selectors import balance, ledger_problems
+
+    payment = captured_payment
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_lost", "charge.dispute.closed", dispute_of(payment, "lost"),
+    )  # fmt: skip
+    post_event(  # the late "created"
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_created", "charge.dispute.created", dispute_of(payment, "needs_response"),
+    )  # fmt: skip
+    payment.refresh_from_db()
+    assert (payment.dispute_status, payment.disputed_cents) == ("lost", 2_500)
+    assert LedgerTransaction.objects.filter(kind="dispute").count() == 1
+    assert balance(LedgerAccount.DISPUTES) == 2_500  # the platform's loss
+    assert ledger_problems() == []
+
+
+def test_an_inquiry_flags_the_payment_and_books_nothing(
+    client, localstripe, captured_payment, django_capture_on_commit_callbacks
+):
+    from escrow.models import LedgerTransaction
+
+    payment = captured_payment
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_inquiry", "charge.dispute.created",
+        dispute_of(payment, "warning_needs_response"),
+    )  # fmt: skip
+    payment.refresh_from_db()
+    assert payment.disputed and payment.disputed_cents == 0
+    assert not LedgerTransaction.objects.filter(kind="dispute").exists()
 
 
 def test_a_dispute_on_a_payment_we_do_not_know_changes_nothing(
@@ -169,14 +246,9 @@ def test_a_dispute_on_a_payment_we_do_not_know_changes_nothing(
 ):
     from django.core import mail
 
-    payload = event(
-        "evt_stranger", "charge.dispute.created", {"id": "dp_2", "payment_intent": "pi_unknown"}
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            URL, payload, content_type="application/json",
-            HTTP_STRIPE_SIGNATURE=signed(payload, localstripe.webhook_secret),
-        )  # fmt: skip
-    assert response.status_code == 200
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_stranger", "charge.dispute.created", {"id": "dp_2", "payment_intent": "pi_unknown"},
+    )  # fmt: skip
     assert WebhookEvent.objects.get(event_id="evt_stranger").processed_at is not None
     assert mail.outbox == []
