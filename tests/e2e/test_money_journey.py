@@ -72,6 +72,11 @@ def test_pledge_with_card_then_lock_and_release(live_server, new_page, localstri
     )
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
 
+    # The candidate sees their half, recorded for the treasurer (no Connect account).
+    candidate_page.goto(live_server.url + "/candidate/")
+    expect(candidate_page.get_by_test_id("payouts")).to_contain_text("$25")
+    expect(candidate_page.get_by_test_id("payouts")).to_contain_text("With the treasurer")
+
 
 def test_declined_card_shows_an_error_and_keeps_the_pledge_waiting(
     live_server, page, localstripe, log_in
