@@ -33,6 +33,26 @@ def candidate_payouts(candidate_id: int):
     )
 
 
+def _payments_off_the_books(entries, pledges, account: str, field: str, what: str) -> list[str]:
+    """Payments whose ``field`` (cents Stripe reported) differs from ``account``'s balance."""
+    booked = dict(
+        entries.filter(account=account)
+        .values("transaction__payment_id")
+        .annotate(total=Sum("amount_cents"))
+        .exclude(total=0)
+        .values_list("transaction__payment_id", "total")
+    )
+    reported = dict(
+        Payment.objects.filter(pledge__in=pledges, **{f"{field}__gt": 0}).values_list("pk", field)
+    )
+    return [
+        f"payment {payment_id}: {what} {reported.get(payment_id, 0)} "
+        f"but {booked.get(payment_id, 0)} booked"
+        for payment_id in sorted(booked.keys() | reported.keys())
+        if booked.get(payment_id, 0) != reported.get(payment_id, 0)
+    ]
+
+
 def ledger_problems(slate_id: int | None = None) -> list[str]:
     """Every broken invariant, as a sentence. Empty means the books are sound."""
     problems: list[str] = []
@@ -111,42 +131,10 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
         if row["total"] > 0
     ]
 
-    # Per payment: the fee booked is the fee Stripe reported, once.
-    fees_booked = dict(
-        entries.filter(account=A.STRIPE_FEES)
-        .values("transaction__payment_id")
-        .annotate(total=Sum("amount_cents"))
-        .values_list("transaction__payment_id", "total")
-    )
-    fees_reported = dict(
-        Payment.objects.filter(pledge__in=pledges, fee_cents__gt=0).values_list("pk", "fee_cents")
-    )
-    for payment_id in sorted(fees_booked.keys() | fees_reported.keys()):
-        if fees_booked.get(payment_id, 0) != fees_reported.get(payment_id, 0):
-            problems.append(
-                f"payment {payment_id}: Stripe fee {fees_reported.get(payment_id, 0)} "
-                f"but {fees_booked.get(payment_id, 0)} booked"
-            )
-
-    # Per payment: what the books hold as disputed is what Stripe withdrew and kept.
-    disputes_booked = dict(
-        entries.filter(account=A.DISPUTES)
-        .values("transaction__payment_id")
-        .annotate(total=Sum("amount_cents"))
-        .exclude(total=0)
-        .values_list("transaction__payment_id", "total")
-    )
-    disputed = dict(
-        Payment.objects.filter(pledge__in=pledges, disputed_cents__gt=0).values_list(
-            "pk", "disputed_cents"
-        )
-    )
-    for payment_id in sorted(disputes_booked.keys() | disputed.keys()):
-        if disputes_booked.get(payment_id, 0) != disputed.get(payment_id, 0):
-            problems.append(
-                f"payment {payment_id}: {disputed.get(payment_id, 0)} disputed "
-                f"but {disputes_booked.get(payment_id, 0)} booked"
-            )
+    # Per payment: the fee booked is the fee Stripe reported, once; what the books hold as
+    # disputed is what Stripe withdrew and still keeps.
+    problems += _payments_off_the_books(entries, pledges, A.STRIPE_FEES, "fee_cents", "Stripe fee")
+    problems += _payments_off_the_books(entries, pledges, A.DISPUTES, "disputed_cents", "disputed")
 
     # The slate's maintained captured total agrees with the books.
     slate_ids = [slate_id] if slate_id is not None else list(

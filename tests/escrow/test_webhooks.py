@@ -206,7 +206,7 @@ def test_a_dispute_is_booked_staff_are_told_once_and_a_win_reverses_it(
 def test_a_lost_dispute_reported_before_it_opened_is_booked_once(
     client, localstripe, captured_payment, django_capture_on_commit_callbacks
 ):
-    from escrow.models import LedgerAccount, LedgerTransaction
+    from escrow.models import LedgerAccount, LedgerTransaction, Payment
     from escrow.selectors import balance, ledger_problems
 
     payment = captured_payment
@@ -223,6 +223,8 @@ def test_a_lost_dispute_reported_before_it_opened_is_booked_once(
     assert LedgerTransaction.objects.filter(kind="dispute").count() == 1
     assert balance(LedgerAccount.DISPUTES) == 2_500  # the platform's loss
     assert ledger_problems() == []
+    Payment.objects.filter(pk=payment.pk).update(disputed_cents=0)  # books and Stripe disagree
+    assert ledger_problems() == [f"payment {payment.pk}: disputed 0 but 2500 booked"]
 
 
 def test_an_inquiry_flags_the_payment_and_books_nothing(
