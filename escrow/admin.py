@@ -2,7 +2,7 @@
 only through escrow.services, which keep the ledger balanced."""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
-from . import payouts
+from . import payouts, stripe_gateway
 from .models import (
     CandidatePayoutAccount,
     CardSetup,
@@ -67,13 +67,32 @@ class PayoutAdmin(ReadOnlyAdmin):
 
     list_display = [
         "candidate", "slate", "amount_cents", "status", "due_at", "disbursed_at",
-        "needs_attention", "disburse_link",
+        "needs_attention", "last_error", "disburse_link",
     ]  # fmt: skip
     list_filter = ["status", "needs_attention", ("disbursed_at", admin.EmptyFieldListFilter)]
+    actions = ["send_failed_again"]
+
+    @admin.action(description="Send the selected failed payouts again")
+    def send_failed_again(self, request, queryset):
+        outcomes = []
+        for payout_id in queryset.filter(status=Payout.Status.FAILED).values_list("pk", flat=True):
+            try:
+                payout = payouts.send_failed_payout_again(payout_id=payout_id, actor=request.user)
+            except payouts.PayoutError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return
+            except stripe_gateway.GatewayError as error:
+                outcomes.append(f"#{payout_id} still sending ({error.code}; the sweeper retries)")
+                continue
+            outcomes.append(f"#{payout.pk} {payout.get_status_display().lower()}")
+        if not outcomes:
+            self.message_user(request, "None of the selected payouts has failed.", messages.WARNING)
+            return
+        self.message_user(request, "Sent again: " + "; ".join(outcomes) + ".")
 
     def has_view_permission(self, request, obj=None):
         return super().has_view_permission(request, obj) or request.user.has_perm(
-            "escrow.record_disbursement"
+            "escrow.manage_payouts"
         )
 
     def get_urls(self):
@@ -94,7 +113,7 @@ class PayoutAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">Record disbursement</a>', url)
 
     def disburse_view(self, request, payout_id: int):
-        if not request.user.has_perm("escrow.record_disbursement"):
+        if not request.user.has_perm("escrow.manage_payouts"):
             raise PermissionDenied
         payout = get_object_or_404(
             Payout.objects.select_related("candidate", "slate"), pk=payout_id

@@ -164,6 +164,10 @@ class Payout(models.Model):
     due_at = models.DateTimeField(help_text="Conduit rule: forward within 10 days of capture.")
     transfer_id = models.CharField(max_length=255, blank=True)
     destination_account_id = models.CharField(max_length=255, blank=True)
+    # A transfer Stripe refused for good fails the payout; staff send it again as a new
+    # attempt (a new idempotency key, else Stripe would repeat the refusal).
+    attempt = models.PositiveSmallIntegerField(default=1)
+    last_error = models.CharField(max_length=500, blank=True)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -182,7 +186,7 @@ class Payout(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        permissions = [("record_disbursement", "Can record that a payout was disbursed")]
+        permissions = [("manage_payouts", "Can record disbursements and send failed payouts again")]
 
     def __str__(self) -> str:
         return f"Payout #{self.pk} to {self.candidate}"

@@ -29,6 +29,8 @@ from .models import (
 
 A = LedgerAccount
 UNSENT = (Payout.Status.PENDING, Payout.Status.SENDING)
+# Money already set aside for a payout: a failed one keeps its amount until it is sent again.
+RESERVED = (*UNSENT, Payout.Status.FAILED)
 
 
 def schedule_payouts(*, slate_id: int) -> list[Payout]:
@@ -45,7 +47,7 @@ def schedule_payouts(*, slate_id: int) -> list[Payout]:
             payable = -row["total"]
             unsent = (
                 Payout.objects.filter(
-                    slate_id=slate_id, candidate_id=row["candidate_id"], status__in=UNSENT
+                    slate_id=slate_id, candidate_id=row["candidate_id"], status__in=RESERVED
                 ).aggregate(s=Sum("amount_cents"))["s"]
                 or 0
             )
@@ -78,15 +80,20 @@ def send_payout(*, payout_id: int) -> Payout:
             return payout
         payout.status = Payout.Status.SENDING
         payout.save(update_fields=["status"])
-    key = f"payout-{payout.pk}-transfer"
+    key = f"payout-{payout.pk}-transfer"  # the ledger's key: one posting whatever the attempt
     if payout.destination_account_id:
-        result = stripe_gateway.payout_gateway().transfer(
-            destination_account_id=payout.destination_account_id,
-            amount_cents=payout.amount_cents,
-            currency=payout.currency,
-            idempotency_key=key,
-            metadata={"payout_id": payout.pk, "slate_id": payout.slate_id},
-        )
+        try:
+            result = stripe_gateway.payout_gateway().transfer(
+                destination_account_id=payout.destination_account_id,
+                amount_cents=payout.amount_cents,
+                currency=payout.currency,
+                idempotency_key=transfer_key(payout),
+                metadata={"payout_id": payout.pk, "slate_id": payout.slate_id},
+            )
+        except stripe_gateway.GatewayError as exc:
+            if exc.retryable:
+                raise  # still "sending": the task's retry or the sweeper sends it again
+            return _fail_payout(payout_id=payout.pk, error=exc)
         transfer_id, final = result.id, Payout.Status.PAID
     else:
         transfer_id, final = "", Payout.Status.RECORDED
@@ -122,16 +129,63 @@ def send_payout(*, payout_id: int) -> Payout:
     return payout
 
 
+def transfer_key(payout: Payout) -> str:
+    """Our ids and the attempt; the first attempt keeps the key payouts always had."""
+    base = f"payout-{payout.pk}-transfer"
+    return base if payout.attempt == 1 else f"{base}-{payout.attempt}"
+
+
+def _fail_payout(*, payout_id: int, error: stripe_gateway.GatewayError) -> Payout:
+    """Stripe refused the transfer for good (closed or unknown account, say): the payout
+    fails, keeps its money reserved, and staff are told. Nothing is posted."""
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status != Payout.Status.SENDING:
+            return payout
+        payout.status = Payout.Status.FAILED
+        payout.last_error = f"{error.code}: {error.message}"[:500]
+        payout.needs_attention = True
+        payout.save(update_fields=["status", "last_error", "needs_attention"])
+        from .tasks import alert_payout_failed
+
+        enqueue_on_commit(alert_payout_failed, payout.pk)
+    return payout
+
+
 class PayoutError(DomainError):
     pass
 
 
+def send_failed_payout_again(*, payout_id: int, actor) -> Payout:
+    """Staff fixed what made Stripe refuse (the candidate's connected account, say): send the
+    payout again to the candidate's current account, or record it for the treasurer if they
+    no longer have one. A new attempt, so a new idempotency key."""
+    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("escrow.manage_payouts")):
+        raise PayoutError("forbidden", "You may not send payouts.")
+    with transaction.atomic():
+        payout = Payout.objects.select_for_update().get(pk=payout_id)
+        if payout.status != Payout.Status.FAILED:
+            raise PayoutError("not_failed", f"Payout #{payout.pk} has not failed.")
+        account = CandidatePayoutAccount.objects.filter(candidate_id=payout.candidate_id).first()
+        payout.destination_account_id = account.stripe_account_id if account else ""
+        payout.attempt += 1
+        payout.status = Payout.Status.PENDING
+        payout.last_error = ""
+        payout.needs_attention = False
+        payout.save(
+            update_fields=[
+                "destination_account_id", "attempt", "status", "last_error", "needs_attention"
+            ]
+        )  # fmt: skip
+    return send_payout(payout_id=payout.pk)
+
+
 def record_disbursement(*, payout_id: int, reference: str, actor) -> Payout:
     """The treasurer sent a recorded payout's money to the candidate's committee (check,
-    wire): note when and how. Only staff with the ``record_disbursement`` permission."""
+    wire): note when and how. Only staff with the ``manage_payouts`` permission."""
     if not (actor.is_authenticated and actor.is_staff):
         raise PayoutError("forbidden", "Only staff record disbursements.")
-    if not actor.has_perm("escrow.record_disbursement"):
+    if not actor.has_perm("escrow.manage_payouts"):
         raise PayoutError("forbidden", "You may not record disbursements.")
     reference = (reference or "").strip()
     if not reference:
@@ -167,10 +221,10 @@ def record_disbursement(*, payout_id: int, reference: str, actor) -> Payout:
 
 
 def payouts_not_disbursed():
-    """Money the candidates are owed that has not left yet: unsent, or recorded for the
-    treasurer and not yet sent by them. The conduit's 10-day limit applies to all of it."""
+    """Money the candidates are owed that has not left yet: unsent, failed, or recorded for
+    the treasurer and not yet sent by them. The conduit's 10-day limit applies to all of it."""
     return Payout.objects.filter(
-        Q(status__in=UNSENT) | Q(status=Payout.Status.RECORDED, disbursed_at__isnull=True)
+        Q(status__in=RESERVED) | Q(status=Payout.Status.RECORDED, disbursed_at__isnull=True)
     )
 
 

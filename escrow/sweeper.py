@@ -85,7 +85,10 @@ def sweep(now=None) -> dict[str, int]:
     for payout_id in Payout.objects.filter(
         status=Payout.Status.SENDING, created_at__lte=cutoff
     ).values_list("pk", flat=True):
-        send_payout_resume(payout_id)
+        try:
+            send_payout_resume(payout_id)
+        except Exception:
+            logger.exception("could not resume payout %s; next sweep tries again", payout_id)
         counts["payouts"] = counts.get("payouts", 0) + 1
     from .refunds import send_refund
 

@@ -189,6 +189,29 @@ def alert_payouts_near_due() -> int:
     return len(flagged)
 
 
+@shared_task(**RETRY)
+def alert_payout_failed(self, payout_id: int) -> None:
+    """Tell staff that Stripe refused a payout for good, and why."""
+    from django.core.mail import mail_admins
+
+    from slate.templatetags.money import dollars
+
+    from .models import Payout
+
+    payout = Payout.objects.select_related("candidate", "slate").get(pk=payout_id)
+    try:
+        mail_admins(
+            f"Payout #{payout.pk} to {payout.candidate} failed",
+            f"Stripe refused the transfer of {dollars(payout.amount_cents)} from "
+            f"{payout.slate.name} to {payout.destination_account_id}: {payout.last_error}\n"
+            f"It is due by {payout.due_at:%Y-%m-%d}. Fix the candidate's payout account (or "
+            "remove it to pay by check), then use 'Send the selected failed payouts again' in "
+            "the admin's Payouts list.",
+        )
+    except OSError as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+
+
 @shared_task
 def place_and_renew_holds() -> dict:
     """Beat: hold the cards of slates whose deadline is near, and renew lapsing holds."""

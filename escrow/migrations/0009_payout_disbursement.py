@@ -25,7 +25,9 @@ class Migration(migrations.Migration):
             name="payout",
             options={
                 "ordering": ["due_at", "id"],
-                "permissions": [("record_disbursement", "Can record that a payout was disbursed")],
+                "permissions": [
+                    ("manage_payouts", "Can record disbursements and send failed payouts again")
+                ],
             },
         ),
         migrations.AddField(

@@ -146,7 +146,7 @@ def sent_payouts(slate) -> dict[str, Payout]:
 
 def treasurer() -> User:
     staff = make_staff()
-    staff.user_permissions.add(Permission.objects.get(codename="record_disbursement"))
+    staff.user_permissions.add(Permission.objects.get(codename="manage_payouts"))
     return User.objects.get(pk=staff.pk)  # a fresh object: permissions are cached
 
 
@@ -236,3 +236,97 @@ def test_a_mail_server_error_leaves_the_payout_notice_for_the_retry(owed, monkey
     monkeypatch.undo()
     assert tasks.notify_payout(transferred.pk) is True
     assert [m.to for m in mail.outbox] == [[first.user.email]]
+
+
+@pytest.fixture
+def connect_refuses(owed, settings):
+    """Payouts through the real Stripe Connect gateway, against localstripe: it has no
+    Connect, so every transfer comes back 404 — a refusal for good, as for a closed account."""
+    settings.SLATE_PAYOUT_GATEWAY = "stripe_connect"
+    settings.ADMINS = [("Treasurer", "treasurer@example.org")]
+    return owed
+
+
+def test_a_refused_transfer_fails_the_payout_keeps_the_money_owed_and_tells_staff(
+    connect_refuses, django_capture_on_commit_callbacks
+):
+    from escrow import sweeper
+
+    slate, first, _ = connect_refuses
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for payout in payouts.schedule_payouts(slate_id=slate.pk):
+            payouts.send_payout(payout_id=payout.pk)
+    failed = Payout.objects.get(candidate=first)
+    assert failed.status == Payout.Status.FAILED and failed.needs_attention
+    assert "404" in failed.last_error or "resource_missing" in failed.last_error
+    assert candidate_payable_cents(first.pk, slate.pk) == failed.amount_cents  # still owed
+    [alert] = [m for m in mail.outbox if "failed" in m.subject]
+    assert alert.to == ["treasurer@example.org"] and "acct_first" in alert.body
+    # Its money stays reserved: no second payout, and the sweeper does not resend it.
+    assert payouts.schedule_payouts(slate_id=slate.pk) == []
+    sweeper.sweep(now=timezone.now() + timedelta(hours=1))
+    failed.refresh_from_db()
+    assert failed.status == Payout.Status.FAILED and failed.attempt == 1
+    assert Payout.objects.filter(slate=slate).count() == 2
+    assert ledger_problems() == []
+
+
+def test_staff_send_a_failed_payout_again_once_the_account_is_fixed(connect_refuses, client):
+    slate, first, _ = connect_refuses
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        payouts.send_payout(payout_id=payout.pk)
+    failed = Payout.objects.get(candidate=first)
+    # The candidate has no working connected account: the treasurer pays by check instead.
+    CandidatePayoutAccount.objects.filter(candidate=first).delete()
+    client.force_login(make_staff())
+    refused = client.post(
+        reverse("admin:escrow_payout_changelist"),
+        {"action": "send_failed_again", "_selected_action": [failed.pk]},
+    )
+    assert refused.status_code in (302, 403)
+    failed.refresh_from_db()
+    assert failed.status == Payout.Status.FAILED  # staff without the permission: unchanged
+    client.force_login(treasurer())
+    response = client.post(
+        reverse("admin:escrow_payout_changelist"),
+        {"action": "send_failed_again", "_selected_action": [failed.pk]},
+        follow=True,
+    )
+    assert "Sent again: #" in response.content.decode()
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempt, failed.destination_account_id) == (
+        Payout.Status.RECORDED, 2, "",
+    )  # fmt: skip
+    assert candidate_payable_cents(first.pk, slate.pk) == 0
+    assert ledger_problems() == []
+
+
+def test_a_new_attempt_has_a_new_idempotency_key(owed):
+    slate, _, _ = owed
+    (payout, *_) = payouts.schedule_payouts(slate_id=slate.pk)
+    assert payouts.transfer_key(payout) == f"payout-{payout.pk}-transfer"
+    payout.attempt = 2
+    assert payouts.transfer_key(payout) == f"payout-{payout.pk}-transfer-2"
+
+
+def test_a_payout_the_sweeper_cannot_resume_does_not_stop_the_sweep(owed, monkeypatch):
+    """Stripe keeps answering 'try later' for one payout: the sweep logs it, goes on to the
+    rest of its work, and the payout stays 'sending' for the next sweep."""
+    from escrow import sweeper
+
+    slate, first, _ = owed
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.SENDING)
+
+    class Unavailable:
+        def transfer(self, **_):
+            raise stripe_gateway.GatewayError("api_error", "try later", retryable=True)
+
+    monkeypatch.setattr(stripe_gateway, "payout_gateway", lambda: Unavailable())
+    counts = sweeper.sweep(now=timezone.now() + timedelta(hours=1))
+    assert counts["payouts"] == 2
+    # The Connect payout is still sending; the treasurer's one needed no Stripe call.
+    statuses = dict(Payout.objects.filter(slate=slate).values_list("candidate_id", "status"))
+    assert statuses[first.pk] == Payout.Status.SENDING
+    assert Payout.Status.RECORDED in statuses.values()
