@@ -13,7 +13,7 @@ from pledges.states import PledgeKind
 from slate.models import Slate
 from slate.states import SlateState
 
-from . import services, stripe_gateway
+from . import notifications, services, stripe_gateway
 from .models import Payment, Payout, Refund
 
 logger = logging.getLogger(__name__)
@@ -108,14 +108,11 @@ def sweep(now=None) -> dict[str, int]:
         tasks.forget_saved_cards.delay(user_id)
         counts["cards"] = counts.get("cards", 0) + 1
     # Supporters not yet told that their slate charged them or voided their pledge.
-    from .notifications import payout_ids_not_notified, slates_with_untold_supporters
-
-    for slate_id, kind in slates_with_untold_supporters(changed_before=cutoff):
+    for slate_id, kind in notifications.slates_with_untold_supporters(changed_before=cutoff):
         tasks.tell_supporters.delay(slate_id, kind)
         counts["supporter_notices"] = counts.get("supporter_notices", 0) + 1
     # A payout notice whose task was lost: the candidate is still told, once.
-
-    for payout_id in payout_ids_not_notified(sent_before=cutoff):
+    for payout_id in notifications.payout_ids_not_notified(sent_before=cutoff):
         tasks.notify_payout.delay(payout_id)
         counts["notices"] = counts.get("notices", 0) + 1
     return counts
