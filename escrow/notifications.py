@@ -22,7 +22,9 @@ def complete_payment_url(pledge_id: int) -> str:
 
 def notify_needs_action(*, payment_id: int, now=None) -> bool:
     """Email the supporter once now, then at most every 48 hours, while the card needs them.
-    Returns whether an email went out. Safe to call any number of times."""
+    Returns whether an email went out. Safe to call any number of times: the mail goes out
+    under the payment's row lock and the mark commits only after it, so a mail server error
+    leaves the notice to the task's retry or the next beat run."""
     now = now or timezone.now()
     with transaction.atomic():
         payment = (
@@ -38,21 +40,23 @@ def notify_needs_action(*, payment_id: int, now=None) -> bool:
         reminder = payment.supporter_notified_at is not None
         if reminder and payment.supporter_notified_at > now - REMIND_EVERY:
             return False
+        grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
+        body = render_to_string(
+            "escrow/email/needs_action.txt",
+            {
+                "pledge": pledge,
+                "payment": payment,
+                "reminder": reminder,
+                "complete_url": complete_payment_url(pledge.pk),
+                "deadline": pledge.state_changed_at + grace,
+            },
+        )
+        subject = (
+            "Reminder: confirm your pledge payment" if reminder else "Confirm your pledge payment"
+        )
+        send_mail(subject, body, None, [pledge.supporter.email])
         payment.supporter_notified_at = now
         payment.save(update_fields=["supporter_notified_at"])
-    grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
-    body = render_to_string(
-        "escrow/email/needs_action.txt",
-        {
-            "pledge": pledge,
-            "payment": payment,
-            "reminder": reminder,
-            "complete_url": complete_payment_url(pledge.pk),
-            "deadline": pledge.state_changed_at + grace,
-        },
-    )
-    subject = "Reminder: confirm your pledge payment" if reminder else "Confirm your pledge payment"
-    send_mail(subject, body, None, [pledge.supporter.email])
     return True
 
 

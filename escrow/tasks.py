@@ -267,11 +267,14 @@ def reconcile_with_stripe() -> int:
     return len(report)
 
 
-@shared_task
-def notify_needs_action(payment_id: int) -> bool:
+@shared_task(**RETRY)
+def notify_needs_action(self, payment_id: int) -> bool:
     from . import notifications
 
-    return notifications.notify_needs_action(payment_id=payment_id)
+    try:
+        return notifications.notify_needs_action(payment_id=payment_id)
+    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
+        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
 
 
 @shared_task(**RETRY)
@@ -313,7 +316,13 @@ def remind_needs_action() -> int:
     ids = Payment.objects.filter(
         status=Payment.Status.REQUIRES_ACTION, pledge__state="needs_action"
     ).values_list("pk", flat=True)
-    return sum(notifications.notify_needs_action(payment_id=pid) for pid in ids)
+    sent = 0
+    for payment_id in ids:
+        try:
+            sent += notifications.notify_needs_action(payment_id=payment_id)
+        except OSError as exc:  # the mail server; the next run tries this one again
+            logger.warning("could not remind the supporter of payment %s: %s", payment_id, exc)
+    return sent
 
 
 @shared_task(**RETRY)

@@ -128,3 +128,40 @@ def test_a_card_declined_at_release_is_replaced_and_charged(
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
     assert services.finish_release_if_done(slate_id=slate.pk) is True
     assert ledger_problems() == []
+
+
+def test_a_mail_server_error_leaves_the_notice_for_the_retry(needs_action, monkeypatch):
+    pledge, payment = needs_action
+    later = timezone.now() + timedelta(hours=49)
+
+    def mail_server_down(*args, **kwargs):
+        raise ConnectionRefusedError("smtp down")
+
+    monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    with pytest.raises(ConnectionRefusedError):
+        notifications.notify_needs_action(payment_id=payment.pk, now=later)
+    payment.refresh_from_db()
+    assert payment.supporter_notified_at < later - timedelta(hours=48)  # not marked as sent
+    monkeypatch.undo()
+    assert notifications.notify_needs_action(payment_id=payment.pk, now=later) is True
+    assert [m.to for m in mail.outbox[1:]] == [[pledge.supporter.email]]
+
+
+def test_the_reminder_run_goes_on_past_a_mail_server_error(needs_action, monkeypatch):
+    from escrow import tasks
+
+    pledge, payment = needs_action
+    Payment.objects.filter(pk=payment.pk).update(
+        supporter_notified_at=timezone.now() - timedelta(hours=49)
+    )
+
+    def mail_server_down(*args, **kwargs):
+        raise ConnectionResetError("smtp went away")
+
+    monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    assert tasks.remind_needs_action() == 0  # logged, not raised
+    monkeypatch.undo()
+    assert tasks.remind_needs_action() == 1
+    assert mail.outbox[-1].subject.startswith("Reminder")
+    assert mail.outbox[-1].to == [pledge.supporter.email]
+    assert tasks.remind_needs_action() == 0  # reminded just now
