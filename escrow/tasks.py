@@ -15,6 +15,12 @@ from .ratelimit import RateLimiter, SharedRateLimiter
 
 logger = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 10, "acks_late": True}
+# Email steps: Celery retries a mail server error (smtplib's errors are OSErrors) or a lost
+# database connection with backoff; each step marks its notice only once its mail went out.
+MAIL = {
+    "max_retries": 10, "acks_late": True, "autoretry_for": (OperationalError, OSError),
+    "retry_backoff": True, "retry_backoff_max": 60,
+}  # fmt: skip
 # One key for the whole Stripe account: its rate limit counts every request we make.
 RATE_LIMIT_KEY = "slate:stripe-requests"
 _limiters: dict[tuple[float, str], RateLimiter] = {}
@@ -189,8 +195,8 @@ def alert_payouts_near_due() -> int:
     return len(flagged)
 
 
-@shared_task(**RETRY)
-def alert_payout_failed(self, payout_id: int) -> None:
+@shared_task(**MAIL)
+def alert_payout_failed(payout_id: int) -> None:
     """Tell staff that Stripe refused a payout for good, and why."""
     from django.core.mail import mail_admins
 
@@ -199,17 +205,14 @@ def alert_payout_failed(self, payout_id: int) -> None:
     from .models import Payout
 
     payout = Payout.objects.select_related("candidate", "slate").get(pk=payout_id)
-    try:
-        mail_admins(
-            f"Payout #{payout.pk} to {payout.candidate} failed",
-            f"Stripe refused the transfer of {dollars(payout.amount_cents)} from "
-            f"{payout.slate.name} to {payout.destination_account_id}: {payout.last_error}\n"
-            f"It is due by {payout.due_at:%Y-%m-%d}. Fix the candidate's payout account (or "
-            "remove it to pay by check), then use 'Send the selected failed payouts again' in "
-            "the admin's Payouts list.",
-        )
-    except OSError as exc:  # smtplib's errors are OSErrors
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    mail_admins(
+        f"Payout #{payout.pk} to {payout.candidate} failed",
+        f"Stripe refused the transfer of {dollars(payout.amount_cents)} from "
+        f"{payout.slate.name} to {payout.destination_account_id}: {payout.last_error}\n"
+        f"It is due by {payout.due_at:%Y-%m-%d}. Fix the candidate's payout account (or "
+        "remove it to pay by check), then use 'Send the selected failed payouts again' in "
+        "the admin's Payouts list.",
+    )
 
 
 @shared_task
@@ -267,25 +270,19 @@ def reconcile_with_stripe() -> int:
     return len(report)
 
 
-@shared_task(**RETRY)
-def notify_needs_action(self, payment_id: int) -> bool:
+@shared_task(**MAIL)
+def notify_needs_action(payment_id: int) -> bool:
     from . import notifications
 
-    try:
-        return notifications.notify_needs_action(payment_id=payment_id)
-    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    return notifications.notify_needs_action(payment_id=payment_id)
 
 
-@shared_task(**RETRY)
-def notify_payout(self, payout_id: int) -> bool:
-    """Tell the candidate their payout went out; a lost or failed mail server retries."""
+@shared_task(**MAIL)
+def notify_payout(payout_id: int) -> bool:
+    """Tell the candidate their payout went out."""
     from . import notifications
 
-    try:
-        return notifications.notify_payout(payout_id=payout_id)
-    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    return notifications.notify_payout(payout_id=payout_id)
 
 
 @shared_task(**RETRY)
@@ -297,14 +294,11 @@ def forget_saved_cards(self, user_id: int) -> int:
         _retry_transient(self, exc)
 
 
-@shared_task(**RETRY)
-def alert_dispute(self, payment_id: int, dispute: dict) -> None:
+@shared_task(**MAIL)
+def alert_dispute(payment_id: int, dispute: dict) -> None:
     from . import notifications
 
-    try:
-        notifications.alert_dispute(payment_id=payment_id, dispute=dispute)
-    except (OperationalError, OSError) as exc:  # smtplib's errors are OSErrors
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
+    notifications.alert_dispute(payment_id=payment_id, dispute=dispute)
 
 
 @shared_task
@@ -325,13 +319,8 @@ def remind_needs_action() -> int:
     return sent
 
 
-@shared_task(**RETRY)
-def tell_supporters(self, slate_id: int, kind: str) -> int:
+@shared_task(**MAIL)
+def tell_supporters(slate_id: int, kind: str) -> int:
     from . import notifications
 
-    try:
-        return notifications.tell_supporters(slate_id=slate_id, kind=kind)
-    except OSError as exc:  # the mail server: smtplib's errors are OSErrors
-        raise self.retry(exc=exc, countdown=min(60, 2**self.request.retries)) from exc
-    except Exception as exc:
-        _retry_transient(self, exc)
+    return notifications.tell_supporters(slate_id=slate_id, kind=kind)

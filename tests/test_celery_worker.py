@@ -72,3 +72,33 @@ def test_deadline_job_expires_and_voids_through_the_worker(celery_worker):
     assert wait_for(voided), "the worker did not expire and void the slate"
     pledge.refresh_from_db()
     assert pledge.state == "voided"
+
+
+def test_an_email_task_retries_a_mail_server_error_through_the_worker(celery_worker, monkeypatch):
+    """The payout notice's first two sends fail: Celery retries (with backoff) in the real
+    worker until the mail goes out, once, and only then is the payout marked."""
+    from django.core import mail
+
+    from escrow import notifications
+    from escrow import tasks as escrow_tasks
+    from escrow.models import Payout
+
+    slate = make_open_slate(candidates=1, min_signatures=1)
+    (candidate,) = slate_candidates(slate)
+    payout = Payout.objects.create(
+        slate=slate, candidate=candidate, amount_cents=1_234, status=Payout.Status.RECORDED,
+        due_at=timezone.now() + timedelta(days=10), paid_at=timezone.now(),
+    )  # fmt: skip
+    real_send_mail, attempts = notifications.send_mail, []
+
+    def flaky_send_mail(*args, **kwargs):
+        attempts.append(args[3])
+        if len(attempts) < 3:
+            raise ConnectionResetError("smtp went away")
+        return real_send_mail(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_mail", flaky_send_mail)
+    escrow_tasks.notify_payout.delay(payout.pk)
+    assert wait_for(lambda: Payout.objects.get(pk=payout.pk).candidate_notified_at is not None)
+    assert len(attempts) == 3
+    assert [m.to for m in mail.outbox] == [[candidate.user.email]]
