@@ -11,6 +11,7 @@ from django.utils import timezone
 from pledges.states import PledgeState
 
 from .models import Payment
+from .payouts import SENT
 
 REMIND_EVERY = timedelta(hours=48)
 
@@ -64,6 +65,9 @@ NOTICE_SUBJECTS = {
     "charged": "{slate} locked: your pledge was charged",
     "voided": "{slate} did not lock: nothing was charged",
 }
+# Each slate-wide notice: the slate state it follows and the pledges it is about.
+NOTICE_AFTER = {"charged": "released", "voided": "voided"}
+NOTICE_PLEDGE_STATE = {"charged": PledgeState.CAPTURED, "voided": PledgeState.VOIDED}
 
 
 def tell_supporters(*, slate_id: int, kind: str) -> int:
@@ -78,9 +82,8 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
     from .models import SupporterNotice
 
     slate = Slate.objects.get(pk=slate_id)
-    states = [PledgeState.CAPTURED] if kind == "charged" else [PledgeState.VOIDED]
     rows = (
-        Pledge.objects.filter(slate=slate, kind="money", state__in=states)
+        Pledge.objects.filter(slate=slate, kind="money", state=NOTICE_PLEDGE_STATE[kind])
         .values("supporter_id", "supporter__email")
         .annotate(total=Sum("captured_cents" if kind == "charged" else "amount_cents"))
     )
@@ -109,9 +112,6 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
     return sent
 
 
-NOTICE_AFTER = {"charged": "released", "voided": "voided"}  # slate state the news follows
-
-
 def slates_with_untold_supporters(*, changed_before, window=timedelta(days=14)) -> list:
     """(slate id, kind) for slates that reached their outcome in the last ``window`` (before
     ``changed_before``) with a supporter not yet told: the telling task was lost or failed."""
@@ -124,7 +124,6 @@ def slates_with_untold_supporters(*, changed_before, window=timedelta(days=14)) 
 
     found = []
     for kind, to_state in NOTICE_AFTER.items():
-        pledge_state = PledgeState.CAPTURED if kind == "charged" else PledgeState.VOIDED
         slate_ids = SlateTransition.objects.filter(
             to_state=to_state,
             created_at__lte=changed_before,
@@ -134,7 +133,9 @@ def slates_with_untold_supporters(*, changed_before, window=timedelta(days=14)) 
             slate_id=OuterRef("slate_id"), supporter_id=OuterRef("supporter_id"), kind=kind
         )
         untold = (
-            Pledge.objects.filter(slate_id__in=slate_ids, kind="money", state=pledge_state)
+            Pledge.objects.filter(
+                slate_id__in=slate_ids, kind="money", state=NOTICE_PLEDGE_STATE[kind]
+            )
             .exclude(Exists(told))
             .order_by("slate_id")
             .values_list("slate_id", flat=True)
@@ -164,7 +165,7 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
             .select_related("slate", "candidate__user")
             .get(pk=payout_id)
         )
-        if payout.status not in (Payout.Status.PAID, Payout.Status.RECORDED):
+        if payout.status not in SENT:
             return False
         if payout.candidate_notified_at is not None:
             return False
@@ -188,7 +189,7 @@ def payout_ids_not_notified(*, sent_before) -> list[int]:
 
     return list(
         Payout.objects.filter(
-            status__in=(Payout.Status.PAID, Payout.Status.RECORDED),
+            status__in=SENT,
             candidate_notified_at__isnull=True,
             paid_at__lte=sent_before,
         ).values_list("pk", flat=True)

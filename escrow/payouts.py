@@ -29,6 +29,7 @@ from .models import (
 
 A = LedgerAccount
 UNSENT = (Payout.Status.PENDING, Payout.Status.SENDING)
+SENT = (Payout.Status.PAID, Payout.Status.RECORDED)
 # Money already set aside for a payout: a failed one keeps its amount until it is sent again.
 RESERVED = (*UNSENT, Payout.Status.FAILED)
 
