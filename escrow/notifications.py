@@ -221,3 +221,22 @@ def alert_dispute(*, payment_id: int, dispute: dict) -> None:
         "the platform bears it, the candidates keep what they were owed).",
     ]
     mail_admins(f"Dispute opened on pledge #{payment.pledge_id}", "\n".join(lines))
+
+
+def alert_payout_failed(*, payout_id: int) -> None:
+    """Tell staff that Stripe refused a payout for good, why, and what to do."""
+    from django.core.mail import mail_admins
+
+    from slate.templatetags.money import dollars
+
+    from .models import Payout
+
+    payout = Payout.objects.select_related("candidate", "slate").get(pk=payout_id)
+    mail_admins(
+        f"Payout #{payout.pk} to {payout.candidate} failed",
+        f"Stripe refused the transfer of {dollars(payout.amount_cents)} from "
+        f"{payout.slate.name} to {payout.destination_account_id}: {payout.last_error}\n"
+        f"It is due by {payout.due_at:%Y-%m-%d}. Fix the candidate's payout account (or "
+        "remove it to pay by check), then use 'Send the selected failed payouts again' in "
+        "the admin's Payouts list.",
+    )

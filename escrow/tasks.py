@@ -197,22 +197,9 @@ def alert_payouts_near_due() -> int:
 
 @shared_task(**MAIL)
 def alert_payout_failed(payout_id: int) -> None:
-    """Tell staff that Stripe refused a payout for good, and why."""
-    from django.core.mail import mail_admins
+    from . import notifications
 
-    from slate.templatetags.money import dollars
-
-    from .models import Payout
-
-    payout = Payout.objects.select_related("candidate", "slate").get(pk=payout_id)
-    mail_admins(
-        f"Payout #{payout.pk} to {payout.candidate} failed",
-        f"Stripe refused the transfer of {dollars(payout.amount_cents)} from "
-        f"{payout.slate.name} to {payout.destination_account_id}: {payout.last_error}\n"
-        f"It is due by {payout.due_at:%Y-%m-%d}. Fix the candidate's payout account (or "
-        "remove it to pay by check), then use 'Send the selected failed payouts again' in "
-        "the admin's Payouts list.",
-    )
+    notifications.alert_payout_failed(payout_id=payout_id)
 
 
 @shared_task
