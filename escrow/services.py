@@ -1031,28 +1031,28 @@ DISPUTE_INQUIRY_PREFIX = "warning_"
 
 
 def record_dispute(*, dispute: dict) -> tuple[Payment | None, bool]:
-    """Book a Stripe dispute from a ``charge.dispute.*`` event's object. Opened: the payment is
-    flagged and Stripe's withdrawal is booked (``disputes`` debited, ``platform_clearing``
-    credited). Won: reversed, the money came back. Lost: it stays in ``disputes``, a loss the
-    platform bears (candidates keep what they were owed). Events may come twice or out of
-    order (a ``closed`` before its ``created``): each step is keyed and books once.
-    Returns (payment, newly disputed) — None when the charge is not ours."""
+    """Book a Stripe dispute from the facts of a ``charge.dispute.*`` event (``id``,
+    ``payment_intent_id``, ``status``, ``amount_cents``: see ``webhooks._dispute_facts``).
+    Opened: the payment is flagged and Stripe's withdrawal is booked (``disputes`` debited,
+    ``platform_clearing`` credited). Won: reversed, the money came back. Lost: it stays in
+    ``disputes``, a loss the platform bears (candidates keep what they were owed). Events may
+    come twice or out of order (a ``closed`` before its ``created``): each step is keyed and
+    books once. Returns (payment, newly disputed) — None when the charge is not ours."""
     payment_id = (
-        Payment.objects.filter(payment_intent_id=dispute.get("payment_intent") or None)
+        Payment.objects.filter(payment_intent_id=dispute["payment_intent_id"])
         .values_list("pk", flat=True)
         .first()
     )
     if payment_id is None:
         return None, False
-    status = str(dispute.get("status") or "needs_response")
-    amount = int(dispute.get("amount") or 0)
+    status, amount = dispute["status"], dispute["amount_cents"]
     with transaction.atomic():
         pledge, payment = _lock_payment(payment_id)
         newly_disputed = not payment.disputed
         if payment.dispute_status in ("won", "lost", "warning_closed"):
             return payment, False  # closed already: a late ``created`` or a replay
         payment.disputed = True
-        payment.dispute_id = str(dispute.get("id") or payment.dispute_id)
+        payment.dispute_id = dispute["id"] or payment.dispute_id
         payment.dispute_status = status
         withdrawn = not status.startswith(DISPUTE_INQUIRY_PREFIX)
         if withdrawn:
