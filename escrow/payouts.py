@@ -157,12 +157,17 @@ class PayoutError(DomainError):
     pass
 
 
+def _require_payout_manager(actor) -> None:
+    """Staff with ``escrow.manage_payouts`` (the treasurer) send and record payouts by hand."""
+    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("escrow.manage_payouts")):
+        raise PayoutError("forbidden", "Only the treasurer (staff who manage payouts) may do this.")
+
+
 def send_failed_payout_again(*, payout_id: int, actor) -> Payout:
     """Staff fixed what made Stripe refuse (the candidate's connected account, say): send the
     payout again to the candidate's current account, or record it for the treasurer if they
     no longer have one. A new attempt, so a new idempotency key."""
-    if not (actor.is_authenticated and actor.is_staff and actor.has_perm("escrow.manage_payouts")):
-        raise PayoutError("forbidden", "You may not send payouts.")
+    _require_payout_manager(actor)
     with transaction.atomic():
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status != Payout.Status.FAILED:
@@ -184,10 +189,7 @@ def send_failed_payout_again(*, payout_id: int, actor) -> Payout:
 def record_disbursement(*, payout_id: int, reference: str, actor) -> Payout:
     """The treasurer sent a recorded payout's money to the candidate's committee (check,
     wire): note when and how. Only staff with the ``manage_payouts`` permission."""
-    if not (actor.is_authenticated and actor.is_staff):
-        raise PayoutError("forbidden", "Only staff record disbursements.")
-    if not actor.has_perm("escrow.manage_payouts"):
-        raise PayoutError("forbidden", "You may not record disbursements.")
+    _require_payout_manager(actor)
     reference = (reference or "").strip()
     if not reference:
         raise PayoutError(
