@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # The suite's PostgreSQL and Redis; override on the command line or in the environment.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slate
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+# The Redis database the crash tests' real workers use (emptied by those tests).
+TEST_WORKER_BROKER_URL ?= redis://127.0.0.1:6379/14
 
 .PHONY: run test lint pytest browser bench screenshots clean openapi
 
@@ -45,7 +47,7 @@ browser:
 
 pytest: $(VENV)/.installed-dev browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/python -m pytest $(PYTEST_ARGS)
+		SLATE_TEST_WORKER_BROKER_URL=$(TEST_WORKER_BROKER_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint pytest
 

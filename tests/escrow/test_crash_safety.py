@@ -65,7 +65,9 @@ pytestmark = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-BROKER_URL = "redis://127.0.0.1:6379/14"
+# A Redis database of this run's own: the fixture empties it, so two suites on one machine
+# (two worktrees, or CI beside a session) must not share it.
+BROKER_URL = os.environ.get("SLATE_TEST_WORKER_BROKER_URL", "redis://127.0.0.1:6379/14")
 PLEDGES = 300
 CHUNK_SIZE = 25
 REQUESTS_PER_SECOND = 20  # 300 captures take about 15 s: room to stop the worker midway
@@ -92,13 +94,14 @@ def _use_broker(write_url: str | None, *, eager: bool) -> None:
 
 @pytest.fixture
 def broker():
-    """Redis db 14, emptied (queues and unacked messages) before and after; this process
-    publishes there with eager mode off for the test's duration."""
+    """The workers' Redis database (db 14 unless SLATE_TEST_WORKER_BROKER_URL names another),
+    emptied (queues and unacked messages) before and after; this process publishes there with
+    eager mode off for the test's duration."""
     store = redis.Redis.from_url(BROKER_URL)
     store.flushdb()
     previous = (app.conf.get("broker_write_url"), app.conf.task_always_eager)
     _use_broker(BROKER_URL, eager=False)
-    assert app.connection_for_write().as_uri().endswith("/14")
+    assert app.connection_for_write().as_uri().endswith("/" + BROKER_URL.rsplit("/", 1)[1])
     try:
         yield store
     finally:
