@@ -717,8 +717,9 @@ _recording_payouts = RecordingPayouts()
 
 
 def payout_gateway() -> PayoutGateway:
-    """The gateway named by ``settings.SLATE_PAYOUT_GATEWAY``: ``recording`` (default; one
-    instance per process, so tests can inspect ``.transfers``) or ``stripe_connect``."""
+    """The gateway named by ``settings.SLATE_PAYOUT_GATEWAY``: ``stripe_connect``, or
+    ``recording`` (development and tests only, which production settings refuse; one instance
+    per process, so tests can inspect ``.transfers``)."""
     name = getattr(settings, "SLATE_PAYOUT_GATEWAY", "recording") or "recording"
     if name == "recording":
         return _recording_payouts

@@ -2,7 +2,8 @@
 
 Development defaults (``SLATE_ENV=development``) need nothing installed but Python:
 SQLite, a filesystem Celery broker and the console email backend. Production
-(``SLATE_ENV=production``) refuses to start without a real SECRET_KEY and turns on
+(``SLATE_ENV=production``) refuses to start without a real SECRET_KEY or with any of those
+stand-ins (recording payouts, a mail backend that sends nothing, a fake Stripe), and turns on
 every ``check --deploy`` protection.
 """
 
@@ -316,7 +317,18 @@ SLATE_RATE_LIMIT_REDIS_URL = os.environ.get(
     "SLATE_RATE_LIMIT_REDIS_URL",
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
 )
-SLATE_PAYOUT_GATEWAY = os.environ.get("SLATE_PAYOUT_GATEWAY", "recording")
+# How candidates with a Stripe Connect account are paid. ``recording`` moves no money (it
+# notes the transfer in process memory): for the tests and `make run` only, refused below in
+# production.
+PAYOUT_GATEWAYS = ("stripe_connect", "recording")
+SLATE_PAYOUT_GATEWAY = os.environ.get(
+    "SLATE_PAYOUT_GATEWAY", "stripe_connect" if PRODUCTION else "recording"
+)
+if SLATE_PAYOUT_GATEWAY not in PAYOUT_GATEWAYS:
+    raise ImproperlyConfigured(
+        f"SLATE_PAYOUT_GATEWAY must be one of {', '.join(PAYOUT_GATEWAYS)}, "
+        f"got {SLATE_PAYOUT_GATEWAY!r}"
+    )
 SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
 # Links in emails point here.
 SLATE_PUBLIC_URL = os.environ.get("SLATE_PUBLIC_URL", "http://127.0.0.1:8000")
@@ -422,3 +434,29 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
+
+
+# Stand-ins that let development and the tests run with nothing installed. In production each
+# would run quietly while nothing real happens (payouts marked sent with no money moved, mail
+# printed to a log nobody reads, Stripe answered by a fake), so production refuses to start.
+DEVELOPMENT_EMAIL_BACKENDS = {
+    f"django.core.mail.backends.{name}.EmailBackend"
+    for name in ("console", "locmem", "dummy", "filebased")
+}
+REAL_STRIPE_API_BASE = "https://api.stripe.com"
+if PRODUCTION:
+    if SLATE_PAYOUT_GATEWAY == "recording":
+        raise ImproperlyConfigured(
+            "SLATE_PAYOUT_GATEWAY=recording moves no money (it only notes transfers in memory); "
+            "production pays candidates through stripe_connect (leave it unset)"
+        )
+    if EMAIL_BACKEND in DEVELOPMENT_EMAIL_BACKENDS:
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND={EMAIL_BACKEND} sends nothing; production needs a real mail "
+            "backend (leave it unset for SMTP)"
+        )
+    if STRIPE_API_BASE and STRIPE_API_BASE.rstrip("/") != REAL_STRIPE_API_BASE:
+        raise ImproperlyConfigured(
+            f"STRIPE_API_BASE={STRIPE_API_BASE} is not Stripe (localstripe, say); production "
+            "talks to Stripe itself (leave it unset)"
+        )

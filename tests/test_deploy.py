@@ -34,6 +34,7 @@ REQUIRED_APP_ENV = {
     "STRIPE_SECRET_KEY",
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "SLATE_PAYOUT_GATEWAY",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -133,6 +134,7 @@ def test_app_services_share_one_image_and_the_anchored_environment(compose, serv
         assert not missing, f"{name} lacks {sorted(missing)}"
         assert environment["SLATE_ENV"] == "production"
         assert environment["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+        assert environment["SLATE_PAYOUT_GATEWAY"] == "stripe_connect"
         assert "DEBUG" not in environment
 
 
@@ -304,6 +306,73 @@ def test_production_refuses_to_start_without_secret_key(tmp_path, secret_key):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert "SECRET_KEY" in result.stderr
+
+
+def production_setting(tmp_path, name: str, **overrides: str | None) -> str:
+    """The value production settings give ``name``, printed by a fresh process."""
+    result = run(
+        [sys.executable, "-c", f"import django; django.setup(); "
+         f"from django.conf import settings; print(settings.{name})"],
+        env=production_env(tmp_path, **overrides),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_production_pays_through_stripe_connect_by_default(tmp_path):
+    assert production_setting(tmp_path, "SLATE_PAYOUT_GATEWAY") == "stripe_connect"
+    assert production_setting(tmp_path, "EMAIL_BACKEND").endswith(".smtp.EmailBackend")
+
+
+def test_development_keeps_its_stand_ins(tmp_path):
+    """`make run` needs nothing installed: recorded payouts, mail on the console."""
+    development = {"SLATE_ENV": "development", "SECRET_KEY": None}
+    assert production_setting(tmp_path, "SLATE_PAYOUT_GATEWAY", **development) == "recording"
+    assert production_setting(tmp_path, "EMAIL_BACKEND", **development).endswith(
+        ".console.EmailBackend"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SLATE_PAYOUT_GATEWAY", "recording"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"),
+        ("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"),
+        ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+        ("STRIPE_API_BASE", "https://api.stripe.com.example.org"),
+    ],
+)
+def test_production_refuses_to_start_with_a_development_stand_in(tmp_path, name, value):
+    """Each would let production run quietly while nothing real happens: payouts marked
+    sent with no money moved, mail nobody receives, Stripe answered by a fake."""
+    for command in (
+        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "manage.py", "check", "--deploy"],
+    ):
+        result = run(command, env=production_env(tmp_path, **{name: value}))
+        assert result.returncode != 0, command
+        assert "ImproperlyConfigured" in result.stderr, result.stderr
+        assert name in result.stderr
+
+
+def test_production_talks_to_stripe_itself(tmp_path):
+    base = "https://api.stripe.com"
+    assert production_setting(tmp_path, "STRIPE_API_BASE", STRIPE_API_BASE=base) == base
+
+
+def test_an_unknown_payout_gateway_is_refused_everywhere(tmp_path):
+    for environment in ("production", "development"):
+        result = run(
+            [sys.executable, "-c", "import django; django.setup()"],
+            env=production_env(
+                tmp_path, SLATE_ENV=environment, SLATE_PAYOUT_GATEWAY="carrier_pigeon"
+            ),
+        )
+        assert result.returncode != 0
+        assert "ImproperlyConfigured" in result.stderr and "SLATE_PAYOUT_GATEWAY" in result.stderr
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from escrow import payouts, services, stripe_gateway, tasks
 from escrow.models import CandidatePayoutAccount, Payout
+from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, ledger_problems
 from slate.models import Slate
 from slate.states import SlateState
@@ -330,3 +331,19 @@ def test_a_payout_the_sweeper_cannot_resume_does_not_stop_the_sweep(owed, monkey
     statuses = dict(Payout.objects.filter(slate=slate).values_list("candidate_id", "status"))
     assert statuses[first.pk] == Payout.Status.SENDING
     assert Payout.Status.RECORDED in statuses.values()
+
+
+def test_with_the_real_gateway_a_candidate_without_connect_is_paid_by_the_treasurer(
+    connect_refuses, localstripe
+):
+    """Production's gateway (stripe_connect): no Connect account means a recorded payout for
+    the treasurer, and no transfer is asked of Stripe for it."""
+    slate, _, second = connect_refuses
+    for payout in payouts.schedule_payouts(slate_id=slate.pk):
+        payouts.send_payout(payout_id=payout.pk)
+    recorded = Payout.objects.get(candidate=second)
+    assert (recorded.status, recorded.transfer_id) == (Payout.Status.RECORDED, "")
+    assert candidate_payable_cents(second.pk, slate.pk) == 0
+    assert stripe_gateway.payout_gateway().__class__ is stripe_gateway.StripeConnectPayouts
+    assert ledger_problems() == []
+    assert reconcile_slate(slate) == []
