@@ -1,10 +1,12 @@
 """The settings page where people make and revoke personal access tokens (and, for partner
 admins, see their webhooks' delivery log)."""
 
+import re
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.mfa import has_totp, mfa_required_roles
@@ -26,11 +28,12 @@ def tokens(request):
                 user=request.user, name=request.POST.get("name", "")
             )
         except services.ApiError as exc:
-            error = exc.message
+            error, error_field = exc.message, exc.field
     context = {
         "tokens": PersonalAccessToken.objects.filter(user=request.user),
         "new_token": new_token,
         "error": error,
+        "error_field": error_field,
     }
     return render(request, "api/tokens.html", context, status=400 if error else 200)
 
@@ -58,13 +61,11 @@ def partner_webhooks(request, slug: str):
         messages.warning(request, "Set up two-factor authentication to manage webhooks.")
         return redirect("mfa_activate_totp")
     new_endpoint = None
-    error = None
+    error = error_field = None
     if request.method == "POST":
         try:
             if request.POST.get("disable"):
-                endpoint = get_object_or_404(
-                    WebhookEndpoint, pk=request.POST["disable"], organization=organization
-                )
+                endpoint = _endpoint_of(organization, request.POST["disable"])
                 webhooks.disable_endpoint(endpoint=endpoint, actor=request.user)
                 messages.success(request, f"Deliveries to {endpoint.url} are stopped.")
                 return redirect("api:webhooks-page", slug=slug)
@@ -75,7 +76,7 @@ def partner_webhooks(request, slug: str):
                 event_types=request.POST.getlist("event_types"),
             )
         except services.ApiError as exc:
-            error = exc.message
+            error, error_field = exc.message, exc.field
     context = {
         "organization": organization,
         "endpoints": organization.webhook_endpoints.all(),
@@ -85,5 +86,21 @@ def partner_webhooks(request, slug: str):
         "event_types": webhooks.EVENT_TYPES,
         "new_endpoint": new_endpoint,
         "error": error,
+        "error_field": error_field,
     }
     return render(request, "api/webhooks.html", context, status=400 if error else 200)
+
+
+def _endpoint_of(organization, endpoint_id: str) -> WebhookEndpoint:
+    """The endpoint a Stop button names. Anything else (an unknown id, one that is not a
+    number or is too large for the database) is a refused request, not a crash."""
+    endpoint = None
+    if re.fullmatch(r"[0-9]{1,18}", endpoint_id):
+        endpoint = WebhookEndpoint.objects.filter(pk=endpoint_id, organization=organization).first()
+    if endpoint is None:
+        raise services.ApiError(
+            "no_such_endpoint",
+            "This organization has no such endpoint; nothing was stopped.",
+            field="disable",
+        )
+    return endpoint

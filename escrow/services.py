@@ -145,7 +145,8 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
         card_setup.payment_method_id = result.payment_method_id
         card_setup.last_error = ""
         card_setup.save(update_fields=["status", "payment_method_id", "last_error", "updated_at"])
-        pledge = Pledge.objects.get(pk=card_setup.pledge_id)
+        # Locked before its state is read, so a cancel or void landing meanwhile is seen.
+        pledge = _lock_pledge(card_setup.pledge_id)
         if pledge.state == PledgeState.PENDING_CARD:
             pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
     if pledge.state == PledgeState.NEEDS_ACTION:
@@ -895,7 +896,13 @@ def refresh_payment(*, payment_id: int) -> Payment:
         payment.status == Payment.Status.REQUIRES_CAPTURE
         and payment.pledge.slate.state == SlateState.RELEASING
     ):
-        payment = capture_payment(payment_id=payment_id)
+        try:
+            payment = capture_payment(payment_id=payment_id)
+        except NothingCapturable as exc:
+            # As the release does: the donor's limits leave nothing to take, so the hold
+            # the supporter just completed is let go and the pledge is voided.
+            void_pledge(pledge_id=payment.pledge_id, reason=exc.message)
+            payment.refresh_from_db()
     return payment
 
 

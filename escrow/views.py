@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from pledges.models import Pledge
 from pledges.states import PledgeState
+from slate.errors import DomainError
 
 from . import services, stripe_gateway, webhooks
 from .models import CardSetup
@@ -71,6 +72,9 @@ def card_confirm(request, pk: int):
         card_setup = services.confirm_card_setup(setup_intent_id=card_setup.setup_intent_id)
     except stripe_gateway.GatewayError as error:
         return _stripe_unavailable(request, error)
+    except DomainError as error:  # the pledge moved meanwhile; nothing was recorded
+        messages.error(request, f"Your card was not used: {error.message}")
+        return redirect("pledges:mine")
     if card_setup.status == CardSetup.Status.SUCCEEDED:
         pledge.refresh_from_db()
         if pledge.state == PledgeState.CAPTURED:
@@ -119,9 +123,19 @@ def complete_payment(request, pk: int):
             payment = services.refresh_payment(payment_id=payment.pk)
         except stripe_gateway.GatewayError as error:
             return _stripe_unavailable(request, error)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("pledges:mine")
         pledge.refresh_from_db()
         if pledge.state == PledgeState.CAPTURED:
             messages.success(request, "Thank you: your payment went through.")
+        elif pledge.state == PledgeState.VOIDED:
+            voided = pledge.events.filter(to_state=PledgeState.VOIDED).last()
+            messages.info(
+                request,
+                "Nothing was charged and the hold on your card is released: "
+                f"{voided.reason if voided else 'the pledge is void'}",
+            )
         else:
             messages.error(request, "The payment still needs you. Please try again.")
         return redirect("pledges:mine")

@@ -1,5 +1,6 @@
 """Public pages of the Slate aggregate. Thin: they call selectors and render."""
 
+from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -77,6 +78,10 @@ def widget(request, slug: str):
     """The embeddable progress card partner organizations put on their sites."""
     slate = get_object_or_404(selectors.public_slates(), slug=slug)
     organization_slug = request.GET.get("org", "")
+    if organization_slug and not slug_re.fullmatch(organization_slug):
+        # A typo in the partner's embed code: say so in the frame rather than fail.
+        error = "This widget's org= value is not an organization's short name."
+        return render(request, "slate/widget.html", {"error": error}, status=400)
     link = request.build_absolute_uri(
         reverse("slate:referral", args=[organization_slug, slug])
         if organization_slug

@@ -59,3 +59,12 @@ def test_the_widget_of_a_draft_is_not_found(client):
     from tests.factories import make_draft_slate
 
     assert client.get(f"/embed/slates/{make_draft_slate().slug}/").status_code == 404
+
+
+@pytest.mark.parametrize("org", ["a b", "a/b", "ünion", "x" * 10_000 + "\n"])
+def test_a_widget_whose_org_is_not_a_short_name_says_so(client, endorsed, org):
+    slate, _ = endorsed
+    response = client.get(f"/embed/slates/{slate.slug}/", {"org": org})
+    assert response.status_code == 400
+    assert b"org= value is not an organization" in response.content
+    assert "X-Frame-Options" not in response.headers  # the partner sees the message in place
