@@ -2,7 +2,14 @@ from django.contrib import admin
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
+from .models import (
+    AgreementVersion,
+    Candidate,
+    CoordinationAgreement,
+    Invitation,
+    PlankCommitment,
+    Signature,
+)
 
 
 @admin.register(Candidate)
@@ -37,12 +44,29 @@ class CoordinationAgreementAdmin(admin.ModelAdmin):
 @admin.register(AgreementVersion)
 class AgreementVersionAdmin(ReadOnlyAdmin):
     list_display = ["agreement", "number", "content_hash", "published_at"]
-    readonly_fields = ["agreement", "number", "title", "text", "content_hash", "published_at"]
+    readonly_fields = [
+        "agreement", "number", "title", "text", "planks", "content_hash", "published_at",
+    ]  # fmt: skip
+
+
+class CommitmentInline(ReadOnlyInline):
+    model = PlankCommitment
+    readonly_fields = ["position", "choice", "reservation"]
+    fields = readonly_fields
 
 
 @admin.register(Signature)
 class SignatureAdmin(ReadOnlyAdmin):
+    inlines = [CommitmentInline]
     list_display = ["candidate", "slate", "agreement_version", "signed_at", "withdrawn_at"]
     list_filter = ["slate"]
     list_select_related = ["candidate", "slate", "agreement_version"]
     readonly_fields = [f.name for f in Signature._meta.fields]
+
+
+@admin.register(PlankCommitment)
+class PlankCommitmentAdmin(ReadOnlyAdmin):
+    list_display = ["signature", "position", "choice"]
+    list_filter = ["choice"]
+    list_select_related = ["signature__candidate"]
+    readonly_fields = ["signature", "position", "choice", "reservation"]

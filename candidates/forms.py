@@ -1,13 +1,65 @@
 from django import forms
 
+from .services import MAX_RESERVATION_CHARS
+
+COMMIT = "committed"
+RESERVE = "reserved"
+
 
 class SignAgreementForm(forms.Form):
+    """Typed name and consent, plus one choice per plank of the version being signed: commit,
+    or commit with a reservation stated publicly."""
+
     typed_name = forms.CharField(label="Type your full name to sign", max_length=200)
     consent = forms.BooleanField(
         label="I have read this version of the agreement and agree to be bound by it.",
         error_messages={"required": "Tick the box to agree to the text above."},
     )
     agreement_version_id = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, planks=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plank_positions = []
+        for position, plank in planks:
+            self.plank_positions.append(position)
+            self.fields[f"plank_{position}_choice"] = forms.ChoiceField(
+                label=f"{position}. {plank['title']}",
+                choices=[(COMMIT, "I commit"), (RESERVE, "I commit, with a public reservation")],
+                widget=forms.RadioSelect,
+                initial=COMMIT,
+                error_messages={"required": "Choose how you commit to this plank."},
+            )
+            self.fields[f"plank_{position}_reservation"] = forms.CharField(
+                label=f"Your reservation on plank {position} (shown publicly)",
+                max_length=MAX_RESERVATION_CHARS,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 2}),
+            )
+
+    def plank_rows(self):
+        """(choice field, reservation field) per plank, for the template."""
+        return [
+            (self[f"plank_{p}_choice"], self[f"plank_{p}_reservation"])
+            for p in self.plank_positions
+        ]
+
+    def clean(self):
+        data = super().clean()
+        for position in self.plank_positions:
+            reserved = data.get(f"plank_{position}_choice") == RESERVE
+            if reserved and not data.get(f"plank_{position}_reservation", "").strip():
+                self.add_error(
+                    f"plank_{position}_reservation",
+                    "Say what your reservation is, or commit without one.",
+                )
+        return data
+
+    def reservations(self) -> dict[int, str]:
+        return {
+            position: self.cleaned_data[f"plank_{position}_reservation"]
+            for position in self.plank_positions
+            if self.cleaned_data.get(f"plank_{position}_choice") == RESERVE
+        }
 
 
 class WithdrawForm(forms.Form):

@@ -1,4 +1,5 @@
 import hashlib
+import json
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -114,8 +115,15 @@ class CoordinationAgreement(models.Model):
         return f"{self.title} ({self.slate})"
 
 
-def agreement_content_hash(title: str, text: str) -> str:
-    return hashlib.sha256(f"{title}\n\n{text}".encode()).hexdigest()
+def agreement_content_hash(title: str, text: str, planks: list[dict] | None = None) -> str:
+    """SHA-256 of what a candidate signs: the title, the text and the planks (title and text
+    of each, in order). A version without planks hashes as before planks were part of it, so
+    stored hashes of such versions stay valid."""
+    content = f"{title}\n\n{text}"
+    if planks:
+        canonical = [{"title": plank["title"], "text": plank["text"]} for plank in planks]
+        content += "\n\nPlanks: " + json.dumps(canonical, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 class AgreementVersion(models.Model):
@@ -127,6 +135,9 @@ class AgreementVersion(models.Model):
     number = models.PositiveIntegerField()
     title = models.CharField(max_length=200)
     text = models.TextField()
+    # The slate's planks when this version was written: [{"title": ..., "text": ...}], in
+    # order; position n is planks[n - 1]. Part of the hash, so a changed plank is a new version.
+    planks = models.JSONField(default=list, blank=True)
     content_hash = models.CharField(max_length=64, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -147,13 +158,16 @@ class AgreementVersion(models.Model):
             stored = AgreementVersion.objects.filter(pk=self.pk).values("published_at").first()
             if stored and stored["published_at"] is not None:
                 raise ValidationError("A published agreement version cannot be changed.")
-        self.content_hash = agreement_content_hash(self.title, self.text)
+        self.content_hash = agreement_content_hash(self.title, self.text, self.planks)
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self.published_at is not None:
             raise ValidationError("A published agreement version cannot be deleted.")
         return super().delete(*args, **kwargs)
+
+    def numbered_planks(self) -> list[tuple[int, dict]]:
+        return list(enumerate(self.planks, start=1))
 
 
 class Signature(models.Model):
@@ -185,3 +199,34 @@ class Signature(models.Model):
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
+
+
+class PlankCommitment(models.Model):
+    """A signer's word on one plank of the version they signed: committed, or committed with a
+    reservation they state publicly (the agreement asks a dissenting signer to say so in
+    advance). Written with the signature and never changed; a new version needs new ones."""
+
+    class Choice(models.TextChoices):
+        COMMITTED = "committed", "Committed"
+        RESERVED = "reserved", "Committed with a reservation"
+
+    signature = models.ForeignKey(Signature, on_delete=models.CASCADE, related_name="commitments")
+    position = models.PositiveSmallIntegerField(help_text="The plank's place in the version.")
+    choice = models.CharField(max_length=16, choices=Choice.choices)
+    reservation = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["signature", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["signature", "position"], name="plank_commitment_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(choice="committed", reservation="")
+                | (models.Q(choice="reserved") & ~models.Q(reservation="")),
+                name="plank_commitment_reservation_iff_reserved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signature.candidate} on plank {self.position}: {self.choice}"

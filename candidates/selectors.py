@@ -1,12 +1,13 @@
 """Reads about candidates, invitations, agreements and signatures."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
 from slate.models import Slate
 
-from .models import AgreementVersion, Candidate, Invitation, Signature
+from .models import AgreementVersion, Candidate, Invitation, PlankCommitment, Signature
 
 ACTIVE_INVITATION_STATUSES = (Invitation.Status.PENDING, Invitation.Status.ACCEPTED)
 
@@ -136,3 +137,102 @@ def slate_invitations(slate: Slate) -> QuerySet[Invitation]:
         .select_related("candidate", "candidate__user")
         .order_by("candidate__full_name", "id")
     )
+
+
+# --- Planks: who committed to what ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reservation:
+    candidate: Candidate
+    text: str
+
+
+@dataclass(frozen=True)
+class PlankTally:
+    position: int
+    title: str
+    text: str
+    committed: int  # signers of the current version who committed, with a reservation or not
+    invited: int  # candidates still invited: "7 of 8 committed"
+    reservations: list[Reservation] = field(default_factory=list)
+
+
+def plank_tallies(slate: Slate) -> list[PlankTally]:
+    """Each plank of the current agreement version with how many still-invited candidates
+    committed to it by signing that version (one query for the commitments)."""
+    version = current_agreement_version(slate)
+    if version is None:
+        return []
+    commitments = (
+        PlankCommitment.objects.filter(signature__in=valid_signatures(slate, version))
+        .select_related("signature__candidate")
+        .order_by("signature__candidate__full_name", "position")
+    )
+    committed: dict[int, int] = defaultdict(int)
+    reservations: dict[int, list[Reservation]] = defaultdict(list)
+    for commitment in commitments:
+        committed[commitment.position] += 1
+        if commitment.choice == PlankCommitment.Choice.RESERVED:
+            reservations[commitment.position].append(
+                Reservation(candidate=commitment.signature.candidate, text=commitment.reservation)
+            )
+    invited = active_invitations(slate).count()
+    return [
+        PlankTally(
+            position=position,
+            title=plank["title"],
+            text=plank["text"],
+            committed=committed[position],
+            invited=invited,
+            reservations=reservations[position],
+        )
+        for position, plank in version.numbered_planks()
+    ]
+
+
+@dataclass(frozen=True)
+class Commitment:
+    position: int
+    title: str
+    choice: str
+    reservation: str
+
+    @property
+    def reserved(self) -> bool:
+        return self.choice == PlankCommitment.Choice.RESERVED
+
+
+def signature_commitments(signature: Signature) -> list[Commitment]:
+    """A signer's word on each plank of the version they signed, in the version's order."""
+    planks = signature.agreement_version.planks
+    return [
+        Commitment(
+            position=c.position,
+            title=planks[c.position - 1]["title"],
+            choice=c.choice,
+            reservation=c.reservation,
+        )
+        for c in signature.commitments.order_by("position")
+    ]
+
+
+def commitments_by_candidate(slate: Slate) -> dict[int, list[Commitment]]:
+    """candidate id -> their commitments on the current version (valid signatures only)."""
+    version = current_agreement_version(slate)
+    if version is None:
+        return {}
+    found: dict[int, list[Commitment]] = defaultdict(list)
+    commitments = PlankCommitment.objects.filter(
+        signature__in=valid_signatures(slate, version)
+    ).select_related("signature")
+    for c in commitments.order_by("position"):
+        found[c.signature.candidate_id].append(
+            Commitment(
+                position=c.position,
+                title=version.planks[c.position - 1]["title"],
+                choice=c.choice,
+                reservation=c.reservation,
+            )
+        )
+    return dict(found)

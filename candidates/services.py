@@ -6,6 +6,7 @@ evaluation once the transaction commits.
 """
 
 import unicodedata
+from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -23,9 +24,17 @@ from slate.states import SlateState
 from slate.text import clean_text, printable_header
 
 from . import selectors
-from .models import AgreementVersion, Candidate, CoordinationAgreement, Invitation, Signature
+from .models import (
+    AgreementVersion,
+    Candidate,
+    CoordinationAgreement,
+    Invitation,
+    PlankCommitment,
+    Signature,
+)
 
 MAX_AGREEMENT_CHARS = 100_000
+MAX_RESERVATION_CHARS = 500
 
 
 class CandidateError(DomainError):
@@ -303,8 +312,16 @@ def save_agreement_draft(*, slate: Slate, actor, text: str, title: str = "") -> 
         draft = AgreementVersion(agreement=agreement, number=(last.number + 1) if last else 1)
     draft.title = title
     draft.text = text
+    draft.planks = _slate_planks(slate)
     draft.save()
     return draft
+
+
+def _slate_planks(slate: Slate) -> list[dict]:
+    """The slate's planks as an agreement version holds them (and hashes them)."""
+    return [
+        {"title": plank.title, "text": plank.summary} for plank in slate.planks.order_by("position")
+    ]
 
 
 @transaction.atomic
@@ -316,6 +333,11 @@ def publish_agreement(*, slate: Slate, actor) -> AgreementVersion:
     draft = selectors.draft_agreement_version(slate)
     if draft is None:
         raise CandidateError("no_draft", "There is no draft agreement to publish.", field="text")
+    # The planks may have changed since the draft was saved: publish the ones in force now.
+    planks = _slate_planks(slate)
+    if draft.planks != planks:
+        draft.planks = planks
+        draft.save()
     current = selectors.current_agreement_version(slate)
     if current is not None and current.content_hash == draft.content_hash:
         raise CandidateError(
@@ -328,7 +350,64 @@ def publish_agreement(*, slate: Slate, actor) -> AgreementVersion:
     return draft
 
 
+@transaction.atomic
+def revise_planks(*, slate: Slate, actor, planks: Sequence[tuple[str, str]]) -> AgreementVersion:
+    """Change an open slate's planks. The planks are inside the hashed agreement, so this
+    publishes a new version (the current text with the new planks): signatures on earlier
+    versions stop counting until their candidates sign again, as for any new version."""
+    slate = _lock_slate(slate)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.OPEN:
+        raise CandidateError(
+            "slate_closed", "Planks change here only while the slate is open.", field="planks"
+        )
+    current = selectors.current_agreement_version(slate)
+    if current is None:
+        raise CandidateError("no_agreement", "The slate has no published agreement.")
+    try:
+        slate_services.replace_open_slate_planks(slate=slate, planks=planks)
+    except SlateError as exc:
+        raise _as_candidate_error(exc) from None
+    if _slate_planks(slate) == current.planks:
+        raise CandidateError(
+            "unchanged", "The planks are the same as in the signed agreement.", field="planks"
+        )
+    if selectors.draft_agreement_version(slate) is not None:
+        # Publishing would carry the unpublished text along with the planks.
+        raise CandidateError(
+            "draft_pending", "Publish or discard the agreement draft before changing planks."
+        )
+    # The new version keeps the text candidates have read and changes only the planks.
+    AgreementVersion.objects.create(
+        agreement=current.agreement,
+        number=current.number + 1,
+        title=current.title,
+        text=current.text,
+        planks=_slate_planks(slate),
+    )
+    return publish_agreement(slate=slate, actor=actor)
+
+
 # --- Signatures -------------------------------------------------------------------------------
+
+
+def _clean_reservations(
+    version: AgreementVersion, reservations: Mapping[int, str] | None
+) -> dict[int, str]:
+    """Position -> reservation text, for the planks the signer commits to with a reservation.
+    Every other plank of the version is committed to without one."""
+    cleaned = {}
+    for position, text in (reservations or {}).items():
+        if not isinstance(position, int) or not 1 <= position <= len(version.planks):
+            raise CandidateError(
+                "unknown_plank", "That plank is not in this version of the agreement."
+            )
+        cleaned[position] = clean_text(
+            text, field=f"plank_{position}_reservation", error=CandidateError,
+            max_length=MAX_RESERVATION_CHARS, required=True,
+            required_message="Say what your reservation is; it is shown publicly.",
+        )  # fmt: skip
+    return cleaned
 
 
 def _normalized_name(name: str) -> str:
@@ -345,7 +424,10 @@ def sign_agreement(
     signer,
     ip_address: str | None = None,
     user_agent: str = "",
+    reservations: Mapping[int, str] | None = None,
 ) -> Signature:
+    """Sign the current version, committing to each of its planks: plainly, or, for the
+    positions in ``reservations``, with the reservation given (shown publicly)."""
     slate = _lock_slate(slate)
     candidate = Candidate.objects.get(pk=candidate.pk)
     if not signer.is_authenticated or candidate.user_id != signer.pk:
@@ -380,6 +462,7 @@ def sign_agreement(
             f"Type your full name exactly as {candidate.full_name!r}.",
             field="typed_name",
         )
+    reservations = _clean_reservations(current, reservations)
     existing = selectors.active_signature(candidate, slate)
     if existing is not None:
         if existing.agreement_version_id == current.pk:
@@ -403,6 +486,17 @@ def sign_agreement(
             )
     except IntegrityError:
         raise CandidateError("already_signed", "You have already signed.") from None
+    PlankCommitment.objects.bulk_create(
+        PlankCommitment(
+            signature=signature,
+            position=position,
+            choice=PlankCommitment.Choice.RESERVED
+            if position in reservations
+            else PlankCommitment.Choice.COMMITTED,
+            reservation=reservations.get(position, ""),
+        )
+        for position, _ in current.numbered_planks()
+    )
     refresh_candidate_facts(slate)
     signature_changed.send(
         sender=Signature, signature_id=signature.pk, slate_id=slate.pk, signed=True

@@ -73,7 +73,9 @@ def sign(request, slug: str):
     slate = _invited_slate(candidate, slug)
     version = selectors.current_agreement_version(slate)
     form = SignAgreementForm(
-        request.POST or None, initial={"agreement_version_id": version.pk if version else None}
+        request.POST or None,
+        initial={"agreement_version_id": version.pk if version else None},
+        planks=version.numbered_planks() if version else (),
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -85,6 +87,7 @@ def sign(request, slug: str):
                 signer=request.user,
                 ip_address=request.META.get("REMOTE_ADDR"),
                 user_agent=request.headers.get("User-Agent", ""),
+                reservations=form.reservations(),
             )
         except services.CandidateError as error:
             field = error.field if error.field in form.fields else None
@@ -92,11 +95,13 @@ def sign(request, slug: str):
         else:
             messages.success(request, f"You signed the {slate} agreement.")
             return redirect("candidates:home")
+    signature = selectors.active_signature(candidate, slate)
     context = {
         "slate": slate,
         "version": version,
         "form": form,
-        "signature": selectors.active_signature(candidate, slate),
+        "signature": signature,
+        "commitments": selectors.signature_commitments(signature) if signature else [],
     }
     return render(request, "candidates/sign.html", context, status=400 if form.errors else 200)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import candidate_views, views, wizard
+from . import candidate_views, plank_views, views, wizard
 
 app_name = "organize"
 urlpatterns = [
@@ -17,6 +17,7 @@ urlpatterns = [
         name="export-volunteers",
     ),
     path("slates/<slug:slug>/deadline/", views.extend_deadline, name="deadline"),
+    path("slates/<slug:slug>/planks/", plank_views.revise_planks, name="revise-planks"),
     # The wizard's steps (drafts only, except candidates).
     path("slates/<slug:slug>/edit/", wizard.basics, name="basics"),
     path("slates/<slug:slug>/edit/planks/", wizard.planks, name="planks"),

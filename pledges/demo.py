@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.demo import ensure_demo_totp
+from candidates import demo as candidate_demo
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version
@@ -519,6 +520,7 @@ class _Seeder:
                 signer=candidate.user,
                 ip_address=f"203.0.113.{number}",
                 user_agent="Mozilla/5.0 (demo seed)",
+                reservations=candidate_demo.RESERVATIONS.get(candidate.full_name),
             )
 
     # --- Supporters and their pledges ---

@@ -194,12 +194,29 @@ def set_planks(*, slate: Slate, planks: Sequence[tuple[str, str]], actor) -> lis
         raise SlateError(
             "not_draft", "Planks are fixed once the slate is published.", field="planks"
         )
+    return _write_planks(slate, planks)
+
+
+def _write_planks(slate: Slate, planks: Sequence[tuple[str, str]]) -> list[Plank]:
     cleaned = _validate_planks(planks)
     slate.planks.all().delete()
     return Plank.objects.bulk_create(
         Plank(slate=slate, position=i, title=title, summary=summary)
         for i, (title, summary) in enumerate(cleaned, start=1)
     )
+
+
+def replace_open_slate_planks(*, slate: Slate, planks: Sequence[tuple[str, str]]) -> list[Plank]:
+    """Change an open slate's planks. Only ``candidates.services.revise_planks`` calls this:
+    it holds the slate's lock, checks the organizer, and publishes the new agreement version
+    (planks are inside the hashed agreement) in the same transaction."""
+    if slate.state != SlateState.OPEN:
+        raise SlateError(
+            "slate_closed", "Planks change only while the slate is open.", field="planks"
+        )
+    if not planks:
+        raise SlateError("no_planks", "An open slate keeps at least one plank.", field="planks")
+    return _write_planks(slate, planks)
 
 
 @transaction.atomic

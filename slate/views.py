@@ -8,7 +8,12 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from candidates.selectors import current_agreement_version, slate_candidate_standings
+from candidates.selectors import (
+    commitments_by_candidate,
+    current_agreement_version,
+    plank_tallies,
+    slate_candidate_standings,
+)
 
 from . import selectors
 from .models import Endorsement, Slate
@@ -31,11 +36,15 @@ def _visible_slate(request, slug: str) -> Slate:
 @require_GET
 def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
+    standings = slate_candidate_standings(slate)
+    commitments = commitments_by_candidate(slate)
     context = {
         "slate": slate,
         "progress": selectors.slate_progress(slate),
         "planks": slate.planks.all(),
-        "standings": slate_candidate_standings(slate),
+        # The planks as signed: each with "k of n committed" (empty before an agreement).
+        "tallies": plank_tallies(slate),
+        "candidate_rows": [(s, commitments.get(s.candidate.pk, [])) for s in standings],
         "agreement": current_agreement_version(slate),
         "endorsements": slate.endorsements.select_related("organization"),
         "states": selectors.slate_breakdown(slate.pk, "state")[:10],

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.demo import demo_totp_code
 from candidates.models import Candidate
-from candidates.selectors import active_invitations, valid_signatures
+from candidates.selectors import active_invitations, plank_tallies, valid_signatures
 from pledges import selectors as pledge_selectors
 from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, DemoLogins, seed_demo
 from pledges.models import Pledge
@@ -59,6 +59,14 @@ def test_seed_builds_an_open_slate_with_a_realistic_mix_of_pledges(seeded):
     signers = {signature.candidate.user.email for signature in valid_signatures(slate)}
     assert len(signers) == 3
     assert "candidate@slate.test" in signers
+    # Every signer committed to all ten planks; two stated a public reservation.
+    tallies = plank_tallies(slate)
+    assert [t.title for t in tallies] == [t for t, _ in PLANKS]
+    assert all((t.committed, t.invited) == (3, 8) for t in tallies)
+    reservations = [r for t in tallies for r in t.reservations]
+    assert sorted(r.candidate.full_name for r in reservations) == [
+        "Darnell Whitaker", "Priya Raman",
+    ]  # fmt: skip
     assert Candidate.objects.filter(verified_at__isnull=False, user__isnull=False).count() == 8
     assert len(set(Candidate.objects.values_list("office", flat=True))) >= 4
 

@@ -131,6 +131,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:invitation-revoke": logged_in(405),
     "organize:invitation-email": logged_in(405),
     "organize:deadline": organizers_only(),
+    "organize:revise-planks": organizers_only(),
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
     # --- partner organizations ---
