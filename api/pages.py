@@ -28,12 +28,11 @@ def tokens(request):
                 user=request.user, name=request.POST.get("name", "")
             )
         except services.ApiError as exc:
-            error, error_field = exc.message, exc.field
+            error = exc.message
     context = {
         "tokens": PersonalAccessToken.objects.filter(user=request.user),
         "new_token": new_token,
         "error": error,
-        "error_field": error_field,
     }
     return render(request, "api/tokens.html", context, status=400 if error else 200)
 
