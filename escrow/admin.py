@@ -152,11 +152,39 @@ class StripeCustomerAdmin(ReadOnlyAdmin):
     list_display = ["user", "customer_id", "created_at"]
 
 
+class WebhookProcessingFilter(admin.SimpleListFilter):
+    """Which events still wait: failing ones (tried and refused) are what staff look into."""
+
+    title = "processing"
+    parameter_name = "processing"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("failing", "Failing"),
+            ("waiting", "Not processed yet"),
+            ("processed", "Processed"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "failing":
+            return queryset.filter(processed_at__isnull=True, attempts__gt=0)
+        if self.value() == "waiting":
+            return queryset.filter(processed_at__isnull=True)
+        if self.value() == "processed":
+            return queryset.filter(processed_at__isnull=False)
+        return queryset
+
+
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "received_at", "processed_at"]
-    list_filter = ["type"]
+    list_display = ["event_id", "type", "received_at", "processed_at", "failing", "attempts",
+                    "error"]  # fmt: skip
+    list_filter = [WebhookProcessingFilter, "type"]
     search_fields = ["event_id"]
+
+    @admin.display(boolean=True, description="Failing")
+    def failing(self, event: WebhookEvent) -> bool:
+        return event.processed_at is None and event.attempts > 0
 
 
 @admin.register(CandidatePayoutAccount)

@@ -265,10 +265,23 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The last processing error, kept until a later attempt succeeds; each attempt is counted
+    # in its own transaction, so an error is never rolled back with the work it interrupted.
     error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # When staff were told that this event keeps failing (once).
+    alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="webhook_unprocessed_idx",
+                condition=models.Q(processed_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"

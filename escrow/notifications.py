@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from pledges.states import PledgeState
 
-from .models import Payment
+from .models import Payment, WebhookEvent
 from .payouts import SENT
 
 REMIND_EVERY = timedelta(hours=48)
@@ -240,3 +240,40 @@ def alert_payout_failed(*, payout_id: int) -> None:
         "remove it to pay by check), then use 'Send the selected failed payouts again' in "
         "the admin's Payouts list.",
     )
+
+
+def _failing_webhook_events(min_attempts: int):
+    return WebhookEvent.objects.filter(
+        processed_at__isnull=True, alerted_at__isnull=True, attempts__gte=min_attempts
+    ).order_by("received_at", "pk")
+
+
+def failing_webhook_events_to_alert(*, min_attempts: int) -> bool:
+    return _failing_webhook_events(min_attempts).exists()
+
+
+def alert_failing_webhook_events(*, min_attempts: int) -> int:
+    """Tell staff, once, about Stripe events that failed ``min_attempts`` times: until one is
+    processed the books may miss what it reports (a refund, a dispute). The events are marked
+    as told only once the mail went out; a mail error rolls the mark back for the retry."""
+    from django.core.mail import mail_admins
+
+    with transaction.atomic():
+        events = list(
+            _failing_webhook_events(min_attempts).select_for_update(skip_locked=True)[:200]
+        )
+        if not events:
+            return 0
+        lines = [
+            f"{event.type} {event.event_id} (received {event.received_at:%Y-%m-%d %H:%M} UTC, "
+            f"{event.attempts} attempts): {event.error[:300]}"
+            for event in events
+        ]
+        mail_admins(
+            f"{len(events)} Stripe event(s) keep failing",
+            "These Stripe webhook events could not be processed; the sweeper keeps trying "
+            "them. Until each is processed the books may miss what it reports. See the admin's "
+            "Webhook events list, filter 'Processing: failing'.\n\n" + "\n".join(lines),
+        )
+        WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(alerted_at=timezone.now())
+    return len(events)

@@ -135,20 +135,27 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
     result = stripe_gateway.retrieve_setup_intent(setup_intent_id)
     with transaction.atomic():
         card_setup = CardSetup.objects.select_for_update().get(setup_intent_id=setup_intent_id)
-        if card_setup.status == CardSetup.Status.SUCCEEDED:
-            return card_setup
-        if result.status != "succeeded" or not result.payment_method_id:
-            card_setup.last_error = (result.last_error_code or result.status or "")[:500]
-            card_setup.save(update_fields=["last_error", "updated_at"])
-            return card_setup
-        card_setup.status = CardSetup.Status.SUCCEEDED
-        card_setup.payment_method_id = result.payment_method_id
-        card_setup.last_error = ""
-        card_setup.save(update_fields=["status", "payment_method_id", "last_error", "updated_at"])
+        if card_setup.status != CardSetup.Status.SUCCEEDED:
+            if result.status != "succeeded" or not result.payment_method_id:
+                card_setup.last_error = (result.last_error_code or result.status or "")[:500]
+                card_setup.save(update_fields=["last_error", "updated_at"])
+                return card_setup
+            card_setup.status = CardSetup.Status.SUCCEEDED
+            card_setup.payment_method_id = result.payment_method_id
+            card_setup.last_error = ""
+            card_setup.save(
+                update_fields=["status", "payment_method_id", "last_error", "updated_at"]
+            )
         # Locked before its state is read, so a cancel or void landing meanwhile is seen.
         pledge = _lock_pledge(card_setup.pledge_id)
         if pledge.state == PledgeState.PENDING_CARD:
             pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
+    # The card's first use is finished here on every call, not only the first: a crash (or a
+    # failed webhook attempt) between saving the card and using it leaves the old hold or
+    # the declined payment in place, and the next call (the webhook sweeper) moves on from
+    # there. A card already used by a payment has been acted on: nothing more to do.
+    if pledge.payments.filter(card_setup=card_setup).exists():
+        return card_setup
     if pledge.state == PledgeState.NEEDS_ACTION:
         retry_with_new_card(pledge_id=pledge.pk)
     elif pledge.state == PledgeState.AUTHORIZED:

@@ -13,7 +13,7 @@ from pledges.states import PledgeKind
 from slate.models import Slate
 from slate.states import SlateState
 
-from . import notifications, services, stripe_gateway
+from . import notifications, services, stripe_gateway, webhooks
 from .models import Payment, Payout, Refund
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,19 @@ def sweep(now=None) -> dict[str, int]:
 
     now = now or timezone.now()
     cutoff = now - stale_after()
-    counts = {"payments": 0, "releases": 0, "voids": 0, "failed": 0}
+    counts = {"payments": 0, "releases": 0, "voids": 0, "failed": 0, "webhooks": 0}
+    # Stripe events whose task was lost or failed, oldest first, before anything is paid out:
+    # a refund or dispute they report comes off what candidates are owed.
+    for event_row_id in webhooks.unprocessed_event_ids(untouched_since=cutoff):
+        try:
+            counts["webhooks"] += webhooks.process_event(event_row_id=event_row_id)
+        except Exception:
+            logger.exception("could not process webhook event %s; next sweep tries again",
+                             event_row_id)  # fmt: skip
+    if notifications.failing_webhook_events_to_alert(
+        min_attempts=settings.SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS
+    ):
+        tasks.alert_failing_webhook_events.delay()
     stuck = Payment.objects.filter(status__in=Payment.IN_FLIGHT, updated_at__lte=cutoff)
     for payment in stuck.order_by("pk")[:1000]:
         try:

@@ -144,6 +144,16 @@ def process_webhook_event(self, event_row_id: int) -> bool:
         _retry_transient(self, exc)
 
 
+@shared_task(**MAIL)
+def alert_failing_webhook_events() -> int:
+    """Tell staff about Stripe events that keep failing (each event once)."""
+    from . import notifications
+
+    return notifications.alert_failing_webhook_events(
+        min_attempts=settings.SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS
+    )
+
+
 @shared_task
 def sweep_stranded_money() -> dict:
     """Beat: finish payments, releases and voids that a crash or a lost message left behind."""
@@ -161,6 +171,11 @@ def pay_candidates(self, slate_id: int) -> int:
     from . import payouts
     from .models import Payout
 
+    if slate_id in webhooks.slate_ids_awaiting_money_events():
+        # A refund or dispute Stripe reported is not booked yet; the sweeper books it, then
+        # calls this again (every minute) and pays what is still owed.
+        logger.info("slate %s: payouts wait for a refund or dispute event to be booked", slate_id)
+        return Payout.objects.filter(slate_id=slate_id).count()
     try:
         payouts.schedule_payouts(slate_id=slate_id)
         unsent = Payout.objects.filter(slate_id=slate_id, status=Payout.Status.PENDING)

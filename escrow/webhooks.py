@@ -8,6 +8,7 @@ are the exception (see ``_handle``).
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from slate.queue import enqueue_on_commit
@@ -45,21 +46,68 @@ def receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEvent, boo
 
 
 def process_event(*, event_row_id: int) -> bool:
-    with transaction.atomic():
-        row = WebhookEvent.objects.select_for_update().get(pk=event_row_id)
-        if row.processed_at is not None:
-            return False
-        obj = row.payload.get("data", {}).get("object", {})
-        try:
-            _handle(row.type, obj)
-        except Exception as exc:
-            row.error = repr(exc)[:2000]
-            row.save(update_fields=["error"])
-            raise
-        row.processed_at = timezone.now()
-        row.error = ""
-        row.save(update_fields=["processed_at", "error"])
-    return True
+    """Process one stored event; False when it was processed already.
+
+    No transaction spans the handler: handlers call Stripe (a card replacement cancels a hold
+    and places another), and each service they call records its intent and Stripe's answer in
+    transactions of its own, so a crash after Stripe acted keeps the recorded intent for the
+    sweeper to finish. Handlers are idempotent, so a second run (a retry, the webhook sweeper,
+    a replay) finishes what the first left and changes nothing else. Each attempt is counted,
+    and a failure's error stored, in a transaction of its own: the error survives the failure.
+    """
+    row = WebhookEvent.objects.filter(pk=event_row_id).first()
+    if row is None or row.processed_at is not None:
+        return False
+    obj = row.payload.get("data", {}).get("object", {})
+    try:
+        _handle(row.type, obj)
+    except Exception as exc:
+        WebhookEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
+            error=repr(exc)[:2000], attempts=F("attempts") + 1, last_attempt_at=timezone.now()
+        )
+        raise
+    now = timezone.now()
+    return bool(
+        WebhookEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
+            processed_at=now, error="", attempts=F("attempts") + 1, last_attempt_at=now
+        )
+    )
+
+
+def unprocessed_event_ids(*, untouched_since, limit: int = 500) -> list[int]:
+    """Events stored but not processed, neither received nor tried since ``untouched_since``:
+    their task was lost, or it failed. Oldest first, since later events may build on them."""
+    return list(
+        WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lte=untouched_since)
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=untouched_since))
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+# Events that take money back from what candidates are owed: while one is stored but not yet
+# booked, that slate's payouts wait (see ``slate_ids_awaiting_money_events``).
+MONEY_BACK_EVENTS = ("charge.refunded", "charge.dispute.created", "charge.dispute.closed")
+
+
+def slate_ids_awaiting_money_events() -> set[int]:
+    """Slates with a refund or dispute event stored but not processed for one of their
+    payments: paying their candidates now could pay out money Stripe already gave back. Reads
+    the unprocessed events' own payloads (kept whole until processed); a handful at most."""
+    intent_ids = set()
+    for payload in WebhookEvent.objects.filter(
+        processed_at__isnull=True, type__in=MONEY_BACK_EVENTS
+    ).values_list("payload", flat=True):
+        obj = (payload or {}).get("data", {}).get("object", {}) or {}
+        if obj.get("payment_intent"):
+            intent_ids.add(str(obj["payment_intent"]))
+    if not intent_ids:
+        return set()
+    return set(
+        Payment.objects.filter(payment_intent_id__in=intent_ids).values_list(
+            "pledge__slate_id", flat=True
+        )
+    )
 
 
 def _handle(event_type: str, obj: dict) -> None:

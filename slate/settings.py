@@ -308,6 +308,9 @@ SLATE_HOLD_WINDOW_HOURS = env_int("SLATE_HOLD_WINDOW_HOURS", 96)
 SLATE_HOLD_VALID_HOURS = env_int("SLATE_HOLD_VALID_HOURS", 108)
 SLATE_NEEDS_ACTION_GRACE_DAYS = env_int("SLATE_NEEDS_ACTION_GRACE_DAYS", 7)
 SLATE_PAYMENT_STALE_SECONDS = env_int("SLATE_PAYMENT_STALE_SECONDS", 300)
+# A Stripe event that failed this many times (the sweeper retries it every stale period) is
+# reported to staff.
+SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS = env_int("SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS", 3)
 SLATE_RELEASE_CHUNK_SIZE = env_int("SLATE_RELEASE_CHUNK_SIZE", 100)
 # Stripe requests per second during release and hold renewal; 0 means no limit. Every worker
 # shares the one rate through Redis (the broker's Redis unless SLATE_RATE_LIMIT_REDIS_URL names
