@@ -16,11 +16,8 @@ import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 import uuid
 from datetime import timedelta
 
@@ -33,6 +30,7 @@ from slate.models import Slate
 from slate.queue import enqueue_on_commit
 from slate.text import clean_text
 
+from . import outbound
 from .models import WebhookDelivery, WebhookEndpoint
 from .services import ApiError
 
@@ -42,7 +40,6 @@ EVENT_TYPES = ("pledge.counted", "signature.signed", "signature.withdrawn", "sla
                "slate.released")  # fmt: skip
 SIGNATURE_HEADER = "Slate-Signature"
 MAX_ENDPOINTS_PER_ORGANIZATION = 10
-TIMEOUT_SECONDS = 10
 
 
 # --- Signing ----------------------------------------------------------------------------------
@@ -74,6 +71,14 @@ def verify_signature(secret: str, header: str, body: bytes, tolerance_seconds: i
 # --- Endpoints --------------------------------------------------------------------------------
 
 
+def _is_address(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_url(url: str) -> str:
     url = clean_text(url, field="url", error=ApiError, max_length=500, required=True)
     parsed = urllib.parse.urlsplit(url)
@@ -86,6 +91,14 @@ def _check_url(url: str) -> str:
             else "Use an http:// or https:// address.",
             field="url",
         )
+    try:
+        parsed.port  # noqa: B018 (reading it checks it is a number up to 65535)
+    except ValueError:
+        message = "The port must be a number up to 65535."
+        raise ApiError("invalid_url", message, field="url") from None
+    # A name's addresses are checked at every delivery; an address written out can be now.
+    if _is_address(parsed.hostname) and not outbound.address_is_public(parsed.hostname):
+        raise ApiError("invalid_url", "Use a public address, not a private one.", field="url")
     return url
 
 
@@ -186,36 +199,6 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** (attempts - 1), 6 * 3600))
 
 
-def _address_allowed(hostname: str) -> bool:
-    """Deliveries never go to private, loopback or link-local addresses in production (a
-    partner's URL must not reach into our network)."""
-    if settings.SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES:
-        return True
-    try:
-        infos = socket.getaddrinfo(hostname, None)
-    except OSError:
-        return False
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return False
-    return True
-
-
-def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
-    hostname = urllib.parse.urlsplit(url).hostname or ""
-    if not _address_allowed(hostname):
-        return None, "address not allowed (private or unresolvable)"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return None, str(exc)[:500]
-
-
 def attempt_delivery(*, delivery_id: int) -> WebhookDelivery | None:
     """Send a pending delivery once and record the outcome. Returns the delivery if it should
     be tried again later (its ``next_attempt_at`` is set), else None."""
@@ -248,11 +231,14 @@ def attempt_delivery(*, delivery_id: int) -> WebhookDelivery | None:
             "Slate-Event-Type": delivery.event_type,
         }
         # The row stays locked while we wait for the receiver: a second worker skips it.
-        status_code, error = _post(endpoint.url, body, headers)
+        result = outbound.post(
+            endpoint.url, body, headers, deadline_seconds=settings.SLATE_WEBHOOK_DEADLINE_SECONDS
+        )
+        status_code, error = result.status_code, result.error
         delivery.attempts += 1
         delivery.last_status_code = status_code
         delivery.last_error = error
-        if status_code is not None and 200 <= status_code < 300:
+        if result.delivered:
             delivery.status = WebhookDelivery.Status.SUCCEEDED
             delivery.delivered_at = timezone.now()
             delivery.next_attempt_at = None

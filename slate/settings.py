@@ -399,9 +399,18 @@ SLATE_API_WRITE_RATE_IP = os.environ.get("SLATE_API_WRITE_RATE_IP", "120/min")
 SLATE_WEBHOOK_MAX_ATTEMPTS = env_int("SLATE_WEBHOOK_MAX_ATTEMPTS", 8)
 SLATE_WEBHOOK_RETRY_BASE_SECONDS = env_int("SLATE_WEBHOOK_RETRY_BASE_SECONDS", 30)
 SLATE_WEBHOOK_REQUIRE_HTTPS = env_bool("SLATE_WEBHOOK_REQUIRE_HTTPS", PRODUCTION)
-SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool(
-    "SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES", not PRODUCTION
+# One deadline for each whole delivery (resolve, connect, send, the answer's headers).
+SLATE_WEBHOOK_DEADLINE_SECONDS = env_int("SLATE_WEBHOOK_DEADLINE_SECONDS", 10)
+# Private networks a webhook may call anyway: development's and the tests' receivers on
+# loopback. Partner URLs are hostile, so production refuses to start with any.
+SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS = env_list(
+    "SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "" if PRODUCTION else "127.0.0.0/8,::1/128"
 )
+if PRODUCTION and SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS:
+    raise ImproperlyConfigured(
+        "SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS is for development and tests; production "
+        "calls partner webhooks on public addresses only"
+    )
 # Throttle counters live in this cache: Redis when the broker (or REDIS_URL) is Redis, so every
 # web process counts together; process memory otherwise (development).
 _API_CACHE_URL = os.environ.get("REDIS_URL") or (

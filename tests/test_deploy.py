@@ -343,11 +343,13 @@ def test_development_keeps_its_stand_ins(tmp_path):
         ("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"),
         ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
         ("STRIPE_API_BASE", "https://api.stripe.com.example.org"),
+        ("SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8"),
     ],
 )
 def test_production_refuses_to_start_with_a_development_stand_in(tmp_path, name, value):
     """Each would let production run quietly while nothing real happens: payouts marked
-    sent with no money moved, mail nobody receives, Stripe answered by a fake."""
+    sent with no money moved, mail nobody receives, Stripe answered by a fake; or would let
+    a partner's webhook URL reach our own network (the tests' loopback receivers)."""
     for command in (
         [sys.executable, "-c", "import django; django.setup()"],
         [sys.executable, "manage.py", "check", "--deploy"],

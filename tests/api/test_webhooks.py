@@ -184,16 +184,36 @@ def test_a_pledge_counted_event_names_no_donor(world, django_capture_on_commit_c
     assert world.users["other_supporter"].email.encode() not in receiver.requests[0]["body"]
 
 
-@override_settings(SLATE_WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False)
 def test_private_addresses_are_never_called_in_production(
     world, django_capture_on_commit_callbacks
 ):
     with Receiver() as receiver:
-        _register(world, receiver.url)
-        with django_capture_on_commit_callbacks(execute=True):
+        _register(world, receiver.url)  # loopback is allowed while registering, not after
+        with (
+            override_settings(SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS=[]),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
             _sign_next_candidate(world)
     assert receiver.requests == []
     assert "address not allowed" in WebhookDelivery.objects.get().last_error
+
+
+@override_settings(SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS=[])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://[::1]:8080/x",
+        "http://[::ffff:10.0.0.1]/",
+        "http://169.254.169.254/",
+    ],
+)
+def test_a_private_address_written_out_is_refused_when_registering(world, url):
+    response = world.client("partner_admin").post(
+        f"/api/v1/partners/{world.organization.slug}/webhooks", {"url": url}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"]["url"] == ["Use a public address, not a private one."]
 
 
 def test_the_delivery_log(world, django_capture_on_commit_callbacks):
@@ -221,7 +241,9 @@ def test_the_webhooks_page_registers_and_shows_the_log(client, world):
     assert client.get(page).status_code == 404
 
 
-@pytest.mark.parametrize("url", ["ftp://example.org/x", "not a url", "", "http://"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org/x", "not a url", "", "http://", "https://example.org:99999/"]
+)
 def test_bad_urls_are_refused(world, url):
     response = world.client("partner_admin").post(
         f"/api/v1/partners/{world.organization.slug}/webhooks", {"url": url}, format="json"
