@@ -155,9 +155,12 @@ class Payout(models.Model):
         PAID = "paid", "Paid"
         RECORDED = "recorded", "Recorded for the treasurer"
         FAILED = "failed", "Failed"
+        # Refunds taken since it was scheduled left nothing to send (see payouts.send_payout).
+        CANCELED = "canceled", "Canceled: nothing left owed"
 
     slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="payouts")
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="payouts")
+    # Fixed when the payout is sent (never more than is owed then); a retry sends the same.
     amount_cents = models.PositiveBigIntegerField()
     currency = models.CharField(max_length=3, default="usd")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, Q, Sum
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from slate import services as slate_services
@@ -26,12 +26,11 @@ from .models import (
     LedgerTransaction,
     Payout,
 )
+from .selectors import RESERVED_PAYOUT_STATUSES, candidate_unreserved_cents
 
 A = LedgerAccount
-UNSENT = (Payout.Status.PENDING, Payout.Status.SENDING)
 SENT = (Payout.Status.PAID, Payout.Status.RECORDED)
-# Money already set aside for a payout: a failed one keeps its amount until it is sent again.
-RESERVED = (*UNSENT, Payout.Status.FAILED)
+RESERVED = RESERVED_PAYOUT_STATUSES
 
 
 def schedule_payouts(*, slate_id: int) -> list[Payout]:
@@ -39,33 +38,24 @@ def schedule_payouts(*, slate_id: int) -> list[Payout]:
     created = []
     with transaction.atomic():
         slate_services.lock_slate(slate_id)  # one scheduler per slate at a time
-        owed = (
+        candidate_ids = (
             LedgerEntry.objects.filter(slate_id=slate_id, account=A.CANDIDATE_PAYABLE)
-            .values("candidate_id")
-            .annotate(total=Sum("amount_cents"))
+            .values_list("candidate_id", flat=True)
+            .distinct()
         )
-        for row in owed:
-            payable = -row["total"]
-            unsent = (
-                Payout.objects.filter(
-                    slate_id=slate_id, candidate_id=row["candidate_id"], status__in=RESERVED
-                ).aggregate(s=Sum("amount_cents"))["s"]
-                or 0
-            )
-            if payable - unsent <= 0:
+        for candidate_id in candidate_ids:
+            owed = candidate_unreserved_cents(candidate_id, slate_id)
+            if owed <= 0:
                 continue
             first_capture = LedgerTransaction.objects.filter(
-                slate_id=slate_id, kind="capture",
-                entries__candidate_id=row["candidate_id"],
+                slate_id=slate_id, kind="capture", entries__candidate_id=candidate_id,
             ).aggregate(first=Min("created_at"))["first"] or timezone.now()  # fmt: skip
-            account = CandidatePayoutAccount.objects.filter(
-                candidate_id=row["candidate_id"]
-            ).first()
+            account = CandidatePayoutAccount.objects.filter(candidate_id=candidate_id).first()
             created.append(
                 Payout.objects.create(
                     slate_id=slate_id,
-                    candidate_id=row["candidate_id"],
-                    amount_cents=payable - unsent,
+                    candidate_id=candidate_id,
+                    amount_cents=owed,
                     due_at=first_capture + timedelta(days=settings.SLATE_PAYOUT_DUE_DAYS),
                     destination_account_id=account.stripe_account_id if account else "",
                 )
@@ -76,11 +66,28 @@ def schedule_payouts(*, slate_id: int) -> list[Payout]:
 def send_payout(*, payout_id: int) -> Payout:
     """Transfer (or record) one payout, once."""
     with transaction.atomic():
+        # The slate's lock orders this against refunds and schedule_payouts, which read what
+        # is owed and what is reserved: the amount fixed here cannot be claimed twice.
+        slate_id = Payout.objects.values_list("slate_id", flat=True).get(pk=payout_id)
+        slate_services.lock_slate(slate_id)
         payout = Payout.objects.select_for_update().get(pk=payout_id)
-        if payout.status not in UNSENT:
+        if payout.status == Payout.Status.PENDING:
+            # This attempt's key has never been sent, so its amount may still change: what is
+            # owed now (a refund made in Stripe since, say), never more than was scheduled.
+            # Once sending, a retry must ask for the same amount under the same key.
+            owed = candidate_unreserved_cents(
+                payout.candidate_id, payout.slate_id, excluding_payout_id=payout.pk
+            )
+            if owed <= 0:
+                payout.status = Payout.Status.CANCELED
+                payout.needs_attention = False
+                payout.save(update_fields=["status", "needs_attention"])
+                return payout
+            payout.amount_cents = min(payout.amount_cents, owed)
+            payout.status = Payout.Status.SENDING
+            payout.save(update_fields=["amount_cents", "status"])
+        elif payout.status != Payout.Status.SENDING:
             return payout
-        payout.status = Payout.Status.SENDING
-        payout.save(update_fields=["status"])
     key = f"payout-{payout.pk}-transfer"  # the ledger's key: one posting whatever the attempt
     if payout.destination_account_id:
         try:

@@ -9,29 +9,16 @@ from django.db import transaction
 from django.db.models import Sum
 
 from pledges import services as pledge_services
+from slate import services as slate_services
 from slate.selectors import is_organizer
 
 from . import stripe_gateway
-from .allocation import allocate
 from .ledger import Posting, post
-from .models import LedgerAccount, LedgerEntry, Payment, Refund
-from .selectors import candidate_payable_cents
+from .models import LedgerAccount, Payment, Refund
+from .selectors import candidate_unreserved_cents, refund_shares
 from .services import EscrowError, _lock_payment
 
 A = LedgerAccount
-
-
-def _shares(payment: Payment, amount_cents: int) -> dict[int, int]:
-    """Split a refund like the capture was split."""
-    captured = dict(
-        LedgerEntry.objects.filter(
-            transaction__key=payment.idempotency_key("capture"), account=A.CANDIDATE_PAYABLE
-        )
-        .values_list("candidate_id")
-        .annotate(total=Sum("amount_cents"))
-    )
-    weights = {cid: -total for cid, total in captured.items()}
-    return allocate(amount_cents, sorted(weights), weights)
 
 
 def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) -> Refund:
@@ -42,6 +29,11 @@ def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) ->
     if not reason:
         raise EscrowError("reason_required", "Say why the money is refunded.", field="reason")
     with transaction.atomic():
+        # The slate's exclusive lock first: payouts are scheduled and sent under it, so what
+        # they reserve cannot change while this refund claims its share (nor can another
+        # refund's, on another payment of the slate).
+        slate_id = Payment.objects.values_list("pledge__slate_id", flat=True).get(pk=payment_id)
+        slate_services.lock_slate(slate_id)
         pledge, payment = _lock_payment(payment_id)
         if not (actor.is_authenticated and (actor.is_staff or is_organizer(actor, pledge.slate))):
             raise EscrowError("forbidden", "Only staff or the slate's organizers refund.")
@@ -55,11 +47,14 @@ def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) ->
             raise EscrowError(
                 "too_much", f"At most {refundable} cents can be refunded.", field="amount_cents"
             )
-        for candidate_id, cents in _shares(payment, amount_cents).items():
-            if candidate_payable_cents(candidate_id, pledge.slate_id) < cents:
+        for candidate_id, cents in refund_shares(payment, amount_cents).items():
+            # Money in a payout not yet posted (pending, sending, failed) is spoken for too:
+            # a failed payout sent again would otherwise pay it out after the refund.
+            if candidate_unreserved_cents(candidate_id, pledge.slate_id) < cents:
                 raise EscrowError(
                     "paid_out",
-                    "Part of this money was already paid out to a candidate; recover it first.",
+                    "Part of this money was already paid out to a candidate, or is reserved "
+                    "for a payout to them; recover it first.",
                     field="amount_cents",
                 )
         number = (payment.refunds.count() or 0) + 1
@@ -104,7 +99,7 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
         refund.save(update_fields=["status", "stripe_refund_id"])
         payment.refunded_cents += refund.amount_cents
         payment.save(update_fields=["refunded_cents", "updated_at"])
-        shares = _shares(payment, refund.amount_cents)
+        shares = refund_shares(payment, refund.amount_cents)
         post(
             key=refund.idempotency_key(), kind="refund", slate_id=pledge.slate_id,
             pledge_id=pledge.pk, payment_id=payment.pk, memo=refund.reason,

@@ -5,7 +5,8 @@ from django.db.models import Q, Sum
 from pledges.models import Pledge
 from slate.selectors import slate_counts
 
-from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout
+from .allocation import allocate
+from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout, Refund
 
 A = LedgerAccount
 
@@ -24,10 +25,54 @@ def candidate_payable_cents(candidate_id: int, slate_id: int | None = None) -> i
     return -balance(A.CANDIDATE_PAYABLE, **filters)
 
 
+# Money set aside for a payout not yet posted as paid: a failed one keeps its amount until it
+# is sent again.
+RESERVED_PAYOUT_STATUSES = (Payout.Status.PENDING, Payout.Status.SENDING, Payout.Status.FAILED)
+
+
+def refund_shares(payment: Payment, amount_cents: int) -> dict[int, int]:
+    """How a refund of ``amount_cents`` splits among candidates: like the capture was split."""
+    captured = dict(
+        LedgerEntry.objects.filter(
+            transaction__key=payment.idempotency_key("capture"), account=A.CANDIDATE_PAYABLE
+        )
+        .values_list("candidate_id")
+        .annotate(total=Sum("amount_cents"))
+    )
+    weights = {cid: -total for cid, total in captured.items()}
+    return allocate(amount_cents, sorted(weights), weights)
+
+
+def candidate_unreserved_cents(
+    candidate_id: int, slate_id: int, *, excluding_payout_id: int | None = None
+) -> int:
+    """What a candidate is owed that nothing else has claimed yet: the posted payable balance,
+    less money reserved in payouts not yet posted (pending, sending, failed) and less the
+    candidate's share of refunds asked of Stripe but not yet posted. A new payout may send
+    no more, a refund may take no more. The caller holds the slate's exclusive lock, so
+    neither can change under it."""
+    reserved = (
+        Payout.objects.filter(
+            slate_id=slate_id, candidate_id=candidate_id, status__in=RESERVED_PAYOUT_STATUSES
+        )
+        .exclude(pk=excluding_payout_id)
+        .aggregate(s=Sum("amount_cents"))["s"]
+        or 0
+    )
+    refunding = sum(
+        refund_shares(refund.payment, refund.amount_cents).get(candidate_id, 0)
+        for refund in Refund.objects.filter(
+            status=Refund.Status.CREATING, payment__pledge__slate_id=slate_id
+        ).select_related("payment")
+    )
+    return candidate_payable_cents(candidate_id, slate_id) - reserved - refunding
+
+
 def candidate_payouts(candidate_id: int):
     """A candidate's payouts, newest first, for their own page."""
     return (
         Payout.objects.filter(candidate_id=candidate_id)
+        .exclude(status=Payout.Status.CANCELED)
         .select_related("slate")
         .order_by("-created_at", "-id")
     )

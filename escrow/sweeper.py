@@ -131,11 +131,9 @@ def sweep(now=None) -> dict[str, int]:
 
 
 def send_payout_resume(payout_id: int) -> None:
-    """A payout stuck in ``sending``: put it back to pending and send it again with the
-    same idempotency key (Stripe answers with the transfer it already made)."""
+    """A payout stuck in ``sending``: send it again as it is, same amount and idempotency
+    key (Stripe answers with the transfer it already made). It never goes back to pending,
+    where its amount could change under a key Stripe may already have acted on."""
     from .payouts import send_payout
 
-    Payout.objects.filter(pk=payout_id, status=Payout.Status.SENDING).update(
-        status=Payout.Status.PENDING
-    )
     send_payout(payout_id=payout_id)
