@@ -6,13 +6,14 @@ refunds, ledger entries and the declarations stay (the ledger stays balanced and
 address, employer, occupation, and the contributions themselves (52 U.S.C. 30102: records of
 contributions kept 3 years) — is kept and marked ``retained_for_law``; everything else
 personal (email, login, volunteer ZIP and availability, details of donors who never gave)
-is wiped.
+is wiped, and so are the person's details in stored Stripe events (escrow.event_payloads).
 """
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from escrow.event_payloads import forget_person_in_events
 from escrow.models import Payment, Refund
 from pledges.models import Pledge, PledgeEvent
 from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind
@@ -158,6 +159,8 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
         zip_code="", availability=""
     )
     _anonymize_account(user)
+    # Stripe's events about their customer, cards and payments keep only the books' facts.
+    forget_person_in_events(user=user)
     # Saved cards are detached from the Stripe customer once this commits (the sweeper
     # finishes it if that task is lost), so nothing can ever charge them again.
     from escrow.tasks import forget_saved_cards

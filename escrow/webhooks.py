@@ -14,6 +14,7 @@ from django.utils import timezone
 from slate.queue import enqueue_on_commit
 
 from . import services, stripe_gateway
+from .event_payloads import books_view
 from .models import CardSetup, Payment, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -67,11 +68,13 @@ def process_event(*, event_row_id: int) -> bool:
         )
         raise
     now = timezone.now()
+    # Processed, the event's snapshot has served: keep what the books need, not the person.
     return bool(
         WebhookEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
-            processed_at=now, error="", attempts=F("attempts") + 1, last_attempt_at=now
+            processed_at=now, error="", attempts=F("attempts") + 1, last_attempt_at=now,
+            payload=books_view(row.payload),
         )
-    )
+    )  # fmt: skip
 
 
 def unprocessed_event_ids(*, untouched_since, limit: int = 500) -> list[int]:

@@ -1,6 +1,7 @@
 """Against localstripe: a real release's captures are contributions (limits and receipts
 read them from the ledger), and deleting a donor afterwards leaves the books sound."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -133,3 +134,53 @@ def test_a_card_stripe_already_dropped_counts_as_forgotten(localstripe, monkeypa
     with pytest.raises(stripe_gateway.GatewayError):
         escrow_services.forget_saved_cards(user_id=other.supporter_id)
     assert CardSetup.objects.get(pledge=other).forgotten_at is None
+
+
+def test_deleting_your_data_leaves_none_in_stored_stripe_events_or_partner_webhook_logs(
+    localstripe,
+):
+    from api.models import WebhookDelivery
+    from escrow import webhooks
+    from escrow.models import StripeCustomer, WebhookEvent
+    from slate import services as slate_services
+    from tests.factories import make_staff, with_totp
+
+    (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
+    admin = with_totp(UserFactory())
+    union = slate_services.create_partner_organization(name="Union", kind="union", admin=admin)
+    slate_services.verify_partner_organization(organization=union, actor=make_staff())
+    slate_services.endorse_slate(organization=union, slate=slate, actor=admin)
+    union.webhook_endpoints.create(url="https://hooks.example.org/", secret="whsec_x")
+    donor = UserFactory(first_name="Ada", last_name="Lovelace")
+    pledge = pledge_with_card(slate, supporter=donor, donor_details=DETAILS)
+    customer = StripeCustomer.objects.get(user=donor).customer_id
+    person = {"name": "Ada Lovelace", "email": donor.email, "phone": "+1 555 0100",
+              "address": {"line1": "12 Analytical Way", "postal_code": "97201"}}  # fmt: skip
+
+    def stored_unprocessed(event_id, obj):  # its handler failed: kept whole for a retry
+        return WebhookEvent.objects.create(
+            event_id=event_id, type="customer.updated",
+            payload={"id": event_id, "type": "customer.updated", "data": {"object": obj}},
+        )  # fmt: skip
+
+    about_donor = [
+        stored_unprocessed("evt_1", {"id": customer, "object": "customer", **person}),
+        stored_unprocessed(
+            "evt_2", {"id": "pm_1", "customer": customer, "billing_details": person}
+        ),
+    ]
+    someone_else = stored_unprocessed("evt_3", {"id": "cus_other", "name": "Someone Else"})
+    pledge_services.cancel_pledge(pledge=pledge, actor=donor)
+    delete_personal_data(user=donor, actor=donor)
+
+    stored = json.dumps(
+        [row.payload for row in WebhookEvent.objects.filter(pk__in=[r.pk for r in about_donor])]
+        + list(WebhookDelivery.objects.values_list("payload", "last_error"))
+    )
+    assert WebhookDelivery.objects.exists()  # the partner did hear of the pledge
+    for personal in ("Ada", "Lovelace", donor.email, "Analytical", "97201", "555"):
+        assert personal not in stored
+    someone_else.refresh_from_db()
+    assert someone_else.payload["data"]["object"]["name"] == "Someone Else"
+    # What is left is enough to process them.
+    assert all(webhooks.process_event(event_row_id=row.pk) for row in about_donor)

@@ -254,3 +254,59 @@ def test_a_dispute_on_a_payment_we_do_not_know_changes_nothing(
     )  # fmt: skip
     assert WebhookEvent.objects.get(event_id="evt_stranger").processed_at is not None
     assert mail.outbox == []
+
+
+def charge_of(name: str, email: str) -> dict:
+    """A charge snapshot as Stripe sends it: the payer's name, email, address and card."""
+    return {
+        "id": "ch_1", "object": "charge", "amount": 2_500, "currency": "usd",
+        "status": "succeeded", "payment_intent": "pi_1", "customer": "cus_1",
+        "receipt_email": email, "metadata": {"pledge_id": "7", "note": name},
+        "billing_details": {
+            "name": name, "email": email, "phone": "+1 555 0100",
+            "address": {"line1": "12 Analytical Way", "city": "London", "postal_code": "N1"},
+        },
+        "payment_method_details": {"card": {"last4": "4242", "brand": "visa"}},
+    }  # fmt: skip
+
+
+def test_a_processed_event_keeps_what_the_books_need_and_nobody_s_name(
+    client, localstripe, django_capture_on_commit_callbacks
+):
+    post_event(
+        client, localstripe, django_capture_on_commit_callbacks,
+        "evt_charge", "charge.succeeded", charge_of("Ada Lovelace", "ada@example.org"),
+    )  # fmt: skip
+    row = WebhookEvent.objects.get(event_id="evt_charge")
+    assert row.processed_at is not None
+    stored = json.dumps(row.payload)
+    for personal in ("Ada", "ada@example.org", "Analytical", "555", "4242", "cus_1"):
+        assert personal not in stored
+    assert (row.payload["id"], row.payload["type"]) == ("evt_charge", "charge.succeeded")
+    assert row.payload["data"]["object"] == {
+        "id": "ch_1", "object": "charge", "amount": 2_500, "currency": "usd",
+        "status": "succeeded", "payment_intent": "pi_1", "metadata": {"pledge_id": "7"},
+    }  # fmt: skip
+
+
+def test_an_event_keeps_its_whole_payload_until_it_is_processed(monkeypatch):
+    from escrow import webhooks
+
+    payload = json.loads(event("evt_charge", "charge.succeeded", charge_of("Ada", "a@x.org")))
+    row = WebhookEvent.objects.create(
+        event_id="evt_charge", type="charge.succeeded", payload=payload
+    )
+
+    def fails(*args):
+        raise RuntimeError("the database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(webhooks, "_handle", fails)
+        with pytest.raises(RuntimeError):
+            webhooks.process_event(event_row_id=row.pk)
+    row.refresh_from_db()
+    assert row.processed_at is None
+    assert row.payload == payload  # whole, for the next attempt and for staff to read
+    assert webhooks.process_event(event_row_id=row.pk)
+    row.refresh_from_db()
+    assert "billing_details" not in row.payload["data"]["object"]
