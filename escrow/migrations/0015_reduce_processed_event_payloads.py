@@ -16,6 +16,6 @@ def reduce_processed_payloads(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escrow", "0013_webhook_event_attempts")]
+    dependencies = [("escrow", "0014_payout_canceled")]
 
     operations = [migrations.RunPython(reduce_processed_payloads, migrations.RunPython.noop)]
