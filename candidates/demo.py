@@ -11,3 +11,31 @@ RESERVATIONS: dict[str, dict[int, str]] = {
         8: "Buyback limits yes; I will judge each antitrust case on its own record.",
     },
 }
+
+# candidate name -> the statement they wrote for their public page
+STATEMENTS: dict[str, str] = {
+    "Elena Marquez": (
+        "I signed because one House seat cannot pass health care alone. Eight of us, voting "
+        "together and showing up in each other's states, can.\n\nI keep my own campaign; I "
+        "give up running against my allies."
+    ),
+    "Darnell Whitaker": (
+        "Georgia needs a senator who keeps the promises other candidates make with them. "
+        "I am on this slate because the supporters asked for a bloc, not a brand."
+    ),
+    "Priya Raman": (
+        "Michigan's 14th sent me to Lansing to fix things that need more than one vote. "
+        "The slate is how state and federal candidates finally work from one program."
+    ),
+    "Walt Brennan": (
+        "I am reading the agreement closely. An independent owes Maine voters an answer on "
+        "every plank, and I will give it before I sign anything."
+    ),
+}
+
+
+def public_contact(name: str) -> dict[str, str]:
+    """The campaign's public phone and email, as an organizer would enter them."""
+    handle = "".join(ch for ch in name.lower() if ch.isalpha())
+    number = sum(map(ord, handle)) % 9000 + 1000
+    return {"public_phone": f"(555) 010-{number}", "public_email": f"office@{handle}.example.org"}

@@ -1,6 +1,6 @@
 from django import forms
 
-from .services import MAX_RESERVATION_CHARS
+from .services import MAX_RESERVATION_CHARS, MAX_STATEMENT_CHARS
 
 COMMIT = "committed"
 RESERVE = "reserved"
@@ -66,3 +66,14 @@ class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label="Why are you withdrawing? (optional)", max_length=500, required=False
     )
+
+
+class PublicProfileForm(forms.Form):
+    statement = forms.CharField(
+        label="Your statement (public; plain text)",
+        max_length=MAX_STATEMENT_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        help_text=f"At most {MAX_STATEMENT_CHARS:,} characters, shown as you write it.",
+    )
+    website = forms.URLField(label="Campaign website", required=False, assume_scheme="https")

@@ -4,12 +4,13 @@ import json
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from slate.geography import US_STATES
 from slate.models import Slate
 
-from .validators import validate_fec_candidate_id, validate_fec_committee_id
+from .validators import validate_fec_candidate_id, validate_fec_committee_id, validate_phone
 
 
 class Candidate(models.Model):
@@ -27,6 +28,14 @@ class Candidate(models.Model):
     district = models.CharField(max_length=32, blank=True)
     party = models.CharField(max_length=64, blank=True)
     website = models.URLField("campaign website", blank=True)
+    # The campaign's public contact, entered by an organizer: shown beside "ask them to sign".
+    public_phone = models.CharField(
+        "campaign office phone", max_length=32, blank=True, validators=[validate_phone]
+    )
+    public_email = models.EmailField("campaign public email", blank=True)
+    statement = models.TextField(
+        blank=True, help_text="The candidate's own words on their public page (they write it)."
+    )
     fec_candidate_id = models.CharField(
         "FEC candidate id", max_length=9, blank=True, validators=[validate_fec_candidate_id]
     )
@@ -64,9 +73,18 @@ class Candidate(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("candidates:profile", kwargs={"candidate_id": self.pk})
+
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+    @property
+    def initials(self) -> str:
+        """Shown where a photo would be: first letters of the first and last name."""
+        words = self.full_name.split()
+        return "".join(word[0] for word in (words[:1] + words[1:][-1:])).upper()
 
     @property
     def office_label(self) -> str:

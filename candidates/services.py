@@ -93,6 +93,8 @@ def create_candidate(
     website: str = "",
     fec_candidate_id: str = "",
     fec_committee_id: str = "",
+    public_phone: str = "",
+    public_email: str = "",
 ) -> Candidate:
     if not (
         created_by.is_authenticated
@@ -103,6 +105,7 @@ def create_candidate(
         "full_name": (full_name, 200), "office": (office, 32), "state": (state, 2),
         "district": (district, 32), "party": (party, 64), "website": (website, 200),
         "fec_candidate_id": (fec_candidate_id, 9), "fec_committee_id": (fec_committee_id, 9),
+        "public_phone": (public_phone, 32), "public_email": (public_email, 254),
     }  # fmt: skip
     cleaned = {
         name: clean_text(value, field=name, error=CandidateError, max_length=max_length)
@@ -117,6 +120,30 @@ def create_candidate(
         field, message = _first_error_field(exc)
         raise CandidateError("invalid_candidate", message, field=field) from None
     candidate.save()
+    return candidate
+
+
+MAX_STATEMENT_CHARS = 2_000
+
+
+@transaction.atomic
+def update_public_profile(
+    *, candidate: Candidate, actor, statement: str, website: str = ""
+) -> Candidate:
+    """The candidate writes their own public statement and website; nobody else may."""
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if not actor.is_authenticated or candidate.user_id != actor.pk:
+        raise CandidateError("forbidden", "A candidate writes only their own statement.")
+    candidate.statement = clean_text(
+        statement, field="statement", error=CandidateError, max_length=MAX_STATEMENT_CHARS
+    )
+    candidate.website = clean_text(website, field="website", error=CandidateError, max_length=200)
+    try:
+        candidate.full_clean(exclude=["user", "verified_by"])
+    except ValidationError as exc:
+        field, message = _first_error_field(exc)
+        raise CandidateError("invalid_candidate", message, field=field) from None
+    candidate.save(update_fields=["statement", "website"])
     return candidate
 
 

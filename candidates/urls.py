@@ -8,4 +8,6 @@ urlpatterns = [
     path("candidate/slates/<slug:slug>/sign/", views.sign, name="sign"),
     path("candidate/slates/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
     path("candidate/claim/<str:token>/", views.claim, name="claim"),
+    path("candidate/profile/", views.edit_profile, name="edit-profile"),
+    path("candidates/<int:candidate_id>/", views.profile, name="profile"),
 ]

@@ -24,3 +24,14 @@ def validate_fec_committee_id(value: str) -> None:
             "An FEC committee id is C followed by eight digits, like C00123456.",
             code="invalid_fec_committee_id",
         )
+
+
+PHONE_RE = re.compile(r"^\+?[0-9(][0-9 ().\-]{5,30}$")
+
+
+def validate_phone(value: str) -> None:
+    if value and not PHONE_RE.match(value):
+        raise ValidationError(
+            "Enter a phone number: digits, spaces, +, -, dots and parentheses.",
+            code="invalid_phone",
+        )

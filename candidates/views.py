@@ -3,16 +3,17 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from escrow import selectors as escrow_selectors
 from slate.selectors import public_slates, slate_progress
 
-from . import selectors, services
+from . import profiles, selectors, services
 from .claim_links import invitation_for_token
-from .forms import SignAgreementForm, WithdrawForm
-from .models import Invitation
+from .forms import PublicProfileForm, SignAgreementForm, WithdrawForm
+from .models import Candidate, Invitation
 
 
 def _invited_slate(candidate, slug: str):
@@ -153,3 +154,43 @@ def claim(request, token: str):
         "mine": invitation.candidate.user_id == request.user.pk,
     }
     return render(request, "candidates/claim.html", context, status=400 if error else 200)
+
+
+@require_GET
+def profile(request, candidate_id: int):
+    """The candidate's public page: who they are in their own words, where they stand on each
+    slate, and what is waiting for them if they sign."""
+    candidate = get_object_or_404(Candidate, pk=candidate_id)
+    if not profiles.candidate_visible_to(candidate, request.user):
+        raise Http404("No such candidate")
+    context = {
+        "candidate": candidate,
+        "standings": profiles.slate_standings(candidate, request.user),
+        "mine": candidate.user_id is not None and candidate.user_id == request.user.pk,
+    }
+    return render(request, "candidates/profile.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_profile(request):
+    """The candidate writes their own statement and website (for themself only)."""
+    candidate = _candidate(request)
+    form = PublicProfileForm(
+        request.POST or None,
+        initial={"statement": candidate.statement, "website": candidate.website},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_public_profile(
+                candidate=candidate, actor=request.user, **form.cleaned_data
+            )
+        except services.CandidateError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            messages.success(request, "Your public page is updated.")
+            return redirect(candidate.get_absolute_url())
+    context = {"candidate": candidate, "form": form}
+    return render(
+        request, "candidates/edit_profile.html", context, status=400 if form.errors else 200
+    )

@@ -81,6 +81,14 @@ class CandidateInviteForm(forms.Form):
     fec_candidate_id = forms.CharField(
         label="FEC candidate id (optional)", max_length=9, required=False
     )
+    public_phone = forms.CharField(
+        label="Campaign office phone (optional, public: shown to supporters who ask them to sign)",
+        max_length=32, required=False,
+    )  # fmt: skip
+    public_email = forms.EmailField(
+        label="Campaign public email (optional, public: shown to supporters who ask them to sign)",
+        required=False,
+    )  # fmt: skip
     is_required = forms.BooleanField(
         label="Required: the slate cannot lock unless this candidate signs", required=False
     )

@@ -464,10 +464,16 @@ class _Seeder:
                 party=party,
                 website=f"https://{slugify(name).replace('-', '')}.example.org",
                 created_by=organizer,
+                **candidate_demo.public_contact(name),
             )
             candidate = candidate_services.claim_candidate(
                 candidate=candidate, user=self.user(email, first, last)
             )
+            if name in candidate_demo.STATEMENTS:
+                candidate = candidate_services.update_public_profile(
+                    candidate=candidate, actor=candidate.user,
+                    statement=candidate_demo.STATEMENTS[name], website=candidate.website,
+                )  # fmt: skip
             candidate_services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
             result.append(candidate_services.verify_candidate(candidate=candidate, actor=organizer))
         return result

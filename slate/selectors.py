@@ -81,6 +81,14 @@ def slate_breakdown(slate_id: int, dimension: str) -> list[tuple[str, BreakdownC
     return sorted(slices, key=lambda item: (-item[1].money_cents, -item[1].pledge_count, item[0]))
 
 
+def breakdown_slice(slate_id: int, dimension: str, key: str) -> BreakdownCounts:
+    """One slice's counters (a state, a partner, a day): a handful of shard rows."""
+    sums = SlateBreakdownShard.objects.filter(
+        slate_id=slate_id, dimension=dimension, key=key
+    ).aggregate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
+    return BreakdownCounts(**{name: sums[name] or 0 for name in BREAKDOWN_FIELDS})
+
+
 def threshold_rule(slate: Slate) -> ThresholdRule:
     return ThresholdRule(
         min_signatures=slate.threshold_min_signatures,
@@ -224,10 +232,7 @@ def partner_breakdown(slate_id: int) -> list[PartnerSlice]:
 
 def partner_slice(slate_id: int, organization_id: int) -> BreakdownCounts:
     """What one organization's referral links brought to one slate: live pledges only."""
-    sums = SlateBreakdownShard.objects.filter(
-        slate_id=slate_id, dimension="partner", key=str(organization_id)
-    ).aggregate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
-    return BreakdownCounts(**{name: sums[name] or 0 for name in BREAKDOWN_FIELDS})
+    return breakdown_slice(slate_id, "partner", str(organization_id))
 
 
 def partner_organizations_visible_to(user) -> QuerySet[PartnerOrganization]:

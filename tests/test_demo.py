@@ -63,6 +63,9 @@ def test_seed_builds_an_open_slate_with_a_realistic_mix_of_pledges(seeded):
     tallies = plank_tallies(slate)
     assert [t.title for t in tallies] == [t for t, _ in PLANKS]
     assert all((t.committed, t.invited) == (3, 8) for t in tallies)
+    candidates = Candidate.objects.filter(invitations__slate=slate)
+    assert candidates.exclude(statement="").count() == 4
+    assert not candidates.filter(public_phone="").exists()
     reservations = [r for t in tallies for r in t.reservations]
     assert sorted(r.candidate.full_name for r in reservations) == [
         "Darnell Whitaker", "Priya Raman",

@@ -96,6 +96,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     # a candidate of another slate is not invited to this one: not theirs to sign (404)
     "candidates:sign": candidates_only(other_candidate=404),
     "candidates:withdraw": candidates_only(other_candidate=404),
+    "candidates:edit-profile": candidates_only(),  # their own statement, nobody else's
+    # public: a candidate invited to a public slate
+    "candidates:profile": everyone(200),
     # --- organizers ---
     "organize:index": logged_in(200),  # lists the slates this person organizes (maybe none)
     "organize:dashboard": organizers_only(),
