@@ -7,7 +7,8 @@ from io import StringIO
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.core.validators import slug_re
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -109,6 +110,8 @@ def export_index(request):
 def export_schedule_a(request, candidate_id: int):
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     slug = request.GET.get("slate") or ""
+    if slug and not slug_re.fullmatch(slug):
+        raise BadRequest("The slate= value is not a slate's short name.")
     slate = get_object_or_404(Slate, slug=slug) if slug else None
     if not permissions.can_export(request.user, candidate, slate):
         raise PermissionDenied("Only the committee's treasurer, the slate's organizers or staff.")

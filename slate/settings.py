@@ -95,6 +95,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "slate.urls"
+CSRF_FAILURE_VIEW = "slate.views.csrf_failure"
 WSGI_APPLICATION = "slate.wsgi.application"
 ASGI_APPLICATION = "slate.asgi.application"
 

@@ -19,6 +19,9 @@ slate_patterns = (
 # for the two-factor code too (staff must have one: accounts.mfa).
 admin.site.login = secure_admin_login(admin.site.login)
 
+# 403, 404 and 500 are Django's own views rendering templates/403.html, 404.html, 500.html.
+handler400 = views.bad_request
+
 urlpatterns = [
     path("", include(slate_patterns)),
     path("healthz", views.healthz, name="healthz"),

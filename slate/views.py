@@ -1,5 +1,6 @@
 """Public pages of the Slate aggregate. Thin: they call selectors and render."""
 
+from django.core.exceptions import BadRequest
 from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -98,3 +99,19 @@ def widget(request, slug: str):
     )
     context = {"progress": selectors.slate_progress(slate), "link": link}
     return render(request, "slate/widget.html", context)
+
+
+# --- Error pages (wired in slate.urls and settings.CSRF_FAILURE_VIEW) ----------------------------
+
+
+def bad_request(request, exception):
+    """400 in the site's layout. The message is shown only for ``BadRequest``, which our views
+    raise with words meant for people; Django's own (SuspiciousOperation) say nothing useful
+    to a visitor and may describe the server."""
+    message = str(exception) if type(exception) is BadRequest else ""
+    return render(request, "400.html", {"message": message}, status=400)
+
+
+def csrf_failure(request, reason=""):
+    """A form refused by the CSRF check: say what to do, in the site's layout."""
+    return render(request, "403_csrf.html", status=403)
