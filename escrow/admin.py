@@ -194,7 +194,8 @@ class CandidatePayoutAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ["payment", "number", "amount_cents", "status", "requested_by", "created_at"]
+    list_display = ["payment", "number", "amount_cents", "status", "last_error", "requested_by",
+                    "created_at"]  # fmt: skip
     list_filter = ["status"]
 
 

@@ -316,6 +316,8 @@ class Refund(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.CREATING)
     stripe_refund_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     reason = models.CharField(max_length=500)
+    # Why Stripe refused it for good (its error code and message, or the status it answered).
+    last_error = models.CharField(max_length=500, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -277,3 +277,27 @@ def alert_failing_webhook_events(*, min_attempts: int) -> int:
         )
         WebhookEvent.objects.filter(pk__in=[e.pk for e in events]).update(alerted_at=timezone.now())
     return len(events)
+
+
+def alert_refund_failed(*, refund_id: int) -> None:
+    """Tell staff that Stripe refused a refund for good: the supporter has not had the money
+    back, and the candidates' shares of it are owed to them again."""
+    from django.core.mail import mail_admins
+
+    from slate.templatetags.money import dollars
+
+    from .models import Refund
+
+    refund = Refund.objects.select_related("payment__pledge__slate").get(pk=refund_id)
+    pledge = refund.payment.pledge
+    mail_admins(
+        f"Refund of pledge #{pledge.pk} failed",
+        f"Stripe refused the refund of {dollars(refund.amount_cents)} to the supporter of "
+        f"pledge #{pledge.pk} ({pledge.slate.name}), PaymentIntent "
+        f"{refund.payment.payment_intent_id}: {refund.last_error}\n"
+        f"Reason given for the refund: {refund.reason}\n"
+        "Nothing was refunded and nothing was booked; the money is no longer set aside, so "
+        "it will be paid out to the candidates unless the refund is made again. Look at the "
+        "payment in the Stripe dashboard (a disputed charge cannot be refunded, for one), "
+        "then refund it again or settle with the supporter another way.",
+    )

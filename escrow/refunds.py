@@ -10,9 +10,10 @@ from django.db.models import Sum
 
 from pledges import services as pledge_services
 from slate import services as slate_services
+from slate.queue import enqueue_on_commit
 from slate.selectors import is_organizer
 
-from . import stripe_gateway
+from . import stripe_gateway, tasks
 from .ledger import Posting, post
 from .models import LedgerAccount, Payment, Refund
 from .selectors import candidate_unreserved_cents, refund_shares
@@ -66,21 +67,43 @@ def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) ->
 
 
 def send_refund(*, refund_id: int) -> Refund:
-    """Ask Stripe for the refund (same key on a retry) and record the answer."""
+    """Ask Stripe for the refund (same key on a retry) and record the answer. A refusal
+    Stripe calls temporary is raised, leaving the refund ``creating`` for the retry or the
+    sweeper; a refusal for good fails it."""
     refund = Refund.objects.select_related("payment").get(pk=refund_id)
     if refund.status != Refund.Status.CREATING:
         return refund
-    existing = [
-        r for r in stripe_gateway.list_refunds(refund.payment.payment_intent_id)
-        if r.metadata.get("refund_id") == str(refund.pk)
-    ]  # fmt: skip
-    result = existing[0] if existing else stripe_gateway.refund(
-        payment_intent_id=refund.payment.payment_intent_id,
-        amount_cents=refund.amount_cents,
-        idempotency_key=refund.idempotency_key(),
-        metadata={"refund_id": refund.pk, "pledge_id": refund.payment.pledge_id},
-    )  # fmt: skip
+    try:
+        existing = [
+            r for r in stripe_gateway.list_refunds(refund.payment.payment_intent_id)
+            if r.metadata.get("refund_id") == str(refund.pk)
+        ]  # fmt: skip
+        result = existing[0] if existing else stripe_gateway.refund(
+            payment_intent_id=refund.payment.payment_intent_id,
+            amount_cents=refund.amount_cents,
+            idempotency_key=refund.idempotency_key(),
+            metadata={"refund_id": refund.pk, "pledge_id": refund.payment.pledge_id},
+        )  # fmt: skip
+    except stripe_gateway.GatewayError as exc:
+        if exc.retryable:
+            raise
+        return _fail_refund(refund_id=refund.pk, error=f"{exc.code}: {exc.message}")
     return record_refund(refund_id=refund.pk, stripe_refund_id=result.id, status=result.status)
+
+
+def _fail_refund(*, refund_id: int, error: str, stripe_refund_id: str | None = None) -> Refund:
+    """Stripe refused the refund for good: it fails with the reason, its amount is no longer
+    reserved (only ``creating`` refunds are), nothing is posted, and staff are told."""
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund_id)
+        if refund.status != Refund.Status.CREATING:
+            return refund
+        refund.status = Refund.Status.FAILED
+        refund.last_error = error[:500]
+        refund.stripe_refund_id = stripe_refund_id
+        refund.save(update_fields=["status", "last_error", "stripe_refund_id"])
+        enqueue_on_commit(tasks.alert_refund_failed, refund.pk)
+    return refund
 
 
 def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refund:
@@ -90,11 +113,12 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.CREATING:
             return refund
-        refund.stripe_refund_id = stripe_refund_id
         if status not in ("succeeded", "pending"):
-            refund.status = Refund.Status.FAILED
-            refund.save(update_fields=["status", "stripe_refund_id"])
-            return refund
+            return _fail_refund(
+                refund_id=refund.pk, stripe_refund_id=stripe_refund_id,
+                error=f"Stripe answered the refund with status {status}",
+            )  # fmt: skip
+        refund.stripe_refund_id = stripe_refund_id
         refund.status = Refund.Status.SUCCEEDED
         refund.save(update_fields=["status", "stripe_refund_id"])
         payment.refunded_cents += refund.amount_cents

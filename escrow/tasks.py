@@ -217,6 +217,13 @@ def alert_payout_failed(payout_id: int) -> None:
     notifications.alert_payout_failed(payout_id=payout_id)
 
 
+@shared_task(**MAIL)
+def alert_refund_failed(refund_id: int) -> None:
+    from . import notifications
+
+    notifications.alert_refund_failed(refund_id=refund_id)
+
+
 @shared_task
 def place_and_renew_holds() -> dict:
     """Beat: hold the cards of slates whose deadline is near, and renew lapsing holds."""

@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('escrow', '0013_webhook_event_attempts'),
+        ("escrow", "0013_webhook_event_attempts"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='payout',
-            name='status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('paid', 'Paid'), ('recorded', 'Recorded for the treasurer'), ('failed', 'Failed'), ('canceled', 'Canceled: nothing left owed')], default='pending', max_length=10),
+            model_name="payout",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "Pending"),
+                    ("sending", "Sending"),
+                    ("paid", "Paid"),
+                    ("recorded", "Recorded for the treasurer"),
+                    ("failed", "Failed"),
+                    ("canceled", "Canceled: nothing left owed"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
         ),
     ]
