@@ -20,7 +20,7 @@ The same input, in any order, gives the same output.
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from .geo import Place, distance_miles
+from slate.geo import Place, distance_miles
 
 IN_PERSON_RADIUS_MILES = 100
 DISTANCE_BAND_MILES = 25

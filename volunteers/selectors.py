@@ -14,11 +14,11 @@ from candidates.models import Candidate
 from candidates.selectors import valid_signatures
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
+from slate import geo
 from slate.models import PartnerOrganization, Slate
 from slate.selectors import is_organizer, slate_breakdown, slate_counts, threshold_verdict
 from slate.states import SlateState
 
-from . import geo
 from .matching import IN_PERSON_RADIUS_MILES, Campaign
 from .models import (
     CampaignStaff,

@@ -14,12 +14,13 @@ from candidates.models import Candidate
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
+from slate import geo
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 
-from . import geo, selectors
+from . import selectors
 from .errors import VolunteerError
 from .matching import Assignment, Offer, match_offers
 from .models import (

@@ -80,6 +80,6 @@ def test_five_hundred_volunteers_are_matched_as_the_rule_says():
 
 
 def geo_state(zip_code):
-    from volunteers.geo import zip_place
+    from slate.geo import zip_place
 
     return zip_place(zip_code).state

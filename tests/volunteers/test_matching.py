@@ -5,7 +5,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from volunteers import geo
+from slate import geo
 from volunteers.matching import (
     EITHER,
     IN_PERSON,
