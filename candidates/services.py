@@ -543,6 +543,12 @@ def withdraw_signature(
         raise CandidateError("slate_locked", "The slate has locked; signatures are final.")
     if slate.state != SlateState.OPEN:
         raise CandidateError("slate_closed", "This slate is not open.")
+    if slate.deadline <= timezone.now():
+        # Only signatures as they stood at the deadline count (the deadline job decides
+        # from them, perhaps a minute later).
+        raise CandidateError(
+            "deadline_passed", "The slate's deadline has passed; signatures are final."
+        )
     signature = (
         Signature.objects.select_for_update()
         .filter(candidate=candidate, slate=slate, withdrawn_at__isnull=True)

@@ -110,6 +110,11 @@ def start_card_setup(*, pledge: Pledge, actor) -> CardSetup:
     another card the supporter would rather pay with."""
     if not actor.is_authenticated or actor.pk != pledge.supporter_id:
         raise EscrowError("forbidden", "Only the supporter adds a card to their pledge.")
+    if pledge.state == PledgeState.PENDING_CARD and pledge.slate.deadline <= timezone.now():
+        raise EscrowError(
+            "deadline_passed",
+            "The slate's deadline has passed; a card can no longer be added to this pledge.",
+        )
     if not card_can_be_saved(pledge):
         raise EscrowError("no_card_needed", "This pledge's card can no longer be changed.")
     existing = pledge.card_setups.filter(status=CardSetup.Status.PENDING).first()
@@ -149,7 +154,18 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
         # Locked before its state is read, so a cancel or void landing meanwhile is seen.
         pledge = _lock_pledge(card_setup.pledge_id)
         if pledge.state == PledgeState.PENDING_CARD:
-            pledge_services.commit_money_pledge(pledge=pledge, reason="card saved with Stripe")
+            try:
+                pledge = pledge_services.commit_money_pledge(
+                    pledge=pledge, reason="card saved with Stripe"
+                )
+            except pledge_services.PledgeError as exc:
+                # Saved too late (the deadline passed): the card stays saved at Stripe, the
+                # pledge stays pending and is voided with the slate's other late pledges.
+                if exc.code != "deadline_passed":
+                    raise
+                card_setup.last_error = exc.message[:500]
+                card_setup.save(update_fields=["last_error", "updated_at"])
+                return card_setup
     # The card's first use is finished here on every call, not only the first: a crash (or a
     # failed webhook attempt) between saving the card and using it leaves the old hold or
     # the declined payment in place, and the next call (the webhook sweeper) moves on from
@@ -549,6 +565,15 @@ def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Paymen
             # The slate lock takes the slate row exclusively; we hold it shared, so this
             # check and the CANCELING mark below cannot interleave with the lock.
             raise EscrowError("slate_closed", "The slate has locked; the pledge is final.")
+        if (
+            purpose == CancelPurpose.SUPPORTER
+            and not resuming
+            and pledge.slate.deadline <= (timezone.now())
+        ):
+            raise EscrowError(
+                "deadline_passed",
+                "The slate's deadline has passed; pledges can no longer be cancelled.",
+            )
         if payment.payment_intent_id is None:
             # Never reached Stripe, or the crash came before we learned its id: nothing
             # was authorized that we know of; the sweeper settles CREATING rows separately.

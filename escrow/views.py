@@ -81,6 +81,8 @@ def card_confirm(request, pk: int):
             messages.success(request, "Thank you: your new card was charged.")
         elif pledge.state == PledgeState.NEEDS_ACTION:
             messages.error(request, "Your new card was not accepted either.")
+        elif pledge.state == PledgeState.PENDING_CARD:  # saved after the slate's deadline
+            messages.error(request, card_setup.last_error)
         else:
             messages.success(
                 request,

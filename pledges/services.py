@@ -371,8 +371,20 @@ def sign_on(
 # --- Changing pledges -------------------------------------------------------------------------
 
 
+@transaction.atomic
 def commit_money_pledge(*, pledge: Pledge, reason: str = "card saved") -> Pledge:
-    """``pending_card -> committed``: called by escrow when Stripe confirms the saved card."""
+    """``pending_card -> committed``: called by escrow when Stripe confirms the saved card.
+    Refused once the slate's deadline has passed: only what was committed before it counts
+    toward the threshold (the deadline job may not have run yet). Checked under the slate's
+    shared lock, which the deadline job's lock waits for."""
+    slate = _lock_slate_shared(pledge.slate)
+    if slate.deadline <= timezone.now():
+        raise PledgeError(
+            "deadline_passed",
+            "The slate's deadline passed before this card was saved; the pledge no longer "
+            "counts and nothing will be charged.",
+            field="slate",
+        )
     return transition_pledge(pledge=pledge, to_state=PledgeState.COMMITTED, reason=reason)
 
 
@@ -386,6 +398,13 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
         raise PledgeError(
             "slate_closed",
             "The slate has closed; pledges can no longer be cancelled.",
+            field="slate",
+        )
+    if slate.deadline <= timezone.now():
+        # The deadline job decides from the pledges as they stood at the deadline.
+        raise PledgeError(
+            "deadline_passed",
+            "The slate's deadline has passed; pledges can no longer be cancelled.",
             field="slate",
         )
     current = Pledge.objects.get(pk=pledge.pk)
