@@ -64,9 +64,16 @@ SETUP_THREADS = 4
 DEFAULT_BROKER = "redis://127.0.0.1:6379/7"
 WORKER_START_TIMEOUT = 60
 GOOD_CARD = "4242424242424242"
+# Both variants speak the current API's parameter names, as the tests' localstripe does
+# (escrow.devstripe.speak_current_api); "stock" keeps localstripe's pickling after every write.
+STOCK = (
+    "import sys, escrow.devstripe as d, localstripe.server as s; "
+    "d.speak_current_api(); sys.argv[0] = 'localstripe'; s.start()"
+)
 NO_PICKLE = (
-    "import sys, localstripe.resources as r, localstripe.server as s; "
-    "r.Store.dump_to_disk = lambda self: None; sys.argv[0] = 'localstripe'; s.start()"
+    "import sys, escrow.devstripe as d, localstripe.resources as r, localstripe.server as s; "
+    "d.speak_current_api(); r.Store.dump_to_disk = lambda self: None; "
+    "sys.argv[0] = 'localstripe'; s.start()"
 )
 
 
@@ -99,14 +106,13 @@ def localstripe(*, stock: bool):
     """A localstripe of our own on a free port, from scratch; yields its base URL."""
     port = free_port()
     workdir = tempfile.mkdtemp(prefix="slate-bench-localstripe-")
-    if stock:
-        command = [str(Path(sys.executable).parent / "localstripe")]
-    else:
-        command = [sys.executable, "-c", NO_PICKLE]
+    command = [sys.executable, "-c", STOCK if stock else NO_PICKLE]
     log = open(os.path.join(workdir, "localstripe.log"), "wb")  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603
         [*command, "--port", str(port), "--from-scratch"],
         cwd=workdir,
+        # escrow.devstripe from this tree, whatever the virtualenv's install points at.
+        env={**os.environ, "PYTHONPATH": str(_setup.REPO_ROOT)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -3,7 +3,9 @@ a file of our choosing.
 
 localstripe pickles its whole store to the fixed path /tmp/localstripe.pickle, shared by every
 localstripe on the machine, so a test run would overwrite the demo's fake Stripe data. This
-launcher points the store at ``--store`` instead and then starts localstripe as usual.
+launcher points the store at ``--store`` instead, teaches localstripe the parameter names of
+the Stripe API version our SDK speaks (:func:`speak_current_api`), and then starts localstripe as
+usual.
 
     python -m escrow.devstripe --port 8420 --store var/localstripe.pickle [--from-scratch]
 """
@@ -11,6 +13,26 @@ launcher points the store at ``--store`` instead and then starts localstripe as 
 import argparse
 import pickle
 import sys
+
+
+def speak_current_api() -> None:
+    """localstripe 1.15 predates API version 2026-09-30.endive, which replaced the writable
+    ``payment_method_types`` of PaymentIntents and SetupIntents with
+    ``allowed_payment_method_types`` (Stripe now answers 400
+    ``payment_method_types_no_longer_supported`` to the old name; the stripe SDK we use pins a
+    later version). Accept the new name as localstripe's old one, so the gateway sends the same
+    request to localstripe as to Stripe."""
+    from localstripe import resources
+
+    for resource in (resources.PaymentIntent, resources.SetupIntent):
+        original_init = resource.__init__
+
+        def __init__(self, *args, _original_init=original_init, **kwargs):
+            if "allowed_payment_method_types" in kwargs:
+                kwargs["payment_method_types"] = kwargs.pop("allowed_payment_method_types")
+            _original_init(self, *args, **kwargs)
+
+        resource.__init__ = __init__
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -39,6 +61,7 @@ def main(argv: list[str] | None = None) -> None:
 
     resources.Store.try_load_from_disk = try_load_from_disk
     resources.Store.dump_to_disk = dump_to_disk
+    speak_current_api()
     sys.argv = [sys.argv[0], "--port", str(args.port)]
     if args.from_scratch:
         sys.argv.append("--from-scratch")

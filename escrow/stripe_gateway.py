@@ -23,7 +23,9 @@ localstripe (the fake used by the tests and ``make run``) differs from Stripe in
 module smooths over, each marked "localstripe:" below: a PaymentIntent has no
 ``amount_capturable``/``amount_received`` fields, a declined charge's error names the charge
 but not the PaymentIntent, and a partial capture is recorded as a full capture plus a refund of
-the remainder (a refund without ``payment_intent``).
+the remainder (a refund without ``payment_intent``). It also predates the parameter names of
+the API version the SDK pins; ``escrow.devstripe`` teaches it those, so the requests here are
+the ones Stripe takes (tests/stripe_params.py checks each against the SDK's parameter classes).
 """
 
 from __future__ import annotations
@@ -334,7 +336,7 @@ def create_setup_intent(
             params={
                 "customer": customer_id,
                 "usage": "off_session",
-                "payment_method_types": ["card"],
+                "allowed_payment_method_types": ["card"],
                 "metadata": _metadata(metadata),
             },
             options=_options(idempotency_key),
@@ -426,7 +428,9 @@ def _create_payment_intent(
                 "currency": currency,
                 "customer": customer_id,
                 "payment_method": payment_method_id,
-                "payment_method_types": ["card"],
+                # Only cards: no redirect-based method, so no return_url for an off-session
+                # confirm. (The SDK's API version refuses the older ``payment_method_types``.)
+                "allowed_payment_method_types": ["card"],
                 "capture_method": capture_method,
                 "confirm": True,
                 "off_session": True,

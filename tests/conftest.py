@@ -5,6 +5,7 @@ from django.apps import apps
 from pytest_django.plugin import blocking_manager_key
 
 from slate import events
+from tests.stripe_params import RECORDER as STRIPE_REQUESTS
 
 # Rows that data migrations seed, which the app needs to behave as in production.
 SEEDING_MIGRATIONS = ["compliance.migrations.0002_seed_2025_2026_limits"]
@@ -25,6 +26,41 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             for module in SEEDING_MIGRATIONS:
                 importlib.import_module(module).seed(apps, None)
+
+
+def pytest_configure(config):
+    # Every Stripe request made in this process is recorded and checked against the SDK's
+    # parameter classes (tests/stripe_params.py); see stripe_requests_match_the_sdk.
+    STRIPE_REQUESTS.install()
+
+
+def pytest_unconfigure(config):
+    STRIPE_REQUESTS.uninstall()
+
+
+@pytest.fixture(autouse=True)
+def stripe_requests_match_the_sdk(request):
+    """Fail the test during which (setup and teardown included) the code sent Stripe a
+    parameter the official SDK does not define for that call: localstripe lets such requests
+    through, real Stripe answers 400. Checked per test, so the failure names the test that made
+    the call whatever the order the tests run in. Calls made by other processes (the crash
+    tests' Celery workers) are not seen; the same code paths run in-process elsewhere."""
+    STRIPE_REQUESTS.current_test = request.node.nodeid
+    mark = STRIPE_REQUESTS.mark()
+    yield
+    STRIPE_REQUESTS.current_test = ""
+    report = STRIPE_REQUESTS.report(STRIPE_REQUESTS.since(mark))
+    if report:
+        pytest.fail(report, pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Backstop: a bad call made outside any test (a thread still running after its test
+    ended) fails the run too."""
+    stray = [call for call in STRIPE_REQUESTS if call.problems and not call.test]
+    if stray:
+        session.config.get_terminal_writer().line(STRIPE_REQUESTS.report(stray), red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

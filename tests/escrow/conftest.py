@@ -1,15 +1,18 @@
 """localstripe, the fake Stripe server, for the escrow tests.
 
-``localstripe_server`` (session) runs ``localstripe --port <free> --from-scratch`` from the
-virtualenv and yields its base URL. ``localstripe`` (per test) empties it, points the settings
-at it and yields a :class:`LocalStripe` handle with helpers that look at its state over HTTP.
+``localstripe_server`` (session) runs localstripe through our launcher (``python -m
+escrow.devstripe --port <free> --store <tmp> --from-scratch``, which also teaches it the current
+API's parameter names) and yields its base URL. ``localstripe`` (per test) empties it, points
+the settings at it and yields a :class:`LocalStripe` handle with helpers that look at its state
+over HTTP.
 
 What localstripe does not do (checked against 1.15.10): it ignores Idempotency-Key (a repeated
 create makes a second object), has no Connect (transfers answer 404), lets a canceled
 PaymentIntent be captured or refunded, and a registered webhook outlives ``DELETE
 /_config/data``; the handle silences the webhooks it registered when the test ends. Its store
-is pickled to the fixed path /tmp/localstripe.pickle after every write (shared with any other
-localstripe on the machine); ``--from-scratch`` keeps us from ever reading it back.
+is pickled after every write; the launcher keeps it in the session's temporary directory rather
+than localstripe's fixed /tmp/localstripe.pickle, shared with any other localstripe on the
+machine.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ SECRET_KEY = "sk_test_slate"
 PUBLISHABLE_KEY = "pk_test_slate"
 WEBHOOK_SECRET = "whsec_test_slate"
 START_TIMEOUT_SECONDS = 30
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
@@ -208,17 +212,21 @@ class LocalStripe:
 
 @pytest.fixture(scope="session")
 def localstripe_server(tmp_path_factory) -> Iterator[str]:
-    executable = Path(sys.executable).parent / "localstripe"
-    if not executable.exists():
-        pytest.fail(f"{executable} not found: install the dev extra (pip install -e '.[dev]')")
+    if not (Path(sys.executable).parent / "localstripe").exists():
+        pytest.fail("localstripe not found: install the dev extra (pip install -e '.[dev]')")
     port = free_port()
     workdir = tmp_path_factory.mktemp("localstripe")
     log_path = workdir / "localstripe.log"
     url = f"http://127.0.0.1:{port}"
+    # Through our launcher, as `make run` does: it speaks the current API's parameter names
+    # and keeps its store in workdir. Run from the repository root so that it is this tree's
+    # escrow.devstripe that is imported.
+    command = [sys.executable, "-m", "escrow.devstripe", "--port", str(port),
+               "--store", str(workdir / "localstripe.pickle"), "--from-scratch"]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603
-            [str(executable), "--port", str(port), "--from-scratch"],
-            cwd=workdir,
+            command,
+            cwd=REPO_ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
