@@ -1071,12 +1071,16 @@ DISPUTE_INQUIRY_PREFIX = "warning_"
 
 def record_dispute(*, dispute: dict) -> tuple[Payment | None, bool]:
     """Book a Stripe dispute from the facts of a ``charge.dispute.*`` event (``id``,
-    ``payment_intent_id``, ``status``, ``amount_cents``: see ``webhooks._dispute_facts``).
+    ``payment_intent_id``, ``status``, ``amount_cents``: see ``stripe_gateway.dispute_facts``).
     Opened: the payment is flagged and Stripe's withdrawal is booked (``disputes`` debited,
     ``platform_clearing`` credited). Won: reversed, the money came back. Lost: it stays in
     ``disputes``, a loss the platform bears (candidates keep what they were owed). Events may
     come twice or out of order (a ``closed`` before its ``created``): each step is keyed and
     books once. Returns (payment, newly disputed) — None when the charge is not ours."""
+    if not dispute["payment_intent_id"]:
+        # A charge made without a PaymentIntent is not ours; and NULL must not match the
+        # payments whose create has not answered yet (their payment_intent_id is NULL too).
+        return None, False
     payment_id = (
         Payment.objects.filter(payment_intent_id=dispute["payment_intent_id"])
         .values_list("pk", flat=True)

@@ -49,6 +49,7 @@ __all__ = [
     "RefundResult",
     "SetupIntentResult",
     "StripeConnectPayouts",
+    "StripeEventFacts",
     "TransferResult",
     "WebhookSignatureError",
     "cancel",
@@ -61,6 +62,8 @@ __all__ = [
     "create_setup_intent",
     "create_test_payment_method",
     "detach_payment_method",
+    "dispute_facts",
+    "event_facts",
     "list_refunds",
     "payout_gateway",
     "refund",
@@ -121,6 +124,19 @@ class RefundResult:
 class TransferResult:
     id: str
     status: str
+
+
+@dataclass(frozen=True)
+class StripeEventFacts:
+    """What the webhook handlers need from an Event: its object's kind and id, and the
+    PaymentIntent that object is about (itself, or the one its charge, refund or dispute
+    names; None for objects that name none, such as a charge not made through an intent)."""
+
+    id: str
+    type: str
+    object_type: str
+    object_id: str | None
+    payment_intent_id: str | None
 
 
 class GatewayError(Exception):
@@ -289,6 +305,69 @@ def _refund_result(data: Mapping[str, Any]) -> RefundResult:
         status=data["status"],
         amount_cents=int(data["amount"]),
         metadata=dict(data.get("metadata") or {}),
+    )
+
+
+def _id_of(value: Any) -> str | None:
+    """An expandable field's id: Stripe sends the id string unless the field was expanded,
+    then the object."""
+    if isinstance(value, Mapping):
+        value = value.get("id")
+    return str(value) if value else None
+
+
+def _balance_transaction_fee(data: Mapping[str, Any]) -> int:
+    return int(data.get("fee") or 0)
+
+
+def _charge_fee(charge: Any) -> int | None:
+    """The fee on a charge whose ``balance_transaction`` was expanded; None while the charge
+    has none (or it was not expanded: the id alone says nothing about the fee)."""
+    balance_transaction = charge.get("balance_transaction") if isinstance(charge, Mapping) else None
+    if not isinstance(balance_transaction, Mapping):
+        return None
+    return _balance_transaction_fee(balance_transaction)
+
+
+def _transfer_result(data: Mapping[str, Any]) -> TransferResult:
+    # A Stripe Transfer has no status: it is paid to the balance when created.
+    return TransferResult(id=data["id"], status="reversed" if data.get("reversed") else "paid")
+
+
+def dispute_facts(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What we book and tell staff about a Stripe Dispute (JSON-serializable, so the alert task
+    can take it as it is). ``payment_intent_id`` is None for a dispute on a charge made without
+    a PaymentIntent (Stripe's own example dispute has ``"payment_intent": null``): not ours."""
+    evidence = data.get("evidence_details") or {}
+    due_by = evidence.get("due_by")
+    return {
+        "id": str(data.get("id") or ""),
+        "payment_intent_id": _id_of(data.get("payment_intent")),
+        "charge_id": _id_of(data.get("charge")),
+        "status": str(data.get("status") or "needs_response"),
+        "amount_cents": int(data.get("amount") or 0),
+        "reason": str(data.get("reason") or "unknown"),
+        "due_by": int(due_by) if due_by else None,
+    }
+
+
+def event_facts(event: Mapping[str, Any]) -> StripeEventFacts:
+    """An Event (as stored: the verified payload) read once."""
+    obj = (event.get("data") or {}).get("object") or {}
+    object_type = str(obj.get("object") or "")
+    object_id = _id_of(obj.get("id"))
+    if object_type == "payment_intent":
+        payment_intent_id = object_id
+    elif object_type in ("charge", "refund", "dispute"):
+        payment_intent_id = _id_of(obj.get("payment_intent"))
+    else:
+        payment_intent_id = None
+    return StripeEventFacts(
+        id=str(event["id"]),
+        type=str(event["type"]),
+        object_type=object_type,
+        object_id=object_id,
+        payment_intent_id=payment_intent_id,
     )
 
 
@@ -532,11 +611,7 @@ def retrieve_charge_fee(payment_intent_id: str) -> int | None:
         )
     except stripe.StripeError as exc:
         raise _gateway_error(exc) from exc
-    charge = _as_dict(intent).get("latest_charge")
-    balance_transaction = charge.get("balance_transaction") if isinstance(charge, Mapping) else None
-    if not isinstance(balance_transaction, Mapping):
-        return None
-    return int(balance_transaction.get("fee") or 0)
+    return _charge_fee(_as_dict(intent).get("latest_charge"))
 
 
 def refund(
@@ -646,10 +721,7 @@ class StripeConnectPayouts:
             )
         except stripe.StripeError as exc:
             raise _gateway_error(exc) from exc
-        # A Stripe Transfer has no status: it is paid to the balance when created.
-        return TransferResult(
-            id=result["id"], status="reversed" if result.get("reversed") else "paid"
-        )
+        return _transfer_result(result)
 
 
 @dataclass(frozen=True)

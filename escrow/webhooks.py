@@ -131,7 +131,7 @@ def _handle(event_type: str, obj: dict) -> None:
     elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
         # Stripe lets a charge be disputed once and a dispute only moves forward, so the
         # event's own object is enough (and localstripe has no disputes to ask about).
-        dispute = _dispute_facts(obj)
+        dispute = stripe_gateway.dispute_facts(obj)
         payment, newly_disputed = services.record_dispute(dispute=dispute)
         if newly_disputed:
             logger.warning("dispute opened on %s", payment.payment_intent_id)
@@ -141,18 +141,3 @@ def _handle(event_type: str, obj: dict) -> None:
             enqueue_on_commit(tasks.alert_dispute, payment.pk, dispute)
     else:
         logger.debug("ignoring Stripe event %s", event_type)
-
-
-def _dispute_facts(dispute: dict) -> dict:
-    """What we book and tell staff about a Stripe Dispute, read once (JSON-serializable, so
-    the alert task can take it as it is)."""
-    evidence = dispute.get("evidence_details") or {}
-    due_by = evidence.get("due_by")
-    return {
-        "id": str(dispute.get("id") or ""),
-        "payment_intent_id": dispute.get("payment_intent") or None,
-        "status": str(dispute.get("status") or "needs_response"),
-        "amount_cents": int(dispute.get("amount") or 0),
-        "reason": str(dispute.get("reason") or "unknown"),
-        "due_by": int(due_by) if due_by else None,
-    }

@@ -26,6 +26,7 @@ backstop, the session for a call made outside any test).
 from __future__ import annotations
 
 import copy
+import functools
 import sys
 import threading
 import types
@@ -71,6 +72,11 @@ def _resolve(annotation: Any, module_name: str) -> Any:
         annotation = annotation.__forward_arg__
     if not isinstance(annotation, str):
         return annotation
+    return _evaluate(annotation, module_name)
+
+
+@functools.cache
+def _evaluate(annotation: str, module_name: str) -> Any:
     namespace = dict(vars(sys.modules[module_name]))
     for _ in range(20):
         try:
@@ -91,7 +97,7 @@ def _resolve(annotation: Any, module_name: str) -> Any:
 
 
 def _typeddict_fields(cls: type) -> dict[str, Any]:
-    return dict(cls.__annotations__)
+    return cls.__annotations__
 
 
 def _origin_name(tp: Any) -> str:
