@@ -173,6 +173,9 @@ class Payout(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     needs_attention = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When this attempt's transfer was first sent: the sweeper resends one stuck in
+    # "sending" only once this is old (a payout created long ago may be sending right now).
+    sending_started_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     candidate_notified_at = models.DateTimeField(
         null=True, blank=True, help_text="When the candidate was emailed that it was sent."

@@ -85,7 +85,8 @@ def send_payout(*, payout_id: int) -> Payout:
                 return payout
             payout.amount_cents = min(payout.amount_cents, owed)
             payout.status = Payout.Status.SENDING
-            payout.save(update_fields=["amount_cents", "status"])
+            payout.sending_started_at = timezone.now()
+            payout.save(update_fields=["amount_cents", "status", "sending_started_at"])
         elif payout.status != Payout.Status.SENDING:
             return payout
     key = f"payout-{payout.pk}-transfer"  # the ledger's key: one posting whatever the attempt

@@ -214,7 +214,9 @@ def _gateway_error(exc: stripe.StripeError) -> GatewayError:
         # An APIError without a status is a response Stripe could not finish.
         retryable = isinstance(exc, stripe.APIError)
     else:
-        retryable = status == 429 or status >= 500
+        # 409: another request with the same idempotency key is still in flight (Stripe saves
+        # no result for it, so the same request may be sent again). The SDK retries it too.
+        retryable = status in (409, 429) or status >= 500
     body = exc.json_body if isinstance(exc.json_body, Mapping) else {}
     error = body.get("error") if isinstance(body.get("error"), Mapping) else {}
     code = exc.code or error.get("code") or _ERROR_CODES.get(type(exc), "stripe_error")

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from pledges.models import Pledge
@@ -94,9 +95,14 @@ def sweep(now=None) -> dict[str, int]:
     counts["failed"] = services.fail_overdue_needs_action(now=now)
     # Payouts: resend any left "sending" by a crash (same idempotency key), and pay what
     # captures since the last run made payable.
-    for payout_id in Payout.objects.filter(
-        status=Payout.Status.SENDING, created_at__lte=cutoff
-    ).values_list("pk", flat=True):
+    # Judged by when sending started, not by when the payout was created: a payout scheduled
+    # (or failed and sent again) long ago may be in a worker's hands right now, and a second
+    # request with its key while the first is still in flight is not what a retry is for.
+    stuck_payouts = Payout.objects.filter(status=Payout.Status.SENDING).filter(
+        Q(sending_started_at__lte=cutoff)
+        | Q(sending_started_at__isnull=True, created_at__lte=cutoff)  # sent before it was kept
+    )
+    for payout_id in stuck_payouts.values_list("pk", flat=True):
         try:
             send_payout_resume(payout_id)
         except Exception:
