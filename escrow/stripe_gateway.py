@@ -353,10 +353,19 @@ def dispute_facts(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _object_type_of_event(event_type: str) -> str:
+    """The object an event type is about, for an object that does not say (Stripe's always
+    do): ``charge.dispute.created`` is about a dispute, ``payment_intent.succeeded`` an intent."""
+    for prefix, object_type in (("charge.dispute.", "dispute"), ("charge.refund.", "refund")):
+        if event_type.startswith(prefix):
+            return object_type
+    return event_type.split(".", 1)[0]
+
+
 def event_facts(event: Mapping[str, Any]) -> StripeEventFacts:
     """An Event (as stored: the verified payload) read once."""
     obj = (event.get("data") or {}).get("object") or {}
-    object_type = str(obj.get("object") or "")
+    object_type = str(obj.get("object") or _object_type_of_event(str(event.get("type") or "")))
     object_id = _id_of(obj.get("id"))
     if object_type == "payment_intent":
         payment_intent_id = object_id
@@ -365,8 +374,8 @@ def event_facts(event: Mapping[str, Any]) -> StripeEventFacts:
     else:
         payment_intent_id = None
     return StripeEventFacts(
-        id=str(event["id"]),
-        type=str(event["type"]),
+        id=str(event.get("id") or ""),
+        type=str(event.get("type") or ""),
         object_type=object_type,
         object_id=object_id,
         payment_intent_id=payment_intent_id,

@@ -61,7 +61,7 @@ def process_event(*, event_row_id: int) -> bool:
         return False
     obj = row.payload.get("data", {}).get("object", {})
     try:
-        _handle(row.type, obj)
+        _handle(stripe_gateway.event_facts(row.payload), obj)
     except Exception as exc:
         WebhookEvent.objects.filter(pk=row.pk, processed_at__isnull=True).update(
             error=repr(exc)[:2000], attempts=F("attempts") + 1, last_attempt_at=timezone.now()
@@ -101,9 +101,9 @@ def slate_ids_awaiting_money_events() -> set[int]:
     for payload in WebhookEvent.objects.filter(
         processed_at__isnull=True, type__in=MONEY_BACK_EVENTS
     ).values_list("payload", flat=True):
-        obj = (payload or {}).get("data", {}).get("object", {}) or {}
-        if obj.get("payment_intent"):
-            intent_ids.add(str(obj["payment_intent"]))
+        payment_intent_id = stripe_gateway.event_facts(payload or {}).payment_intent_id
+        if payment_intent_id:
+            intent_ids.add(payment_intent_id)
     if not intent_ids:
         return set()
     return set(
@@ -113,19 +113,22 @@ def slate_ids_awaiting_money_events() -> set[int]:
     )
 
 
-def _handle(event_type: str, obj: dict) -> None:
+def _handle(event: stripe_gateway.StripeEventFacts, obj: dict) -> None:
+    # Lookups by an id the event may not carry (a charge made without a PaymentIntent) are
+    # skipped: filter(payment_intent_id=None) would match the payments still being created.
+    event_type = event.type
     if event_type == "setup_intent.succeeded":
-        if CardSetup.objects.filter(setup_intent_id=obj.get("id")).exists():
-            services.confirm_card_setup(setup_intent_id=obj["id"])
+        if event.object_id and CardSetup.objects.filter(setup_intent_id=event.object_id).exists():
+            services.confirm_card_setup(setup_intent_id=event.object_id)
     elif event_type in PAYMENT_INTENT_EVENTS:
-        payment = Payment.objects.filter(payment_intent_id=obj.get("id")).first()
+        payment = _payment_of(event)
         if payment is not None:
             result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
             services.record_payment_intent(payment_id=payment.pk, result=result)
     elif event_type == "charge.refunded":
         from .refunds import adopt_refunds_made_in_stripe
 
-        payment = Payment.objects.filter(payment_intent_id=obj.get("payment_intent")).first()
+        payment = _payment_of(event)
         if payment is not None and payment.status == Payment.Status.SUCCEEDED:
             adopt_refunds_made_in_stripe(payment_id=payment.pk)
     elif event_type in ("charge.dispute.created", "charge.dispute.closed"):
@@ -141,3 +144,9 @@ def _handle(event_type: str, obj: dict) -> None:
             enqueue_on_commit(tasks.alert_dispute, payment.pk, dispute)
     else:
         logger.debug("ignoring Stripe event %s", event_type)
+
+
+def _payment_of(event: stripe_gateway.StripeEventFacts) -> Payment | None:
+    if not event.payment_intent_id:
+        return None
+    return Payment.objects.filter(payment_intent_id=event.payment_intent_id).first()

@@ -375,6 +375,20 @@ def test_events_name_the_payment_intent_their_object_is_about():
         ), event_type
 
 
+def test_an_object_that_does_not_say_what_it_is_is_read_from_the_event_type():
+    """Stripe's objects always carry ``object``; a stored payload cut down to a few fields (or
+    a hand-made one) may not: the event type says it then."""
+    cases = [
+        ({"id": "pi_1"}, "payment_intent.succeeded", "payment_intent", "pi_1"),
+        ({"id": "dp_1", "payment_intent": "pi_2"}, "charge.dispute.closed", "dispute", "pi_2"),
+        ({"id": "ch_1", "payment_intent": "pi_3"}, "charge.refunded", "charge", "pi_3"),
+        ({"id": "seti_1"}, "setup_intent.succeeded", "setup_intent", None),
+    ]
+    for obj, event_type, object_type, payment_intent_id in cases:
+        facts = gateway.event_facts({"id": "evt_1", "type": event_type, "data": {"object": obj}})
+        assert (facts.object_type, facts.payment_intent_id) == (object_type, payment_intent_id)
+
+
 # --- the webhook, fed Stripe's example dispute --------------------------------------------
 
 
