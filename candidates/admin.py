@@ -4,6 +4,7 @@ from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
     AgreementVersion,
+    Ask,
     Candidate,
     CoordinationAgreement,
     Invitation,
@@ -70,3 +71,11 @@ class PlankCommitmentAdmin(ReadOnlyAdmin):
     list_filter = ["choice"]
     list_select_related = ["signature__candidate"]
     readonly_fields = ["signature", "position", "choice", "reservation"]
+
+
+@admin.register(Ask)
+class AskAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "slate", "supporter", "created_at", "hidden_at"]
+    list_filter = ["slate"]
+    list_select_related = ["candidate", "slate", "supporter"]
+    readonly_fields = [f.name for f in Ask._meta.fields]

@@ -39,3 +39,22 @@ def public_contact(name: str) -> dict[str, str]:
     handle = "".join(ch for ch in name.lower() if ch.isalpha())
     number = sum(map(ord, handle)) % 9000 + 1000
     return {"public_phone": f"(555) 010-{number}", "public_email": f"office@{handle}.example.org"}
+
+
+# unsigned candidate name -> how many supporters asked them to sign
+ASK_COUNTS: dict[str, int] = {
+    "Walt Brennan": 24,
+    "Ruth Abernathy": 15,
+    "Tomás Herrera": 9,
+    "Jonah Lindqvist": 6,
+    "Keisha Monroe": 11,
+}
+ASK_MESSAGES: tuple[str, ...] = (
+    "I gave $50 and twenty hours. They are yours the day you sign.",
+    "Maine needs you in the bloc. Please sign before the deadline.",
+    "My union local is waiting on you. Sign and we knock doors every weekend.",
+    "You said you support health care for all. This is how it passes.",
+    "",
+    "Sign it. We will remember who did.",
+    "",
+)

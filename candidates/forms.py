@@ -1,5 +1,6 @@
 from django import forms
 
+from .asks import MAX_ASK_MESSAGE_CHARS
 from .services import MAX_RESERVATION_CHARS, MAX_STATEMENT_CHARS
 
 COMMIT = "committed"
@@ -77,3 +78,13 @@ class PublicProfileForm(forms.Form):
         help_text=f"At most {MAX_STATEMENT_CHARS:,} characters, shown as you write it.",
     )
     website = forms.URLField(label="Campaign website", required=False, assume_scheme="https")
+
+
+class AskForm(forms.Form):
+    message = forms.CharField(
+        label="Your message to them (optional, public; plain text)",
+        max_length=MAX_ASK_MESSAGE_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=f"At most {MAX_ASK_MESSAGE_CHARS} characters.",
+    )

@@ -248,3 +248,38 @@ class PlankCommitment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.signature.candidate} on plank {self.position}: {self.choice}"
+
+
+class Ask(models.Model):
+    """A supporter's counted ask that an invited candidate sign: one per supporter, candidate
+    and slate. The message is stored as written (plain text) and escaped where shown; an
+    organizer may hide it from the public, and the ask still counts."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="asks")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="asks")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="asks"
+    )
+    message = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slate", "candidate", "supporter"], name="ask_one_per_supporter"
+            ),
+        ]
+        indexes = [models.Index(fields=["ip_address", "created_at"], name="ask_ip_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.supporter} asks {self.candidate} to sign {self.slate}"
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_at is not None

@@ -9,7 +9,7 @@ from slate.models import Slate
 from slate.selectors import PUBLIC_STATES, SlateProgress, breakdown_slice, slate_progress
 from slate.totals import BreakdownCounts
 
-from . import selectors
+from . import asks, selectors
 from .models import Candidate, Invitation, Signature
 
 # Invitations a public page shows: standing ones, and declines (made in public).
@@ -47,6 +47,7 @@ class SlateStanding:
     commitments: list[selectors.Commitment]
     progress: SlateProgress
     from_state: BreakdownCounts  # pledges from supporters in the candidate's state
+    asks: int  # supporters who asked them to sign this slate
 
     @property
     def signed(self) -> bool:
@@ -90,6 +91,7 @@ def slate_standings(candidate: Candidate, user=None) -> list[SlateStanding]:
                 commitments=selectors.signature_commitments(signature) if signature else [],
                 progress=slate_progress(slate),
                 from_state=breakdown_slice(slate.pk, "state", candidate.state),
+                asks=asks.ask_count(slate, candidate),
             )
         )
     return standings

@@ -10,4 +10,5 @@ urlpatterns = [
     path("candidate/claim/<str:token>/", views.claim, name="claim"),
     path("candidate/profile/", views.edit_profile, name="edit-profile"),
     path("candidates/<int:candidate_id>/", views.profile, name="profile"),
+    path("slates/<slug:slug>/candidates/<int:candidate_id>/ask/", views.ask, name="ask"),
 ]

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,9 +11,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from escrow import selectors as escrow_selectors
 from slate.selectors import public_slates, slate_progress
 
-from . import profiles, selectors, services
+from . import asks, profiles, selectors, services
 from .claim_links import invitation_for_token
-from .forms import PublicProfileForm, SignAgreementForm, WithdrawForm
+from .forms import AskForm, PublicProfileForm, SignAgreementForm, WithdrawForm
 from .models import Candidate, Invitation
 
 
@@ -57,6 +58,7 @@ def home(request):
                     s.candidate for s in standings if s.signed and s.candidate != candidate
                 ],
                 "required": invitation.is_required,
+                "asks": asks.ask_count(slate, candidate),
             }
         )
     payouts = escrow_selectors.candidate_payouts(candidate.pk)
@@ -194,3 +196,39 @@ def edit_profile(request):
     return render(
         request, "candidates/edit_profile.html", context, status=400 if form.errors else 200
     )
+
+
+@require_http_methods(["GET", "POST"])
+def ask(request, slug: str, candidate_id: int):
+    """Ask an invited candidate to sign: one counted ask per supporter, a short message of
+    their own, and the campaign's public contact with a call script for going further."""
+    slate = get_object_or_404(public_slates(), slug=slug)
+    candidate = get_object_or_404(Candidate, pk=candidate_id, invitations__slate=slate)
+    if request.method == "POST" and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    form = AskForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            asks.record_ask(
+                slate=slate,
+                candidate=candidate,
+                supporter=request.user,
+                message=form.cleaned_data["message"],
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except services.CandidateError as error:
+            form.add_error("message" if error.field == "message" else None, error.message)
+        else:
+            messages.success(request, f"Your ask is counted: {candidate} will see it.")
+            return redirect("candidates:ask", slug=slate.slug, candidate_id=candidate.pk)
+    context = {
+        "slate": slate,
+        "candidate": candidate,
+        "form": form,
+        "refusal": asks.askable_refusal(slate, candidate),
+        "asked": asks.has_asked(slate, candidate, request.user),
+        "count": asks.ask_count(slate, candidate),
+        "recent": asks.public_messages(slate, candidate),
+        "progress": slate_progress(slate),
+    }
+    return render(request, "candidates/ask.html", context, status=400 if form.errors else 200)

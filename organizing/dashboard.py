@@ -8,6 +8,7 @@ million pledges as at a hundred (tests/slate/test_organizer_dashboard.py counts 
 
 from dataclasses import dataclass
 
+from candidates.asks import AskCounts, ask_counts
 from candidates.selectors import CandidateStanding, slate_candidate_standings
 from pledges.selectors import NeedsAction, needs_action
 from slate import selectors as slate_selectors
@@ -28,10 +29,15 @@ class OrganizerDashboard:
     growth: list[GrowthDay]
     needs_action: NeedsAction
     volunteer_hours: VolunteerHours  # pledged (maintained totals), scheduled and delivered
+    asks: dict[int, AskCounts]  # candidate id -> supporters' asks to sign (one grouped query)
 
     @property
     def missing(self) -> list[CandidateStanding]:
         return [standing for standing in self.standings if not standing.signed]
+
+    @property
+    def missing_with_asks(self) -> list[tuple[CandidateStanding, AskCounts]]:
+        return [(s, self.asks.get(s.candidate.pk, AskCounts())) for s in self.missing]
 
     @property
     def signed(self) -> list[CandidateStanding]:
@@ -54,4 +60,5 @@ def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
         growth=slate_selectors.daily_growth(slate.pk),
         needs_action=needs_action(slate.pk),
         volunteer_hours=hours_for_slate(slate),
+        asks=ask_counts(slate),
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import candidate_views, plank_views, views, wizard
+from . import ask_views, candidate_views, plank_views, views, wizard
 
 app_name = "organize"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     ),
     path("slates/<slug:slug>/deadline/", views.extend_deadline, name="deadline"),
     path("slates/<slug:slug>/planks/", plank_views.revise_planks, name="revise-planks"),
+    path("slates/<slug:slug>/asks/", ask_views.ask_list, name="asks"),
+    path("slates/<slug:slug>/asks/<int:ask_id>/hide/", ask_views.hide, name="ask-hide"),
     # The wizard's steps (drafts only, except candidates).
     path("slates/<slug:slug>/edit/", wizard.basics, name="basics"),
     path("slates/<slug:slug>/edit/planks/", wizard.planks, name="planks"),

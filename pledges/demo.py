@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.demo import ensure_demo_totp
+from candidates import asks
 from candidates import demo as candidate_demo
 from candidates import services as candidate_services
 from candidates.models import Candidate
@@ -400,6 +401,7 @@ class _Seeder:
         supporters = self.supporters(plan)
         count = self.pledges(slate, plan, supporters, organizations)
         count += self.demo_supporter_pledges(slate, demo_supporter, organizations[1])
+        self.asks(slate, candidates[SIGNERS:], supporters)
         self.at(self.ago(1))
         self.draft_slate(organizer)
         self.clock.at = None
@@ -528,6 +530,17 @@ class _Seeder:
                 user_agent="Mozilla/5.0 (demo seed)",
                 reservations=candidate_demo.RESERVATIONS.get(candidate.full_name),
             )
+
+    def asks(self, slate: Slate, unsigned: list[Candidate], supporters: list) -> None:
+        """Supporters ask the unsigned candidates to sign, over the last ten days."""
+        for candidate in unsigned:
+            count = candidate_demo.ASK_COUNTS.get(candidate.full_name, 0)
+            for index, supporter in enumerate(self.rng.sample(supporters, count)):
+                self.at(self.ago(self.rng.uniform(0.1, 10)))
+                asks.record_ask(
+                    slate=slate, candidate=candidate, supporter=supporter,
+                    message=candidate_demo.ASK_MESSAGES[index % len(candidate_demo.ASK_MESSAGES)],
+                )  # fmt: skip
 
     # --- Supporters and their pledges ---
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
+from candidates.asks import ask_counts
 from candidates.selectors import (
     commitments_by_candidate,
     current_agreement_version,
@@ -39,13 +40,16 @@ def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
     standings = slate_candidate_standings(slate)
     commitments = commitments_by_candidate(slate)
+    asks = ask_counts(slate)
     context = {
         "slate": slate,
         "progress": selectors.slate_progress(slate),
         "planks": slate.planks.all(),
         # The planks as signed: each with "k of n committed" (empty before an agreement).
         "tallies": plank_tallies(slate),
-        "candidate_rows": [(s, commitments.get(s.candidate.pk, [])) for s in standings],
+        "candidate_rows": [
+            (s, commitments.get(s.candidate.pk, []), asks.get(s.candidate.pk)) for s in standings
+        ],
         "agreement": current_agreement_version(slate),
         "endorsements": slate.endorsements.select_related("organization"),
         "states": selectors.slate_breakdown(slate.pk, "state")[:10],

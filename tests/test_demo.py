@@ -22,7 +22,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.demo import demo_totp_code
-from candidates.models import Candidate
+from candidates.demo import ASK_COUNTS
+from candidates.models import Ask, Candidate
 from candidates.selectors import active_invitations, plank_tallies, valid_signatures
 from pledges import selectors as pledge_selectors
 from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, DemoLogins, seed_demo
@@ -66,6 +67,10 @@ def test_seed_builds_an_open_slate_with_a_realistic_mix_of_pledges(seeded):
     candidates = Candidate.objects.filter(invitations__slate=slate)
     assert candidates.exclude(statement="").count() == 4
     assert not candidates.filter(public_phone="").exists()
+    # Supporters asked each unsigned candidate to sign, some with a message.
+    assert Ask.objects.filter(slate=slate).count() == sum(ASK_COUNTS.values())
+    assert not Ask.objects.filter(slate=slate, candidate__signatures__isnull=False).exists()
+    assert Ask.objects.filter(slate=slate).exclude(message="").exists()
     reservations = [r for t in tallies for r in t.reservations]
     assert sorted(r.candidate.full_name for r in reservations) == [
         "Darnell Whitaker", "Priya Raman",

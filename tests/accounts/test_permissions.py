@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from candidates import asks
 from candidates import services as candidate_services
 from candidates.claim_links import claim_token
 from compliance.declarations import ATTESTED
@@ -99,6 +100,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "candidates:edit-profile": candidates_only(),  # their own statement, nobody else's
     # public: a candidate invited to a public slate
     "candidates:profile": everyone(200),
+    # public: who to call and what to say; recording the ask (POST) needs an account
+    "candidates:ask": everyone(200),
     # --- organizers ---
     "organize:index": logged_in(200),  # lists the slates this person organizes (maybe none)
     "organize:dashboard": organizers_only(),
@@ -135,6 +138,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:invitation-email": logged_in(405),
     "organize:deadline": organizers_only(),
     "organize:revise-planks": organizers_only(),
+    "organize:asks": organizers_only(),
+    "organize:ask-hide": logged_in(405),  # POST only; the organizer check follows
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
     # --- partner organizations ---
@@ -225,6 +230,9 @@ def world(localstripe):
         "candidate_id": invitation.candidate_id,
         "invitation_id": invitation.pk,
         "token": claim_token(invitation),
+        "ask_id": asks.record_ask(
+            slate=slate, candidate=invitation.candidate, supporter=supporter, message="Sign!"
+        ).pk,
     }
     return people, arguments
 
