@@ -181,17 +181,20 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
 
 def move_hold_to_newest_card(*, pledge_id: int) -> Payment | None:
     """The supporter replaced the card of a held pledge before the lock: let the old hold go
-    (the pledge is committed again) and hold the new card. If the slate locks meanwhile the
-    release takes the old hold as it is; a decline of the new card leaves the pledge committed
-    (it is held or charged later, like any committed pledge)."""
+    (the pledge is committed again) and hold the new card. If the slate has locked meanwhile
+    (the card setup was started before the lock and finished after it), the good hold stays
+    for the release to capture and the new card is only saved; a decline of the new card
+    leaves the pledge committed (it is held or charged later, like any committed pledge)."""
     pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
     payment = _open_payment(pledge)
     newest = _card_for(pledge)
     if payment is None or payment.card_setup_id == newest.pk:
         return payment
     try:
-        cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.DROP, reason="card replaced")
-    except EscrowError as exc:  # the release got there first
+        cancel_payment(
+            payment_id=payment.pk, purpose=CancelPurpose.CARD_REPLACED, reason="card replaced"
+        )
+    except EscrowError as exc:  # the slate locked (a card setup started before), or released
         logger.info("pledge %s keeps its hold: %s", pledge_id, exc.message)
         return payment
     return authorize_pledge(pledge_id=pledge_id)
@@ -538,13 +541,18 @@ class CancelPurpose:
     VOID = "void"  # the slate expired, or the pledge's own conditions failed at the lock
     DROP = "drop"  # the hold is let go (lapsing, renewal); the pledge stays committed
     REPLACE = "replace"  # a declined payment gives way to one on the supporter's new card
+    CARD_REPLACED = "card_replaced"  # a good hold gives way to one on the supporter's new card
 
 
 CANCEL_TARGETS = {
     CancelPurpose.SUPPORTER: PledgeState.CANCELLED,
     CancelPurpose.VOID: PledgeState.VOIDED,
     CancelPurpose.DROP: PledgeState.COMMITTED,
+    CancelPurpose.CARD_REPLACED: PledgeState.COMMITTED,
 }
+# The supporter's own changes: allowed only while the slate is open. Once it has locked the
+# pledge is final, and a good hold must stay for the release to capture.
+SUPPORTER_CANCEL_PURPOSES = (CancelPurpose.SUPPORTER, CancelPurpose.CARD_REPLACED)
 
 
 def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Payment:
@@ -558,7 +566,7 @@ def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Paymen
             raise EscrowError("already_captured", "This payment is being or has been captured.")
         resuming = payment.status == Payment.Status.CANCELING  # intent recorded earlier
         if (
-            purpose == CancelPurpose.SUPPORTER
+            purpose in SUPPORTER_CANCEL_PURPOSES
             and not resuming
             and pledge.slate.state != SlateState.OPEN
         ):
