@@ -49,17 +49,17 @@ def stripe_requests_match_the_sdk(request):
     mark = STRIPE_REQUESTS.mark()
     yield
     STRIPE_REQUESTS.current_test = ""
-    report = STRIPE_REQUESTS.report(STRIPE_REQUESTS.since(mark))
+    report = STRIPE_REQUESTS.report(STRIPE_REQUESTS.check_since(mark))
     if report:
         pytest.fail(report, pytrace=False)
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Backstop: a bad call made outside any test (a thread still running after its test
-    ended) fails the run too."""
-    stray = [call for call in STRIPE_REQUESTS if call.problems and not call.test]
-    if stray:
-        session.config.get_terminal_writer().line(STRIPE_REQUESTS.report(stray), red=True)
+    """Backstop: a bad call no test judged (made by a session fixture before the first test,
+    or by a thread still running after the last) fails the run too."""
+    report = STRIPE_REQUESTS.report(STRIPE_REQUESTS.unjudged())
+    if report:
+        session.config.get_terminal_writer().line("\n" + report, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

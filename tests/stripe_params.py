@@ -296,6 +296,7 @@ class StripeRequestRecorder:
     calls: list[StripeCall] = field(default_factory=list)
     current_test: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _judged: list[tuple[int, int]] = field(default_factory=list)
     _original: Any = None
 
     def install(self) -> None:
@@ -344,6 +345,21 @@ class StripeRequestRecorder:
     def since(self, mark: int) -> list[StripeCall]:
         with self._lock:
             return self.calls[mark:]
+
+    def check_since(self, mark: int) -> list[StripeCall]:
+        """The calls made since ``mark``, which the caller (one test) now judges."""
+        with self._lock:
+            self._judged.append((mark, len(self.calls)))
+            return self.calls[mark:]
+
+    def unjudged(self) -> list[StripeCall]:
+        """Calls no test judged: made outside every test's window (a session fixture's setup,
+        a thread still running after the last test)."""
+        with self._lock:
+            judged = set()
+            for start, end in self._judged:
+                judged.update(range(start, end))
+            return [call for i, call in enumerate(self.calls) if i not in judged]
 
     @staticmethod
     def report(calls: list[StripeCall]) -> str:

@@ -127,6 +127,16 @@ def test_the_report_names_the_call_the_test_and_the_parameter():
     )
 
 
+def test_calls_outside_every_tests_window_are_left_for_the_session_backstop():
+    recorder = StripeRequestRecorder()
+    recorder.record(PaymentIntentService, "create", {"amout": 1})  # before any test
+    mark = recorder.mark()
+    recorder.record(PaymentIntentService, "create", {"amoun": 2})  # during a test
+    assert [c.params for c in recorder.check_since(mark)] == [{"amoun": 2}]
+    recorder.record(PaymentIntentService, "create", {"amou": 3})  # after it
+    assert [c.params for c in recorder.unjudged()] == [{"amout": 1}, {"amou": 3}]
+
+
 # --- the recording: every gateway function's request reaches the checker ----------------------
 
 
