@@ -89,6 +89,7 @@ def card_confirm(request, pk: int):
                 "Your card is saved. You will be charged only if the slate locks before its "
                 "deadline.",
             )
+            return redirect("pledges:thanks", slug=pledge.slate.slug)
         return redirect("pledges:mine")
     messages.error(request, "The card was not saved. Please try again or use another card.")
     return redirect("escrow:card", pk=pk)

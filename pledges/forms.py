@@ -131,5 +131,22 @@ class VolunteerPledgeForm(IdempotentForm):
     supporter_state = forms.ChoiceField(label="Your state", choices=STATE_CHOICES)
 
 
+ROLL_LABEL = "Show my first name, last initial and state on the slate's public roll"
+
+
 class SignOnForm(forms.Form):
+    """Signing on with an account: the account's name is the one the roll would show."""
+
     supporter_state = forms.ChoiceField(label="Your state", choices=STATE_CHOICES, required=False)
+    on_public_roll = forms.BooleanField(label=ROLL_LABEL, required=False)
+
+
+class EmailSignOnForm(forms.Form):
+    """Signing on without an account: confirmed by a link emailed to the address."""
+
+    name = forms.CharField(label="Your name", max_length=100)
+    email = forms.EmailField(label="Email", max_length=254)
+    zip_code = forms.CharField(
+        label="ZIP code", max_length=10, help_text="Your state comes from it."
+    )
+    on_public_roll = forms.BooleanField(label=ROLL_LABEL, required=False)

@@ -60,6 +60,8 @@ class Pledge(models.Model):
         related_name="referred_pledges",
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
+    # "Jane D." on the slate's public roll; empty unless the supporter opted in to be listed.
+    public_name = models.CharField(max_length=40, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -186,3 +188,34 @@ class PledgeNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} notice for pledge {self.pledge_id}"
+
+
+class SignOnRequest(models.Model):
+    """A sign-on by name, email and ZIP from someone without a password: it becomes a sign-on
+    pledge when the link emailed to that address is followed (``pledges.signons``). One per
+    slate and address, so signing on again is the same sign-on."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="sign_on_requests")
+    email = models.EmailField()  # lower-cased
+    name = models.CharField(max_length=100)
+    zip_code = models.CharField("ZIP code", max_length=10)
+    supporter_state = models.CharField(max_length=2, choices=US_STATES)
+    on_public_roll = models.BooleanField(default=False)
+    referred_by = models.ForeignKey(
+        PartnerOrganization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the confirmation link was last emailed: a repeat within a few minutes sends none.
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    pledge = models.OneToOneField(
+        Pledge, null=True, blank=True, on_delete=models.SET_NULL, related_name="sign_on_request"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "email"], name="sign_on_request_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"sign-on request #{self.pk} to {self.slate_id}"

@@ -2,13 +2,13 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
 from .models import Pledge, SlateSupporter
-from .states import PledgeState
+from .states import PledgeKind, PledgeState
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
 FIGURE_FIELDS = (
@@ -163,3 +163,69 @@ def may_view_donor_details(user, slate: Slate) -> bool:
     from slate.selectors import is_organizer
 
     return is_organizer(user, slate)
+
+
+def is_signed_on(user, slate: Slate) -> bool:
+    """Whether this visitor's account has a live sign-on here (the button says so)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Pledge.objects.filter(
+        slate=slate, supporter=user, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
+    ).exists()
+
+
+ROLL_SHOWN = 50
+# A pledge given up (or a card never saved) is not thanked for.
+NOT_THANKED_STATES = (
+    PledgeState.PENDING_CARD,
+    PledgeState.CANCELLED,
+    PledgeState.VOIDED,
+    PledgeState.FAILED,
+    PledgeState.REFUNDED,
+)
+
+
+@dataclass(frozen=True)
+class PublicRoll:
+    """The names that asked to be shown: the newest ``ROLL_SHOWN`` and how many per state."""
+
+    names: list[tuple[str, str]]  # (public name, state)
+    by_state: list[tuple[str, int]]
+    total: int
+
+
+def public_roll(slate: Slate) -> PublicRoll:
+    """Only sign-ons with a public name (the supporter opted in); nothing else is shown."""
+    listed = Pledge.objects.filter(
+        slate=slate, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
+    ).exclude(public_name="")
+    names = list(
+        listed.order_by("-created_at", "-id").values_list("public_name", "supporter_state")[
+            :ROLL_SHOWN
+        ]
+    )
+    by_state = list(
+        listed.values_list("supporter_state")
+        .annotate(n=Count("id"))
+        .order_by("-n", "supporter_state")
+    )
+    return PublicRoll(names=names, by_state=by_state, total=sum(n for _, n in by_state))
+
+
+def latest_pledge_to_thank(slate: Slate, *, user, pledge_ids) -> Pledge | None:
+    """The newest live pledge to this slate of the signed-in supporter, or among the pledges
+    this browser session made (a sign-on confirmed by email is not signed in)."""
+    mine = Q(pk__in=[pk for pk in pledge_ids if isinstance(pk, int)])
+    if getattr(user, "is_authenticated", False):
+        mine |= Q(supporter=user)
+    pledges = Pledge.objects.filter(mine, slate=slate).exclude(state__in=NOT_THANKED_STATES)
+    return pledges.select_related("supporter").order_by("-created_at", "-id").first()
+
+
+def live_kinds_of(supporter, slate: Slate) -> set[str]:
+    """Which kinds of pledge the supporter has here, live: the next step offers another."""
+    return set(
+        Pledge.objects.filter(slate=slate, supporter=supporter)
+        .exclude(state__in=NOT_THANKED_STATES)
+        .values_list("kind", flat=True)
+    )

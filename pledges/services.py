@@ -344,13 +344,22 @@ def sign_on(
     slate: Slate,
     supporter_state: str = "",
     referred_by: PartnerOrganization | None = None,
+    public_name: str = "",
 ) -> Pledge:
-    """Add the supporter's name to the slate. Signing on twice returns the first sign-on."""
+    """Add the supporter's name to the slate; ``public_name`` ("Jane D.") lists it on the
+    public roll. Signing on twice returns the first sign-on (listed if either time asked)."""
     slate = _lock_slate_shared(slate)
-    existing = Pledge.objects.filter(
-        slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
-    ).first()
+    existing = (
+        Pledge.objects.select_for_update()
+        .filter(
+            slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
+        )
+        .first()
+    )
     if existing is not None:
+        if public_name and not existing.public_name:
+            existing.public_name = public_name[:40]
+            existing.save(update_fields=["public_name", "updated_at"])
         return existing
     _require_accepting(slate)
     check_referral(referred_by, slate)
@@ -362,6 +371,7 @@ def sign_on(
             state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
             supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
+            public_name=public_name[:40],
         ),
         actor=supporter,
         reason="signed on",

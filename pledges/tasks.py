@@ -7,7 +7,7 @@ from django.db import OperationalError
 from slate.models import Slate
 from slate.states import SlateState
 
-from . import services
+from . import services, signons
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -50,3 +50,9 @@ def sweep_pledge_notices() -> int:
     for pledge_id, kind in pairs:
         notify_supporter.delay(pledge_id, kind)
     return len(pairs)
+
+
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
+def send_sign_on_link(request_id: int) -> bool:
+    """Email a sign-on's confirmation link; safe to run twice (a second link is harmless)."""
+    return signons.send_sign_on_link(request_id=request_id)

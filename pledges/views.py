@@ -5,15 +5,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from candidates.selectors import slate_candidate_standings
 from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerOrganization, Slate
 from slate.selectors import public_slates
 
-from . import selectors, services
-from .forms import SUGGESTED_DOLLARS, MoneyPledgeForm, SignOnForm
+from . import selectors, services, signons
+from .forms import SUGGESTED_DOLLARS, EmailSignOnForm, MoneyPledgeForm, SignOnForm
 
 
 def _open_slate(slug: str) -> Slate:
@@ -94,22 +94,106 @@ def _for_form(error):
     return error
 
 
-@login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def sign_on(request, slug: str):
+    """Sign on in one form: with an account, one click; without one, name, email and ZIP,
+    confirmed by an emailed link."""
     slate = _open_slate(slug)
-    form = SignOnForm(request.POST)
-    state = form.cleaned_data["supporter_state"] if form.is_valid() else ""
+    if request.user.is_authenticated:
+        return _sign_on_with_account(request, slate)
+    form = EmailSignOnForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            signons.request_sign_on(
+                slate=slate, name=data["name"], email=data["email"], zip_code=data["zip_code"],
+                on_public_roll=data["on_public_roll"], referred_by=_referral(request, slate),
+            )  # fmt: skip
+        except services.PledgeError as error:
+            _show_error(form, error)
+        else:
+            return redirect("pledges:sign-on-sent", slug=slate.slug)
+    return render(
+        request, "pledges/sign_on.html", {"slate": slate, "form": form},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+def _sign_on_with_account(request, slate: Slate):
+    if selectors.is_signed_on(request.user, slate) and request.method == "GET":
+        return redirect("pledges:thanks", slug=slate.slug)
+    form = SignOnForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        name = request.user.get_full_name()
+        try:
+            services.sign_on(
+                supporter=request.user, slate=slate, supporter_state=data["supporter_state"],
+                referred_by=_referral(request, slate),
+                public_name=signons.public_name(name) if data["on_public_roll"] else "",
+            )  # fmt: skip
+        except services.PledgeError as error:
+            _show_error(form, error)
+        else:
+            messages.success(request, "You signed on. Thank you for backing a coordinated slate.")
+            return redirect("pledges:thanks", slug=slate.slug)
+    return render(
+        request, "pledges/sign_on.html", {"slate": slate, "form": form, "with_account": True},
+        status=400 if form.errors else 200,
+    )  # fmt: skip
+
+
+@require_GET
+def sign_on_sent(request, slug: str):
+    slate = _open_slate(slug)
+    return render(request, "pledges/sign_on_sent.html", {"slate": slate})
+
+
+@require_http_methods(["GET", "POST"])
+def sign_on_confirm(request, token: str):
+    """The emailed link. GET asks for one click, so a mail scanner that follows links does not
+    sign anyone on; POST confirms."""
     try:
-        services.sign_on(
-            supporter=request.user, slate=slate, supporter_state=state,
-            referred_by=_referral(request, slate),
-        )  # fmt: skip
+        sign_on_request = signons.request_for_token(token)
     except services.PledgeError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "You signed on. Thank you for backing a coordinated slate.")
-    return redirect(slate.get_absolute_url())
+        return render(request, "pledges/sign_on_link.html", {"error": error.message}, status=400)
+    if request.method == "POST":
+        try:
+            pledge = signons.confirm_sign_on(token=token)
+        except services.PledgeError as error:
+            context = {"error": error.message, "sign_on": sign_on_request}
+            return render(request, "pledges/sign_on_link.html", context, status=400)
+        _remember_thanked(request, pledge)
+        return redirect("pledges:thanks", slug=pledge.slate.slug)
+    return render(request, "pledges/sign_on_link.html", {"sign_on": sign_on_request})
+
+
+THANKED_SESSION_KEY = "thanked_pledges"
+
+
+def _remember_thanked(request, pledge) -> None:
+    """Lets a visitor without a session of that account see the thank-you page for it."""
+    thanked = [pk for pk in request.session.get(THANKED_SESSION_KEY, []) if pk != pledge.pk]
+    request.session[THANKED_SESSION_KEY] = [*thanked[-9:], pledge.pk]
+
+
+@require_GET
+def thanks(request, slug: str):
+    """After every pledge and sign-on: the share link and the next step."""
+    slate = get_object_or_404(public_slates(), slug=slug)
+    pledge = selectors.latest_pledge_to_thank(
+        slate, user=request.user, pledge_ids=request.session.get(THANKED_SESSION_KEY, [])
+    )
+    if pledge is None:
+        return redirect(slate.get_absolute_url())
+    share_url = request.build_absolute_uri(slate.get_absolute_url())
+    context = {
+        "slate": slate,
+        "pledge": pledge,
+        "share_url": share_url,
+        "kinds": selectors.live_kinds_of(pledge.supporter, slate),
+    }
+    return render(request, "pledges/thanks.html", context)
 
 
 @login_required

@@ -1,8 +1,10 @@
 """Enqueue Celery work only after the surrounding transaction commits."""
 
+import importlib
 import logging
 from functools import partial
 
+from celery import current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -19,3 +21,17 @@ def _send(task, args: tuple) -> None:
 
 def enqueue_on_commit(task, *args) -> None:
     transaction.on_commit(partial(_send, task, args))
+
+
+def registered_task(name: str):
+    """The Celery task registered as ``name`` ("pledges.tasks.send_sign_on_link"), its module
+    imported if this process has not yet. Lets a service queue its own app's task without
+    importing the tasks module, which imports the service."""
+    if name not in current_app.tasks:
+        importlib.import_module(name.rsplit(".", 1)[0])
+    return current_app.tasks[name]
+
+
+def enqueue_named_on_commit(name: str, *args) -> None:
+    """``enqueue_on_commit`` for a task known by its registered name."""
+    transaction.on_commit(lambda: _send(registered_task(name), args))

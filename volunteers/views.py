@@ -55,7 +55,7 @@ def pledge(request, slug: str):
             _show_error(form, error)
         else:
             messages.success(request, f"Thank you: {data['hours']} hours pledged to {slate}.")
-            return redirect("volunteers:home")
+            return redirect("pledges:thanks", slug=slate.slug)
     return render(
         request, "volunteers/pledge.html", {"slate": slate, "form": form},
         status=400 if form.errors else 200,

@@ -84,7 +84,13 @@ EXPECTED: dict[str, dict[str, object]] = {
     "slate:widget": everyone(200),
     # --- supporters ---
     "pledges:money": logged_in(200),
-    "pledges:sign-on": logged_in(405),  # POST only
+    "pledges:sign-on": everyone(200),  # one form: name, email and ZIP, or one click signed in
+    "pledges:sign-on-sent": everyone(200),
+    # the emailed link; the claim token in ``token`` is not one, and the page says so
+    "pledges:sign-on-confirm": everyone(400),
+    # after a pledge: only the supporter has a live one here (the charged pledge); others are
+    # sent to the slate
+    "pledges:thanks": everyone(302) | {"supporter": 200},
     "pledges:mine": logged_in(200),
     "pledges:detail": owner_only(200),
     "escrow:card": owner_only(200),

@@ -45,6 +45,9 @@ def test_pledge_with_card_then_lock_and_release(live_server, new_page, localstri
     fill_card(page)
     page.get_by_role("button", name="Save card and pledge").click()
     expect(page.get_by_text("Your card is saved")).to_be_visible()
+    # The thank-you page asks them to bring someone; their pledges are one click away.
+    expect(page.get_by_role("heading", name="Bring one more person")).to_be_visible()
+    page.goto(live_server.url + "/pledges/")
     pledge = Pledge.objects.get(supporter=supporter)
     expect(page.get_by_test_id(f"pledge-{pledge.pk}").get_by_test_id("state")).to_have_text(
         "Committed"

@@ -47,7 +47,8 @@ def test_the_pledge_page_refuses_a_zip_that_does_not_exist(client):
     assert response.status_code == 400
     assert not Pledge.objects.exists()
     response = client.post(f"/slates/{slate.slug}/volunteer/", {**form, "zip_code": "94110"})
-    assert response.status_code == 302 and response["Location"] == "/volunteer/"
+    assert response.status_code == 302
+    assert response["Location"] == f"/slates/{slate.slug}/thanks/"
     assert VolunteerDetails.objects.get().mode == "either"
 
 

@@ -1,0 +1,191 @@
+"""Sign on in one form: name, email and ZIP, confirmed by a link emailed to that address; no
+password. Following the link makes the sign-on a pledge of the account with that address
+(created without a password when there is none), so signing up or logging in later with the
+same address finds the earlier sign-ons there.
+
+The link proves control of the address, nothing more: it never logs anyone in (the address
+may belong to an organizer whose login needs a second factor).
+"""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from allauth.account.utils import filter_users_by_email
+from allauth.utils import generate_unique_username
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from slate.geo import zip_place
+from slate.models import PartnerOrganization, Slate
+from slate.queue import enqueue_named_on_commit
+from slate.text import clean_text
+
+from . import services
+from .models import Pledge, SignOnRequest
+from .states import PledgeState
+from .validation import ZIP_RE, PledgeError, check_referral
+
+LINK_SALT = "pledges.sign-on-link"
+LINK_MAX_AGE = timedelta(days=14)
+# Submitting the form again within this time sends no second email (a mailbox is not a target).
+RESEND_AFTER = timedelta(minutes=5)
+PUBLIC_NAME_MAX = 40
+
+
+def public_name(name: str) -> str:
+    """What the public roll shows: first name and last initial ("Jane D."), never more."""
+    words = name.split()
+    if not words:
+        return ""
+    shown = words[0] if len(words) == 1 else f"{words[0]} {words[-1][0].upper()}."
+    return shown[:PUBLIC_NAME_MAX]
+
+
+def clean_sign_on(*, name: object, email: object, zip_code: object) -> tuple[str, str, str, str]:
+    """The cleaned (name, email, ZIP, state), or a PledgeError naming the field."""
+    name = clean_text(
+        name, field="name", error=PledgeError, max_length=100, required=True,
+        required_message="Enter your name.",
+    )  # fmt: skip
+    if not isinstance(email, str) or len(email) > 254:
+        raise PledgeError("invalid_email", "Enter a valid email address.", field="email")
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise PledgeError("invalid_email", "Enter a valid email address.", field="email") from None
+    zip_code = zip_code.strip() if isinstance(zip_code, str) else ""
+    if not ZIP_RE.fullmatch(zip_code):
+        raise PledgeError("invalid_zip", "Enter a 5-digit ZIP code (like 14604).", field="zip_code")
+    place = zip_place(zip_code)
+    if place is None:
+        raise PledgeError(
+            "unknown_zip", "That ZIP code is not one we know; check it.", field="zip_code"
+        )
+    return name, email, zip_code[:5], place.state
+
+
+@transaction.atomic
+def request_sign_on(
+    *,
+    slate: Slate,
+    name: object,
+    email: object,
+    zip_code: object,
+    on_public_roll: bool = False,
+    referred_by: PartnerOrganization | None = None,
+) -> SignOnRequest:
+    """Record the sign-on and email its confirmation link. The same address again is the same
+    request: details typed again replace those not yet confirmed, and the link is re-sent at
+    most once per ``RESEND_AFTER``. Nothing counts until the link is followed."""
+    name, email, zip_code, state = clean_sign_on(name=name, email=email, zip_code=zip_code)
+    # Nothing counts yet, so no slate lock: following the link signs on through
+    # services.sign_on, which locks the slate and checks again.
+    if not slate.accepts_commitments():
+        raise PledgeError(
+            "slate_closed", "This slate is not accepting sign-ons right now.", field="slate"
+        )
+    check_referral(referred_by, slate)
+    request, _ = SignOnRequest.objects.select_for_update().get_or_create(
+        slate=slate,
+        email=email,
+        defaults={"name": name, "zip_code": zip_code, "supporter_state": state},
+    )
+    if request.confirmed_at is None:
+        request.name, request.zip_code, request.supporter_state = name, zip_code, state
+        request.on_public_roll = bool(on_public_roll)
+        request.referred_by = referred_by or request.referred_by
+    now = timezone.now()
+    if request.link_sent_at is None or now - request.link_sent_at >= RESEND_AFTER:
+        request.link_sent_at = now
+        enqueue_named_on_commit("pledges.tasks.send_sign_on_link", request.pk)
+    request.save()
+    return request
+
+
+def confirmation_token(request: SignOnRequest) -> str:
+    return signing.dumps({"request": request.pk, "email": request.email}, salt=LINK_SALT)
+
+
+def request_for_token(token: str) -> SignOnRequest:
+    """The request a link names, or a PledgeError saying why the link is no good."""
+    try:
+        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+    except signing.SignatureExpired:
+        raise PledgeError(
+            "link_expired", "This link has expired. Sign on again to get a new one."
+        ) from None
+    except signing.BadSignature:
+        raise PledgeError("bad_link", "This link is not one we sent. Sign on again.") from None
+    request = (
+        SignOnRequest.objects.select_related("slate")
+        .filter(pk=data.get("request"), email=data.get("email"))
+        .first()
+    )
+    if request is None:
+        raise PledgeError("bad_link", "This link is not one we sent. Sign on again.")
+    return request
+
+
+def _account_for(email: str, name: str):
+    """The account of this address, or a new one without a password. Following the link
+    proved the address, so a new account's address is verified."""
+    users = filter_users_by_email(email, prefer_verified=True)
+    if users:
+        return users[0]
+    first, _, last = name.partition(" ")
+    user = get_user_model().objects.create_user(
+        username=generate_unique_username([first, email.split("@")[0], "supporter"]),
+        email=email,
+        first_name=first[:150],
+        last_name=last.strip()[:150],
+    )  # no password: a usable one is set through "forgot password" if they want to log in
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+@transaction.atomic
+def confirm_sign_on(*, token: str) -> Pledge:
+    """Follow the link: the sign-on becomes a pledge (once, however often it is followed)."""
+    request = request_for_token(token)
+    request = SignOnRequest.objects.select_for_update().get(pk=request.pk)
+    if request.pledge_id is not None:
+        pledge = Pledge.objects.get(pk=request.pledge_id)
+        if pledge.state == PledgeState.COMMITTED:
+            return pledge
+    supporter = _account_for(request.email, request.name)
+    pledge = services.sign_on(
+        supporter=supporter,
+        slate=request.slate,
+        supporter_state=request.supporter_state,
+        referred_by=request.referred_by,
+        public_name=public_name(request.name) if request.on_public_roll else "",
+    )
+    request.pledge, request.confirmed_at = pledge, timezone.now()
+    request.save(update_fields=["pledge", "confirmed_at"])
+    return pledge
+
+
+def send_sign_on_link(*, request_id: int) -> bool:
+    """Email the confirmation link (the task's body). A request confirmed meanwhile gets
+    none; a mail error propagates so the task retries."""
+    request = SignOnRequest.objects.select_related("slate").filter(pk=request_id).first()
+    if request is None or request.confirmed_at is not None:
+        return False
+    link = settings.SLATE_PUBLIC_URL.rstrip("/") + reverse(
+        "pledges:sign-on-confirm", args=[confirmation_token(request)]
+    )
+    body = render_to_string(
+        "pledges/email/sign_on_link.txt",
+        {"request": request, "link": link, "days": LINK_MAX_AGE.days},
+    )
+    send_mail(f"Confirm your name on {request.slate.name}", body, None, [request.email])
+    return True
