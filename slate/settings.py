@@ -342,6 +342,25 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# `make run` (manage.py rundev) starts a fake Stripe and writes where it is to this file while
+# it runs, so every command run beside it (reconcile, check_ledger, sweep in a second
+# terminal) talks to the same fake Stripe. Read only in development and only when no Stripe
+# key is set in the environment.
+FAKE_STRIPE_FILE = VAR_DIR / "fake-stripe.json"
+STRIPE_FROM_FAKE_STRIPE_FILE = False
+if not PRODUCTION and not STRIPE_SECRET_KEY and FAKE_STRIPE_FILE.is_file():
+    import json
+
+    try:
+        _fake_stripe = json.loads(FAKE_STRIPE_FILE.read_text())
+    except (OSError, ValueError):
+        _fake_stripe = {}
+    if isinstance(_fake_stripe, dict) and _fake_stripe.get("STRIPE_SECRET_KEY"):
+        STRIPE_SECRET_KEY = str(_fake_stripe["STRIPE_SECRET_KEY"])
+        STRIPE_PUBLISHABLE_KEY = str(_fake_stripe.get("STRIPE_PUBLISHABLE_KEY", ""))
+        STRIPE_WEBHOOK_SECRET = str(_fake_stripe.get("STRIPE_WEBHOOK_SECRET", ""))
+        STRIPE_API_BASE = str(_fake_stripe.get("STRIPE_API_BASE", ""))
+        STRIPE_FROM_FAKE_STRIPE_FILE = True
 
 # --- REST framework (the api app; see api/ and README "API") ----------------------------------
 REST_FRAMEWORK = {
@@ -433,6 +452,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # The Stripe library logs every request and response at INFO: thousands of lines in a
+    # release, hundreds in one reconcile. Our own logs say what happened.
+    "loggers": {"stripe": {"level": os.environ.get("STRIPE_LOG_LEVEL", "WARNING")}},
 }
 
 # --- Production hardening ---------------------------------------------------------------------

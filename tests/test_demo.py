@@ -264,6 +264,8 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
         assert "organizer@slate.test" in output and "slate-demo" in output
         assert "demo_totp_code" in output
         assert f"Fake Stripe:  http://127.0.0.1:{stripe_port}" in output
+        fake_stripe_file = tmp_path / "var" / "fake-stripe.json"
+        assert f"http://127.0.0.1:{stripe_port}" in fake_stripe_file.read_text()
 
         with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
             page = response.read().decode()
@@ -275,13 +277,9 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
 
         # What the README promises a person trying the demo: sign as the demo candidates who
         # have not yet, the slate locks, and the worker releases the money through the fake
-        # Stripe, on SQLite and the filesystem broker, with balanced books.
-        stripe_env = {
-            **env,
-            "STRIPE_API_BASE": f"http://127.0.0.1:{stripe_port}",
-            "STRIPE_SECRET_KEY": "sk_test_slate_dev",
-        }
-        _manage(stripe_env, "shell", "-c", SIGN_UNTIL_LOCKED)
+        # Stripe, on SQLite and the filesystem broker, with balanced books. The commands run
+        # as an operator runs them in a second terminal: with no Stripe settings of their own.
+        _manage(env, "shell", "-c", SIGN_UNTIL_LOCKED)
         database = tmp_path / "rundev.sqlite3"
         state = _wait_for_slate_state(database, {"released"}, timeout=300, log_path=log_path)
         assert state == "released"
@@ -292,7 +290,18 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
                 [DEMO_SLATE_SLUG],
             ).fetchone()[0]
         assert captured > 0
-        assert "ledger ok" in _manage(stripe_env, "check_ledger")
+        assert "ledger ok" in _manage(env, "check_ledger")
+        # reconcile finds the fake Stripe rundev started and says what it found in a few
+        # lines, not a log line per Stripe request.
+        reconciled = _manage(env, "reconcile")
+        assert f"{DEMO_SLATE_SLUG}: ok" in reconciled
+        assert re.search(
+            rf"Compared [1-9]\d* payment\(s\) of \d+ slate\(s\) with Stripe "
+            rf"\(http://127\.0\.0\.1:{stripe_port}\): no differences\.",
+            reconciled,
+        ), reconciled
+        assert "Request to Stripe api" not in reconciled
+        assert len(reconciled.splitlines()) < 20, reconciled
 
         process.send_signal(signal.SIGINT)
         stop_deadline = time.monotonic() + 20
@@ -300,12 +309,38 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
         while any(map(_group_alive, groups)) and time.monotonic() < stop_deadline:
             time.sleep(0.2)
         assert not any(map(_group_alive, groups)), "a child of rundev outlived it"
+        assert not fake_stripe_file.exists()  # commands run later do not call a dead fake
         assert process.returncode == 0, log_path.read_text(errors="replace")[-4000:]
     finally:
         for pgid in groups:
             if _group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
         process.wait(timeout=10)
+
+
+def _stripe_settings_seen_by_a_command(env: dict) -> str:
+    output = _manage(
+        env, "shell", "-c",
+        "from django.conf import settings; "
+        "print('stripe:', settings.STRIPE_API_BASE, settings.STRIPE_SECRET_KEY)",
+    )  # fmt: skip
+    [line] = [line for line in output.splitlines() if line.startswith("stripe:")]
+    return line.removeprefix("stripe:").strip()
+
+
+def test_commands_beside_rundev_find_its_fake_stripe_and_keys_in_the_environment_win(tmp_path):
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in {"SLATE_ENV", "DJANGO_SETTINGS_MODULE"} and not key.startswith("STRIPE_")
+    }  # fmt: skip
+    env.update(SLATE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="slate.settings")
+    assert _stripe_settings_seen_by_a_command(env) == ""
+    (tmp_path / "fake-stripe.json").write_text(
+        '{"STRIPE_API_BASE": "http://127.0.0.1:8420", "STRIPE_SECRET_KEY": "sk_test_slate_dev"}'
+    )
+    assert _stripe_settings_seen_by_a_command(env) == "http://127.0.0.1:8420 sk_test_slate_dev"
+    env.update(STRIPE_SECRET_KEY="sk_test_mine")  # the operator's own Stripe
+    assert _stripe_settings_seen_by_a_command(env) == "sk_test_mine"
 
 
 SIGN_UNTIL_LOCKED = """
@@ -341,7 +376,7 @@ def _manage(env: dict, *arguments: str) -> str:
         text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, f"manage.py {arguments[0]} failed:\n{done.stdout}{done.stderr}"
-    return done.stdout
+    return done.stdout + done.stderr  # the log (stderr) too: what an operator sees
 
 
 def _wait_for_slate_state(database: Path, states: set[str], *, timeout: float, log_path) -> str:

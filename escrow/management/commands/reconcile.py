@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from escrow.models import Payment
 from escrow.reconcile import reconcile_slate
 from slate.models import Slate
 from slate.states import SlateState
@@ -27,5 +29,13 @@ class Command(BaseCommand):
             self.stdout.write(f"{current.slug}: {'ok' if not differences else 'DIFFERENCES'}")
             for line in differences:
                 self.stdout.write(f"  {line}")
+        compared = Payment.objects.filter(
+            pledge__slate__in=slates, payment_intent_id__isnull=False
+        ).count()
+        self.stdout.write(
+            f"Compared {compared} payment(s) of {slates.count()} slate(s) with Stripe "
+            f"({settings.STRIPE_API_BASE or 'api.stripe.com'}): "
+            + (f"{total} difference(s)." if total else "no differences.")
+        )
         if total:
             raise CommandError(f"{total} difference(s) between the books and Stripe.")

@@ -12,6 +12,7 @@ which stops the children in order (SIGTERM to each group, up to 10 s, then SIGKI
 
 import contextlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -56,7 +57,8 @@ class Command(BaseCommand):
         }
         failure = None
         try:
-            if not settings.STRIPE_SECRET_KEY:
+            # A fake-stripe file left by an earlier run that did not stop cleanly is no key.
+            if not settings.STRIPE_SECRET_KEY or settings.STRIPE_FROM_FAKE_STRIPE_FILE:
                 failure = self._start_fake_stripe(stripe_port, port)
             if failure is None:
                 # seed_demo lives in the escrow app, which depends on this one: call it by name.
@@ -71,6 +73,8 @@ class Command(BaseCommand):
                 failure = self._watch()
         finally:
             self._stop_children()
+            if getattr(self, "fake_stripe_url", None):
+                Path(settings.FAKE_STRIPE_FILE).unlink(missing_ok=True)
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
         if failure:
@@ -124,6 +128,10 @@ class Command(BaseCommand):
         with urllib.request.urlopen(request, timeout=5):  # noqa: S310
             pass
         self.fake_stripe_url = base
+        # For commands run beside this one (reconcile in a second terminal): see settings.
+        fake_stripe_file = Path(settings.FAKE_STRIPE_FILE)
+        fake_stripe_file.parent.mkdir(parents=True, exist_ok=True)
+        fake_stripe_file.write_text(json.dumps(values, indent=2) + "\n")
         return None
 
     # --- Children ---
