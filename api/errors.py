@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from escrow.stripe_gateway import GatewayError
 from slate.errors import DomainError
 
+from .permissions import TwoFactorRequired
+
 logger = logging.getLogger(__name__)
 
 STATUS_BY_DOMAIN_CODE = {
@@ -26,9 +28,12 @@ STATUS_BY_DOMAIN_CODE = {
     "unknown_slate": status.HTTP_404_NOT_FOUND,
 }
 
+THROTTLED_WRITES = "Too many writes; try again in {seconds} seconds."
+
 CODE_BY_EXCEPTION = [
     (exceptions.NotAuthenticated, "not_authenticated"),
     (exceptions.AuthenticationFailed, "authentication_failed"),
+    (TwoFactorRequired, "two_factor_required"),
     (exceptions.PermissionDenied, "permission_denied"),
     (exceptions.NotFound, "not_found"),
     (exceptions.MethodNotAllowed, "method_not_allowed"),
@@ -96,7 +101,8 @@ def exception_handler(exc, context) -> Response:
     else:
         message = exc.detail if isinstance(exc.detail, str) else " ".join(_flatten(exc.detail))
         if isinstance(exc, exceptions.Throttled):
-            message = f"Too many writes; try again in {headers['Retry-After']} seconds."
+            template = getattr(exc, "retry_message", THROTTLED_WRITES)
+            message = template.format(seconds=headers["Retry-After"])
         body = error_body(code, str(message))
     return Response(body, status=exc.status_code, headers=headers)
 

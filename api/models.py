@@ -16,6 +16,11 @@ class PersonalAccessToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # When the login that made the token passed its second factor; None when it had not (a
+    # password alone, HTTP Basic, or a session from before two-factor). Such a token reads and
+    # pledges as its user, but never acts for a role that requires two-factor
+    # (accounts.mfa.two_factor_gap).
+    second_factor_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

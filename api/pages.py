@@ -9,7 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.mfa import has_totp, mfa_required_roles
+from accounts.mfa import session_second_factor_at
+from accounts.middleware import two_factor_redirect
 from slate.models import PartnerOrganization
 from slate.selectors import is_partner_admin
 
@@ -20,12 +21,19 @@ from .models import PersonalAccessToken, WebhookDelivery, WebhookEndpoint
 @login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request):
+    """People whose role requires two-factor make tokens here only from a login that passed
+    it (as on the role's pages), so every token they make can act for the role."""
+    refused = two_factor_redirect(request)
+    if refused is not None:
+        return refused
     new_token = None
     error = None
     if request.method == "POST":
         try:
             _, new_token = services.create_token(
-                user=request.user, name=request.POST.get("name", "")
+                user=request.user,
+                name=request.POST.get("name", ""),
+                second_factor_at=session_second_factor_at(request),
             )
         except services.ApiError as exc:
             error = exc.message
@@ -55,10 +63,10 @@ def partner_webhooks(request, slug: str):
     organization = PartnerOrganization.objects.filter(slug=slug).first()
     if organization is None or not is_partner_admin(request.user, organization):
         raise Http404("No such organization")
-    if mfa_required_roles(request.user) and not has_totp(request.user):
-        # The partner pages' rule (accounts.middleware), for this page outside their namespace.
-        messages.warning(request, "Set up two-factor authentication to manage webhooks.")
-        return redirect("mfa_activate_totp")
+    # The partner pages' rule (accounts.middleware), for this page outside their namespace.
+    refused = two_factor_redirect(request)
+    if refused is not None:
+        return refused
     new_endpoint = None
     error = error_field = None
     if request.method == "POST":

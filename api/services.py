@@ -6,7 +6,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -39,8 +39,11 @@ def hash_token(raw_token: str) -> str:
 
 
 @transaction.atomic
-def create_token(*, user, name: str) -> tuple[PersonalAccessToken, str]:
-    """Returns the stored token and the raw token, which is never stored and shown once."""
+def create_token(
+    *, user, name: str, second_factor_at: datetime | None = None
+) -> tuple[PersonalAccessToken, str]:
+    """Returns the stored token and the raw token, which is never stored and shown once.
+    ``second_factor_at``: when the login making it passed two-factor (None: it did not)."""
     if not user.is_authenticated:
         raise ApiError("forbidden", "Log in to create a token.")
     name = clean_text(
@@ -58,8 +61,9 @@ def create_token(*, user, name: str) -> tuple[PersonalAccessToken, str]:
         )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = PersonalAccessToken.objects.create(
-        user=user, name=name, prefix=raw[:12], token_hash=hash_token(raw)
-    )
+        user=user, name=name, prefix=raw[:12], token_hash=hash_token(raw),
+        second_factor_at=second_factor_at,
+    )  # fmt: skip
     return token, raw
 
 

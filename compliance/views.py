@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.mfa import has_totp
+from accounts.middleware import two_factor_redirect
 from candidates.models import Candidate
 from slate.models import Slate
 
@@ -115,14 +115,16 @@ def export_schedule_a(request, candidate_id: int):
     slate = get_object_or_404(Slate, slug=slug) if slug else None
     if not permissions.can_export(request.user, candidate, slate):
         raise PermissionDenied("Only the committee's treasurer, the slate's organizers or staff.")
-    if not has_totp(request.user):
-        # Donors' names and addresses leave Slate here: two-factor first, staff included.
-        messages.warning(
-            request,
-            "Contribution reports carry donors' details: set up two-factor authentication "
-            "before downloading one.",
-        )
-        return redirect("mfa_activate_totp")
+    # Donors' names and addresses leave Slate here: two-factor first, for everyone (a
+    # treasurer may hold no other role), and in this login.
+    refused = two_factor_redirect(
+        request,
+        required=True,
+        reason="Contribution reports carry donors' details: you need two-factor "
+        "authentication before downloading one.",
+    )
+    if refused is not None:
+        return refused
     report = export.schedule_a(candidate, slate=slate)
     services.record_donor_data_access(
         actor=request.user, what=DonorDataAccess.What.EXPORT, request=request,

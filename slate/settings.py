@@ -387,6 +387,9 @@ REST_FRAMEWORK = {
     # Proxies in front of the web process whose X-Forwarded-For is trusted (for per-IP limits).
     "NUM_PROXIES": env_int("SLATE_API_NUM_PROXIES", 0),
 }
+# allauth's limits (failed logins per address, shared by the login form and HTTP Basic on
+# POST /api/v1/tokens) count the same client address as the API's.
+ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
 SPECTACULAR_SETTINGS = {
     "TITLE": "Slate API",
     "DESCRIPTION": (

@@ -1,7 +1,11 @@
 import importlib
 
 import pytest
+from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.models import Authenticator
 from django.apps import apps
+from django.http import HttpRequest
+from django.test.client import ClientMixin
 from pytest_django.plugin import blocking_manager_key
 
 from slate import events
@@ -61,6 +65,28 @@ def pytest_sessionfinish(session, exitstatus):
     if report:
         session.config.get_terminal_writer().line("\n" + report, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(autouse=True)
+def _force_login_is_a_complete_login(monkeypatch):
+    """``client.force_login(user)`` stands for a login through allauth's forms: the password,
+    then, for a user who has TOTP at that moment, the code. allauth records those steps on
+    the session and two-factor is checked on the login (accounts.mfa.two_factor_gap), so
+    record them here as allauth would. A test that sets up TOTP or gives a role after
+    ``force_login`` gets a password-only session, as a person would."""
+    original = ClientMixin._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+        request = HttpRequest()
+        request.session = self.session
+        record_authentication(request, user, "password", email=user.email)
+        if totp is not None:
+            record_authentication(request, user, "mfa", id=totp.pk, type=totp.type)
+        request.session.save()
+
+    monkeypatch.setattr(ClientMixin, "_login", _login)
 
 
 @pytest.fixture

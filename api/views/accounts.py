@@ -1,20 +1,18 @@
 """Who am I, and my personal access tokens."""
 
-from django.apps import apps
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from candidates.selectors import candidate_for_user
 
 from .. import services
+from ..authentication import PasswordForTokenAuthentication
 from ..fields import StrictCharField
 from ..models import PersonalAccessToken
-from ..permissions import IsAuthenticated
+from ..permissions import IsAuthenticated, credentials_second_factor_at
 
 
 class MeSerializer(serializers.Serializer):
@@ -51,7 +49,17 @@ class TokenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = PersonalAccessToken
-        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "active"]
+        fields = [
+            "id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "active",
+            "second_factor_at",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "second_factor_at": {
+                "help_text": "When the login that made the token passed two-factor "
+                "authentication; null if it did not (then the token cannot act for an "
+                "organizer, candidate, partner admin or staff member)."
+            }
+        }
 
 
 class NewTokenSerializer(TokenSerializer):
@@ -65,17 +73,12 @@ class TokenRequestSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100, help_text="What will use the token.")
 
 
-def _has_second_factor(user) -> bool:
-    if not apps.is_installed("allauth.mfa"):
-        return False
-    from allauth.mfa.models import Authenticator
-
-    return Authenticator.objects.filter(user=user).exists()
-
-
 class TokenListCreate(generics.ListAPIView):
     """Your personal access tokens. ``POST`` makes one; it may also be called with HTTP Basic
-    (email and password) so a script can get its first token with curl."""
+    (email and password) so a script can get its first token with curl, for accounts without
+    two-factor; failed tries share the login form's limits (429). A token can act for an
+    organizer, candidate, partner admin or staff member only if the login that made it passed
+    two-factor (``second_factor_at``): a browser session that did, or such a token."""
 
     serializer_class = TokenSerializer
     permission_classes = [IsAuthenticated]
@@ -85,7 +88,7 @@ class TokenListCreate(generics.ListAPIView):
         authenticators = super().get_authenticators()
         request = getattr(self, "request", None)  # None while the schema is generated
         if request is not None and request.method == "POST":
-            authenticators.append(BasicAuthentication())
+            authenticators.append(PasswordForTokenAuthentication())
         return authenticators
 
     def get_queryset(self):
@@ -97,15 +100,13 @@ class TokenListCreate(generics.ListAPIView):
         examples=[OpenApiExample("A script", value={"name": "nightly export"}, request_only=True)],
     )
     def post(self, request):
-        if isinstance(request.successful_authenticator, BasicAuthentication) and (
-            _has_second_factor(request.user)
-        ):
-            raise PermissionDenied(
-                "This account uses two-factor login: create tokens on the settings page."
-            )
         body = TokenRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        token, raw = services.create_token(user=request.user, name=body.validated_data["name"])
+        token, raw = services.create_token(
+            user=request.user,
+            name=body.validated_data["name"],
+            second_factor_at=credentials_second_factor_at(request),
+        )
         data = {**TokenSerializer(token).data, "token": raw}
         return Response(NewTokenSerializer(data).data, status=status.HTTP_201_CREATED)
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from compliance import export, services
@@ -17,7 +18,7 @@ from tests.compliance.helpers import (
     record_refund,
     slates_sharing_candidates,
 )
-from tests.factories import UserFactory, with_totp
+from tests.factories import UserFactory, current_totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +145,11 @@ def test_treasurer_organizer_and_staff_download_others_get_403_and_nothing_logge
     assert response.status_code == 302
     assert not DonorDataAccess.objects.exists()
     with_totp(treasurer)
+    response = client.get(url)  # set up, but this login has not entered a code: no download
+    assert response["Location"].startswith("/accounts/2fa/reauthenticate/?next=")
+    assert not DonorDataAccess.objects.exists()
+    cache.clear()  # allauth refuses a code used twice; tests share one secret
+    client.post("/accounts/2fa/reauthenticate/", {"code": current_totp_code()})
     response = client.get(url)
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     assert b"Lovelace" in response.content
