@@ -19,6 +19,7 @@ from .models import (
     LedgerTransaction,
     Payment,
     Payout,
+    PayoutDestinationChange,
     Refund,
     StripeCustomer,
     SupporterNotice,
@@ -187,9 +188,72 @@ class WebhookEventAdmin(ReadOnlyAdmin):
         return event.processed_at is None and event.attempts > 0
 
 
+class CandidatePayoutAccountForm(forms.ModelForm):
+    class Meta:
+        model = CandidatePayoutAccount
+        fields = ["candidate", "stripe_account_id"]
+
+    def clean_stripe_account_id(self):
+        try:
+            return payouts.clean_stripe_account_id(self.cleaned_data["stripe_account_id"])
+        except payouts.PayoutError as error:
+            raise forms.ValidationError(error.message) from error
+
+
+def _may_manage_payouts(request) -> bool:
+    return request.user.has_perm("escrow.manage_payouts")
+
+
 @admin.register(CandidatePayoutAccount)
 class CandidatePayoutAccountAdmin(admin.ModelAdmin):
+    """Where a candidate's money goes. Only the treasurer (``escrow.manage_payouts``) changes
+    it, and only through ``payouts.set_payout_destination``, which records every change
+    (Payout destination changes)."""
+
+    form = CandidatePayoutAccountForm
     list_display = ["candidate", "stripe_account_id"]
+    actions = None  # no bulk delete: each removal goes through the service, audited
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["candidate"] if obj is not None else []
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or _may_manage_payouts(request)
+
+    def has_add_permission(self, request):
+        return _may_manage_payouts(request)
+
+    def has_change_permission(self, request, obj=None):
+        return _may_manage_payouts(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return _may_manage_payouts(request)
+
+    def save_model(self, request, obj, form, change):
+        account = payouts.set_payout_destination(
+            candidate_id=obj.candidate_id,
+            stripe_account_id=obj.stripe_account_id,
+            actor=request.user,
+        )
+        obj.pk = account.pk if account is not None else obj.pk
+
+    def delete_model(self, request, obj):
+        payouts.set_payout_destination(
+            candidate_id=obj.candidate_id, stripe_account_id="", actor=request.user
+        )
+
+    def delete_queryset(self, request, queryset):
+        for account in queryset:
+            self.delete_model(request, account)
+
+
+@admin.register(PayoutDestinationChange)
+class PayoutDestinationChangeAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "previous_account_id", "account_id", "changed_by", "changed_at"]
+    search_fields = ["candidate__full_name", "previous_account_id", "account_id"]
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) or _may_manage_payouts(request)
 
 
 @admin.register(Refund)

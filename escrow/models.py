@@ -305,6 +305,29 @@ class CandidatePayoutAccount(models.Model):
         return f"{self.candidate}: {self.stripe_account_id}"
 
 
+class PayoutDestinationChange(models.Model):
+    """Audit: every change of where a candidate's payouts go, who made it and when (written
+    only by ``payouts.set_payout_destination``)."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="+")
+    previous_account_id = models.CharField(max_length=255, blank=True)
+    # Empty: no Connect account any more, the candidate is paid through the treasurer.
+    account_id = models.CharField(max_length=255, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.candidate}: {self.previous_account_id or 'treasurer'} -> "
+            f"{self.account_id or 'treasurer'}"
+        )
+
+
 class Refund(models.Model):
     """Money given back to a supporter from a captured payment, all or part of it."""
 

@@ -6,6 +6,7 @@ Connect account gets a transfer; one without gets a disbursement record for the 
 Both post the same ledger entries (payable debited, paid credited).
 """
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from .models import (
     LedgerEntry,
     LedgerTransaction,
     Payout,
+    PayoutDestinationChange,
 )
 from .selectors import RESERVED_PAYOUT_STATUSES, candidate_unreserved_cents
 
@@ -246,3 +248,54 @@ def flag_payouts_near_due(*, now=None, warn_days: int = 2) -> list[Payout]:
     flagged = list(near.filter(needs_attention=False))
     near.update(needs_attention=True)
     return flagged
+
+
+STRIPE_ACCOUNT_ID = re.compile(r"acct_[A-Za-z0-9]{1,250}")
+
+
+def clean_stripe_account_id(value: str) -> str:
+    """A Stripe Connect account id (``acct_…``), or empty for "pay through the treasurer"."""
+    value = (value or "").strip()
+    if value and not STRIPE_ACCOUNT_ID.fullmatch(value):
+        raise PayoutError(
+            "invalid_account",
+            "Enter a Stripe Connect account id (acct_ followed by letters and digits), or "
+            "nothing to pay this candidate through the treasurer.",
+            field="stripe_account_id",
+        )
+    return value
+
+
+def set_payout_destination(
+    *, candidate_id: int, stripe_account_id: str, actor
+) -> CandidatePayoutAccount | None:
+    """Where a candidate's payouts go from now on: their Stripe Connect account, or (empty)
+    the treasurer. Only the treasurer (``escrow.manage_payouts``) changes it, and every change
+    is recorded: who, when, from what to what. Payouts already scheduled keep their
+    destination; a failed one sent again goes to the new one."""
+    _require_payout_manager(actor)
+    account_id = clean_stripe_account_id(stripe_account_id)
+    with transaction.atomic():
+        current = (
+            CandidatePayoutAccount.objects.select_for_update()
+            .filter(candidate_id=candidate_id)
+            .first()
+        )
+        previous = current.stripe_account_id if current else ""
+        if previous == account_id:
+            return current
+        if not account_id:
+            current.delete()
+            current = None
+        elif current is None:
+            current = CandidatePayoutAccount.objects.create(
+                candidate_id=candidate_id, stripe_account_id=account_id
+            )
+        else:
+            current.stripe_account_id = account_id
+            current.save(update_fields=["stripe_account_id"])
+        PayoutDestinationChange.objects.create(
+            candidate_id=candidate_id, previous_account_id=previous, account_id=account_id,
+            changed_by=actor,
+        )  # fmt: skip
+    return current
