@@ -79,11 +79,12 @@ def process_event(*, event_row_id: int) -> bool:
 
 def unprocessed_event_ids(*, untouched_since, limit: int = 500) -> list[int]:
     """Events stored but not processed, neither received nor tried since ``untouched_since``:
-    their task was lost, or it failed. Oldest first, since later events may build on them."""
+    their task was lost, or it failed. Events never tried come first (events that keep failing
+    must not crowd them out), then the oldest, since later events may build on them."""
     return list(
         WebhookEvent.objects.filter(processed_at__isnull=True, received_at__lte=untouched_since)
         .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lte=untouched_since))
-        .order_by("received_at", "pk")
+        .order_by(F("last_attempt_at").asc(nulls_first=True), "received_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
 

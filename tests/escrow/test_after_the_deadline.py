@@ -13,6 +13,7 @@ from compliance.declarations import ATTESTED
 from escrow import services as escrow_services
 from escrow import stripe_gateway
 from escrow.models import Payment
+from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
 from pledges.models import Pledge
@@ -67,6 +68,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
     assert slate_counts(slate.pk).money_pledged_cents == 0
     assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.EXPIRED
     assert ledger_problems() == []
+    assert reconcile_slate(slate) == []
 
 
 def test_no_card_can_be_added_after_the_deadline(localstripe, money_threshold_slate):
@@ -154,6 +156,8 @@ def test_a_pledge_cannot_be_cancelled_after_the_deadline(localstripe, money_thre
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.AUTHORIZED
     assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.LOCKED
+    assert ledger_problems() == []
+    assert reconcile_slate(slate) == []
 
 
 def test_a_pledge_without_a_hold_cannot_be_cancelled_after_the_deadline(money_threshold_slate):

@@ -241,3 +241,15 @@ def test_the_stored_payload_is_read_only_before_processing(
     assert sweep_later()["webhooks"] == 0
     assert webhooks.slate_ids_awaiting_money_events() == set()
     assert json.dumps(WebhookEvent.objects.get(pk=row.pk).payload) == '{"id": "evt_done"}'
+
+
+def test_events_that_keep_failing_do_not_crowd_out_events_never_tried(localstripe):
+    failing = store_event(localstripe, "evt_old_failing", "customer.created", {"id": "cus_1"})
+    fresh = store_event(localstripe, "evt_never_tried", "customer.created", {"id": "cus_2"})
+    long_ago = timezone.now() - timedelta(hours=1)
+    WebhookEvent.objects.filter(pk=failing.pk).update(
+        received_at=long_ago, attempts=40, last_attempt_at=long_ago
+    )
+    WebhookEvent.objects.filter(pk=fresh.pk).update(received_at=long_ago + timedelta(minutes=1))
+
+    assert webhooks.unprocessed_event_ids(untouched_since=timezone.now(), limit=1) == [fresh.pk]
