@@ -204,6 +204,8 @@ class SignOnRequest(models.Model):
     referred_by = models.ForeignKey(
         PartnerOrganization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The personal share code (``ReferralCode``) of the supporter whose link brought them.
+    referrer_code = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     # When the confirmation link was last emailed: a repeat within a few minutes sends none.
     link_sent_at = models.DateTimeField(null=True, blank=True)
@@ -219,3 +221,42 @@ class SignOnRequest(models.Model):
 
     def __str__(self) -> str:
         return f"sign-on request #{self.pk} to {self.slate_id}"
+
+
+class ReferralCode(models.Model):
+    """A supporter's personal share code: ``/slates/<slug>/?ref=<code>`` credits them."""
+
+    supporter = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_code"
+    )
+    code = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Referral(models.Model):
+    """Who brought whom to a slate. One per supporter and slate, the first link they came by,
+    so a person is counted once however many pledges they make or links they follow, and a
+    chain (A brought B, B brought C) credits each link to its own referrer only."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="+")
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referred_to"
+    )
+    referrer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referrals_made"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "supporter"], name="referral_once"),
+            models.CheckConstraint(
+                condition=~Q(supporter=models.F("referrer")), name="referral_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} brought {self.supporter_id} to {self.slate_id}"

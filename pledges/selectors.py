@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
 from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
-from .models import Pledge, SlateSupporter
+from .models import Pledge, Referral, SlateSupporter
 from .states import PledgeKind, PledgeState
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
@@ -229,3 +229,29 @@ def live_kinds_of(supporter, slate: Slate) -> set[str]:
         .exclude(state__in=NOT_THANKED_STATES)
         .values_list("kind", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class Brought:
+    people: int
+    money_cents: int
+
+
+# Money that stands: saved, held, charged or paid out (not cancelled, voided, failed, refunded).
+STANDING_MONEY_STATES = (
+    PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION,
+    PledgeState.CAPTURED, PledgeState.PAID_OUT,
+)  # fmt: skip
+
+
+def brought_by(supporter) -> Brought:
+    """ "You brought N people and $X": the people this supporter's links brought (each once
+    per slate) and what those people pledged in money to that slate, standing."""
+    referrals = Referral.objects.filter(referrer=supporter)
+    people = referrals.values("supporter").distinct().count()
+    money = Pledge.objects.filter(
+        Exists(referrals.filter(slate=OuterRef("slate"), supporter=OuterRef("supporter"))),
+        kind=PledgeKind.MONEY,
+        state__in=STANDING_MONEY_STATES,
+    ).aggregate(total=Sum(F("amount_cents") - F("refunded_cents")))["total"]
+    return Brought(people=people, money_cents=money or 0)

@@ -28,7 +28,7 @@ from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
-from . import services
+from . import referrals, services
 from .models import Pledge, SignOnRequest
 from .states import PledgeState
 from .validation import ZIP_RE, PledgeError, check_referral
@@ -82,6 +82,7 @@ def request_sign_on(
     zip_code: object,
     on_public_roll: bool = False,
     referred_by: PartnerOrganization | None = None,
+    referrer_code: str = "",
 ) -> SignOnRequest:
     """Record the sign-on and email its confirmation link. The same address again is the same
     request: details typed again replace those not yet confirmed, and the link is re-sent at
@@ -103,6 +104,7 @@ def request_sign_on(
         request.name, request.zip_code, request.supporter_state = name, zip_code, state
         request.on_public_roll = bool(on_public_roll)
         request.referred_by = referred_by or request.referred_by
+        request.referrer_code = referrer_code[:32] or request.referrer_code
     now = timezone.now()
     if request.link_sent_at is None or now - request.link_sent_at >= RESEND_AFTER:
         request.link_sent_at = now
@@ -169,6 +171,7 @@ def confirm_sign_on(*, token: str) -> Pledge:
         referred_by=request.referred_by,
         public_name=public_name(request.name) if request.on_public_roll else "",
     )
+    referrals.attribute(slate=request.slate, supporter=supporter, code=request.referrer_code)
     request.pledge, request.confirmed_at = pledge, timezone.now()
     request.save(update_fields=["pledge", "confirmed_at"])
     return pledge

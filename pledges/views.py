@@ -11,8 +11,9 @@ from candidates.selectors import slate_candidate_standings
 from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerOrganization, Slate
 from slate.selectors import public_slates
+from slate.sharing import supporter_ref
 
-from . import selectors, services, signons
+from . import referrals, selectors, services, signons
 from .forms import SUGGESTED_DOLLARS, EmailSignOnForm, MoneyPledgeForm, SignOnForm
 
 
@@ -26,6 +27,13 @@ def _referral(request, slate: Slate) -> PartnerOrganization | None:
     if not slug:
         return None
     return PartnerOrganization.objects.filter(slug=slug, endorsements__slate=slate).first()
+
+
+def _credit_referrer(request, slate: Slate, supporter) -> None:
+    """The supporter whose share link brought this visitor (see slate.sharing) gets the credit."""
+    referrals.attribute(
+        slate=slate, supporter=supporter, code=supporter_ref(request.session, slate.slug)
+    )
 
 
 def _show_error(form, error) -> None:
@@ -76,6 +84,7 @@ def pledge_money(request, slug: str):
                 form.is_valid()
             _show_error(form, _for_form(error))
         else:
+            _credit_referrer(request, slate, request.user)
             return redirect("escrow:card", pk=pledge.pk)
     return render(
         request,
@@ -108,6 +117,7 @@ def sign_on(request, slug: str):
             signons.request_sign_on(
                 slate=slate, name=data["name"], email=data["email"], zip_code=data["zip_code"],
                 on_public_roll=data["on_public_roll"], referred_by=_referral(request, slate),
+                referrer_code=supporter_ref(request.session, slate.slug),
             )  # fmt: skip
         except services.PledgeError as error:
             _show_error(form, error)
@@ -135,6 +145,7 @@ def _sign_on_with_account(request, slate: Slate):
         except services.PledgeError as error:
             _show_error(form, error)
         else:
+            _credit_referrer(request, slate, request.user)
             messages.success(request, "You signed on. Thank you for backing a coordinated slate.")
             return redirect("pledges:thanks", slug=slate.slug)
     return render(
@@ -186,12 +197,14 @@ def thanks(request, slug: str):
     )
     if pledge is None:
         return redirect(slate.get_absolute_url())
-    share_url = request.build_absolute_uri(slate.get_absolute_url())
+    code = referrals.code_for(pledge.supporter)
+    share_url = request.build_absolute_uri(f"{slate.get_absolute_url()}?ref={code}")
     context = {
         "slate": slate,
         "pledge": pledge,
         "share_url": share_url,
         "kinds": selectors.live_kinds_of(pledge.supporter, slate),
+        "brought": selectors.brought_by(pledge.supporter),
     }
     return render(request, "pledges/thanks.html", context)
 
@@ -199,7 +212,8 @@ def thanks(request, slug: str):
 @login_required
 def my_pledges(request):
     pledges = selectors.pledges_of(request.user).prefetch_related("events").order_by("-created_at")
-    return render(request, "pledges/mine.html", {"pledges": pledges})
+    context = {"pledges": pledges, "brought": selectors.brought_by(request.user)}
+    return render(request, "pledges/mine.html", context)
 
 
 @login_required

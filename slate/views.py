@@ -19,6 +19,7 @@ from candidates.selectors import (
 
 from . import selectors
 from .models import Endorsement, Slate
+from .sharing import remember_supporter_ref
 
 
 @require_GET
@@ -38,6 +39,8 @@ def _visible_slate(request, slug: str) -> Slate:
 @require_GET
 def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
+    # A supporter's share link: remembered for this slate; credited when the visitor pledges.
+    remember_supporter_ref(request.session, slate.slug, request.GET.get("ref"))
     standings = slate_candidate_standings(slate)
     commitments = commitments_by_candidate(slate)
     asks = ask_counts(slate)

@@ -12,9 +12,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates.models import Candidate
+from pledges import referrals
 from pledges.views import _referral
 from slate.models import PartnerOrganization
 from slate.selectors import is_organizer, public_slates
+from slate.sharing import supporter_ref
 
 from . import selectors, services, shifts
 from .forms import (
@@ -54,6 +56,10 @@ def pledge(request, slug: str):
         except services.VolunteerError as error:
             _show_error(form, error)
         else:
+            referrals.attribute(
+                slate=slate, supporter=request.user,
+                code=supporter_ref(request.session, slate.slug),
+            )  # fmt: skip
             messages.success(request, f"Thank you: {data['hours']} hours pledged to {slate}.")
             return redirect("pledges:thanks", slug=slate.slug)
     return render(
