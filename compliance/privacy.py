@@ -11,11 +11,12 @@ is wiped, and so are the person's details in stored Stripe events (escrow.event_
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from escrow.event_payloads import forget_person_in_events
 from escrow.models import Payment, Refund
-from pledges.models import Pledge, PledgeEvent
+from pledges.models import Pledge, PledgeEvent, SignOnRequest
 from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind
 from slate.queue import enqueue_on_commit
 
@@ -158,6 +159,13 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
     Pledge.objects.filter(supporter=user, kind=PledgeKind.VOLUNTEER).update(
         zip_code="", availability=""
     )
+    # Off the public roll; and the sign-ons made by email (name, address, ZIP) are forgotten
+    # (a confirmed one's pledge stays, counted, under the anonymized account).
+    Pledge.objects.filter(supporter=user).exclude(public_name="").update(public_name="")
+    by_email = Q(pledge__supporter=user)
+    if user.email:
+        by_email |= Q(email__iexact=user.email)
+    SignOnRequest.objects.filter(by_email).delete()
     _anonymize_account(user)
     # Stripe's events about their customer, cards and payments keep only the books' facts.
     forget_person_in_events(user=user)

@@ -2,7 +2,16 @@ from django.contrib import admin
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import Pledge, PledgeAllocation, PledgeEvent, PledgeNotice, SlateSupporter
+from .models import (
+    Pledge,
+    PledgeAllocation,
+    PledgeEvent,
+    PledgeNotice,
+    Referral,
+    ReferralCode,
+    SignOnRequest,
+    SlateSupporter,
+)
 
 
 class AllocationInline(ReadOnlyInline):
@@ -64,3 +73,29 @@ class PledgeNoticeAdmin(ReadOnlyAdmin):
     list_display = ["pledge", "kind", "created_at", "settled_at", "sent"]
     list_filter = ["kind", "sent"]
     readonly_fields = ["pledge", "kind", "created_at", "settled_at", "sent"]
+
+
+@admin.register(SignOnRequest)
+class SignOnRequestAdmin(ReadOnlyAdmin):
+    """Sign-ons by email, confirmed or waiting for their link; they change only by the link."""
+
+    list_display = ["id", "slate", "email", "supporter_state", "on_public_roll", "confirmed_at"]
+    list_filter = ["slate", "on_public_roll"]
+    search_fields = ["email", "name"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in SignOnRequest._meta.fields]
+
+
+@admin.register(ReferralCode)
+class ReferralCodeAdmin(ReadOnlyAdmin):
+    list_display = ["code", "supporter", "created_at"]
+    search_fields = ["code", "supporter__email"]
+    readonly_fields = ["code", "supporter", "created_at"]
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    list_display = ["slate", "referrer", "supporter", "created_at"]
+    list_filter = ["slate"]
+    readonly_fields = ["slate", "referrer", "supporter", "created_at"]

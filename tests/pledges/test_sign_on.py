@@ -216,3 +216,21 @@ def test_the_link_task_twice_sends_two_links_to_one_sign_on(slate):
         Client().post(link_in(message))
     assert sign_ons(slate) == 1
     assert not signons.send_sign_on_link(request_id=request.pk)  # confirmed: no more links
+
+
+def test_deleting_ones_data_takes_them_off_the_roll_and_forgets_the_email_sign_on(
+    slate, django_capture_on_commit_callbacks
+):
+    from compliance.privacy import delete_personal_data
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(f"/slates/{slate.slug}/sign-on/", {**FORM, "on_public_roll": "on"})
+    Client().post(link_in(mail.outbox[0]))
+    pledge = Pledge.objects.get()
+    assert pledge.public_name == "Jane D."
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_personal_data(user=pledge.supporter, actor=pledge.supporter)
+    pledge.refresh_from_db()
+    assert pledge.public_name == "" and not SignOnRequest.objects.exists()
+    assert "Jane" not in Client().get(slate.get_absolute_url()).content.decode()
+    assert sign_ons(slate) == 1  # still counted, no longer named
