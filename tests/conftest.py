@@ -89,6 +89,17 @@ def _force_login_is_a_complete_login(monkeypatch):
     monkeypatch.setattr(ClientMixin, "_login", _login)
 
 
+def pytest_terminal_summary(terminalreporter):
+    calls = list(STRIPE_REQUESTS)
+    if calls:
+        kinds = {(call.service, call.method) for call in calls}
+        bad = sum(1 for call in calls if call.problems)
+        terminalreporter.write_line(
+            f"Stripe requests checked against the SDK: {len(calls)} calls of {len(kinds)} "
+            f"kinds, {bad} with unknown parameters"
+        )
+
+
 @pytest.fixture
 def slate_events():
     """Collects every slate event sent, as (signal name, slate_id) pairs."""
