@@ -148,7 +148,9 @@ def disable_endpoint(*, endpoint: WebhookEndpoint, actor) -> WebhookEndpoint:
 def slate_has_endpoints(slate_id: int) -> bool:
     """One cheap query per announced event; most slates have no partner webhooks."""
     return WebhookEndpoint.objects.filter(
-        organization__endorsements__slate_id=slate_id, disabled_at__isnull=True
+        organization__endorsements__slate_id=slate_id,
+        organization__verified=True,  # an unverified organization hears nothing
+        disabled_at__isnull=True,
     ).exists()
 
 
@@ -157,7 +159,9 @@ def record_event(*, slate_id: int, event_type: str, event_key: str, data: dict) 
     send each after commit. Returns how many were created (0 if announced before)."""
     endpoints = list(
         WebhookEndpoint.objects.filter(
-            organization__endorsements__slate_id=slate_id, disabled_at__isnull=True
+            organization__endorsements__slate_id=slate_id,
+            organization__verified=True,  # an unverified organization hears nothing
+            disabled_at__isnull=True,
         ).distinct()
     )
     if not endpoints:
@@ -205,7 +209,7 @@ def attempt_delivery(*, delivery_id: int) -> WebhookDelivery | None:
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
+            .select_related("endpoint__organization")
             .filter(
                 pk=delivery_id,
                 status=WebhookDelivery.Status.PENDING,
@@ -217,9 +221,13 @@ def attempt_delivery(*, delivery_id: int) -> WebhookDelivery | None:
         if delivery is None:
             return None  # done, given up, not due, or being sent by another worker now
         endpoint = delivery.endpoint
-        if endpoint.disabled_at is not None:
+        if endpoint.disabled_at is not None or not endpoint.organization.verified:
             delivery.status = WebhookDelivery.Status.FAILED
-            delivery.last_error = "endpoint disabled"
+            delivery.last_error = (
+                "endpoint disabled"
+                if endpoint.disabled_at is not None
+                else "organization not verified"  # staff withdrew its verification
+            )
             delivery.save(update_fields=["status", "last_error"])
             return None
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from slate import selectors as slate_selectors
 from slate import services as slate_services
@@ -50,14 +50,13 @@ def new(request):
 def detail(request, organization_slug: str):
     """Public: who the organization is and which slates it endorses."""
     organization = get_object_or_404(PartnerOrganization, slug=organization_slug)
+    is_admin = slate_selectors.is_partner_admin(request.user, organization)
     endorsements = organization.endorsements.filter(
         slate__state__in=slate_selectors.PUBLIC_STATES
     ).select_related("slate")
-    context = {
-        "organization": organization,
-        "endorsements": endorsements,
-        "is_admin": slate_selectors.is_partner_admin(request.user, organization),
-    }
+    if not (organization.verified or is_admin):  # staff are admins of every organization
+        endorsements = endorsements.none()  # not public until staff verify the organization
+    context = {"organization": organization, "endorsements": endorsements, "is_admin": is_admin}
     return render(request, "organizing/orgs/detail.html", context)
 
 
@@ -116,10 +115,14 @@ def endorse(request, organization_slug: str):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def withdraw(request, organization_slug: str, slug: str):
+    """GET asks to confirm (a withdrawal is public at once); POST withdraws."""
     organization = admin_organization(request, organization_slug)
-    slate = get_object_or_404(Slate, slug=slug)
+    slate = get_object_or_404(Slate, slug=slug, endorsements__organization=organization)
+    if request.method == "GET":
+        context = {"organization": organization, "slate": slate}
+        return render(request, "organizing/orgs/withdraw.html", context)
     try:
         slate_services.withdraw_endorsement(
             organization=organization, slate=slate, actor=request.user

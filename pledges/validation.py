@@ -10,6 +10,7 @@ from candidates.selectors import active_invitations
 from slate.errors import DomainError
 from slate.geography import US_STATE_CODES
 from slate.models import PartnerOrganization, Slate
+from slate.selectors import endorsing_organizations
 from slate.text import clean_text
 
 from .models import VolunteerActivity
@@ -83,7 +84,10 @@ def clean_supporter_state(value: str) -> str:
 
 
 def check_referral(referred_by: PartnerOrganization | None, slate: Slate) -> None:
-    if referred_by is not None and not referred_by.endorsements.filter(slate=slate).exists():
+    if (
+        referred_by is not None
+        and not endorsing_organizations(slate.pk).filter(pk=referred_by.pk).exists()
+    ):
         raise PledgeError(
             "invalid_referral",
             "That organization does not endorse this slate.",

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from candidates.selectors import slate_candidate_standings
 from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerOrganization, Slate
-from slate.selectors import public_slates
+from slate.selectors import endorsing_organizations, public_slates
 from slate.sharing import supporter_ref
 
 from . import referrals, selectors, services, signons
@@ -26,7 +26,7 @@ def _referral(request, slate: Slate) -> PartnerOrganization | None:
     slug = request.session.get("referred_by")
     if not slug:
         return None
-    return PartnerOrganization.objects.filter(slug=slug, endorsements__slate=slate).first()
+    return endorsing_organizations(slate.pk).filter(slug=slug).first()
 
 
 def _credit_referrer(request, slate: Slate, supporter) -> None:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     DeadlineExtension,
@@ -65,10 +66,27 @@ class DeadlineExtensionAdmin(ReadOnlyAdmin):
 
 @admin.register(PartnerOrganization)
 class PartnerOrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "verified"]
-    list_filter = ["kind", "verified"]
-    search_fields = ["name", "slug"]
+    """Staff verify an organization (it is who it says it is) with the actions, through the
+    service: until then its endorsements are not shown and it hears no webhook events."""
+
+    list_display = ["name", "kind", "website", "verified", "created_at"]
+    list_filter = ["verified", "kind"]
+    search_fields = ["name", "slug", "website", "admins__email"]
     filter_horizontal = ["admins"]
+    readonly_fields = ["verified"]
+    actions = ["verify", "withdraw_verification"]
+
+    @admin.action(description="Verify the selected organizations")
+    def verify(self, request, queryset):
+        for organization in queryset:
+            services.verify_partner_organization(organization=organization, actor=request.user)
+        self.message_user(request, f"Verified {len(queryset)} organization(s).")
+
+    @admin.action(description="Withdraw verification of the selected organizations")
+    def withdraw_verification(self, request, queryset):
+        for organization in queryset:
+            services.unverify_partner_organization(organization=organization, actor=request.user)
+        self.message_user(request, f"Withdrew verification of {len(queryset)} organization(s).")
 
 
 @admin.register(Endorsement)

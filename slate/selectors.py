@@ -10,7 +10,13 @@ from datetime import timedelta
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import PartnerOrganization, Slate, SlateBreakdownShard, SlateCounterShard
+from .models import (
+    Endorsement,
+    PartnerOrganization,
+    Slate,
+    SlateBreakdownShard,
+    SlateCounterShard,
+)
 from .states import SlateState
 from .threshold import ThresholdFacts, ThresholdRule, ThresholdVerdict, evaluate_rule
 from .totals import BREAKDOWN_FIELDS, COUNTER_FIELDS, BreakdownCounts, Counts
@@ -233,6 +239,18 @@ def partner_breakdown(slate_id: int) -> list[PartnerSlice]:
 def partner_slice(slate_id: int, organization_id: int) -> BreakdownCounts:
     """What one organization's referral links brought to one slate: live pledges only."""
     return breakdown_slice(slate_id, "partner", str(organization_id))
+
+
+def public_endorsements(slate_id: int) -> QuerySet[Endorsement]:
+    """The endorsements that count: shown on the slate, trusted for referrals and event
+    hosting, told of the slate's events. Anyone can register "Teamsters", so an organization's
+    endorsements count only once staff have verified that it is who it says it is."""
+    return Endorsement.objects.filter(slate_id=slate_id, organization__verified=True)
+
+
+def endorsing_organizations(slate_id: int) -> QuerySet[PartnerOrganization]:
+    """The verified organizations endorsing the slate (see ``public_endorsements``)."""
+    return PartnerOrganization.objects.filter(verified=True, endorsements__slate_id=slate_id)
 
 
 def partner_organizations_visible_to(user) -> QuerySet[PartnerOrganization]:

@@ -563,6 +563,18 @@ def verify_partner_organization(*, organization: PartnerOrganization, actor) -> 
 
 
 @transaction.atomic
+def unverify_partner_organization(
+    *, organization: PartnerOrganization, actor
+) -> PartnerOrganization:
+    """Staff found it is not who it says: its endorsements stop counting at once."""
+    if not (actor.is_authenticated and actor.is_staff):
+        raise SlateError("forbidden", "Only staff verify organizations.")
+    organization.verified = False
+    organization.save(update_fields=["verified"])
+    return organization
+
+
+@transaction.atomic
 def endorse_slate(
     *, organization: PartnerOrganization, slate: Slate, actor, statement: str = ""
 ) -> Endorsement:

@@ -18,7 +18,7 @@ from candidates.selectors import (
 )
 
 from . import selectors
-from .models import Endorsement, Slate
+from .models import Slate
 from .sharing import remember_supporter_ref
 
 
@@ -54,7 +54,9 @@ def slate_detail(request, slug: str):
             (s, commitments.get(s.candidate.pk, []), asks.get(s.candidate.pk)) for s in standings
         ],
         "agreement": current_agreement_version(slate),
-        "endorsements": slate.endorsements.select_related("organization"),
+        "endorsements": selectors.public_endorsements(slate.pk)
+        .select_related("organization")
+        .order_by("endorsed_at", "pk"),
         "states": selectors.slate_breakdown(slate.pk, "state")[:10],
         "chart_data": selectors.growth_chart_data(selectors.daily_growth(slate.pk)),
         "share_url": request.build_absolute_uri(reverse("slate:detail", args=[slate.slug])),
@@ -82,9 +84,9 @@ REFERRAL_SESSION_KEY = "referred_by"
 @require_GET
 def referral(request, organization_slug: str, slug: str):
     """A partner organization's link: remember who sent the supporter, then show the slate.
-    Only an endorsing organization's link counts; any other still shows the slate."""
+    Only a verified endorsing organization's link counts; any other still shows the slate."""
     slate = _visible_slate(request, slug)
-    if Endorsement.objects.filter(organization__slug=organization_slug, slate=slate).exists():
+    if selectors.endorsing_organizations(slate.pk).filter(slug=organization_slug).exists():
         request.session[REFERRAL_SESSION_KEY] = organization_slug
     return redirect(slate.get_absolute_url())
 

@@ -161,12 +161,14 @@ LOCKED_OR_LATER = ("locked", "releasing", "released")
 
 
 def make_partner_organization(
-    *, name: str, endorse: Slate | None = None, admin: User | None = None
+    *, name: str, endorse: Slate | None = None, admin: User | None = None, verified: bool = True
 ):
     """A partner organization administered by ``admin`` (a fresh user with two-factor on, by
-    default), endorsing ``endorse`` when given."""
+    default), verified by staff unless told otherwise, endorsing ``endorse`` when given."""
     admin = with_totp(admin or UserFactory())
     organization = slate_services.create_partner_organization(name=name, kind="union", admin=admin)
+    if verified:
+        slate_services.verify_partner_organization(organization=organization, actor=make_staff())
     if endorse is not None:
         slate_services.endorse_slate(organization=organization, slate=endorse, actor=admin)
     return organization

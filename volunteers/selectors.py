@@ -16,7 +16,13 @@ from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
 from slate import geo
 from slate.models import PartnerOrganization, Slate
-from slate.selectors import is_organizer, slate_breakdown, slate_counts, threshold_verdict
+from slate.selectors import (
+    endorsing_organizations,
+    is_organizer,
+    slate_breakdown,
+    slate_counts,
+    threshold_verdict,
+)
 from slate.states import SlateState
 
 from .matching import IN_PERSON_RADIUS_MILES, Campaign
@@ -95,7 +101,7 @@ def can_run_event(
         return signed and works_for(user, candidate)
     if organization is not None:
         return (
-            organization.endorsements.filter(slate=slate).exists()
+            endorsing_organizations(slate.pk).filter(pk=organization.pk).exists()
             and organization.admins.filter(pk=user.pk).exists()
         )
     return False
@@ -107,11 +113,11 @@ def event_hosts_for(user, slate: Slate) -> dict:
     organizer = is_organizer(user, slate)
     if organizer:
         candidates = list(Candidate.objects.filter(pk__in=signed_ids).order_by("full_name"))
-        organizations = list(PartnerOrganization.objects.filter(endorsements__slate=slate))
+        organizations = list(endorsing_organizations(slate.pk))
     else:
         candidates = [c for c in campaigns_run_by(user) if c.pk in signed_ids]
         organizations = (
-            list(PartnerOrganization.objects.filter(endorsements__slate=slate, admins=user))
+            list(endorsing_organizations(slate.pk).filter(admins=user))
             if user.is_authenticated
             else []
         )

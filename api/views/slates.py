@@ -227,7 +227,11 @@ class SlateEndorsements(generics.ListAPIView):
 
     def get_queryset(self):
         slate = visible_slate(self.request, self.kwargs["slug"])
-        return slate.endorsements.select_related("organization", "slate").order_by("endorsed_at")
+        return (
+            slate_selectors.public_endorsements(slate.pk)
+            .select_related("organization", "slate")
+            .order_by("endorsed_at", "pk")
+        )
 
 
 class SlatePledgeFilter(StrictFilterSet):

@@ -154,7 +154,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "orgs:detail": everyone(200),  # the public organization page
     "orgs:dashboard": logged_in(403, partner_admin=200, staff=200),
     "orgs:endorse": logged_in(403, partner_admin=200, staff=200),
-    "orgs:withdraw": logged_in(405),
+    "orgs:withdraw": logged_in(403, partner_admin=200, staff=200),  # GET asks to confirm
     # --- compliance: a supporter's receipts and data; committees' reports ---
     "compliance:receipts": logged_in(200),
     "compliance:receipt": owner_only(200),

@@ -170,6 +170,20 @@ def test_only_endorsing_organizations_hear_of_a_slate(world, django_capture_on_c
     assert not WebhookDelivery.objects.exists()
 
 
+def test_an_unverified_organization_hears_nothing(world, django_capture_on_commit_callbacks):
+    from slate import services as slate_services
+
+    with Receiver() as receiver:
+        _register(world, receiver.url)
+        slate_services.unverify_partner_organization(
+            organization=world.organization, actor=world.users["staff"]
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            _sign_next_candidate(world)
+    assert receiver.requests == []
+    assert not WebhookDelivery.objects.exists()
+
+
 def test_a_pledge_counted_event_names_no_donor(world, django_capture_on_commit_callbacks):
     from pledges import services as pledge_services
 

@@ -19,8 +19,13 @@ def org_admin():
 
 
 @pytest.fixture
-def org(org_admin):
+def unverified_org(org_admin):
     return services.create_partner_organization(name="Local 99", kind="union", admin=org_admin)
+
+
+@pytest.fixture
+def org(unverified_org):
+    return services.verify_partner_organization(organization=unverified_org, actor=make_staff())
 
 
 @pytest.fixture
@@ -111,8 +116,47 @@ def test_admin_endorses_and_withdraws_through_the_pages(client, org, org_admin, 
     )
     assert response["Location"] == reverse("orgs:dashboard", args=[org.slug])
     assert Endorsement.objects.get().statement == "Yes."
-    client.post(reverse("orgs:withdraw", args=[org.slug, slate.slug]))
+    withdraw = reverse("orgs:withdraw", args=[org.slug, slate.slug])
+    dashboard = client.get(reverse("orgs:dashboard", args=[org.slug])).content.decode()
+    assert f'href="{withdraw}"' in dashboard  # a link to the question, not a one-click form
+    question = client.get(withdraw)
+    assert question.status_code == 200
+    assert f"Withdraw Local 99's endorsement of {slate.name}?" in question.content.decode()
+    assert Endorsement.objects.exists()  # asking withdraws nothing
+    client.post(withdraw)
     assert not Endorsement.objects.exists()
+    assert client.get(withdraw).status_code == 404  # nothing left to withdraw
+
+
+def test_an_unverified_organization_says_so_and_its_endorsements_are_not_public(
+    client, unverified_org, org_admin, slate
+):
+    services.endorse_slate(organization=unverified_org, slate=slate, actor=org_admin,
+                           statement="We are the real Local 99.")  # fmt: skip
+    detail = reverse("orgs:detail", args=[unverified_org.slug])
+    for page in (client.get(detail), client.get(slate.get_absolute_url())):
+        assert "We are the real Local 99." not in page.content.decode()
+    assert "awaiting verification by Slate staff" in client.get(detail).content.decode()
+    assert client.get(f"/api/v1/slates/{slate.slug}/endorsements").json() == []
+    client.force_login(org_admin)  # its admins see what will show once it is verified
+    for url in (detail, reverse("orgs:dashboard", args=[unverified_org.slug]),
+                reverse("api:webhooks-page", args=[unverified_org.slug])):  # fmt: skip
+        assert "awaiting verification by Slate staff" in client.get(url).content.decode(), url
+    assert "We are the real Local 99." in client.get(detail).content.decode()
+
+
+def test_the_slate_page_shows_each_statement_with_its_endorser_s_link(
+    client, org, org_admin, slate
+):
+    services.endorse_slate(organization=org, slate=slate, actor=org_admin,
+                           statement="Our members back every signer.")  # fmt: skip
+    page = client.get(slate.get_absolute_url()).content.decode()
+    assert f'<a href="{reverse("orgs:detail", args=[org.slug])}">Local 99</a>' in page
+    assert "Our members back every signer." in page
+    assert (
+        "awaiting verification"
+        not in client.get(reverse("orgs:detail", args=[org.slug])).content.decode()
+    )
 
 
 @pytest.mark.parametrize("bad", ["", "no-such-slate", "draft", "nul"])

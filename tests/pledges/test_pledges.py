@@ -20,7 +20,14 @@ from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate.models import Slate
 from slate.states import SlateState
-from tests.factories import LOCKED_OR_LATER, UserFactory, make_open_slate, sign, slate_candidates
+from tests.factories import (
+    LOCKED_OR_LATER,
+    UserFactory,
+    make_open_slate,
+    make_staff,
+    sign,
+    slate_candidates,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -257,6 +264,9 @@ def test_referral_must_come_from_an_endorsing_organization(open_slate):
         money(open_slate, referred_by=org)
     assert excinfo.value.field == "referred_by"
     slate_services.endorse_slate(organization=org, slate=open_slate, actor=admin)
+    with pytest.raises(PledgeError):  # an endorsement counts once staff verify the organization
+        money(open_slate, referred_by=org)
+    slate_services.verify_partner_organization(organization=org, actor=make_staff())
     pledge = money(open_slate, referred_by=org)
     assert pledge.referred_by == org
     assert (

@@ -125,3 +125,24 @@ def test_admin_refuses_non_staff(client):
     response = client.get(reverse("admin:slate_slate_changelist"))
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_staff_verify_an_organization_with_the_admin_action(client):
+    real = services.create_partner_organization(name="Local 1", kind="union", admin=UserFactory())
+    impostor = services.create_partner_organization(
+        name="Teamsters", kind="union", admin=UserFactory()
+    )
+    client.force_login(with_totp(UserFactory(is_staff=True, is_superuser=True)))
+    changelist = reverse("admin:slate_partnerorganization_changelist")
+    response = client.post(
+        changelist, {"action": "verify", "_selected_action": [real.pk]}, follow=True
+    )
+    assert "Verified 1 organization(s)." in response.content.decode()
+    real.refresh_from_db(), impostor.refresh_from_db()
+    assert (real.verified, impostor.verified) == (True, False)
+    # The flag itself is not a form field: verification goes through the actions.
+    change = client.get(reverse("admin:slate_partnerorganization_change", args=[impostor.pk]))
+    assert 'name="verified"' not in change.content.decode()
+    client.post(changelist, {"action": "withdraw_verification", "_selected_action": [real.pk]})
+    real.refresh_from_db()
+    assert not real.verified

@@ -5,7 +5,7 @@ import pytest
 from pledges.models import Pledge
 from slate import services
 from slate.selectors import slate_breakdown
-from tests.factories import UserFactory, make_open_slate
+from tests.factories import UserFactory, make_open_slate, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -15,6 +15,7 @@ def endorsed():
     slate = make_open_slate()
     admin = UserFactory()
     org = services.create_partner_organization(name="Local 99", kind="union", admin=admin)
+    services.verify_partner_organization(organization=org, actor=make_staff())
     services.endorse_slate(organization=org, slate=slate, actor=admin)
     return slate, org
 
@@ -40,6 +41,17 @@ def test_a_non_endorsing_organizations_link_credits_nobody(client):
         name="Elsewhere", kind="civic", admin=UserFactory()
     )
     client.get(f"/r/{other.slug}/{slate.slug}/")
+    client.force_login(UserFactory())
+    client.post(f"/slates/{slate.slug}/sign-on/", {"supporter_state": "OH"})
+    assert Pledge.objects.get().referred_by is None
+
+
+def test_an_unverified_organizations_link_credits_nobody(client, endorsed):
+    """Anyone can register "Local 99": until staff verify it, its endorsement counts for
+    nothing, so an impostor's link cannot claim the pledges it brings."""
+    slate, org = endorsed
+    services.unverify_partner_organization(organization=org, actor=make_staff())
+    client.get(f"/r/{org.slug}/{slate.slug}/")
     client.force_login(UserFactory())
     client.post(f"/slates/{slate.slug}/sign-on/", {"supporter_state": "OH"})
     assert Pledge.objects.get().referred_by is None

@@ -10,7 +10,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories import UserFactory, make_open_slate, organizer_of, slate_candidates
+from tests.factories import (
+    UserFactory,
+    make_open_slate,
+    make_staff,
+    organizer_of,
+    slate_candidates,
+)
 from volunteers import reminders, selectors, shifts
 from volunteers.errors import VolunteerError
 from volunteers.models import CampaignStaff, Shift, ShiftReminder, ShiftSignup, VolunteerEvent
@@ -55,6 +61,9 @@ def test_a_partner_organizations_admin_may_host_for_an_endorsing_organization():
     org = slate_services.create_partner_organization(name="Local 9", kind="union", admin=admin)
     slate_services.endorse_slate(organization=org, slate=slate, actor=admin)
     lock(slate)
+    with pytest.raises(VolunteerError):  # not before staff verify the organization
+        shifts.create_event(slate=slate, actor=admin, title="Union hall", organization=org)
+    slate_services.verify_partner_organization(organization=org, actor=make_staff())
     assert shifts.create_event(slate=slate, actor=admin, title="Union hall", organization=org)
 
 
