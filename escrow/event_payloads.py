@@ -32,7 +32,13 @@ def books_view(payload: dict) -> dict:
     """The event without its snapshot's personal fields; reducing twice changes nothing."""
     payload = payload or {}
     obj = (payload.get("data") or {}).get("object") or {}
-    kept = {name: obj[name] for name in OBJECT_FIELDS if name in obj and _plain(obj[name])}
+    kept = {}
+    for name in OBJECT_FIELDS:
+        value = obj.get(name)
+        if isinstance(value, dict) and isinstance(value.get("id"), str):
+            value = value["id"]  # an expanded object (payment_intent, charge): its id
+        if name in obj and _plain(value):
+            kept[name] = value
     metadata = obj.get("metadata") or {}
     if isinstance(metadata, dict):
         ours = {k: metadata[k] for k in METADATA_FIELDS if k in metadata and _plain(metadata[k])}

@@ -260,7 +260,9 @@ def charge_of(name: str, email: str) -> dict:
     """A charge snapshot as Stripe sends it: the payer's name, email, address and card."""
     return {
         "id": "ch_1", "object": "charge", "amount": 2_500, "currency": "usd",
-        "status": "succeeded", "payment_intent": "pi_1", "customer": "cus_1",
+        "status": "succeeded", "payment_intent": {"id": "pi_1", "object": "payment_intent",
+                                                  "receipt_email": email},
+        "customer": "cus_1",
         "receipt_email": email, "metadata": {"pledge_id": "7", "note": name},
         "billing_details": {
             "name": name, "email": email, "phone": "+1 555 0100",
