@@ -434,13 +434,21 @@ if PRODUCTION and SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS:
         "SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS is for development and tests; production "
         "calls partner webhooks on public addresses only"
     )
-# Throttle counters live in this cache: Redis when the broker (or REDIS_URL) is Redis, so every
-# web process counts together; process memory otherwise (development).
+# Throttle counters live in the "api" cache, and allauth keeps its login-failure counts and
+# the two-factor codes already used in "default": Redis when the broker (or REDIS_URL) is
+# Redis, so every web process counts together (in process memory, each gunicorn worker would
+# grant its own budget of password guesses and accept a code another worker has already
+# seen); process memory otherwise (development).
 _API_CACHE_URL = os.environ.get("REDIS_URL") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""
 )
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+         "LOCATION": _API_CACHE_URL, "KEY_PREFIX": "slate"}
+        if _API_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    ),
     "api": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache",
          "LOCATION": _API_CACHE_URL, "KEY_PREFIX": "slate-api"}
