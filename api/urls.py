@@ -1,3 +1,5 @@
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
@@ -103,7 +105,15 @@ app_name = "api"
 urlpatterns = [
     path("v1/", include((v1, "v1"))),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularRedocView.as_view(url_name="api:schema"), name="docs"),
+    # Redoc styles itself with injected <style> elements and renders in a blob: worker: the
+    # one page whose policy allows inline styles (templates/drf_spectacular/redoc.html).
+    path(
+        "docs/",
+        csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})(
+            SpectacularRedocView.as_view(url_name="api:schema")
+        ),
+        name="docs",
+    ),
     path("tokens/", pages.tokens, name="tokens-page"),
     path("tokens/<id:pk>/revoke/", pages.revoke_token, name="revoke-token-page"),
     path("partners/<slug:slug>/webhooks/", pages.partner_webhooks, name="webhooks-page"),

@@ -1,5 +1,9 @@
 """Money pages: save a card, cancel a pledge, complete a payment; and Stripe's webhook."""
 
+from functools import wraps
+from urllib.parse import urlsplit
+
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,6 +29,35 @@ def stripe_js_url() -> str:
     return "https://js.stripe.com/v3/"
 
 
+def stripe_js_policy() -> dict[str, list[str]]:
+    """What Stripe.js needs on top of the site's Content-Security-Policy (Stripe's list: its
+    script, the frames of its card fields and 3-D Secure, its API), or localstripe's origin
+    where the fake Stripe.js is served (read per request: the tests start it late)."""
+    if settings.STRIPE_API_BASE:
+        parts = urlsplit(settings.STRIPE_API_BASE)
+        local = [f"{parts.scheme}://{parts.netloc}"]
+        return {"script-src": local, "connect-src": local, "frame-src": local}
+    return {
+        "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+        "connect-src": ["https://api.stripe.com"],
+        "frame-src": [
+            "https://js.stripe.com",
+            "https://*.js.stripe.com",
+            "https://hooks.stripe.com",
+        ],
+    }
+
+
+def allow_stripe_js(view):
+    """Only the pages that take a card load Stripe.js; the rest of Slate runs no outside code."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        return csp_update(stripe_js_policy())(view)(request, *args, **kwargs)
+
+    return wrapped
+
+
 def _own_pledge(request, pk: int) -> Pledge:
     pledge = Pledge.objects.select_related("slate").filter(pk=pk, supporter=request.user).first()
     if pledge is None:  # another supporter's pledge: not even its existence is shown
@@ -38,6 +71,7 @@ def _stripe_unavailable(request, error) -> HttpResponse:
 
 
 @login_required
+@allow_stripe_js
 def card(request, pk: int):
     """Step 2 of the pledge: Stripe.js saves the card against a SetupIntent."""
     pledge = _own_pledge(request, pk)
@@ -113,6 +147,7 @@ def cancel(request, pk: int):
 
 
 @login_required
+@allow_stripe_js
 def complete_payment(request, pk: int):
     """A payment that needs its supporter (3-D Secure at release)."""
     pledge = _own_pledge(request, pk)

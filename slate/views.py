@@ -1,5 +1,6 @@
 """Public pages of the Slate aggregate. Thin: they call selectors and render."""
 
+from csp.decorators import csp_replace
 from django.core.exceptions import BadRequest
 from django.core.validators import slug_re
 from django.db import connection
@@ -91,7 +92,10 @@ def referral(request, organization_slug: str, slug: str):
     return redirect(slate.get_absolute_url())
 
 
-@xframe_options_exempt  # meant to be embedded in partners' own pages
+# Meant to be embedded in partners' own pages, whatever their address: the one page any site
+# may frame (every other page sends X-Frame-Options: DENY and frame-ancestors 'none').
+@xframe_options_exempt
+@csp_replace({"frame-ancestors": ["*"]})
 @require_GET
 def widget(request, slug: str):
     """The embeddable progress card partner organizations put on their sites."""

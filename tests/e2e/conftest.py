@@ -42,15 +42,47 @@ def browser():
         browser.close()
 
 
+# Every page a browser test opens reports what the Content-Security-Policy blocked: the
+# securitypolicyviolation event (added before any page script runs; Playwright's init scripts
+# are not subject to the page's policy) and Chromium's own "Refused to …" console errors.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI} ` +
+                `at ${event.documentURI}`);
+});
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return text.startswith("CSP violation") or "Content Security Policy" in text
+
+
 @pytest.fixture
-def new_page(browser):
+def csp_violations():
+    """What the policy blocked on any page of the test. A test that provokes a violation on
+    purpose (framing a page that refuses it) takes it out of the list."""
+    found: list[str] = []
+    yield found
+    assert found == [], f"pages logged Content-Security-Policy violations: {found}"
+
+
+@pytest.fixture
+def new_page(browser, csp_violations):
     """Pages in fresh browser contexts (separate cookies: separate people), phone-sized."""
     contexts = []
 
     def make():
         context = browser.new_context(viewport={"width": 390, "height": 844})
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                csp_violations.append(message.text) if is_csp_violation(message.text) else None
+            ),
+        )
+        return page
 
     yield make
     for context in contexts:
