@@ -21,8 +21,8 @@ pinning and the deadline; httpcore does HTTP/1.1 and TLS.
 
 import concurrent.futures
 import ipaddress
+import os
 import socket
-import ssl
 import time
 import typing
 from dataclasses import dataclass
@@ -32,9 +32,18 @@ import httpcore
 from django.conf import settings
 
 # Resolution cannot be interrupted, so it runs on these threads and is abandoned (not waited
-# for) when the deadline passes; the resolver's own timeout ends the thread later.
-_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
-_SSL_CONTEXT = ssl.create_default_context()
+# for) when the deadline passes; the resolver's own timeout ends the thread later. One pool
+# per process: a pool's threads do not survive a fork (Celery's prefork workers).
+_resolvers: tuple[int, concurrent.futures.ThreadPoolExecutor] | None = None
+
+
+def _resolver_pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _resolvers
+    if _resolvers is None or _resolvers[0] != os.getpid():
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+        _resolvers = (os.getpid(), pool)
+    return _resolvers[1]
+
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -88,7 +97,7 @@ def address_is_public(address: str) -> bool:
 def resolve_public_addresses(host: str, port: int, *, timeout: float) -> list[str]:
     """Every address ``host`` resolves to, once; raises AddressRefused if any of them is not
     public (a name that mixes public and private answers is not trusted either)."""
-    future = _RESOLVERS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    future = _resolver_pool().submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
         infos = future.result(timeout=max(timeout, 0.001))
     except concurrent.futures.TimeoutError as exc:
@@ -199,7 +208,8 @@ def _post_to(address: str, url: str, body: bytes, headers: dict[str, str], deadl
     backend = _PinnedBackend(address, deadline)
     seconds = deadline.remaining()
     timeouts = {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
-    pool = httpcore.ConnectionPool(ssl_context=_SSL_CONTEXT, network_backend=backend, retries=0)
+    # httpcore's default TLS context: certifi's CAs, hostname checked against the SNI name.
+    pool = httpcore.ConnectionPool(network_backend=backend, retries=0)
     with (
         pool,
         # httpcore never follows redirects; the body is never read (closing the stream drops it).
