@@ -37,6 +37,7 @@ RUN SLATE_ENV=production \
     SECRET_KEY=collectstatic-build-only-dummy-key-not-used-at-run-time \
     DATABASE_URL=sqlite:////tmp/collectstatic.sqlite3 \
     CELERY_BROKER_URL=memory:// \
+    SLATE_PUBLIC_URL=https://collectstatic.invalid \
     python manage.py collectstatic --noinput \
     && rm -f /tmp/collectstatic.sqlite3
 

@@ -2,13 +2,14 @@
 
 Development defaults (``SLATE_ENV=development``) need nothing installed but Python:
 SQLite, a filesystem Celery broker and the console email backend. Production
-(``SLATE_ENV=production``) refuses to start without a real SECRET_KEY or with any of those
-stand-ins (recording payouts, a mail backend that sends nothing, a fake Stripe), and turns on
-every ``check --deploy`` protection.
+(``SLATE_ENV=production``) refuses to start without a real SECRET_KEY, database, broker and
+public URL, or with any of those stand-ins (recording payouts, a mail backend that sends
+nothing, a fake Stripe), and turns on every ``check --deploy`` protection.
 """
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -150,6 +151,9 @@ SLATE_PERMISSIONS_POLICY = (
 )
 
 # --- Database -------------------------------------------------------------------------------
+if PRODUCTION and not os.environ.get("DATABASE_URL"):
+    # web, worker and beat run in separate containers: each would write its own SQLite file.
+    raise ImproperlyConfigured("DATABASE_URL must be set in production (PostgreSQL)")
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'slate.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -232,6 +236,9 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Slate <noreply@slate.
 # With no broker configured, a filesystem transport lets the web server, worker and beat talk
 # through a folder under var/, so `make run` needs no broker server.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", os.environ.get("REDIS_URL", ""))
+if not CELERY_BROKER_URL and PRODUCTION:
+    # The folder broker is per container: tasks the web queued would never reach the worker.
+    raise ImproperlyConfigured("CELERY_BROKER_URL (or REDIS_URL) must be set in production")
 if not CELERY_BROKER_URL:
     _broker_dir = VAR_DIR / "broker"
     for _folder in ("queue", "processed", "control"):
@@ -371,6 +378,12 @@ if SLATE_PAYOUT_GATEWAY not in PAYOUT_GATEWAYS:
 SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
 # Links in emails point here.
 SLATE_PUBLIC_URL = os.environ.get("SLATE_PUBLIC_URL", "http://127.0.0.1:8000")
+if PRODUCTION and urlsplit(SLATE_PUBLIC_URL).hostname in (None, "localhost", "127.0.0.1", "::1"):
+    # Every email's links would point at the server's own loopback.
+    raise ImproperlyConfigured(
+        "SLATE_PUBLIC_URL must be set in production to the site's public address, "
+        "e.g. https://slate.example.org (links in emails start with it)"
+    )
 
 # --- Stripe (used by the escrow app) ---------------------------------------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

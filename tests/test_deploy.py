@@ -35,6 +35,7 @@ REQUIRED_APP_ENV = {
     "STRIPE_PUBLISHABLE_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "SLATE_PAYOUT_GATEWAY",
+    "SLATE_PUBLIC_URL",
     "EMAIL_HOST",
     "EMAIL_PORT",
     "EMAIL_HOST_USER",
@@ -54,6 +55,7 @@ MUST_BE_SUPPLIED = {
 COMPOSE_ENV = {
     "SECRET_KEY": "compose-config-" + "x" * 50,
     "ALLOWED_HOSTS": "slate.example.org",
+    "SLATE_PUBLIC_URL": "https://slate.example.org",
     "POSTGRES_PASSWORD": "compose-config-password",
     "STRIPE_SECRET_KEY": "sk_test_compose_config",
     "STRIPE_PUBLISHABLE_KEY": "pk_test_compose_config",
@@ -91,6 +93,8 @@ def production_env(tmp_path: Path, **overrides: str | None) -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "slate.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+        "SLATE_PUBLIC_URL": "https://slate.example.org",
         "DJANGO_SETTINGS_MODULE": "slate.settings",
         # Keeps the filesystem broker folders the settings create out of the checkout.
         "SLATE_VAR_DIR": str(tmp_path / "var"),
@@ -325,8 +329,15 @@ def test_production_pays_through_stripe_connect_by_default(tmp_path):
 
 
 def test_development_keeps_its_stand_ins(tmp_path):
-    """`make run` needs nothing installed: recorded payouts, mail on the console."""
-    development = {"SLATE_ENV": "development", "SECRET_KEY": None}
+    """`make run` needs nothing installed: recorded payouts, mail on the console, SQLite, a
+    folder broker, links to the local server."""
+    development = {
+        "SLATE_ENV": "development",
+        **dict.fromkeys(["SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "SLATE_PUBLIC_URL"]),
+    }
+    assert production_setting(tmp_path, "SLATE_PUBLIC_URL", **development) == (
+        "http://127.0.0.1:8000"
+    )
     assert production_setting(tmp_path, "SLATE_PAYOUT_GATEWAY", **development) == "recording"
     assert production_setting(tmp_path, "EMAIL_BACKEND", **development).endswith(
         ".console.EmailBackend"
@@ -344,12 +355,21 @@ def test_development_keeps_its_stand_ins(tmp_path):
         ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
         ("STRIPE_API_BASE", "https://api.stripe.com.example.org"),
         ("SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8"),
+        # The development defaults: a SQLite file and a folder broker per container, links in
+        # emails pointing at the server itself.
+        ("DATABASE_URL", None),
+        ("CELERY_BROKER_URL", None),
+        ("SLATE_PUBLIC_URL", None),
+        ("SLATE_PUBLIC_URL", "http://127.0.0.1:8000"),
+        ("SLATE_PUBLIC_URL", "https://localhost"),
     ],
 )
 def test_production_refuses_to_start_with_a_development_stand_in(tmp_path, name, value):
     """Each would let production run quietly while nothing real happens: payouts marked
-    sent with no money moved, mail nobody receives, Stripe answered by a fake; or would let
-    a partner's webhook URL reach our own network (the tests' loopback receivers)."""
+    sent with no money moved, mail nobody receives, Stripe answered by a fake, tasks no
+    worker sees (a folder broker per container), links in emails to the server's loopback;
+    or would let a partner's webhook URL reach our own network (the tests' loopback
+    receivers)."""
     for command in (
         [sys.executable, "-c", "import django; django.setup()"],
         [sys.executable, "manage.py", "check", "--deploy"],
