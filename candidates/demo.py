@@ -58,3 +58,12 @@ ASK_MESSAGES: tuple[str, ...] = (
     "Sign it. We will remember who did.",
     "",
 )
+
+# The one candidate who declined in public: name, office, state, district, party, account
+DECLINER: tuple[str, str, str, str, str, str] = (
+    "Grant Sorensen", "house", "IA", "3", "Democratic", "candidate10",
+)  # fmt: skip
+DECLINE_REASON = (
+    "I agree with most of the planks, but I promised my district I would run without any "
+    "national slate. I wish the signers well."
+)

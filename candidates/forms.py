@@ -88,3 +88,12 @@ class AskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"At most {MAX_ASK_MESSAGE_CHARS} characters.",
     )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label="Your reason (optional, shown publicly on the slate page; plain text)",
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -110,6 +110,8 @@ class Invitation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # Declining is made in public: the candidate's optional reason is shown on the slate page.
+    decline_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["slate", "candidate__full_name"]

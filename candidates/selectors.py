@@ -59,7 +59,12 @@ def candidate_facts(slate: Slate) -> CandidateFacts:
     version = current_agreement_version(slate)
     signed_ids = set(valid_signatures(slate, version).values_list("candidate_id", flat=True))
     invitations = list(active_invitations(slate).values_list("candidate_id", "is_required"))
-    required_unsigned = sum(
+    # A required candidate who declined is still required: the rule cannot hold without them
+    # until the organizers withdraw that invitation (or they accept after all).
+    declined_required = Invitation.objects.filter(
+        slate=slate, status=Invitation.Status.DECLINED, is_required=True
+    ).count()
+    required_unsigned = declined_required + sum(
         1 for candidate_id, required in invitations if required and candidate_id not in signed_ids
     )
     return CandidateFacts(
@@ -236,3 +241,45 @@ def commitments_by_candidate(slate: Slate) -> dict[int, list[Commitment]]:
             )
         )
     return dict(found)
+
+
+# --- Declines and whether the rule can still be met -------------------------------------------
+
+
+def declined_invitations(slate: Slate) -> QuerySet[Invitation]:
+    return (
+        Invitation.objects.filter(slate=slate, status=Invitation.Status.DECLINED)
+        .select_related("candidate")
+        .order_by("responded_at", "id")
+    )
+
+
+@dataclass(frozen=True)
+class RuleReach:
+    """Whether the signature part of the rule can still hold, given the declines."""
+
+    needed: int  # K in "at least K sign"
+    signed: int
+    could_still_sign: int  # invited, standing, not yet signed
+    declined: list[Invitation]
+    declined_required: list[Invitation]
+
+    @property
+    def most_possible(self) -> int:
+        return self.signed + self.could_still_sign
+
+    @property
+    def reachable(self) -> bool:
+        return self.most_possible >= self.needed and not self.declined_required
+
+
+def rule_reach(slate: Slate) -> RuleReach:
+    facts = candidate_facts(slate)
+    declined = list(declined_invitations(slate))
+    return RuleReach(
+        needed=slate.threshold_min_signatures,
+        signed=facts.signed_candidate_count,
+        could_still_sign=facts.invited_candidate_count - facts.signed_candidate_count,
+        declined=declined,
+        declined_required=[i for i in declined if i.is_required],
+    )

@@ -291,8 +291,16 @@ def revoke_invitation(*, invitation: Invitation, actor) -> Invitation:
     return invitation
 
 
+MAX_DECLINE_REASON_CHARS = 500
+
+
 @transaction.atomic
-def respond_to_invitation(*, invitation: Invitation, user, accept: bool) -> Invitation:
+def respond_to_invitation(
+    *, invitation: Invitation, user, accept: bool, reason: str = ""
+) -> Invitation:
+    """Accept, or decline in public with an optional reason shown on the slate page. A
+    required candidate's decline keeps the slate from locking until the organizers withdraw
+    that invitation (``candidate_facts`` counts it as required and unsigned)."""
     slate = _lock_slate(invitation.slate)
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
@@ -306,9 +314,15 @@ def respond_to_invitation(*, invitation: Invitation, user, accept: bool) -> Invi
         raise CandidateError("revoked", "This invitation was withdrawn by the organizers.")
     if not accept and selectors.active_signature(invitation.candidate, slate) is not None:
         raise CandidateError("signed", "Withdraw your signature before declining.")
+    if not accept and invitation.status == Invitation.Status.DECLINED:
+        raise CandidateError("already_declined", "You have already declined this invitation.")
+    reason = clean_text(
+        reason, field="reason", error=CandidateError, max_length=MAX_DECLINE_REASON_CHARS
+    )
     invitation.status = Invitation.Status.ACCEPTED if accept else Invitation.Status.DECLINED
     invitation.responded_at = timezone.now()
-    invitation.save(update_fields=["status", "responded_at"])
+    invitation.decline_reason = "" if accept else reason
+    invitation.save(update_fields=["status", "responded_at", "decline_reason"])
     refresh_candidate_facts(slate)
     return invitation
 

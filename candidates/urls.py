@@ -7,6 +7,7 @@ urlpatterns = [
     path("candidate/", views.home, name="home"),
     path("candidate/slates/<slug:slug>/sign/", views.sign, name="sign"),
     path("candidate/slates/<slug:slug>/withdraw/", views.withdraw, name="withdraw"),
+    path("candidate/slates/<slug:slug>/decline/", views.decline, name="decline"),
     path("candidate/claim/<str:token>/", views.claim, name="claim"),
     path("candidate/profile/", views.edit_profile, name="edit-profile"),
     path("candidates/<int:candidate_id>/", views.profile, name="profile"),

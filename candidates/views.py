@@ -13,7 +13,7 @@ from slate.selectors import public_slates, slate_progress
 
 from . import asks, profiles, selectors, services
 from .claim_links import invitation_for_token
-from .forms import AskForm, PublicProfileForm, SignAgreementForm, WithdrawForm
+from .forms import AskForm, DeclineForm, PublicProfileForm, SignAgreementForm, WithdrawForm
 from .models import Candidate, Invitation
 
 
@@ -232,3 +232,26 @@ def ask(request, slug: str, candidate_id: int):
         "progress": slate_progress(slate),
     }
     return render(request, "candidates/ask.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def decline(request, slug: str):
+    """Decline the slate's invitation, in public, with an optional reason."""
+    candidate = _candidate(request)
+    slate = _invited_slate(candidate, slug)
+    invitation = Invitation.objects.get(slate=slate, candidate=candidate)
+    form = DeclineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.respond_to_invitation(
+                invitation=invitation, user=request.user, accept=False,
+                reason=form.cleaned_data["reason"],
+            )  # fmt: skip
+        except services.CandidateError as error:
+            form.add_error("reason" if error.field == "reason" else None, error.message)
+        else:
+            messages.success(request, f"You declined {slate}. The slate page says so.")
+            return redirect(candidate.get_absolute_url())
+    context = {"slate": slate, "form": form, "invitation": invitation}
+    return render(request, "candidates/decline.html", context, status=400 if form.errors else 200)

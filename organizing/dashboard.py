@@ -9,7 +9,12 @@ million pledges as at a hundred (tests/slate/test_organizer_dashboard.py counts 
 from dataclasses import dataclass
 
 from candidates.asks import AskCounts, ask_counts
-from candidates.selectors import CandidateStanding, slate_candidate_standings
+from candidates.selectors import (
+    CandidateStanding,
+    RuleReach,
+    rule_reach,
+    slate_candidate_standings,
+)
 from pledges.selectors import NeedsAction, needs_action
 from slate import selectors as slate_selectors
 from slate.models import Slate
@@ -30,6 +35,7 @@ class OrganizerDashboard:
     needs_action: NeedsAction
     volunteer_hours: VolunteerHours  # pledged (maintained totals), scheduled and delivered
     asks: dict[int, AskCounts]  # candidate id -> supporters' asks to sign (one grouped query)
+    reach: RuleReach  # can the signature rule still hold, given the declines
 
     @property
     def missing(self) -> list[CandidateStanding]:
@@ -61,4 +67,5 @@ def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
         needs_action=needs_action(slate.pk),
         volunteer_hours=hours_for_slate(slate),
         asks=ask_counts(slate),
+        reach=rule_reach(slate),
     )

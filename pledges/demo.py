@@ -396,6 +396,7 @@ class _Seeder:
         slate = slate_services.open_slate(slate=slate, actor=organizer)
         organizations = self.partners(slate, admin, union_admin, civic_admin)
         self.signatures(slate, candidates[:SIGNERS])
+        self.decline(slate, organizer)
 
         plan = self.plan_pledges()
         supporters = self.supporters(plan)
@@ -530,6 +531,27 @@ class _Seeder:
                 user_agent="Mozilla/5.0 (demo seed)",
                 reservations=candidate_demo.RESERVATIONS.get(candidate.full_name),
             )
+
+    def decline(self, slate: Slate, organizer) -> None:
+        """A ninth candidate, invited late, declines in public with a reason."""
+        name, office, state, district, party, account = candidate_demo.DECLINER
+        self.at(self.ago(18))
+        candidate = candidate_services.create_candidate(
+            full_name=name, office=office, state=state, district=district, party=party,
+            created_by=organizer, **candidate_demo.public_contact(name),
+        )  # fmt: skip
+        first, _, last = name.partition(" ")
+        candidate = candidate_services.claim_candidate(
+            candidate=candidate, user=self.user(f"{account}@{DEMO_DOMAIN}", first, last)
+        )
+        invitation = candidate_services.invite_candidate(
+            slate=slate, candidate=candidate, actor=organizer
+        )
+        self.at(self.ago(9))
+        candidate_services.respond_to_invitation(
+            invitation=invitation, user=candidate.user, accept=False,
+            reason=candidate_demo.DECLINE_REASON,
+        )  # fmt: skip
 
     def asks(self, slate: Slate, unsigned: list[Candidate], supporters: list) -> None:
         """Supporters ask the unsigned candidates to sign, over the last ten days."""

@@ -14,6 +14,7 @@ from candidates.asks import ask_counts
 from candidates.selectors import (
     commitments_by_candidate,
     current_agreement_version,
+    declined_invitations,
     plank_tallies,
     slate_candidate_standings,
 )
@@ -55,6 +56,7 @@ def slate_detail(request, slug: str):
             (s, commitments.get(s.candidate.pk, []), asks.get(s.candidate.pk)) for s in standings
         ],
         "agreement": current_agreement_version(slate),
+        "declines": declined_invitations(slate),
         "endorsements": selectors.public_endorsements(slate.pk)
         .select_related("organization")
         .order_by("endorsed_at", "pk"),

@@ -67,6 +67,10 @@ def test_seed_builds_an_open_slate_with_a_realistic_mix_of_pledges(seeded):
     candidates = Candidate.objects.filter(invitations__slate=slate)
     assert candidates.exclude(statement="").count() == 4
     assert not candidates.filter(public_phone="").exists()
+    # One candidate declined in public, with a reason.
+    declined = slate.invitations.get(status="declined")
+    assert declined.decline_reason
+    assert declined.candidate.full_name == "Grant Sorensen"
     # Supporters asked each unsigned candidate to sign, some with a message.
     assert Ask.objects.filter(slate=slate).count() == sum(ASK_COUNTS.values())
     assert not Ask.objects.filter(slate=slate, candidate__signatures__isnull=False).exists()

@@ -103,6 +103,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     # a candidate of another slate is not invited to this one: not theirs to sign (404)
     "candidates:sign": candidates_only(other_candidate=404),
     "candidates:withdraw": candidates_only(other_candidate=404),
+    "candidates:decline": candidates_only(other_candidate=404),
     "candidates:edit-profile": candidates_only(),  # their own statement, nobody else's
     # public: a candidate invited to a public slate
     "candidates:profile": everyone(200),
