@@ -7,20 +7,14 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from slate.geography import US_STATES
+from slate.geography import US_STATES, Office
 from slate.models import Slate
 
 from .validators import validate_fec_candidate_id, validate_fec_committee_id, validate_phone
 
 
 class Candidate(models.Model):
-    class Office(models.TextChoices):
-        HOUSE = "house", "U.S. House"
-        SENATE = "senate", "U.S. Senate"
-        GOVERNOR = "governor", "Governor"
-        STATE_LEGISLATURE = "state_legislature", "State legislature"
-        MAYOR = "mayor", "Mayor"
-        OTHER = "other", "Other"
+    Office = Office  # the choices live in slate.geography; Candidate.Office as ever
 
     full_name = models.CharField(max_length=200)
     office = models.CharField(max_length=32, choices=Office.choices)

@@ -193,3 +193,28 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
                 f"slate {sid}: books show {captured_books} captured, totals show {maintained}"
             )
     return problems
+
+
+def released_by_candidate(slate_id: int) -> dict[int, tuple[int, int]]:
+    """Per signed candidate: (money released to them, money paid out to them), in cents.
+    Released is what captures allocated to them, less refunds and disputes taken back (every
+    entry on their payable account but the payouts'); paid is their payouts sent or recorded."""
+    released = dict(
+        LedgerEntry.objects.filter(
+            account=A.CANDIDATE_PAYABLE, slate_id=slate_id, transaction__payout__isnull=True
+        )
+        .values_list("candidate_id")
+        .annotate(total=Sum("amount_cents"))
+    )
+    paid = dict(
+        Payout.objects.filter(
+            slate_id=slate_id, status__in=(Payout.Status.PAID, Payout.Status.RECORDED)
+        )
+        .values_list("candidate_id")
+        .annotate(total=Sum("amount_cents"))
+    )
+    return {
+        candidate_id: (-released.get(candidate_id, 0), paid.get(candidate_id, 0))
+        for candidate_id in sorted(set(released) | set(paid))
+        if candidate_id is not None
+    }

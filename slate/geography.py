@@ -1,4 +1,8 @@
-"""US states, DC and territories: the jurisdictions a candidate runs in or a supporter lives in."""
+"""US states, DC and territories: the jurisdictions a candidate runs in or a supporter lives in;
+and the offices candidates run for (here, below the candidates app, so that the slate
+directory can filter by office)."""
+
+from django.db import models
 
 US_STATES: list[tuple[str, str]] = [
     ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
@@ -19,3 +23,12 @@ US_STATES: list[tuple[str, str]] = [
 
 US_STATE_CODES = frozenset(code for code, _ in US_STATES)
 US_STATE_NAMES = dict(US_STATES)
+
+
+class Office(models.TextChoices):
+    HOUSE = "house", "U.S. House"
+    SENATE = "senate", "U.S. Senate"
+    GOVERNOR = "governor", "Governor"
+    STATE_LEGISLATURE = "state_legislature", "State legislature"
+    MAYOR = "mayor", "Mayor"
+    OTHER = "other", "Other"

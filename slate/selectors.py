@@ -7,7 +7,7 @@ scan of pledges, so a dashboard costs the same at a million pledges as at a hund
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Case, F, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from .models import (
@@ -269,3 +269,43 @@ def referral_totals(organization: PartnerOrganization) -> list[tuple[Slate, Brea
         "deadline", "id"
     )
     return [(slate, partner_slice(slate.pk, organization.pk)) for slate in slates]
+
+
+# --- The directory ----------------------------------------------------------------------------
+
+# What a visitor filters by, and the slate states each word covers.
+DIRECTORY_STATUSES = {
+    "open": (SlateState.OPEN,),
+    "locked": (SlateState.LOCKED, SlateState.RELEASING),
+    "released": (SlateState.RELEASED,),
+    "expired": (SlateState.EXPIRED, SlateState.VOIDED),
+}
+WINS = (SlateState.LOCKED, SlateState.RELEASING, SlateState.RELEASED)
+
+
+def slate_directory(*, status: str = "", state: str = "", office: str = "") -> QuerySet[Slate]:
+    """Public slates, open first (soonest deadline first), then the wins (newest first), then
+    the expired; narrowed to a status, and to slates inviting a candidate for that state or
+    office. Unknown filter values are the caller's to refuse."""
+    slates = public_slates()
+    if status:
+        slates = slates.filter(state__in=DIRECTORY_STATUSES[status])
+    if state:
+        slates = slates.filter(invitations__candidate__state=state)
+    if office:
+        slates = slates.filter(invitations__candidate__office=office)
+    rank = Case(
+        When(state=SlateState.OPEN, then=Value(0)),
+        When(state__in=WINS, then=Value(1)),
+        default=Value(2),
+    )
+    return (
+        slates.distinct()
+        .annotate(directory_rank=rank)
+        .order_by("directory_rank", F("locked_at").desc(nulls_last=True), "deadline", "id")
+    )
+
+
+def recent_wins(limit: int = 6) -> QuerySet[Slate]:
+    """Slates whose candidates coordinated, newest lock first: the home page's proof."""
+    return Slate.objects.filter(state__in=WINS).order_by("-locked_at", "-id")[:limit]

@@ -7,6 +7,7 @@ from . import views
 slate_patterns = (
     [
         path("", views.home, name="home"),
+        path("slates/", views.directory, name="directory"),
         path("slates/<slug:slug>/", views.slate_detail, name="detail"),
         path("slates/<slug:slug>/progress/", views.slate_progress_fragment, name="progress"),
         path("r/<slug:organization_slug>/<slug:slug>/", views.referral, name="referral"),

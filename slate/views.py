@@ -2,6 +2,7 @@
 
 from csp.decorators import csp_replace
 from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
 from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, JsonResponse
@@ -20,6 +21,7 @@ from candidates.selectors import (
 )
 
 from . import selectors
+from .forms import DirectoryFilterForm
 from .models import Slate
 from .sharing import remember_supporter_ref
 
@@ -28,7 +30,30 @@ from .sharing import remember_supporter_ref
 def home(request):
     slates = list(selectors.open_slates().prefetch_related("planks"))
     progress = [selectors.slate_progress(slate) for slate in slates]
-    return render(request, "slate/home.html", {"progress_list": progress})
+    wins = [selectors.slate_progress(slate) for slate in selectors.recent_wins()]
+    return render(request, "slate/home.html", {"progress_list": progress, "wins": wins})
+
+
+DIRECTORY_PAGE_SIZE = 20
+
+
+@require_GET
+def directory(request):
+    """Every public slate, open first and then the wins; filtered by status, state, office."""
+    form = DirectoryFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    slates = selectors.slate_directory(
+        status=filters.get("status", ""),
+        state=filters.get("state", ""),
+        office=filters.get("office", ""),
+    )
+    page = Paginator(slates, DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "progress_list": [selectors.slate_progress(slate) for slate in page],
+    }
+    return render(request, "slate/directory.html", context, status=400 if form.errors else 200)
 
 
 def _visible_slate(request, slug: str) -> Slate:
@@ -55,6 +80,7 @@ def slate_detail(request, slug: str):
         "candidate_rows": [
             (s, commitments.get(s.candidate.pk, []), asks.get(s.candidate.pk)) for s in standings
         ],
+        "signers": [s.candidate.full_name for s in standings if s.signed],
         "agreement": current_agreement_version(slate),
         "declines": declined_invitations(slate),
         "endorsements": selectors.public_endorsements(slate.pk)

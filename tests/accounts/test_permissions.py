@@ -78,6 +78,7 @@ def candidates_only(status=200, **exceptions):
 EXPECTED: dict[str, dict[str, object]] = {
     # --- public pages ---
     "slate:home": everyone(200),
+    "slate:directory": everyone(200),
     "slate:detail": everyone(200),
     "slate:progress": everyone(200),
     "slate:referral": everyone(302),  # remembers the organization, shows the slate
