@@ -37,6 +37,8 @@ def test_pledge_hours_lock_match_sign_up_and_deliver(live_server, new_page, log_
     page.get_by_label("Languages").fill("Spanish")
     page.get_by_label("share my name, email and phone").check()
     page.get_by_role("button", name="Pledge my hours").click()
+    expect(page.get_by_role("heading", name="Bring one more person")).to_be_visible()
+    page.get_by_role("link", name="Your volunteering").click()
     expect(page.get_by_text("Your 6 hours are waiting for 1 more signature.")).to_be_visible()
 
     sign(new_york, slate)  # the second signature locks the slate
