@@ -1,23 +1,23 @@
 """No address answers 500, whoever asks and however malformed the request (issue 15, item 6).
 
 Every URL comes from the resolver (a page added tomorrow is swept too). Each is requested as
-every role of the permission matrix (tests/accounts/test_permissions.py), three ways: a GET
-with the right path values and every query parameter the views read set to a malformed
-value, a GET with its path values malformed, and a POST whose form fields (every field of
-every form in the apps) carry the malformed value. Roles and malformed values rotate together
-so that, for each URL, every role asks once and every malformed value is sent once in the
-query, once in the path and once in a form: about four thousand requests, not the full
-product, which would take minutes.
+every role of the permission matrix (tests/accounts/test_permissions.py): a GET with the right
+path values and every query parameter the views read set to a malformed value; a GET with its
+path values malformed (when the URL converters let the value through to a view); and, where
+the page let that role in, a POST whose form fields (every field of every form in the apps)
+carry the malformed value. Roles and malformed values rotate together, so for each URL every
+role asks and every malformed value is tried: about 2,300 requests (the admin: staff only, on
+its index, app and list and add pages), not the full product, which would take minutes.
 """
 
 import importlib
 import re
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, unquote, urlencode
 
 import pytest
 from django import forms
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from tests.accounts.test_permissions import ROLES, world  # noqa: F401  (the fixture)
 from tests.escrow.conftest import localstripe, localstripe_server  # noqa: F401
@@ -106,6 +106,17 @@ def url_for(name: str, route: str, values: dict, malformed: str | None = None) -
     return "/" + path.replace("^", "").replace("$", "")
 
 
+def reaches_a_view(path: str) -> bool:
+    """A malformed value the URL converters refuse never reaches a view: Django answers 404
+    itself (its page is tests/slate/test_error_pages.py's), so the sweep spends no request on
+    it."""
+    try:
+        resolve(unquote(path))
+    except Resolver404:
+        return False
+    return True
+
+
 def test_no_request_answers_500(world):  # noqa: F811
     people, arguments = world
     values = {
@@ -147,7 +158,7 @@ def test_no_request_answers_500(world):  # noqa: F811
                 return response
 
             bad_path = url_for(name, route, values, malformed=bad)
-            if bad_path is not None:
+            if bad_path is not None and reaches_a_view(bad_path):
                 ask("GET", bad_path)
                 sent += 1
             if good is None:
@@ -164,6 +175,6 @@ def test_no_request_answers_500(world):  # noqa: F811
                 sent += 1
             if people[role] is not None and client.session.get("_auth_user_id") is None:
                 client.force_login(people[role])  # a POST logged it out: log in again
-    assert sent > 1_500, sent
+    assert sent > 1_000, sent
     assert len(unreachable) < 10, unreachable  # most URLs are swept with good values too
     assert failures == []
