@@ -11,12 +11,13 @@ from django.utils.html import format_html
 
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
-from . import payouts, stripe_gateway
+from . import payouts, reconcile, stripe_gateway
 from .models import (
     CandidatePayoutAccount,
     CardSetup,
     LedgerEntry,
     LedgerTransaction,
+    OrphanCharge,
     Payment,
     Payout,
     PayoutDestinationChange,
@@ -267,3 +268,33 @@ class RefundAdmin(ReadOnlyAdmin):
 class SupporterNoticeAdmin(ReadOnlyAdmin):
     list_display = ["slate", "supporter", "kind", "sent_at"]
     list_filter = ["kind"]
+
+
+@admin.register(OrphanCharge)
+class OrphanChargeAdmin(ReadOnlyAdmin):
+    """Charges Stripe made that the books do not know, found by reconciliation. Staff with
+    the ``escrow.refund_orphancharge`` permission give the money back from here."""
+
+    list_display = ["charge_id", "payment_intent_id", "amount_cents", "captured", "charged_at",
+                    "found_at", "resolved_at", "resolution"]  # fmt: skip
+    list_filter = [("resolved_at", admin.EmptyFieldListFilter), "captured"]
+    search_fields = ["charge_id", "payment_intent_id", "customer_id"]
+    actions = ["refund_at_stripe"]
+
+    @admin.action(description="Refund the selected charges at Stripe (or let their holds go)")
+    def refund_at_stripe(self, request, queryset):
+        if not request.user.has_perm("escrow.refund_orphancharge"):
+            self.message_user(request, "You may not refund orphan charges.", messages.ERROR)
+            return
+        outcomes = []
+        for orphan_id in queryset.filter(resolved_at__isnull=True).values_list("pk", flat=True):
+            try:
+                orphan = reconcile.refund_orphan(orphan_id=orphan_id, actor=request.user)
+            except stripe_gateway.GatewayError as error:
+                outcomes.append(f"#{orphan_id} not refunded ({error.code}: {error.message})")
+                continue
+            outcomes.append(f"{orphan.charge_id}: {orphan.resolution}")
+        if not outcomes:
+            self.message_user(request, "The selected charges are settled.", messages.WARNING)
+            return
+        self.message_user(request, "; ".join(outcomes) + ".")

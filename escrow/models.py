@@ -107,6 +107,10 @@ class Payment(models.Model):
     # Stripe's processing fee on the charge, booked to ``stripe_fees`` once Stripe reports it
     # (null until then). The platform bears it: candidates receive the whole captured amount.
     fee_cents = models.PositiveBigIntegerField(null=True, blank=True)
+    # When Stripe was found to have taken money for this payment after we had given it up or
+    # its pledge had ended (a late 3-D Secure, a create that landed after a cancel): such money
+    # is refunded in full at once, owed back to the supporter until then.
+    unwanted_at = models.DateTimeField(null=True, blank=True)
     # The supporter is told when the card needs them, then reminded every 48 hours.
     supporter_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -207,6 +211,7 @@ class LedgerAccount(models.TextChoices):
     REFUNDS = "refunds", "Refunds"
     STRIPE_FEES = "stripe_fees", "Stripe fees"
     DISPUTES = "disputes", "Disputes (withdrawn by Stripe)"
+    SUPPORTER_REFUNDS_DUE = "supporter_refunds_due", "Owed back to supporters (unwanted payments)"
 
 
 class LedgerTransaction(models.Model):
@@ -348,6 +353,8 @@ class Refund(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # An automatic refund of an unwanted payment: when its supporter was told.
+    supporter_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["payment", "number"]
@@ -379,3 +386,32 @@ class SupporterNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} notice to {self.supporter} about {self.slate}"
+
+
+class OrphanCharge(models.Model):
+    """A charge Stripe made that no payment of ours knows: money taken (or held) with nothing
+    on the books, found by reconciliation walking Stripe's side (a create adopted by nobody,
+    a charge made in the Stripe dashboard). Staff refund it (``reconcile.refund_orphan``)."""
+
+    charge_id = models.CharField(max_length=255, unique=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    amount_cents = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    captured = models.BooleanField(default=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    charged_at = models.DateTimeField()
+    found_at = models.DateTimeField(auto_now_add=True)
+    # Set once the money went back (a refund) or the hold was let go (a cancel).
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(max_length=255, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-charged_at"]
+        permissions = [("refund_orphancharge", "Can refund charges the books do not know")]
+
+    def __str__(self) -> str:
+        return f"Orphan charge {self.charge_id}"

@@ -61,6 +61,37 @@ def notify_needs_action(*, payment_id: int, now=None) -> bool:
     return True
 
 
+def notify_unwanted_payment_refunded(*, refund_id: int, now=None) -> bool:
+    """Tell the supporter, once, that money their bank paid after their pledge had ended was
+    refunded in full (they may have completed 3-D Secure after the grace period, or the slate
+    let their pledge go while the payment was on its way). Same locking as above: marked
+    only once the mail went out."""
+    from .models import Refund
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        refund = (
+            Refund.objects.select_for_update(of=("self",))
+            .select_related("payment__pledge__slate", "payment__pledge__supporter")
+            .get(pk=refund_id)
+        )
+        if refund.supporter_notified_at is not None or refund.status != Refund.Status.SUCCEEDED:
+            return False
+        pledge = refund.payment.pledge
+        body = render_to_string(
+            "escrow/email/unwanted_refunded.txt", {"pledge": pledge, "refund": refund}
+        )
+        send_mail(
+            f"Your payment to {pledge.slate.name} was refunded",
+            body,
+            None,
+            [pledge.supporter.email],
+        )
+        refund.supporter_notified_at = now
+        refund.save(update_fields=["supporter_notified_at"])
+    return True
+
+
 NOTICE_SUBJECTS = {
     "charged": "{slate} locked: your pledge was charged",
     "voided": "{slate} did not lock: nothing was charged",

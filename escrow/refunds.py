@@ -123,6 +123,9 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
         refund.save(update_fields=["status", "stripe_refund_id"])
         payment.refunded_cents += refund.amount_cents
         payment.save(update_fields=["refunded_cents", "updated_at"])
+        if payment.unwanted_at is not None:
+            _post_unwanted_refund(pledge, payment, refund)
+            return refund
         shares = refund_shares(payment, refund.amount_cents)
         post(
             key=refund.idempotency_key(), kind="refund", slate_id=pledge.slate_id,
@@ -137,6 +140,21 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
             actor=refund.requested_by, reason=f"refund: {refund.reason}",
         )  # fmt: skip
     return refund
+
+
+def _post_unwanted_refund(pledge, payment: Payment, refund: Refund) -> None:
+    """The automatic refund of money taken after its pledge had ended: it was booked as owed
+    back to the supporter (``supporter_refunds_due``), never to a candidate, and the pledge
+    keeps its final state. The supporter is told once it went out."""
+    post(
+        key=refund.idempotency_key(), kind="refund", slate_id=pledge.slate_id,
+        pledge_id=pledge.pk, payment_id=payment.pk, memo=refund.reason,
+        postings=[Posting(A.SUPPORTER_REFUNDS_DUE, refund.amount_cents),
+                  Posting(A.REFUNDS, -refund.amount_cents)],
+    )  # fmt: skip
+    from . import tasks
+
+    enqueue_on_commit(tasks.notify_unwanted_payment_refunded, refund.pk)
 
 
 def adopt_refunds_made_in_stripe(*, payment_id: int) -> list[Refund]:

@@ -181,6 +181,24 @@ def ledger_problems(slate_id: int | None = None) -> list[str]:
     problems += _payments_off_the_books(entries, pledges, A.STRIPE_FEES, "fee_cents", "Stripe fee")
     problems += _payments_off_the_books(entries, pledges, A.DISPUTES, "disputed_cents", "disputed")
 
+    # Per payment: money taken after its pledge ended is owed back only while its automatic
+    # refund is on its way.
+    owed_back = (
+        entries.filter(account=A.SUPPORTER_REFUNDS_DUE)
+        .values("transaction__payment_id")
+        .annotate(total=Sum("amount_cents"))
+        .exclude(total=0)
+        .values_list("transaction__payment_id", "total")
+    )
+    refunding = set(
+        Refund.objects.filter(status=Refund.Status.CREATING).values_list("payment_id", flat=True)
+    )
+    problems += [
+        f"payment {payment_id}: {-total} taken after its pledge ended and not refunded"
+        for payment_id, total in owed_back
+        if payment_id not in refunding
+    ]
+
     # The slate's maintained captured total agrees with the books.
     slate_ids = [slate_id] if slate_id is not None else list(
         transactions.values_list("slate_id", flat=True).distinct()

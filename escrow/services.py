@@ -19,12 +19,18 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from candidates.selectors import valid_signatures
 from pledges import services as pledge_services
 from pledges.models import Pledge, PledgeAllocation
-from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind, PledgeState
+from pledges.states import (
+    UNSETTLED_MONEY_STATES,
+    PledgeKind,
+    PledgeState,
+    pledge_transition_allowed,
+)
 from slate import services as slate_services
 from slate.errors import DomainError
 from slate.queue import enqueue_on_commit
@@ -33,7 +39,7 @@ from slate.states import SlateState
 from . import stripe_gateway
 from .allocation import allocate
 from .ledger import Posting, post
-from .models import CardSetup, LedgerAccount, Payment, StripeCustomer
+from .models import CardSetup, LedgerAccount, Payment, Refund, StripeCustomer
 
 if TYPE_CHECKING:
     from compliance.selectors import CaptureContext
@@ -310,17 +316,85 @@ def hold_validity() -> timedelta:
     return timedelta(hours=settings.SLATE_HOLD_VALID_HOURS)
 
 
+# PaymentIntent statuses in which the intent still holds the card or waits for its supporter:
+# such an intent on a payment we no longer want is cancelled at Stripe at once.
+LIVE_INTENT_STATUSES = frozenset(
+    {"requires_capture", "requires_action", "requires_payment_method", "requires_confirmation"}
+)
+# A pledge a payment may still be made for, or land on, and the slates whose pledges may
+# still pay. A new hold needs an open slate, a new charge a locked one (``authorize_pledge``);
+# a payment already on its way may land a little later, up to the release's end.
+PAYABLE_PLEDGE_STATES = (PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
+NEW_PAYMENT_SLATE_STATES = {
+    Payment.Purpose.HOLD: (SlateState.OPEN,),
+    Payment.Purpose.CHARGE: (SlateState.LOCKED, SlateState.RELEASING),
+}
+LANDING_SLATE_STATES = (SlateState.OPEN, SlateState.LOCKED, SlateState.RELEASING)
+
+
+def _pledge_payable(pledge: Pledge) -> bool:
+    """The pledge may still be held or charged (read under the pledge's lock)."""
+    return pledge.state in PAYABLE_PLEDGE_STATES and pledge.slate.state in LANDING_SLATE_STATES
+
+
+def _unwanted(pledge: Pledge, payment: Payment, status: str) -> bool:
+    """Stripe made (or kept) ``payment`` as ``status``, but we no longer want it: we gave it
+    up (cancelled or failed it; a cancel in flight for a pledge that ends), or its pledge is no
+    longer live. A cancel sent when the grace period ended, answered by a success the supporter
+    completed a moment before, is still wanted: the pledge is paid on time."""
+    if payment.status == Payment.Status.SUCCEEDED:
+        return False
+    if payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
+        return True
+    if payment.status == Payment.Status.CANCELING and (
+        status in LIVE_INTENT_STATUSES or payment.cancel_purpose not in PAYING_CANCEL_PURPOSES
+    ):
+        return True
+    return not _pledge_payable(pledge)
+
+
 def record_payment_intent(
-    *, payment_id: int, result, pledge_id: int | None = None, slate_id: int | None = None
+    *,
+    payment_id: int,
+    result,
+    pledge_id: int | None = None,
+    slate_id: int | None = None,
+    let_go: bool = True,
 ) -> Payment:
     """Bring our payment, its pledge and the ledger in line with a PaymentIntent's status.
-    ``pledge_id``/``slate_id``: see ``_lock_payment``."""
+    ``pledge_id``/``slate_id``: see ``_lock_payment``.
+
+    An intent that turns out to belong to a payment we no longer want (see ``_unwanted``) is
+    let go at once: a hold or an intent waiting for the supporter is cancelled at Stripe (the
+    payment is marked ``canceling`` first, so the sweeper finishes if we die), and money
+    already taken is booked and refunded in full (``_book_unwanted_success``). ``let_go``:
+    False when recording the answer to a cancel (it is not sent twice in a row)."""
+    payment, cancel_now = _record_payment_intent(
+        payment_id=payment_id, result=result, pledge_id=pledge_id, slate_id=slate_id
+    )
+    if cancel_now and let_go:
+        logger.warning(
+            "payment %s: Stripe holds %s for a payment we gave up; cancelling it",
+            payment.pk, payment.payment_intent_id,
+        )  # fmt: skip
+        return _act_and_record(
+            payment, stripe_gateway.cancel, idempotency_key=payment.idempotency_key("cancel")
+        )
+    return payment
+
+
+def _record_payment_intent(*, payment_id, result, pledge_id, slate_id) -> tuple[Payment, bool]:
+    """``record_payment_intent`` in one transaction; returns the payment and whether its
+    intent must now be cancelled at Stripe (after this transaction commits)."""
     with transaction.atomic():
         pledge, payment = _lock_payment(payment_id, pledge_id=pledge_id, slate_id=slate_id)
-        if payment.payment_intent_id is None and result.id:
+        learned_id = payment.payment_intent_id is None and bool(result.id)
+        if learned_id:
             payment.payment_intent_id = result.id
             payment.client_secret = result.client_secret or ""
         status = result.status
+        if status in LIVE_INTENT_STATUSES and _unwanted(pledge, payment, status):
+            return payment, _let_go_of_unwanted_intent(pledge, payment, learned_id)
         if status == "requires_capture":
             if payment.status in (Payment.Status.CREATING, Payment.Status.REQUIRES_ACTION):
                 payment.status = Payment.Status.REQUIRES_CAPTURE
@@ -332,7 +406,11 @@ def record_payment_intent(
                         pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
                     )
         elif status == "succeeded":
-            if payment.status != Payment.Status.SUCCEEDED:
+            if payment.status == Payment.Status.SUCCEEDED:
+                pass
+            elif _unwanted(pledge, payment, status):
+                _book_unwanted_success(pledge, payment, result)
+            else:
                 captured = result.amount_received_cents or payment.amount_cents
                 payment.status = Payment.Status.SUCCEEDED
                 payment.captured_cents = captured
@@ -352,16 +430,7 @@ def record_payment_intent(
                 payment.status = Payment.Status.CANCELED
                 payment.save()
                 _post_hold_release(payment, "canceled")
-                target = CANCEL_TARGETS.get(payment.cancel_purpose, PledgeState.COMMITTED)
-                replaced = payment.cancel_purpose == CancelPurpose.REPLACE
-                if not replaced and pledge.state in (
-                    PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION
-                ):  # fmt: skip
-                    pledge_services.transition_locked_pledge(
-                        pledge=pledge, to_state=target,
-                        reason=payment.cancel_reason
-                        or f"hold canceled ({payment.cancel_purpose or 'dropped'})",
-                    )  # fmt: skip
+                _move_pledge_after_cancel(pledge, payment)
         elif status in ("requires_action", "requires_payment_method", "requires_confirmation"):
             if payment.status not in (Payment.Status.REQUIRES_ACTION, Payment.Status.SUCCEEDED):
                 payment.status = Payment.Status.REQUIRES_ACTION
@@ -378,7 +447,86 @@ def record_payment_intent(
                 enqueue_on_commit(tasks.notify_needs_action, payment.pk)
         else:
             logger.warning("payment %s: unexpected PaymentIntent status %s", payment_id, status)
-        return payment
+        if learned_id:
+            payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+        return payment, False
+
+
+def _let_go_of_unwanted_intent(pledge: Pledge, payment: Payment, learned_id: bool) -> bool:
+    """A hold, or an intent waiting for the supporter, on a payment we no longer want. A
+    payment still open is marked ``canceling`` (the sweeper finishes the cancel if we die);
+    one we had already closed keeps its status (a second open payment of the pledge may
+    exist). Returns whether the caller should send the cancel now: not when a canceller
+    holding the mark is already on it (it knew the intent's id)."""
+    if payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
+        payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+        return True
+    if payment.status != Payment.Status.CANCELING:
+        payment.status = Payment.Status.CANCELING
+        payment.cancel_purpose = CancelPurpose.ENDED
+        payment.cancel_reason = "the pledge ended while its payment was being made"
+        payment.save()
+        return True
+    if learned_id:
+        payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
+    return learned_id
+
+
+def _book_unwanted_success(pledge: Pledge, payment: Payment, result) -> Refund:
+    """Stripe took money for a payment we had given up, or for a pledge that has ended (the
+    supporter finished 3-D Secure after the grace period, a create landed after a cancel):
+    book what was taken as owed back to the supporter (``platform_clearing`` debited,
+    ``supporter_refunds_due`` credited; no candidate is credited, the pledge keeps its final
+    state and no contribution limit counts it) and refund it in full at once. The refund row
+    is written here, in the same transaction, so the sweeper sends it if its task is lost."""
+    captured = result.amount_received_cents or payment.amount_cents
+    payment.status = Payment.Status.SUCCEEDED
+    payment.captured_cents = captured
+    payment.unwanted_at = timezone.now()
+    payment.save()
+    _post_hold_release(payment, "captured after the payment was given up")
+    post(
+        key=payment.idempotency_key("capture"), kind="unwanted_capture",
+        slate_id=pledge.slate_id, pledge_id=pledge.pk, payment_id=payment.pk,
+        memo=f"taken by Stripe after the pledge was {pledge.state}",
+        postings=[Posting(A.PLATFORM_CLEARING, captured),
+                  Posting(A.SUPPORTER_REFUNDS_DUE, -captured)],
+    )  # fmt: skip
+    refund = Refund.objects.create(
+        payment=payment, number=payment.refunds.count() + 1, amount_cents=captured,
+        reason=f"paid after the pledge was {pledge.state}: refunded automatically",
+    )  # fmt: skip
+    logger.warning(
+        "payment %s of %s pledge %s succeeded at Stripe (%s cents): refunding it",
+        payment.pk, pledge.state, pledge.pk, captured,
+    )  # fmt: skip
+    from . import tasks
+
+    enqueue_on_commit(tasks.send_refund, refund.pk)
+    return refund
+
+
+def _move_pledge_after_cancel(pledge: Pledge, payment: Payment) -> None:
+    """Where the canceller meant the pledge to go once Stripe confirmed the cancel (see
+    ``CANCEL_TARGETS``); a replaced payment leaves it where it is."""
+    if payment.cancel_purpose == CancelPurpose.REPLACE:
+        return
+    target = CANCEL_TARGETS.get(payment.cancel_purpose, PledgeState.COMMITTED)
+    if payment.cancel_purpose == CancelPurpose.ENDED:
+        # A hold landing on a pledge of a slate that expired meanwhile: the pledge is voided
+        # with it (the expiry's void may have passed it by while it looked unheld).
+        if pledge.slate.state not in (SlateState.EXPIRED, SlateState.VOIDED):
+            return
+        target = PledgeState.VOIDED
+    # A committed pledge's payment was still being made when it was cancelled.
+    if pledge.state in PAYABLE_PLEDGE_STATES and (
+        pledge_transition_allowed(pledge.kind, pledge.state, target)
+    ):
+        pledge_services.transition_locked_pledge(
+            pledge=pledge, to_state=target,
+            reason=payment.cancel_reason
+            or f"hold canceled ({payment.cancel_purpose or 'dropped'})",
+        )  # fmt: skip
 
 
 # --- Holds, charges, captures, cancels ----------------------------------------------------------
@@ -423,6 +571,12 @@ def authorize_pledge(
         open_payment = _open_payment(pledge)
         if pledge.state not in from_states or open_payment is not None:
             return open_payment
+        if pledge.slate.state not in NEW_PAYMENT_SLATE_STATES[purpose]:
+            # The slate expired, released or locked since the caller looked: a hold or charge
+            # placed now would belong to no live pledge. The slate is locked shared here, so
+            # its state cannot change before the payment row below is written.
+            logger.info("pledge %s: no %s on a %s slate", pledge_id, purpose, pledge.slate.state)
+            return None
         card_setup = _card_for(pledge)
         amount_cents = pledge.amount_cents
         if purpose == Payment.Purpose.CHARGE:
@@ -437,9 +591,9 @@ def authorize_pledge(
 
 
 def send_create(payment: Payment) -> Payment:
-    """Send a ``creating`` payment's PaymentIntent to Stripe and record the answer. Sending it
-    again (the sweeper, after a crash) reuses the idempotency key, so Stripe answers with the
-    PaymentIntent it made the first time."""
+    """Send a ``creating`` payment's PaymentIntent to Stripe and record the answer. Only the
+    first send comes here straight; a create whose outcome is unknown goes through
+    ``settle_unknown_create``, which looks for the intent at Stripe before sending again."""
     card_setup = payment.card_setup
     create = (
         stripe_gateway.create_hold
@@ -462,12 +616,12 @@ def send_create(payment: Payment) -> Payment:
     return _record(payment, result)
 
 
-def _record(payment: Payment, result) -> Payment:
+def _record(payment: Payment, result, *, let_go: bool = True) -> Payment:
     """``record_payment_intent`` for a payment whose pledge we have in hand (in the normal
     path it is the row locked a moment ago; the sweeper's payments read it once)."""
     return record_payment_intent(
         payment_id=payment.pk, result=result,
-        pledge_id=payment.pledge_id, slate_id=payment.pledge.slate_id,
+        pledge_id=payment.pledge_id, slate_id=payment.pledge.slate_id, let_go=let_go,
     )  # fmt: skip
 
 
@@ -481,7 +635,7 @@ def _act_and_record(payment: Payment, stripe_call, **arguments) -> Payment:
         if exc.retryable:
             raise
         result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
-    return _record(payment, result)
+    return _record(payment, result, let_go=False)
 
 
 def record_refused_payment(*, payment_id: int, error) -> Payment:
@@ -542,6 +696,8 @@ class CancelPurpose:
     DROP = "drop"  # the hold is let go (lapsing, renewal); the pledge stays committed
     REPLACE = "replace"  # a declined payment gives way to one on the supporter's new card
     CARD_REPLACED = "card_replaced"  # a good hold gives way to one on the supporter's new card
+    FAIL = "fail"  # the grace period ended with the payment still needing its supporter
+    ENDED = "ended"  # Stripe made the payment after its pledge had ended
 
 
 CANCEL_TARGETS = {
@@ -549,15 +705,22 @@ CANCEL_TARGETS = {
     CancelPurpose.VOID: PledgeState.VOIDED,
     CancelPurpose.DROP: PledgeState.COMMITTED,
     CancelPurpose.CARD_REPLACED: PledgeState.COMMITTED,
+    CancelPurpose.FAIL: PledgeState.FAILED,
 }
 # The supporter's own changes: allowed only while the slate is open. Once it has locked the
 # pledge is final, and a good hold must stay for the release to capture.
 SUPPORTER_CANCEL_PURPOSES = (CancelPurpose.SUPPORTER, CancelPurpose.CARD_REPLACED)
+# Cancels whose pledge still takes the money if Stripe answers that it was paid meanwhile.
+PAYING_CANCEL_PURPOSES = (
+    CancelPurpose.DROP, CancelPurpose.REPLACE, CancelPurpose.CARD_REPLACED, CancelPurpose.FAIL
+)  # fmt: skip
 
 
 def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Payment:
     """Let a hold go. ``purpose`` says where its pledge goes once Stripe confirms (see
-    ``CANCEL_TARGETS``), ``reason`` what the pledge's history says about it."""
+    ``CANCEL_TARGETS``), ``reason`` what the pledge's history says about it. A payment still
+    ``creating`` is marked ``canceling`` first: its create may have reached Stripe, so it is
+    looked for there (``settle_unknown_create``) and cancelled if found."""
     with transaction.atomic():
         pledge, payment = _lock_payment(payment_id)
         if payment.status in (Payment.Status.CANCELED, Payment.Status.FAILED):
@@ -582,19 +745,80 @@ def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Paymen
                 "deadline_passed",
                 "The slate's deadline has passed; pledges can no longer be cancelled.",
             )
-        if payment.payment_intent_id is None:
-            # Never reached Stripe, or the crash came before we learned its id: nothing
-            # was authorized that we know of; the sweeper settles CREATING rows separately.
-            payment.status = Payment.Status.CANCELED
+        # A create last sent (or written) longer ago than the sweeper's timeout is not in
+        # flight any more: if Stripe has no intent for it now, it never will.
+        create_settled = payment.updated_at <= timezone.now() - payment_stale_after()
+        if not resuming:
+            payment.status = Payment.Status.CANCELING
             payment.cancel_purpose, payment.cancel_reason = purpose, reason[:500]
             payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
-            return payment
-        payment.status = Payment.Status.CANCELING
-        payment.cancel_purpose, payment.cancel_reason = purpose, reason[:500]
-        payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
+    if payment.payment_intent_id is None:
+        return settle_unknown_create(payment_id=payment.pk, final=create_settled)
     return _act_and_record(
         payment, stripe_gateway.cancel, idempotency_key=payment.idempotency_key("cancel")
     )
+
+
+def payment_stale_after() -> timedelta:
+    """How long a payment may sit in flight before the sweeper takes it for abandoned."""
+    return timedelta(seconds=settings.SLATE_PAYMENT_STALE_SECONDS)
+
+
+def _find_created_intent(payment: Payment):
+    """The PaymentIntent Stripe made for ``payment``'s create, if it made one: the
+    customer's intents, matched by the ids we put in its metadata (and its amount)."""
+    card_setup = payment.card_setup
+    if card_setup is None:
+        return None
+    found = stripe_gateway.find_payment_intent(
+        customer_id=card_setup.customer.customer_id,
+        metadata={"pledge_id": payment.pledge_id, "payment_id": payment.pk},
+        created_after=int((payment.created_at - timedelta(hours=1)).timestamp()),
+    )
+    if found is not None and found.amount_cents != payment.amount_cents:
+        logger.warning("payment %s: intent %s has another amount", payment.pk, found.id)
+        return None
+    return found
+
+
+def settle_unknown_create(*, payment_id: int, final: bool = True) -> Payment:
+    """A payment whose create may or may not have reached Stripe (a killed worker, a lost
+    answer): ``creating``, or ``canceling`` before its intent's id was known.
+
+    First look for the intent at Stripe by our own ids and adopt it if found (the recorder
+    then cancels it, or refunds it, if the payment is no longer wanted). Only when Stripe has
+    none: a payment being cancelled is closed (``final``: no create can still be in flight;
+    otherwise it stays ``canceling`` for the sweeper to look again), and a create is sent again
+    only while its pledge is live. Resending on the idempotency key alone is not enough:
+    Stripe forgets keys after 24 hours, and localstripe ignores them."""
+    payment = Payment.objects.select_related("pledge__slate", "card_setup__customer").get(
+        pk=payment_id
+    )
+    found = _find_created_intent(payment)
+    if found is not None:
+        logger.info("payment %s: adopting %s found at Stripe", payment_id, found.id)
+        return _record(payment, found)
+    with transaction.atomic():
+        pledge, payment = _lock_payment(payment_id)
+        if payment.payment_intent_id is not None:
+            return payment  # recorded meanwhile by whoever sent it
+        if payment.status == Payment.Status.CANCELING:
+            if final:
+                payment.status = Payment.Status.CANCELED
+                payment.save(update_fields=["status", "updated_at"])
+                _move_pledge_after_cancel(pledge, payment)
+            return payment
+        if payment.status != Payment.Status.CREATING:
+            return payment
+        if not _pledge_payable(pledge):
+            payment.status = Payment.Status.CANCELED
+            payment.cancel_purpose = CancelPurpose.ENDED
+            payment.cancel_reason = f"never sent again: the pledge is {pledge.state}"
+            payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
+            return payment
+    card_setup = CardSetup.objects.select_related("customer").get(pk=payment.card_setup_id)
+    payment.card_setup = card_setup
+    return send_create(payment)
 
 
 # --- Supporter cancel and voiding ---------------------------------------------------------------
@@ -605,7 +829,7 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
     if not actor.is_authenticated or (actor.pk != pledge.supporter_id and not actor.is_staff):
         raise EscrowError("forbidden", "You can cancel only your own pledges.")
     payment = _open_payment(pledge)
-    if payment is not None and payment.payment_intent_id:
+    if payment is not None:  # a hold, or one being placed: let it go first
         cancel_payment(payment_id=payment.pk, purpose=CancelPurpose.SUPPORTER)
         pledge.refresh_from_db()
         if pledge.state == PledgeState.CANCELLED:
@@ -618,6 +842,15 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
 
 VOIDABLE = (PledgeState.PENDING_CARD, PledgeState.COMMITTED, PledgeState.NEEDS_ACTION)
 VOIDABLE_WITH_HOLD = (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
+
+
+def pledges_with_holds_to_void(pledges):
+    """Those of ``pledges`` whose card may hold money for them: held or needing the
+    supporter, or committed with a payment still being made (its hold may land any moment)."""
+    return pledges.filter(
+        Q(state__in=VOIDABLE_WITH_HOLD)
+        | Q(state=PledgeState.COMMITTED, payments__status__in=Payment.OPEN)
+    ).distinct()
 
 
 def void_pledge(*, pledge_id: int, reason: str) -> Pledge:
@@ -832,8 +1065,16 @@ def finish_release_if_done(*, slate_id: int) -> bool:
     return True
 
 
+GRACE_ENDED = "the card still needed the supporter when the grace period ended"
+
+
 def fail_overdue_needs_action(*, now=None) -> int:
-    """After the grace period a pledge that still needs its supporter fails."""
+    """After the grace period a pledge that still needs its supporter fails. Its payment is
+    cancelled at Stripe first (marked ``canceling``, so the sweeper finishes if we die), so a
+    3-D Secure page still open can no longer charge the card; Stripe's answer moves the
+    pledge to ``failed``, or to ``captured`` if the supporter paid a moment before. A payment
+    still being made (a new card's charge) is looked for at Stripe and cancelled the same
+    way. Returns how many pledges failed."""
     now = now or timezone.now()
     grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
     overdue = dict(
@@ -848,15 +1089,24 @@ def fail_overdue_needs_action(*, now=None) -> int:
         pledge = Pledge.objects.select_related("slate").get(pk=pledge_id)
         payment = _open_payment(pledge)
         if payment is not None:
-            with transaction.atomic():
-                _, payment = _lock_payment(payment.pk)
-                if payment.status == Payment.Status.REQUIRES_ACTION:
-                    payment.status = Payment.Status.FAILED
-                    payment.save(update_fields=["status", "updated_at"])
+            try:
+                payment = cancel_payment(
+                    payment_id=payment.pk, purpose=CancelPurpose.FAIL, reason=GRACE_ENDED
+                )
+            except (EscrowError, stripe_gateway.GatewayError) as exc:
+                logger.warning("pledge %s not failed in this pass: %s", pledge_id, exc)
+                continue
+            pledge.refresh_from_db()
+            if payment.status in Payment.OPEN:
+                # Stripe has not confirmed the cancel yet (or a create may still land):
+                # the sweeper finishes it, and Stripe's answer decides the pledge.
+                continue
+        if pledge.state == PledgeState.FAILED:
+            failed += 1
+            continue
         try:
             pledge_services.transition_pledge(
-                pledge=pledge, to_state=PledgeState.FAILED,
-                reason="the card still needed the supporter when the grace period ended",
+                pledge=pledge, to_state=PledgeState.FAILED, reason=GRACE_ENDED,
                 expected_states=[PledgeState.NEEDS_ACTION],
             )  # fmt: skip
             failed += 1

@@ -42,6 +42,7 @@ import stripe
 from django.conf import settings
 
 __all__ = [
+    "ChargeResult",
     "GatewayError",
     "PaymentIntentResult",
     "PayoutGateway",
@@ -64,9 +65,12 @@ __all__ = [
     "detach_payment_method",
     "dispute_facts",
     "event_facts",
+    "find_payment_intent",
+    "list_charges",
     "list_refunds",
     "payout_gateway",
     "refund",
+    "refund_charge",
     "retrieve_charge_fee",
     "retrieve_payment_intent",
     "retrieve_setup_intent",
@@ -117,6 +121,22 @@ class RefundResult:
     id: str
     status: str
     amount_cents: int
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    """A charge as reconciliation reads it: whose intent it belongs to and what it took."""
+
+    id: str
+    payment_intent_id: str | None
+    customer_id: str | None
+    amount_cents: int
+    amount_refunded_cents: int
+    captured: bool
+    status: str
+    currency: str
+    created: int
     metadata: dict[str, str] = field(default_factory=dict)
 
 
@@ -613,6 +633,79 @@ def retrieve_payment_intent(payment_intent_id: str) -> PaymentIntentResult:
     return _payment_intent_result(_as_dict(intent))
 
 
+def _unsupported_filter(exc: stripe.StripeError) -> bool:
+    """localstripe: its PaymentIntent list takes no filter and answers 400 "Unexpected
+    customer"; real Stripe filters by customer and creation time."""
+    return isinstance(exc, stripe.InvalidRequestError) and "Unexpected" in str(exc)
+
+
+def _customer_payment_intents(customer_id: str, created_after: int | None) -> list[dict]:
+    client = _client()
+    params: dict[str, Any] = {"customer": customer_id, "limit": 100}
+    if created_after is not None:
+        params["created"] = {"gte": created_after}
+    try:
+        page = client.v1.payment_intents.list(params=params)
+        return [_as_dict(i) for i in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        if not _unsupported_filter(exc):
+            raise _gateway_error(exc) from exc
+    try:  # localstripe lists every intent it has; keep the customer's
+        page = client.v1.payment_intents.list(params={"limit": 100})
+        every = [_as_dict(i) for i in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        raise _gateway_error(exc) from exc
+    return [i for i in every if i.get("customer") == customer_id]
+
+
+def find_payment_intent(
+    *, customer_id: str, metadata: Mapping[str, object], created_after: int | None = None
+) -> PaymentIntentResult | None:
+    """The customer's PaymentIntent whose metadata carries every pair of ``metadata``, or
+    None. How a create whose answer was lost (a killed worker, a timeout) is found before it
+    is sent again: Stripe keeps an idempotency key for 24 hours only, so the key alone cannot
+    stop a second charge after a longer outage. ``created_after`` (a Unix time) narrows the
+    walk to intents created since then. The list, unlike the search API, shows an intent as
+    soon as it exists."""
+    wanted = _metadata(metadata)
+    for data in _customer_payment_intents(customer_id, created_after):
+        found = data.get("metadata") or {}
+        if all(found.get(k) == v for k, v in wanted.items()):
+            return _payment_intent_result(data)
+    return None
+
+
+def _charge_result(data: Mapping[str, Any]) -> ChargeResult:
+    payment_intent = data.get("payment_intent")
+    if isinstance(payment_intent, Mapping):
+        payment_intent = payment_intent.get("id")
+    customer = data.get("customer")
+    if isinstance(customer, Mapping):
+        customer = customer.get("id")
+    return ChargeResult(
+        id=data["id"],
+        payment_intent_id=payment_intent or None,
+        customer_id=customer or None,
+        amount_cents=int(data.get("amount") or 0),
+        amount_refunded_cents=int(data.get("amount_refunded") or 0),
+        captured=bool(data.get("captured")),
+        status=str(data.get("status") or ""),
+        currency=str(data.get("currency") or ""),
+        created=int(data.get("created") or 0),
+        metadata=dict(data.get("metadata") or {}),
+    )
+
+
+def list_charges(*, created_after: int) -> list[ChargeResult]:
+    """Every charge created after ``created_after`` (a Unix time), newest first: what
+    reconciliation walks to find money taken that the books do not know."""
+    try:
+        page = _client().v1.charges.list(params={"created": {"gt": created_after}, "limit": 100})
+        return [_charge_result(_as_dict(c)) for c in page.auto_paging_iter()]
+    except stripe.StripeError as exc:
+        raise _gateway_error(exc) from exc
+
+
 def retrieve_charge_fee(payment_intent_id: str) -> int | None:
     """Stripe's processing fee on the intent's charge, from its balance transaction; None
     while the charge has no balance transaction yet."""
@@ -641,6 +734,23 @@ def refund(
                 "amount": amount_cents,
                 "metadata": _metadata(metadata),
             },
+            options=_options(idempotency_key),
+        )
+    except stripe.StripeError as exc:
+        raise _gateway_error(exc) from exc
+    return _refund_result(_as_dict(result))
+
+
+def refund_charge(
+    *, charge_id: str, amount_cents: int, idempotency_key: str, metadata: Mapping[str, object]
+) -> RefundResult:
+    """Refund a charge by its own id: for money our books do not know (no payment of ours
+    names its PaymentIntent, or it has none)."""
+    if amount_cents <= 0:
+        raise ValueError("amount_cents must be positive")
+    try:
+        result = _client().v1.refunds.create(
+            params={"charge": charge_id, "amount": amount_cents, "metadata": _metadata(metadata)},
             options=_options(idempotency_key),
         )
     except stripe.StripeError as exc:

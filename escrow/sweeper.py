@@ -27,8 +27,9 @@ def stale_after() -> timedelta:
 def resume_payment(payment: Payment) -> Payment:
     """Finish one in-flight payment from what Stripe says happened."""
     if payment.payment_intent_id is None:
-        # The create call may or may not have reached Stripe: send it again, same key.
-        return services.send_create(payment)
+        # The create call may or may not have reached Stripe: look for its intent there
+        # before sending it again (and never again for a pledge no longer live).
+        return services.settle_unknown_create(payment_id=payment.pk, final=True)
     result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
     if payment.status == Payment.Status.CAPTURING and result.status == "requires_capture":
         return services.capture_payment(payment_id=payment.pk)
@@ -82,13 +83,12 @@ def sweep(now=None) -> dict[str, int]:
         tasks.walk_release.delay(slate_id)
         counts["releases"] += 1
     expired_with_holds = (
-        Pledge.objects.filter(
-            slate__state=SlateState.EXPIRED, kind=PledgeKind.MONEY,
-            state__in=services.VOIDABLE_WITH_HOLD,
+        services.pledges_with_holds_to_void(
+            Pledge.objects.filter(slate__state=SlateState.EXPIRED, kind=PledgeKind.MONEY)
         )
         .values_list("slate_id", flat=True)
         .distinct()
-    )  # fmt: skip
+    )
     for slate_id in expired_with_holds:
         tasks.void_expired_slate_holds.delay(slate_id)
         counts["voids"] += 1

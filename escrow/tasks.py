@@ -1,10 +1,12 @@
 """Thin Celery wrappers around escrow services; each is safe to run twice."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from pledges import services as pledge_services
 from pledges.models import Pledge
@@ -122,8 +124,8 @@ def void_expired_slate_holds(self, slate_id: int) -> int:
     """On ``slate_expired``: release every hold and void its pledge (the pledges app voids
     the pledges that hold nothing)."""
     ids = list(
-        Pledge.objects.filter(
-            slate_id=slate_id, kind=PledgeKind.MONEY, state__in=services.VOIDABLE_WITH_HOLD
+        services.pledges_with_holds_to_void(
+            Pledge.objects.filter(slate_id=slate_id, kind=PledgeKind.MONEY)
         ).values_list("pk", flat=True)
     )
     for pledge_id in ids:
@@ -268,15 +270,37 @@ def reconcile_with_stripe() -> int:
     from slate.models import Slate
     from slate.states import SlateState
 
-    from .reconcile import reconcile_slate
+    from .reconcile import orphan_charge_report, reconcile_slate
 
     report: list[str] = []
     for slate in Slate.objects.exclude(state=SlateState.DRAFT):
         report += [f"{slate.slug}: {line}" for line in reconcile_slate(slate)]
+    # Stripe's side: two days of charges, so a night's run overlaps the one before.
+    since = timezone.now() - timedelta(days=2)
+    report += [f"stripe: {line}" for line in orphan_charge_report(since=since)]
     if report:
         logger.error("reconciliation found %d difference(s)", len(report))
         mail_admins("Stripe reconciliation differences", "\n".join(report), fail_silently=True)
     return len(report)
+
+
+@shared_task(**RETRY)
+def send_refund(self, refund_id: int) -> None:
+    """Send a refund written in a transaction (an unwanted payment's); the sweeper resends
+    any left ``creating``."""
+    from .refunds import send_refund as send
+
+    try:
+        send(refund_id=refund_id)
+    except Exception as exc:
+        _retry_transient(self, exc)
+
+
+@shared_task(**MAIL)
+def notify_unwanted_payment_refunded(refund_id: int) -> bool:
+    from . import notifications
+
+    return notifications.notify_unwanted_payment_refunded(refund_id=refund_id)
 
 
 @shared_task(**MAIL)

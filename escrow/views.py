@@ -184,6 +184,9 @@ def complete_payment(request, pk: int):
         "stripe_js_url": stripe_js_url(),
         # A declined card cannot be confirmed; the supporter saves another one instead.
         "needs_new_card": payment.last_error not in AUTHENTICATION_ERRORS,
+        # Real Stripe takes the card off an off-session intent that needed authentication
+        # (``requires_payment_method``): Stripe.js confirms it again on the saved card.
+        "payment_method_id": payment.card_setup.payment_method_id if payment.card_setup else "",
     }
     return render(request, "escrow/complete_payment.html", context)
 

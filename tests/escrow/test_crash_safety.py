@@ -40,6 +40,7 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.conf import settings
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
@@ -55,6 +56,7 @@ from slate.celery import app
 from slate.models import Slate
 from slate.states import SlateState
 from tests.escrow.cards import pledge_with_card
+from tests.escrow.test_lost_creates import plant_orphan_charge
 from tests.escrow.test_release_at_scale import captured_cents_on_stripe, captures_by_pledge
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
@@ -69,6 +71,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # (two worktrees, or CI beside a session) must not share it.
 BROKER_URL = os.environ.get("SLATE_TEST_WORKER_BROKER_URL", "redis://127.0.0.1:6379/14")
 PLEDGES = 300
+CHARGED_PLEDGES = 60
 CHUNK_SIZE = 25
 REQUESTS_PER_SECOND = 20  # 300 captures take about 15 s: room to stop the worker midway
 SETUP_THREADS = 4
@@ -119,12 +122,15 @@ def _test_database_url() -> str:
 
 
 class StallingProxy:
-    """Stands between the workers and localstripe. Armed, it lets the next capture reach
-    localstripe and then holds its answer back: Stripe has taken the money, the worker has not
-    heard of it (its payment row still says ``capturing``) — the worst moment to die."""
+    """Stands between the workers and localstripe. Armed, it lets the next capture (or
+    create) reach localstripe and then holds its answer back: Stripe has taken the money, the
+    worker has not heard of it (its payment row still says ``capturing``, or ``creating``
+    with no intent id) — the worst moment to die."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
+        # Which POST to hold back: a capture, or (``/v1/payment_intents``) a create.
+        self.stall_path = "/capture"
         self.armed = threading.Event()
         self.stalled = threading.Event()
         self.go = threading.Event()
@@ -149,8 +155,8 @@ class StallingProxy:
                         status, payload = response.status, response.read()
                 except urllib.error.HTTPError as exc:
                     status, payload = exc.code, exc.read()
-                capture = self.command == "POST" and self.path.endswith("/capture")
-                if capture and proxy.armed.is_set():
+                stall = self.command == "POST" and self.path.endswith(proxy.stall_path)
+                if stall and proxy.armed.is_set():
                     proxy.armed.clear()
                     proxy.stalled.set()
                     proxy.go.wait(60)
@@ -289,6 +295,23 @@ def held_pledges(slate, count: int) -> list[Pledge]:
             payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
             assert payment.status == Payment.Status.REQUIRES_CAPTURE
             return pledge
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(SETUP_THREADS) as executor:
+        return list(executor.map(make, range(count)))
+
+
+def pledges_with_saved_cards(slate, count: int) -> list[Pledge]:
+    """``count`` supporters, each with a saved card and no hold: the release charges them
+    off-session."""
+    supporters = UserFactory.create_batch(count)
+
+    def make(index: int) -> Pledge:
+        try:
+            return pledge_with_card(
+                slate, amount_cents=10_000 + 7 * index, supporter=supporters[index]
+            )
         finally:
             connection.close()
 
@@ -464,4 +487,51 @@ def test_lost_messages_are_replaced_by_the_sweeper(localstripe, workers, broker,
             f"\n[lost] setup {setup_seconds:.1f}s; stopped after {at_stop}/{PLEDGES} captures, "
             f"{in_flight} payment(s) in flight; {sweeps} sweep(s) finished the rest in "
             f"{finished - resumed:.1f}s"
+        )
+
+
+def test_worker_killed_after_an_off_session_charge_charges_nobody_twice(
+    localstripe, workers, capsys
+):
+    """Issue 14.10, as an operator saw it: the worker dies just after Stripe made an
+    off-session charge; the sweeper, an hour later, finds the charge by our ids and adopts
+    it instead of sending the create again (localstripe, like Stripe after 24 hours, would
+    charge a second time). Then a charge planted behind the books' back is reported."""
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    pledges = pledges_with_saved_cards(slate, CHARGED_PLEDGES)
+
+    first = workers.start("first")
+    workers.proxy.stall_path = "/v1/payment_intents"
+    workers.proxy.armed.set()
+    lock(slate)
+    assert workers.proxy.stalled.wait(60), f"no charge went through:\n{workers.tail(first)}"
+    workers.kill(first)
+    workers.proxy.go.set()
+    [stranded] = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    assert (stranded.status, stranded.payment_intent_id) == (Payment.Status.CREATING, None)
+    [intent] = localstripe.payment_intents_for(payment_id=stranded.pk)
+    assert intent["status"] == "succeeded"  # charged; our books do not know it
+
+    second = workers.start("second")
+    resumed = time.monotonic()
+    sweeps = sweep_until_released(slate)
+    finished = time.monotonic()
+    workers.stop(second)
+
+    stranded.refresh_from_db()
+    assert stranded.payment_intent_id == intent["id"]  # adopted, not made again
+    assert_each_captured_once_and_paid_out(localstripe, slate, pledges)
+    assert len(localstripe.list_all("/v1/payment_intents")) == len(pledges)
+    call_command("reconcile")  # the books, and Stripe's side, agree
+
+    planted = plant_orphan_charge(pledges[0], amount_cents=10_000)
+    with pytest.raises(CommandError, match="1 difference"):
+        call_command("reconcile")
+    output = capsys.readouterr().out
+    assert f"(PaymentIntent {planted.id}): 10000 cents taken at Stripe" in output
+    with capsys.disabled():
+        print(
+            f"\n[kill-create] killed with payment {stranded.pk} charged on Stripe but not "
+            f"recorded; {sweeps} sweep(s) finished in {finished - resumed:.1f}s; "
+            f"{len(pledges)} intents for {len(pledges)} pledges; the planted orphan reported"
         )
