@@ -6,6 +6,7 @@ from .models import (
     AgreementVersion,
     Ask,
     Candidate,
+    CandidateNotice,
     CoordinationAgreement,
     Invitation,
     PlankCommitment,
@@ -79,3 +80,11 @@ class AskAdmin(ReadOnlyAdmin):
     list_filter = ["slate"]
     list_select_related = ["candidate", "slate", "supporter"]
     readonly_fields = [f.name for f in Ask._meta.fields]
+
+
+@admin.register(CandidateNotice)
+class CandidateNoticeAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "slate", "kind", "period", "created_at", "settled_at", "sent"]
+    list_filter = ["kind", "sent"]
+    list_select_related = ["candidate", "slate"]
+    readonly_fields = [f.name for f in CandidateNotice._meta.fields]

@@ -30,6 +30,9 @@ class Candidate(models.Model):
     statement = models.TextField(
         blank=True, help_text="The candidate's own words on their public page (they write it)."
     )
+    digest_paused = models.BooleanField(
+        default=False, help_text="The candidate paused the weekly digest of what waits for them."
+    )
     fec_candidate_id = models.CharField(
         "FEC candidate id", max_length=9, blank=True, validators=[validate_fec_candidate_id]
     )
@@ -279,3 +282,39 @@ class Ask(models.Model):
     @property
     def hidden(self) -> bool:
         return self.hidden_at is not None
+
+
+class CandidateNotice(models.Model):
+    """The outbox of emails to an unsigned candidate about one slate (``candidates.news``):
+    queued once per (slate, candidate, kind, period) — the ISO week for the digest, once ever
+    for "one signature away" — and settled by the task that sends it (or finds it no longer
+    true), so a task that runs twice sends nothing the second time."""
+
+    class Kind(models.TextChoices):
+        DIGEST = "digest", "Weekly digest"
+        ONE_AWAY = "one_away", "One signature away"
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="candidate_notices")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="notices")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    period = models.CharField(max_length=16, blank=True, help_text="ISO week of a digest.")
+    created_at = models.DateTimeField(default=timezone.now)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    sent = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slate", "candidate", "kind", "period"], name="candidate_notice_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(settled_at__isnull=True),
+                name="candidate_notice_unsettled",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.candidate} ({self.slate}) {self.period}"

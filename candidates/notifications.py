@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
 
+from . import news
 from .claim_links import claim_path
 from .models import Invitation
 
@@ -18,8 +19,9 @@ def email_invitation_link(*, invitation_id: int, email: str) -> bool:
     if invitation.candidate.user_id is not None:
         return False
     link = settings.SLATE_PUBLIC_URL.rstrip("/") + claim_path(invitation)
+    figures = news.candidate_figures(invitation.slate, invitation.candidate)
     body = render_to_string(
-        "candidates/email/invitation.txt", {"invitation": invitation, "link": link}
+        "candidates/email/invitation.txt", {"invitation": invitation, "link": link, "f": figures}
     )
     send_mail(f"You are invited to {invitation.slate.name}", body, None, [email])
     return True

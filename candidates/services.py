@@ -148,6 +148,17 @@ def update_public_profile(
 
 
 @transaction.atomic
+def set_digest_paused(*, candidate: Candidate, actor, paused: bool) -> Candidate:
+    """The candidate pauses (or resumes) their weekly digest; nobody else may."""
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if not actor.is_authenticated or candidate.user_id != actor.pk:
+        raise CandidateError("forbidden", "Only the candidate may pause their digest.")
+    candidate.digest_paused = bool(paused)
+    candidate.save(update_fields=["digest_paused"])
+    return candidate
+
+
+@transaction.atomic
 def claim_candidate(*, candidate: Candidate, user) -> Candidate:
     """Link a candidate profile to the account that followed its invitation."""
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)

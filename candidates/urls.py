@@ -10,6 +10,7 @@ urlpatterns = [
     path("candidate/slates/<slug:slug>/decline/", views.decline, name="decline"),
     path("candidate/claim/<str:token>/", views.claim, name="claim"),
     path("candidate/profile/", views.edit_profile, name="edit-profile"),
+    path("candidate/digest/", views.digest, name="digest"),
     path("candidates/<int:candidate_id>/", views.profile, name="profile"),
     path("slates/<slug:slug>/candidates/<int:candidate_id>/ask/", views.ask, name="ask"),
 ]

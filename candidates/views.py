@@ -6,7 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escrow import selectors as escrow_selectors
 from slate.selectors import public_slates, slate_progress
@@ -255,3 +255,16 @@ def decline(request, slug: str):
             return redirect(candidate.get_absolute_url())
     context = {"slate": slate, "form": form, "invitation": invitation}
     return render(request, "candidates/decline.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def digest(request):
+    """Pause or resume the weekly digest (the candidate's own)."""
+    candidate = _candidate(request)
+    paused = request.POST.get("paused") == "1"
+    services.set_digest_paused(candidate=candidate, actor=request.user, paused=paused)
+    messages.success(
+        request, "Your weekly digest is paused." if paused else "Your weekly digest is on."
+    )
+    return redirect("candidates:home")

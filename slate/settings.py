@@ -258,6 +258,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
+    # The news that reaches unsigned candidates (candidates.news): sent once each.
+    "candidate-weekly-digest": {
+        "task": "candidates.tasks.send_weekly_digests",
+        "schedule": crontab(day_of_week="mon", hour=15, minute=0),
+    },
+    "candidate-one-signature-away": {
+        "task": "candidates.tasks.send_one_away_notices",
+        "schedule": crontab(minute="*/10"),
+    },
     "evaluate-open-slates": {
         "task": "slate.tasks.evaluate_open_slates",
         "schedule": 60.0,

@@ -106,6 +106,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "candidates:withdraw": candidates_only(other_candidate=404),
     "candidates:decline": candidates_only(other_candidate=404),
     "candidates:edit-profile": candidates_only(),  # their own statement, nobody else's
+    "candidates:digest": logged_in(405),  # POST only; the candidate check follows
     # public: a candidate invited to a public slate
     "candidates:profile": everyone(200),
     # public: who to call and what to say; recording the ask (POST) needs an account
