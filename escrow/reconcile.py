@@ -74,7 +74,7 @@ def _orphan_facts(charge: stripe_gateway.ChargeResult) -> dict | None:
     pledge (its PaymentIntent's: a charge does not always carry it); None when it takes
     nothing any more (failed, refunded, or a hold whose intent was cancelled: localstripe
     leaves such a charge as it was)."""
-    if charge.status != "succeeded" or charge.amount_refunded_cents >= charge.amount_cents:
+    if charge.status != "succeeded" or charge.outstanding_cents <= 0:
         return None
     metadata = dict(charge.metadata)
     if charge.payment_intent_id:
@@ -85,7 +85,7 @@ def _orphan_facts(charge: stripe_gateway.ChargeResult) -> dict | None:
     return {
         "payment_intent_id": charge.payment_intent_id or "",
         "customer_id": charge.customer_id or "",
-        "amount_cents": charge.amount_cents - charge.amount_refunded_cents,
+        "amount_cents": charge.outstanding_cents,
         "currency": charge.currency or "usd",
         "captured": charge.captured,
         "metadata": metadata,

@@ -138,6 +138,21 @@ class ChargeResult:
     currency: str
     created: int
     metadata: dict[str, str] = field(default_factory=dict)
+    # What a captured charge took: on Stripe ``amount_captured`` (less than ``amount`` after a
+    # partial capture, the rest released, not refunded); None where the charge does not say.
+    amount_captured_cents: int | None = None
+
+    @property
+    def outstanding_cents(self) -> int:
+        """Money the charge still takes (captured) or holds (not captured), less refunds.
+
+        localstripe: no ``amount_captured``; a partial capture takes ``amount`` and refunds
+        the remainder, so ``amount`` less refunds is right there."""
+        if self.captured and self.amount_captured_cents is not None:
+            taken = self.amount_captured_cents
+        else:
+            taken = self.amount_cents
+        return max(taken - self.amount_refunded_cents, 0)
 
 
 @dataclass(frozen=True)
@@ -693,6 +708,9 @@ def _charge_result(data: Mapping[str, Any]) -> ChargeResult:
         currency=str(data.get("currency") or ""),
         created=int(data.get("created") or 0),
         metadata=dict(data.get("metadata") or {}),
+        amount_captured_cents=(
+            int(data["amount_captured"]) if data.get("amount_captured") is not None else None
+        ),
     )
 
 

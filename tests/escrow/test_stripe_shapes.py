@@ -273,6 +273,73 @@ def test_retrieve_charge_fee_reads_stripes_expanded_intent(settings):
     )
 
 
+# --- Charge -----------------------------------------------------------------------------------
+
+
+def test_stripes_example_charge_made_without_an_intent():
+    assert gateway._charge_result(example("charge")) == gateway.ChargeResult(
+        id="ch_1PgafuB7WZ01zgkWXYmPNZs8",
+        payment_intent_id=None,
+        customer_id=None,
+        amount_cents=100,
+        amount_refunded_cents=0,
+        captured=False,
+        status="succeeded",
+        currency="usd",
+        created=1234567890,
+        metadata={},
+        amount_captured_cents=0,
+    )
+
+
+@pytest.mark.parametrize("expanded_fields", [False, True], ids=["ids", "expanded"])
+def test_a_charge_of_one_of_our_intents(expanded_fields):
+    intent = payment_intent("succeeded", None, expanded=False, amount_received=AMOUNT)
+    customer = {"id": "cus_1", "object": "customer", "email": "a@slate.test"}
+    charge = charge_of(
+        intent["id"],
+        captured=True,
+        amount_captured=AMOUNT,
+        amount_refunded=1_000,
+        refunded=False,
+        metadata={"pledge_id": "7"},
+    )
+    if expanded_fields:
+        charge.update(payment_intent=intent, customer=customer)
+    result = gateway._charge_result(charge)
+    assert (result.payment_intent_id, result.customer_id) == (intent["id"], "cus_1")
+    assert (result.amount_cents, result.amount_refunded_cents, result.captured) == (
+        AMOUNT,
+        1_000,
+        True,
+    )
+    assert result.metadata == {"pledge_id": "7"}
+
+
+def test_a_charge_captured_in_part_takes_what_was_captured_not_what_was_authorized():
+    """Stripe keeps the authorized ``amount`` on the charge and says what was taken in
+    ``amount_captured``; the remainder is released, not refunded. An unknown charge of this
+    shape is reported (and refundable) for what it took."""
+    from escrow.reconcile import _orphan_facts
+
+    charge = charge_of(
+        None, captured=True, amount_captured=4_000, amount_refunded=0, refunded=False
+    )
+    result = gateway._charge_result(charge)
+    assert (result.amount_cents, result.amount_captured_cents) == (AMOUNT, 4_000)
+    assert result.outstanding_cents == 4_000
+    assert _orphan_facts(result)["amount_cents"] == 4_000
+    refunded_in_part = gateway._charge_result({**charge, "amount_refunded": 1_500})
+    assert _orphan_facts(refunded_in_part)["amount_cents"] == 2_500
+    refunded_whole = gateway._charge_result({**charge, "amount_refunded": 4_000})
+    assert _orphan_facts(refunded_whole) is None
+
+
+def test_a_hold_not_captured_holds_the_whole_authorization():
+    held = gateway._charge_result(charge_of(None, captured=False, amount_captured=0))
+    assert held.outstanding_cents == AMOUNT
+
+
 # --- Refund -----------------------------------------------------------------------------------
 
 
