@@ -92,6 +92,22 @@ def notify_unwanted_payment_refunded(*, refund_id: int, now=None) -> bool:
     return True
 
 
+def unwanted_refund_ids_not_notified(*, refunded_before) -> list[int]:
+    """Automatic refunds of unwanted payments whose supporter was never told (the notice
+    task was lost). A refund has no time of its own for going out; the payment's last change
+    (the refund recorded) stands for it."""
+    from .models import Refund
+
+    return list(
+        Refund.objects.filter(
+            status=Refund.Status.SUCCEEDED,
+            supporter_notified_at__isnull=True,
+            payment__unwanted_at__isnull=False,
+            payment__updated_at__lte=refunded_before,
+        ).values_list("pk", flat=True)
+    )
+
+
 NOTICE_SUBJECTS = {
     "charged": "{slate} locked: your pledge was charged",
     "voided": "{slate} did not lock: nothing was charged",

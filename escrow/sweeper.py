@@ -133,6 +133,10 @@ def sweep(now=None) -> dict[str, int]:
     for payout_id in notifications.payout_ids_not_notified(sent_before=cutoff):
         tasks.notify_payout.delay(payout_id)
         counts["notices"] = counts.get("notices", 0) + 1
+    # An automatic refund of unwanted money whose notice task was lost: still told, once.
+    for refund_id in notifications.unwanted_refund_ids_not_notified(refunded_before=cutoff):
+        tasks.notify_unwanted_payment_refunded.delay(refund_id)
+        counts["notices"] = counts.get("notices", 0) + 1
     return counts
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from escrow import services, stripe_gateway, sweeper, tasks
 from escrow.models import LedgerEntry, Payment, Refund
 from escrow.reconcile import reconcile_slate
+from escrow.refunds import send_refund
 from escrow.selectors import balance, ledger_problems
 from pledges.models import Pledge
 from pledges.states import PledgeState
@@ -332,3 +333,20 @@ def test_a_hold_recorded_after_its_slate_expired_is_released_and_its_pledge_void
     assert pledge.state == PledgeState.VOIDED
     assert intent_statuses(localstripe, pledge) == ["canceled"]
     books_and_stripe_agree(slate)
+
+
+def test_a_supporter_whose_refund_notice_was_lost_is_told_by_the_sweeper(needs_action, localstripe):
+    pledge, payment = needs_action
+    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
+    localstripe.authenticate_payment_intent(payment.payment_intent_id)
+    services.refresh_payment(payment_id=payment.pk)  # its tasks' messages are lost
+    [refund] = Refund.objects.filter(payment=payment)
+    send_refund(refund_id=refund.pk)
+    mail.outbox.clear()
+
+    sweeper.sweep(now=timezone.now() + AN_HOUR_LATER)
+    sweeper.sweep(now=timezone.now() + AN_HOUR_LATER)
+
+    [email] = [m for m in mail.outbox if m.to == [pledge.supporter.email]]
+    assert "refunded" in email.subject
+    books_and_stripe_agree(pledge.slate)
