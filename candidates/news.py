@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -197,3 +197,14 @@ def unsettled_notice_ids(*, kind: str | None = None, older_than=timedelta(0)) ->
 
 def invitation_figures(invitation: Invitation) -> CandidateFigures:
     return candidate_figures(invitation.slate, invitation.candidate)
+
+
+def last_emails(slate: Slate) -> dict[int, datetime]:
+    """candidate id -> when we last emailed them news of this slate (digest or one away). The
+    mail backend reports no opens, so the dashboard shows when it was sent, not read."""
+    rows = (
+        CandidateNotice.objects.filter(slate=slate, sent=True)
+        .values("candidate_id")
+        .annotate(last=Max("settled_at"))
+    )
+    return {row["candidate_id"]: row["last"] for row in rows}

@@ -7,8 +7,12 @@ million pledges as at a hundred (tests/slate/test_organizer_dashboard.py counts 
 """
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import timezone
 
 from candidates.asks import AskCounts, ask_counts
+from candidates.news import last_emails
 from candidates.selectors import (
     CandidateStanding,
     RuleReach,
@@ -26,6 +30,17 @@ STATES_SHOWN = 15
 
 
 @dataclass(frozen=True)
+class PressureRow:
+    """What presses on one unsigned candidate."""
+
+    standing: CandidateStanding
+    from_state: BreakdownCounts  # pledges from supporters in the candidate's state
+    asks: AskCounts
+    days_invited: int
+    last_email_at: datetime | None  # our last digest or "one away" email to them
+
+
+@dataclass(frozen=True)
 class OrganizerDashboard:
     progress: SlateProgress
     standings: list[CandidateStanding]
@@ -36,6 +51,7 @@ class OrganizerDashboard:
     volunteer_hours: VolunteerHours  # pledged (maintained totals), scheduled and delivered
     asks: dict[int, AskCounts]  # candidate id -> supporters' asks to sign (one grouped query)
     reach: RuleReach  # can the signature rule still hold, given the declines
+    pressure: list[PressureRow]  # per unsigned candidate, most asked first
 
     @property
     def missing(self) -> list[CandidateStanding]:
@@ -57,15 +73,34 @@ class OrganizerDashboard:
         return slate_selectors.growth_chart_data(self.growth)
 
 
+def _pressure(standings, by_state, asks, emails, now) -> list[PressureRow]:
+    rows = [
+        PressureRow(
+            standing=s,
+            from_state=by_state.get(s.candidate.state, BreakdownCounts()),
+            asks=asks.get(s.candidate.pk, AskCounts()),
+            days_invited=(now - s.invitation.created_at).days,
+            last_email_at=emails.get(s.candidate.pk),
+        )
+        for s in standings
+        if not s.signed
+    ]
+    return sorted(rows, key=lambda row: (-row.asks.total, row.standing.candidate.full_name))
+
+
 def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
+    standings = slate_candidate_standings(slate)
+    states = slate_selectors.slate_breakdown(slate.pk, "state")
+    asks = ask_counts(slate)
     return OrganizerDashboard(
         progress=slate_selectors.slate_progress(slate),
-        standings=slate_candidate_standings(slate),
-        states=slate_selectors.slate_breakdown(slate.pk, "state")[:STATES_SHOWN],
+        standings=standings,
+        states=states[:STATES_SHOWN],
         partners=slate_selectors.partner_breakdown(slate.pk),
         growth=slate_selectors.daily_growth(slate.pk),
         needs_action=needs_action(slate.pk),
         volunteer_hours=hours_for_slate(slate),
-        asks=ask_counts(slate),
+        asks=asks,
         reach=rule_reach(slate),
+        pressure=_pressure(standings, dict(states), asks, last_emails(slate), timezone.now()),
     )
