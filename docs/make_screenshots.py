@@ -76,6 +76,9 @@ def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]
         ("candidate-home", "candidate@slate.test", "/candidate/"),
         ("organizer-dashboard", "organizer@slate.test", f"/organize/slates/{slug}/"),
         ("partner-dashboard", "union@slate.test", f"/orgs/{org_slug}/dashboard/"),
+        # Pages whose address holds a database id: reached by following links, as people do.
+        ("candidate-page", None, (f"/slates/{slug}/", "Walt Brennan")),
+        ("ask", "supporter@slate.test", (f"/slates/{slug}/", "Walt Brennan", "Ask them to sign")),
     ]
     # Each person logs in once (a two-factor code is good only once); both widths reuse it.
     sessions = {}
@@ -89,7 +92,11 @@ def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]
         for name, login, path in shots:
             context = browser.new_context(viewport=viewport, storage_state=sessions.get(login))
             page = context.new_page()
-            page.goto(base + path)
+            start, *links = (path,) if isinstance(path, str) else path
+            page.goto(base + start)
+            for link in links:
+                page.get_by_role("link", name=link, exact=True).first.click()
+                page.wait_for_load_state()
             page.wait_for_load_state("networkidle")
             target = OUT / f"{name}-{size}.png"
             page.screenshot(path=str(target), full_page=name != "widget")
