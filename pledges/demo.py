@@ -38,7 +38,7 @@ from compliance.declarations import ATTESTED
 from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate
 
-from . import notifications, services
+from . import notifications, referrals, services, signons
 from .models import Pledge, VolunteerActivity
 
 DEMO_SLATE_SLUG = "2026-coordinated-slate"
@@ -403,6 +403,7 @@ class _Seeder:
         count = self.pledges(slate, plan, supporters, organizations)
         count += self.demo_supporter_pledges(slate, demo_supporter, organizations[1])
         self.asks(slate, candidates[SIGNERS:], supporters)
+        self.referral_chains(slate, demo_supporter, supporters)
         self.at(self.ago(1))
         self.draft_slate(organizer)
         self.clock.at = None
@@ -666,9 +667,12 @@ class _Seeder:
     def create(self, slate, item, supporter, state, referred_by, *, key, card_saved_after):
         self.at(item.at)
         if item.kind == "signon":
+            # Every other sign-on asked to be listed on the public roll.
+            listed = item.supporter_index % 2 == 0
             return services.sign_on(
-                supporter=supporter, slate=slate, supporter_state=state, referred_by=referred_by
-            )
+                supporter=supporter, slate=slate, supporter_state=state, referred_by=referred_by,
+                public_name=signons.public_name(supporter.get_full_name()) if listed else "",
+            )  # fmt: skip
         if item.kind == "volunteer":
             return services.create_volunteer_pledge(
                 supporter=supporter,
@@ -696,6 +700,17 @@ class _Seeder:
         if self.save_card is not None:
             return self.save_card(pledge)
         return services.commit_money_pledge(pledge=pledge, reason="card saved (demo seed)")
+
+    def referral_chains(self, slate: Slate, demo_supporter, supporters: list) -> None:
+        """Sam's share link brought five people; the first of them brought three more."""
+        for brought in supporters[:5]:
+            referrals.attribute(
+                slate=slate, supporter=brought, code=referrals.code_for(demo_supporter)
+            )
+        for brought in supporters[5:8]:
+            referrals.attribute(
+                slate=slate, supporter=brought, code=referrals.code_for(supporters[0])
+            )
 
     def demo_supporter_pledges(self, slate: Slate, supporter, civic) -> int:
         """The supporter@ login has a little of everything, so its pages are not empty."""

@@ -27,7 +27,7 @@ from candidates.models import Ask, Candidate
 from candidates.selectors import active_invitations, plank_tallies, valid_signatures
 from pledges import selectors as pledge_selectors
 from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, DemoLogins, seed_demo
-from pledges.models import Pledge
+from pledges.models import Pledge, Referral
 from pledges.states import PledgeKind, PledgeState
 from slate import selectors as slate_selectors
 from slate.models import PartnerOrganization, Slate
@@ -415,3 +415,18 @@ def test_the_organizers_draft_has_a_claimed_and_an_unclaimed_candidate(seeded):
     assert claimed["Marisol Vega"].email == "candidate9@slate.test"
     assert claimed["Owen Castellano"] is None
     assert not Candidate.objects.get(full_name="Marisol Vega").verified
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_public_roll_and_referral_chains(seeded, client):
+    _, slate = seeded
+    roll = pledge_selectors.public_roll(slate)
+    assert roll.total > 50 and len(roll.names) == 50
+    assert all(name.endswith(".") for name, _ in roll.names)  # first name, last initial
+    sam = User.objects.get(email="supporter@slate.test")
+    assert pledge_selectors.brought_by(sam).people == 5
+    # a chain: one of the people Sam brought brought three more, each counted once
+    first = Referral.objects.filter(referrer=sam).order_by("supporter_id").first().supporter
+    assert pledge_selectors.brought_by(first).people == 3
+    page = client.get(slate.get_absolute_url()).content.decode()
+    assert 'data-testid="public-roll"' in page
