@@ -103,20 +103,41 @@ def find_orphan_charges(*, since: datetime) -> list[OrphanCharge]:
             payment_intent_id__in=[c.payment_intent_id for c in charges if c.payment_intent_id]
         ).values_list("payment_intent_id", flat=True)
     )
+    unresolved = {
+        orphan.charge_id: orphan
+        for orphan in OrphanCharge.objects.filter(
+            charge_id__in=[c.id for c in charges], resolved_at__isnull=True
+        )
+    }
+    resolved = set(
+        OrphanCharge.objects.filter(
+            charge_id__in=[c.id for c in charges], resolved_at__isnull=False
+        ).values_list("charge_id", flat=True)
+    )
     orphans = []
     for charge in charges:
-        if charge.payment_intent_id in known:
+        if charge.id in resolved:
             continue
-        recorded = OrphanCharge.objects.filter(charge_id=charge.id).first()
-        if recorded is not None:
-            if recorded.resolved_at is None:
-                orphans.append(recorded)
+        recorded = unresolved.get(charge.id)
+        if charge.payment_intent_id in known:
+            if recorded is not None:
+                _settle_outside(recorded, "adopted by a payment since it was found")
             continue
         facts = _orphan_facts(charge)
-        if facts is not None:
-            orphan, _ = OrphanCharge.objects.get_or_create(charge_id=charge.id, defaults=facts)
-            orphans.append(orphan)
+        if facts is None:
+            if recorded is not None:  # refunded or let go in the Stripe dashboard meanwhile
+                _settle_outside(recorded, "settled at Stripe outside Slate")
+            continue
+        if recorded is None:
+            recorded, _ = OrphanCharge.objects.get_or_create(charge_id=charge.id, defaults=facts)
+        orphans.append(recorded)
     return orphans
+
+
+def _settle_outside(orphan: OrphanCharge, resolution: str) -> None:
+    OrphanCharge.objects.filter(pk=orphan.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolution=resolution
+    )
 
 
 def orphan_charge_report(*, since: datetime, slate: Slate | None = None) -> list[str]:

@@ -145,3 +145,20 @@ def test_only_staff_allowed_to_refund_orphan_charges_can(localstripe):
     orphan.refresh_from_db()
     assert orphan.resolved_at is None
     assert localstripe.list_all("/v1/refunds", charge=orphan.charge_id) == []
+
+
+def test_an_orphan_refunded_in_the_stripe_dashboard_is_no_longer_reported(localstripe):
+    slate = releasing_slate()
+    pledge = pledge_with_card(slate)
+    plant_orphan_charge(pledge, amount_cents=2_000)
+    since = timezone.now() - timedelta(days=1)
+    [orphan] = reconcile.find_orphan_charges(since=since)
+    stripe_gateway.refund_charge(
+        charge_id=orphan.charge_id, amount_cents=2_000, idempotency_key="dashboard", metadata={}
+    )
+
+    assert reconcile.find_orphan_charges(since=since) == []
+
+    orphan.refresh_from_db()
+    assert orphan.resolved_at is not None
+    assert orphan.resolution == "settled at Stripe outside Slate"
