@@ -9,6 +9,7 @@ slate_patterns = (
         path("", views.home, name="home"),
         path("slates/", views.directory, name="directory"),
         path("slates/<slug:slug>/", views.slate_detail, name="detail"),
+        path("slates/<slug:slug>/share.png", views.share_image, name="share-image"),
         path("slates/<slug:slug>/progress/", views.slate_progress_fragment, name="progress"),
         path("r/<slug:organization_slug>/<slug:slug>/", views.referral, name="referral"),
         path("embed/slates/<slug:slug>/", views.widget, name="widget"),

@@ -5,9 +5,10 @@ from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.core.validators import slug_re
 from django.db import connection
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
@@ -23,6 +24,7 @@ from candidates.selectors import (
 from . import selectors
 from .forms import DirectoryFilterForm
 from .models import Slate
+from .share_image import share_figures, share_picture
 from .sharing import remember_supporter_ref
 
 
@@ -88,6 +90,7 @@ def slate_detail(request, slug: str):
         .order_by("endorsed_at", "pk"),
         "states": selectors.slate_breakdown(slate.pk, "state")[:10],
         "chart_data": selectors.growth_chart_data(selectors.daily_growth(slate.pk)),
+        # The page's address without any ?ref=: shared, and the link previews' og:url.
         "share_url": request.build_absolute_uri(reverse("slate:detail", args=[slate.slug])),
     }
     return render(request, "slate/detail.html", context)
@@ -98,6 +101,23 @@ def slate_progress_fragment(request, slug: str):
     """Polled by HTMX every few seconds; reads only the maintained totals."""
     slate = _visible_slate(request, slug)
     return render(request, "slate/_progress.html", {"progress": selectors.slate_progress(slate)})
+
+
+# Link previews are fetched by other sites' crawlers and by chat apps: short enough that a
+# new total shows within minutes; the page's og:image URL also carries the figures' version.
+SHARE_IMAGE_MAX_AGE = 300
+
+
+@require_GET
+def share_image(request, slug: str):
+    """The slate's link-preview picture (og:image). Public slates only: a draft is nobody's
+    to share yet."""
+    slate = get_object_or_404(selectors.public_slates(), slug=slug)
+    picture = share_picture(share_figures(selectors.slate_progress(slate)))
+    response = HttpResponse(picture.png, content_type="image/png")
+    response["ETag"] = picture.etag
+    response["Cache-Control"] = f"public, max-age={SHARE_IMAGE_MAX_AGE}"
+    return get_conditional_response(request, etag=picture.etag, response=response)
 
 
 @require_GET

@@ -81,6 +81,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "slate:directory": everyone(200),
     "slate:detail": everyone(200),
     "slate:progress": everyone(200),
+    "slate:share-image": everyone(200),
     "slate:referral": everyone(302),  # remembers the organization, shows the slate
     "slate:widget": everyone(200),
     # --- supporters ---
