@@ -40,8 +40,8 @@ def test_slate_page_shows_planks_candidates_and_missing_signatures(live_server, 
     sign(signed, slate)
     page.goto(live_server.url + slate.get_absolute_url())
     expect(page.get_by_role("heading", name=slate.name)).to_be_visible()
-    expect(page.get_by_text("Universal health care")).to_be_visible()
-    expect(page.get_by_text(f"{signed.full_name}")).to_be_visible()
+    expect(page.get_by_text("Universal health care", exact=True).first).to_be_visible()
+    expect(page.get_by_text(f"{signed.full_name}").first).to_be_visible()
     expect(page.get_by_text("1 more candidate signature(s) needed")).to_be_visible()
 
 
