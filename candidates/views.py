@@ -6,10 +6,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escrow import selectors as escrow_selectors
-from slate.selectors import public_slates, slate_progress
+from slate.selectors import PUBLIC_STATES, public_slates, slate_progress
 
 from . import asks, profiles, selectors, services
 from .claim_links import invitation_for_token
@@ -165,10 +166,20 @@ def profile(request, candidate_id: int):
     candidate = get_object_or_404(Candidate, pk=candidate_id)
     if not profiles.candidate_visible_to(candidate, request.user):
         raise Http404("No such candidate")
+    standings = profiles.slate_standings(candidate, request.user)
+    public_standings = [s for s in standings if s.slate.state in PUBLIC_STATES]
+    party = f" · {candidate.party}" if candidate.party else ""
     context = {
         "candidate": candidate,
-        "standings": profiles.slate_standings(candidate, request.user),
+        "standings": standings,
         "mine": candidate.user_id is not None and candidate.user_id == request.user.pk,
+        # Link previews: the picture of the first public slate they stand on (a draft seen by
+        # its organizer is not what a shared link should show).
+        "preview_slate": public_standings[0].slate if public_standings else None,
+        "preview_description": candidate.statement or f"{candidate.office_label}{party}",
+        "canonical_url": request.build_absolute_uri(
+            reverse("candidates:profile", args=[candidate.pk])
+        ),
     }
     return render(request, "candidates/profile.html", context)
 

@@ -56,7 +56,17 @@ def detail(request, organization_slug: str):
     ).select_related("slate")
     if not (organization.verified or is_admin):  # staff are admins of every organization
         endorsements = endorsements.none()  # not public until staff verify the organization
-    context = {"organization": organization, "endorsements": endorsements, "is_admin": is_admin}
+    context = {
+        "organization": organization,
+        "endorsements": endorsements,
+        "is_admin": is_admin,
+        # Link previews: the picture of the first slate it endorses, once that is public
+        # (an unverified organization's endorsements are shown to its admins only).
+        "preview_slate": endorsements[0].slate if organization.verified and endorsements else None,
+        "canonical_url": request.build_absolute_uri(
+            reverse("orgs:detail", args=[organization.slug])
+        ),
+    }
     return render(request, "organizing/orgs/detail.html", context)
 
 

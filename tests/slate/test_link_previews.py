@@ -18,7 +18,12 @@ from slate.models import Slate
 from slate.states import SlateState
 from slate.totals import Counts
 from tests.compliance.helpers import money_pledge
-from tests.factories import UserFactory, make_open_slate
+from tests.factories import (
+    UserFactory,
+    make_open_slate,
+    make_partner_organization,
+    slate_candidates,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +78,46 @@ def test_slate_page_carries_open_graph_and_twitter_tags_with_absolute_urls():
     assert slate.name in tags["og:image:alt"]
     # The tag's image URL answers with the picture.
     assert Client().get(tags["og:image"].removeprefix("http://testserver")).status_code == 200
+
+
+def test_candidate_page_previews_with_their_slate_picture():
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    candidate = slate_candidates(slate)[0]
+    url = reverse("candidates:profile", args=[candidate.pk])
+    tags = meta_tags(Client().get(url))
+
+    assert tags["og:title"] == candidate.full_name
+    assert tags["og:url"] == f"http://testserver{url}"
+    assert tags["og:image"].startswith(f"http://testserver{share_url(slate)}?v=")
+    assert (tags["og:image:width"], tags["og:image:height"]) == ("1200", "630")
+    assert tags["twitter:card"] == "summary_large_image"
+
+
+def test_organization_page_previews_with_the_picture_of_a_slate_it_endorses():
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    organization = make_partner_organization(name="Teachers United", endorse=slate)
+    url = reverse("orgs:detail", args=[organization.slug])
+    tags = meta_tags(Client().get(url))
+
+    assert tags["og:title"] == "Teachers United"
+    assert tags["og:url"] == f"http://testserver{url}"
+    assert tags["og:image"].startswith(f"http://testserver{share_url(slate)}?v=")
+    assert tags["twitter:card"] == "summary_large_image"
+
+
+def test_unverified_organization_page_shows_no_slate_picture_even_to_its_admin():
+    slate = make_open_slate(candidates=3, min_signatures=2)
+    admin = UserFactory()
+    organization = make_partner_organization(
+        name="Not Yet", endorse=slate, admin=admin, verified=False
+    )
+    client = Client()
+    client.force_login(admin)
+    tags = meta_tags(client.get(reverse("orgs:detail", args=[organization.slug])))
+
+    assert tags["og:title"] == "Not Yet"
+    assert "og:image" not in tags
+    assert tags["twitter:card"] == "summary"
 
 
 def test_share_image_url_on_the_page_changes_when_the_money_total_changes():
