@@ -50,6 +50,9 @@ class MoneyPledgeForm(IdempotentForm):
         required=False,
     )
     conditions_digest = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    # Never typed into: it carries the split's own errors (shares not adding up to 100, a
+    # candidate no longer on the slate) so the page shows them at the split, not at the top.
+    allocation = forms.CharField(widget=forms.HiddenInput, required=False)
 
     # Asked only when the pledge takes the donor's giving past the itemization threshold.
     DONOR_FIELDS = {
@@ -60,9 +63,35 @@ class MoneyPledgeForm(IdempotentForm):
         "occupation": ("Occupation", 200),
     }  # fmt: skip
 
+    # Behind the "More options" disclosure: the conditions and the split.
+    OPTION_FIELDS = ("condition_min_signatures", "condition_candidates")
+    LEADING_FIELDS = ("amount", "supporter_state")
+
     def __init__(self, *args, candidates=(), ask_details=False, ask_cap=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["condition_candidates"].choices = [(str(c.pk), c.full_name) for c in candidates]
+        # One percentage per invited candidate; all blank means "equally" (the default the
+        # conditions text promises). A split only makes sense with two or more candidates.
+        self.share_fields = {}
+        if len(candidates) > 1:
+            for candidate in candidates:
+                name = f"share_{candidate.pk}"
+                self.fields[name] = forms.DecimalField(
+                    label=f"{candidate.full_name}, percent",
+                    required=False, min_value=0, max_value=100, decimal_places=2, max_digits=5,
+                    widget=forms.TextInput(
+                        attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}
+                    ),
+                    error_messages={
+                        "invalid": "Enter a percentage, like 70 or 33.33.",
+                        "min_value": "A share cannot be negative.",
+                        "max_value": "A share cannot be more than 100 percent.",
+                        "max_decimal_places": "Use at most two decimal places.",
+                        "max_digits": "A share cannot be more than 100 percent.",
+                        "max_whole_digits": "A share cannot be more than 100 percent.",
+                    },
+                )  # fmt: skip
+                self.share_fields[name] = candidate.pk
         for name, text in ATTESTATIONS:
             self.fields[name] = forms.BooleanField(
                 label=text,
@@ -85,6 +114,60 @@ class MoneyPledgeForm(IdempotentForm):
                 label="I understand that the part over the limit is handled as described above",
                 required=False,
             )
+
+    def leading_fields(self):
+        return [self[name] for name in self.LEADING_FIELDS]
+
+    def option_fields(self):
+        return [self[name] for name in self.OPTION_FIELDS]
+
+    def share_bound_fields(self):
+        return [self[name] for name in self.share_fields]
+
+    def trailing_fields(self):
+        shown = {*self.LEADING_FIELDS, *self.OPTION_FIELDS, *self.share_fields}
+        return [field for field in self.visible_fields() if field.name not in shown]
+
+    def options_open(self) -> bool:
+        """The disclosure opens by itself when it holds an error, or a choice the supporter
+        made (so a form that comes back shows what was kept)."""
+        names = [*self.OPTION_FIELDS, *self.share_fields]
+        if any(self.errors.get(name) for name in [*names, "allocation"]):
+            return True
+        return self.is_bound and any(self[name].value() not in (None, "", []) for name in names)
+
+    def clean(self):
+        cleaned = super().clean()
+        shares = {name: cleaned.get(name) for name in self.share_fields}
+        if any(name in self.errors for name in self.share_fields):
+            return cleaned  # each bad share is already explained beside it
+        strangers = [
+            key for key, value in self.data.items()
+            if key.startswith("share_") and key not in self.share_fields and str(value).strip()
+        ]  # fmt: skip
+        if strangers:  # e.g. a candidate whose invitation ended while the page was open
+            self.add_error(
+                "allocation",
+                "The split names a candidate who is not on this slate. Check the split again.",
+            )
+            return cleaned
+        typed = {name: value for name, value in shares.items() if value is not None}
+        if not typed:
+            cleaned["allocation"] = None  # equally
+            return cleaned
+        total = sum(typed.values())
+        if total != 100:
+            self.add_error(
+                "allocation",
+                f"The shares add up to {total.normalize():f}%; they must add up to 100% "
+                "(or leave them all blank to split equally).",
+            )
+            return cleaned
+        # Basis points: 70% is 7000. Zero shares are left out (the candidate gets nothing).
+        cleaned["allocation"] = {
+            self.share_fields[name]: int(value * 100) for name, value in typed.items() if value
+        }
+        return cleaned
 
     def attestations(self) -> dict[str, bool]:
         return {name: bool(self.cleaned_data.get(name)) for name, _ in ATTESTATIONS}

@@ -63,6 +63,7 @@ def pledge_money(request, slug: str):
                 supporter_state=data["supporter_state"],
                 condition_min_signatures=data["condition_min_signatures"],
                 condition_candidate_ids=data["condition_candidates"],
+                allocation=data["allocation"],
                 referred_by=_referral(request, slate),
                 idempotency_key=data["idempotency_key"],
                 attestations=form.attestations(),
@@ -98,6 +99,8 @@ def _for_form(error):
     """The donor's state is ``donor_state`` on the form (``supporter_state`` is another)."""
     if error.field == "state":
         return services.PledgeError(error.code, error.message, field="donor_state")
+    if error.field == "condition_required_candidates":
+        return services.PledgeError(error.code, error.message, field="condition_candidates")
     if error.field == "conditions_digest":  # hidden: shown above the form instead
         return services.PledgeError(error.code, error.message)
     return error

@@ -111,3 +111,43 @@ def test_bad_amounts_are_explained_beside_the_field(live_server, page, log_in, a
     page.get_by_role("button", name="Continue to card").click()
     expect(page.locator("#id_amount-error")).to_contain_text(message)
     assert not Pledge.objects.exists()
+
+
+def test_a_split_behind_more_options_is_kept_through_a_mistake(
+    live_server, page, localstripe, log_in
+):
+    slate = make_open_slate(candidates=2, min_signatures=2)
+    first, second = slate_candidates(slate)
+    supporter = UserFactory()
+    log_in(page, supporter)
+    page.goto(live_server.url + f"/slates/{slate.slug}/pledge/")
+    first_share = page.get_by_label(f"{first.full_name}, percent")
+    second_share = page.get_by_label(f"{second.full_name}, percent")
+    expect(first_share).to_be_hidden()  # behind the disclosure until asked for
+    page.get_by_text("More options", exact=True).click()
+    page.get_by_role("button", name="$100", exact=True).click()
+    page.get_by_label("Your state").select_option("OR")
+    first_share.fill("70")
+    second_share.fill("20")  # the mistake: 90 in all
+    expect(page.locator("[data-split-total] output")).to_have_text("90")
+    attest(page)
+    page.get_by_role("button", name="Continue to card").click()
+
+    expect(page.locator("#id_allocation-error")).to_contain_text("must add up to 100%")
+    # The page came back with the options open and everything as it was typed.
+    expect(first_share).to_be_visible()
+    expect(page.get_by_label("Amount in dollars")).to_have_value("100")
+    expect(page.get_by_label("Your state")).to_have_value("OR")
+    expect(first_share).to_have_value("70")
+    expect(second_share).to_have_value("20")
+    assert not Pledge.objects.exists()
+
+    second_share.fill("30")
+    page.get_by_role("button", name="Continue to card").click()
+    expect(page.get_by_role("heading", name="Save your card")).to_be_visible()
+    pledge = Pledge.objects.get(supporter=supporter)
+    assert pledge.amount_cents == 10_000
+    assert {a.candidate_id: a.weight_bps for a in pledge.allocations.all()} == {
+        first.pk: 7_000,
+        second.pk: 3_000,
+    }
