@@ -26,7 +26,8 @@ MARGIN = 64
 RENDER_VERSION = 1
 CACHE_SECONDS = 7 * 24 * 3600  # a key is only reused while the figures stay the same
 
-# Debian's fonts-dejavu-core; where absent (the slim Docker image), Pillow's own scalable font.
+# Debian's fonts-dejavu-core (Pillow also looks for the file in the system's font folders);
+# where absent (the slim Docker image), Pillow's own scalable font.
 DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
 INK, MUTED, ACCENT, BACKGROUND, TRACK = "#1d1d27", "#5b5b6b", "#5b2bd6", "#fbfaf7", "#e4e1d8"
 

@@ -240,3 +240,25 @@ def test_a_long_name_is_wrapped_and_cut_to_fit():
     assert all(draw.textlength(line, font=font) <= share_image.WIDTH - 128 for line in lines)
     image = Image.open(io.BytesIO(share_image.render_share_image(figures)))
     assert image.size == (1200, 630)
+
+
+def test_without_dejavu_the_picture_is_drawn_in_pillows_own_font(monkeypatch):
+    real_truetype = share_image.ImageFont.truetype
+
+    def no_such_font(font, *args, **kwargs):
+        if isinstance(font, str | bytes):  # a file name; Pillow's own font is read from memory
+            raise OSError("cannot open resource")
+        return real_truetype(font, *args, **kwargs)
+
+    # Pillow looks in the system's font folders too: no font file anywhere, as in a slim image.
+    monkeypatch.setattr(share_image.ImageFont, "truetype", no_such_font)
+    share_image._font.cache_clear()
+    try:
+        figures = share_image.ShareFigures(
+            name="A slate", money_cents=100, volunteer_hours=2, signed=0, invited=3, needed=2
+        )
+        assert share_image._font(40).getname()[0] != "DejaVu Sans"
+        image = Image.open(io.BytesIO(share_image.render_share_image(figures)))
+        assert image.size == (1200, 630)
+    finally:
+        share_image._font.cache_clear()
