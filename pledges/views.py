@@ -12,9 +12,11 @@ from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerOrganization, Slate
 from slate.selectors import endorsing_organizations, public_slates
 from slate.sharing import supporter_ref
+from slate.states import SlateState
 
 from . import referrals, selectors, services, signons
 from .forms import SUGGESTED_DOLLARS, EmailSignOnForm, MoneyPledgeForm, SignOnForm
+from .states import PledgeKind
 
 
 def _open_slate(slug: str) -> Slate:
@@ -200,13 +202,16 @@ def thanks(request, slug: str):
     )
     if pledge is None:
         return redirect(slate.get_absolute_url())
+    kinds = selectors.live_kinds_of(pledge.supporter, slate)
     code = referrals.code_for(pledge.supporter)
     share_url = request.build_absolute_uri(f"{slate.get_absolute_url()}?ref={code}")
     context = {
         "slate": slate,
         "pledge": pledge,
         "share_url": share_url,
-        "kinds": selectors.live_kinds_of(pledge.supporter, slate),
+        # The next step offers a kind of support not yet given, while the slate takes it.
+        "offer_money": slate.state == SlateState.OPEN and PledgeKind.MONEY not in kinds,
+        "offer_hours": slate.state == SlateState.OPEN and PledgeKind.VOLUNTEER not in kinds,
         "brought": selectors.brought_by(pledge.supporter),
     }
     return render(request, "pledges/thanks.html", context)

@@ -94,3 +94,18 @@ def test_brought_money_counts_standing_pledges_only(slate, localstripe):
     assert (brought.people, brought.money_cents) == (1, 5_000)
     page = signed_in(ann).get("/pledges/").content.decode()
     assert "You brought 1 person and $50" in page
+
+
+def test_the_next_step_offers_only_what_the_supporter_has_not_given(slate):
+    ben = UserFactory()
+    client = signed_in(ben)
+    client.post(f"/slates/{slate.slug}/sign-on/", {"supporter_state": "OH"})
+    page = client.get(f"/slates/{slate.slug}/thanks/").content.decode()
+    assert "Pledge money, charged only if they sign" in page and "Pledge volunteer hours" in page
+    client.post(
+        f"/slates/{slate.slug}/volunteer/",
+        {"hours": "3", "activities": ["canvassing"], "zip_code": "94110", "idempotency_key": "k"},
+    )
+    page = client.get(f"/slates/{slate.slug}/thanks/").content.decode()
+    assert "Pledge money, charged only if they sign" in page
+    assert "Pledge volunteer hours" not in page
