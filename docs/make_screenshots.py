@@ -1,9 +1,10 @@
 """`make screenshots`: the main pages at desktop and phone widths, saved to docs/screenshots/.
 
 Seeds the demo into a throw-away SQLite database, starts the web server on a free port, and
-drives Debian's Chromium through Playwright: home, slate, pledge (step 1), candidate home,
-organizer and partner dashboards, the embeddable widget, and the log-in page. Demo logins in
-two-factor roles pass that step with the published demo secret, like a person would.
+drives Debian's Chromium through Playwright: home, all slates, slate, sign on, thank you,
+pledge (step 1), candidate home, the candidate's public page and the ask, organizer and partner
+dashboards, the embeddable widget, and the log-in page. Demo logins in two-factor roles pass
+that step with the published demo secret, like a person would.
 """
 
 import os
@@ -69,7 +70,10 @@ def log_in(page, base: str, email: str, totp_code) -> None:
 def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]:
     shots = [
         ("home", None, "/"),
+        ("all-slates", None, "/slates/"),
         ("slate", None, f"/slates/{slug}/"),
+        ("sign-on", None, f"/slates/{slug}/sign-on/"),
+        ("thank-you", "supporter@slate.test", f"/slates/{slug}/thanks/"),
         ("widget", None, f"/embed/slates/{slug}/"),
         ("log-in", None, "/accounts/login/"),
         ("pledge", "supporter@slate.test", f"/slates/{slug}/pledge/"),
