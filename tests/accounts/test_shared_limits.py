@@ -26,5 +26,8 @@ def test_production_keeps_allauths_limits_in_the_shared_redis(tmp_path):
 
 
 def test_development_without_redis_keeps_them_in_memory(tmp_path):
-    backend = _production_caches(tmp_path, SLATE_ENV="development", SECRET_KEY=None)
+    # No broker named: development's filesystem broker, so no Redis to share.
+    backend = _production_caches(
+        tmp_path, SLATE_ENV="development", SECRET_KEY=None, CELERY_BROKER_URL=None
+    )
     assert backend.startswith("django.core.cache.backends.locmem.LocMemCache")
