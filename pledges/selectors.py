@@ -8,7 +8,7 @@ from slate.models import Slate
 from slate.totals import Breakdown, Counts, breakdown_sum
 
 from .models import Pledge, Referral, SlateSupporter
-from .states import PledgeKind, PledgeState
+from .states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES, PledgeKind, PledgeState
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
 FIGURE_FIELDS = (
@@ -165,24 +165,20 @@ def may_view_donor_details(user, slate: Slate) -> bool:
     return is_organizer(user, slate)
 
 
+# A live pledge as a query: what ``pledges.states.is_live`` decides for one pledge.
+LIVE = Q(kind=PledgeKind.MONEY, state__in=LIVE_MONEY_STATES) | (
+    ~Q(kind=PledgeKind.MONEY) & Q(state__in=LIVE_NON_MONEY_STATES)
+)
+
+
 def is_signed_on(user, slate: Slate) -> bool:
     """Whether this visitor's account has a live sign-on here (the button says so)."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return Pledge.objects.filter(
-        slate=slate, supporter=user, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
-    ).exists()
+    return Pledge.objects.filter(LIVE, slate=slate, supporter=user, kind=PledgeKind.SIGNON).exists()
 
 
 ROLL_SHOWN = 50
-# A pledge given up (or a card never saved) is not thanked for.
-NOT_THANKED_STATES = (
-    PledgeState.PENDING_CARD,
-    PledgeState.CANCELLED,
-    PledgeState.VOIDED,
-    PledgeState.FAILED,
-    PledgeState.REFUNDED,
-)
 
 
 @dataclass(frozen=True)
@@ -218,16 +214,14 @@ def latest_pledge_to_thank(slate: Slate, *, user, pledge_ids) -> Pledge | None:
     mine = Q(pk__in=[pk for pk in pledge_ids if isinstance(pk, int)])
     if getattr(user, "is_authenticated", False):
         mine |= Q(supporter=user)
-    pledges = Pledge.objects.filter(mine, slate=slate).exclude(state__in=NOT_THANKED_STATES)
+    pledges = Pledge.objects.filter(mine, LIVE, slate=slate)
     return pledges.select_related("supporter").order_by("-created_at", "-id").first()
 
 
 def live_kinds_of(supporter, slate: Slate) -> set[str]:
     """Which kinds of pledge the supporter has here, live: the next step offers another."""
     return set(
-        Pledge.objects.filter(slate=slate, supporter=supporter)
-        .exclude(state__in=NOT_THANKED_STATES)
-        .values_list("kind", flat=True)
+        Pledge.objects.filter(LIVE, slate=slate, supporter=supporter).values_list("kind", flat=True)
     )
 
 
@@ -237,21 +231,15 @@ class Brought:
     money_cents: int
 
 
-# Money that stands: saved, held, charged or paid out (not cancelled, voided, failed, refunded).
-STANDING_MONEY_STATES = (
-    PledgeState.COMMITTED, PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION,
-    PledgeState.CAPTURED, PledgeState.PAID_OUT,
-)  # fmt: skip
-
-
 def brought_by(supporter) -> Brought:
     """ "You brought N people and $X": the people this supporter's links brought (each once
-    per slate) and what those people pledged in money to that slate, standing."""
+    per slate) and what those people pledged in money to that slate, live (saved, held,
+    charged or paid out), less refunds."""
     referrals = Referral.objects.filter(referrer=supporter)
     people = referrals.values("supporter").distinct().count()
     money = Pledge.objects.filter(
         Exists(referrals.filter(slate=OuterRef("slate"), supporter=OuterRef("supporter"))),
         kind=PledgeKind.MONEY,
-        state__in=STANDING_MONEY_STATES,
+        state__in=LIVE_MONEY_STATES,
     ).aggregate(total=Sum(F("amount_cents") - F("refunded_cents")))["total"]
     return Brought(people=people, money_cents=money or 0)
