@@ -9,6 +9,9 @@ from slate.models import PartnerOrganization, Slate
 
 from .states import PledgeKind, PledgeState
 
+# "Jane D." on a slate's public roll: first name and last initial, cut to this length.
+PUBLIC_NAME_MAX_LENGTH = 40
+
 
 class VolunteerActivity(models.TextChoices):
     CANVASSING = "canvassing", "Canvassing"
@@ -61,7 +64,7 @@ class Pledge(models.Model):
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
     # "Jane D." on the slate's public roll; empty unless the supporter opted in to be listed.
-    public_name = models.CharField(max_length=40, blank=True)
+    public_name = models.CharField(max_length=PUBLIC_NAME_MAX_LENGTH, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)

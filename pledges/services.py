@@ -20,7 +20,7 @@ from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
 from . import notifications
-from .models import Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
+from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
 from .states import (
     CANCELLABLE_WITHOUT_HOLD,
     INITIAL_STATE_BY_KIND,
@@ -348,6 +348,7 @@ def sign_on(
 ) -> Pledge:
     """Add the supporter's name to the slate; ``public_name`` ("Jane D.") lists it on the
     public roll. Signing on twice returns the first sign-on (listed if either time asked)."""
+    public_name = public_name[:PUBLIC_NAME_MAX_LENGTH]
     slate = _lock_slate_shared(slate)
     existing = (
         Pledge.objects.select_for_update()
@@ -358,7 +359,7 @@ def sign_on(
     )
     if existing is not None:
         if public_name and not existing.public_name:
-            existing.public_name = public_name[:40]
+            existing.public_name = public_name
             existing.save(update_fields=["public_name", "updated_at"])
         return existing
     _require_accepting(slate)
@@ -371,7 +372,7 @@ def sign_on(
             state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
             supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
-            public_name=public_name[:40],
+            public_name=public_name,
         ),
         actor=supporter,
         reason="signed on",

@@ -29,7 +29,7 @@ from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import referrals, services
-from .models import Pledge, SignOnRequest
+from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, SignOnRequest
 from .states import PledgeState
 from .validation import ZIP_RE, PledgeError, check_referral
 
@@ -37,7 +37,6 @@ LINK_SALT = "pledges.sign-on-link"
 LINK_MAX_AGE = timedelta(days=14)
 # Submitting the form again within this time sends no second email (a mailbox is not a target).
 RESEND_AFTER = timedelta(minutes=5)
-PUBLIC_NAME_MAX = 40
 
 
 def public_name(name: str) -> str:
@@ -46,7 +45,7 @@ def public_name(name: str) -> str:
     if not words:
         return ""
     shown = words[0] if len(words) == 1 else f"{words[0]} {words[-1][0].upper()}."
-    return shown[:PUBLIC_NAME_MAX]
+    return shown[:PUBLIC_NAME_MAX_LENGTH]
 
 
 def clean_sign_on(*, name: object, email: object, zip_code: object) -> tuple[str, str, str, str]:
