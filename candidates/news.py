@@ -14,7 +14,6 @@ once and not kept).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max, Sum
@@ -22,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from slate.links import public_url
 from slate.models import Slate, SlateBreakdownShard
 from slate.selectors import SlateProgress, breakdown_slice, open_slates, slate_progress
 from slate.totals import BreakdownCounts
@@ -87,10 +87,6 @@ def candidate_figures(slate: Slate, candidate: Candidate, now=None) -> Candidate
         new_signers=[s.candidate for s in signatures if s.signed_at >= week_ago],
         week=_week_counts(slate, now),
     )
-
-
-def public_url(path: str) -> str:
-    return settings.SLATE_PUBLIC_URL.rstrip("/") + path
 
 
 def iso_week(now: datetime) -> str:

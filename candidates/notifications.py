@@ -1,8 +1,9 @@
 """Emails about candidates' invitations. Sent from Celery tasks, never inside a transaction."""
 
-from django.conf import settings
 from django.core.mail import send_mail
 from django.template.loader import render_to_string
+
+from slate.links import public_url
 
 from . import news
 from .claim_links import claim_path
@@ -18,7 +19,7 @@ def email_invitation_link(*, invitation_id: int, email: str) -> bool:
         return False
     if invitation.candidate.user_id is not None:
         return False
-    link = settings.SLATE_PUBLIC_URL.rstrip("/") + claim_path(invitation)
+    link = public_url(claim_path(invitation))
     figures = news.candidate_figures(invitation.slate, invitation.candidate)
     body = render_to_string(
         "candidates/email/invitation.txt", {"invitation": invitation, "link": link, "f": figures}

@@ -6,10 +6,11 @@ from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 
+from slate.links import public_url
+
 from .models import ReceiptNotice
 from .pdf import receipt_pdf
 from .receipts import receipt
-from .services import public_url
 
 
 def send_receipt(*, transaction_id: int) -> bool:

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from pledges.models import Pledge
+from slate.links import public_url
 
 from .capping import CappedAllocation
 from .contributions import contributions
@@ -26,12 +27,6 @@ FIELD_LABELS = {
     "city": "city", "state": "state", "zip_code": "ZIP code", "employer": "employer",
     "occupation": "occupation",
 }  # fmt: skip
-
-
-def public_url(path: str) -> str:
-    from django.conf import settings
-
-    return getattr(settings, "SLATE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/") + path
 
 
 __all__ = ["ComplianceError", "decide_capture", "ensure_donor", "ensure_donors"]

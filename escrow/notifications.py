@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from pledges.states import PledgeState
+from slate.links import public_url
 
 from .models import Payment, WebhookEvent
 from .payouts import SENT
@@ -17,8 +18,7 @@ REMIND_EVERY = timedelta(hours=48)
 
 
 def complete_payment_url(pledge_id: int) -> str:
-    base = getattr(settings, "SLATE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
-    return f"{base}/pledges/{pledge_id}/complete-payment/"
+    return public_url(f"/pledges/{pledge_id}/complete-payment/")
 
 
 def notify_needs_action(*, payment_id: int, now=None) -> bool:

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from slate.links import public_url
 from slate.states import SlateState
 
 from .models import Pledge, PledgeNotice
@@ -86,7 +87,7 @@ def still_true(pledge: Pledge, kind: str) -> bool:
 
 
 def pledge_url(pledge_id: int) -> str:
-    return f"{settings.SLATE_PUBLIC_URL.rstrip('/')}/pledges/{pledge_id}/"
+    return public_url(f"/pledges/{pledge_id}/")
 
 
 def notify_supporter(*, pledge_id: int, kind: str) -> bool:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from allauth.account.models import EmailAddress
 from allauth.account.utils import filter_users_by_email
 from allauth.utils import generate_unique_username
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -24,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from slate.geo import zip_place
+from slate.links import public_url
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
@@ -182,9 +182,7 @@ def send_sign_on_link(*, request_id: int) -> bool:
     request = SignOnRequest.objects.select_related("slate").filter(pk=request_id).first()
     if request is None or request.confirmed_at is not None:
         return False
-    link = settings.SLATE_PUBLIC_URL.rstrip("/") + reverse(
-        "pledges:sign-on-confirm", args=[confirmation_token(request)]
-    )
+    link = public_url(reverse("pledges:sign-on-confirm", args=[confirmation_token(request)]))
     body = render_to_string(
         "pledges/email/sign_on_link.txt",
         {"request": request, "link": link, "days": LINK_MAX_AGE.days},

@@ -6,17 +6,14 @@ each reminder goes out exactly once).
 
 from datetime import UTC, datetime
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from slate.links import public_url
+
 from .models import Shift, ShiftSignup, SignupStatus, VolunteerMatch
-
-
-def public_url(path: str) -> str:
-    return settings.SLATE_PUBLIC_URL.rstrip("/") + path
 
 
 def _ics_text(value: str) -> str:
