@@ -352,6 +352,9 @@ SLATE_COUNTER_SHARDS = env_int("SLATE_COUNTER_SHARDS", 8)
 # A transition whose event was not dispatched after this long is re-dispatched by the sweeper.
 SLATE_EVENT_REDISPATCH_AFTER_SECONDS = env_int("SLATE_EVENT_REDISPATCH_AFTER_SECONDS", 60)
 SLATE_VOID_CHUNK_SIZE = env_int("SLATE_VOID_CHUNK_SIZE", 500)
+# The slate page, its widget and its progress fragment, as anonymous visitors see them, are
+# kept this long in the default cache (slate.page_cache); 0 turns the cache off.
+SLATE_PUBLIC_PAGE_CACHE_SECONDS = env_int("SLATE_PUBLIC_PAGE_CACHE_SECONDS", 5)
 
 # --- Escrow -----------------------------------------------------------------------------------
 # A card authorization lapses after about 7 days (Visa merchant-initiated: 4 days 18 hours);

@@ -24,6 +24,7 @@ from candidates.selectors import (
 from . import selectors
 from .forms import DirectoryFilterForm
 from .models import Slate
+from .page_cache import public_page_cache
 from .share_image import share_figures, share_picture
 from .sharing import remember_supporter_ref
 
@@ -66,6 +67,7 @@ def _visible_slate(request, slug: str) -> Slate:
 
 
 @require_GET
+@public_page_cache(bypass=("ref",))
 def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
     # A supporter's share link: remembered for this slate; credited when the visitor pledges.
@@ -97,6 +99,7 @@ def slate_detail(request, slug: str):
 
 
 @require_GET
+@public_page_cache()
 def slate_progress_fragment(request, slug: str):
     """Polled by HTMX every few seconds; reads only the maintained totals."""
     slate = _visible_slate(request, slug)
@@ -145,6 +148,7 @@ def referral(request, organization_slug: str, slug: str):
 @xframe_options_exempt
 @csp_replace({"frame-ancestors": ["*"]})
 @require_GET
+@public_page_cache(params=("org",))
 def widget(request, slug: str):
     """The embeddable progress card partner organizations put on their sites."""
     slate = get_object_or_404(selectors.public_slates(), slug=slug)

@@ -26,3 +26,6 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "api": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"},
 }
+# Public pages are rendered fresh in tests (a page kept from one test would show its figures in
+# the next); tests/slate/test_page_cache.py turns the cache on.
+SLATE_PUBLIC_PAGE_CACHE_SECONDS = 0

@@ -1,0 +1,105 @@
+"""Public pages under a surge: the slate page, its widget and its progress fragment, served to
+anonymous visitors from a short-lived cache.
+
+On launch night a thousand people open the same slate page; each render reads the slate, its
+candidates, planks, tallies, endorsements, the public roll and the growth chart. Those pages
+are the same for every visitor who is not logged in, so one render is kept for
+``SLATE_PUBLIC_PAGE_CACHE_SECONDS`` (a few seconds: the figures on it are at most that old) in
+the default cache (Redis in production, shared by every web process) and served to the others
+without touching the database.
+
+Only what is the same for everyone is ever kept or served:
+
+* the request is a GET from a visitor with no session at all (no session cookie: a logged-in
+  user, or an anonymous visitor whom the site remembers anything about, such as a share link
+  or a sign-on, always gets a fresh page) and no pending message;
+* nothing in the URL that the page would remember for the visitor (``?ref=``, which the view
+  writes into the session), and only the query parameters the page reads are part of the key;
+* the fresh page is kept only if it is a 200 that set no cookie, did not use a CSRF token
+  (a form on the page would carry the visitor's token), and did not change the session.
+
+The key holds the host and scheme (the page prints absolute links), the view and the slug.
+"""
+
+import hashlib
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.http import HttpResponse
+
+# Response headers a view sets that are part of the page (the rest are added per request by
+# the middleware: cookies, Vary, the CSP, X-Frame-Options).
+KEPT_HEADERS = ("Content-Type", "Content-Language")
+# Says whether the page came from the cache (tests and the load test read it).
+CACHE_HEADER = "X-Slate-Page-Cache"
+
+
+def _cache_seconds() -> int:
+    return settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS
+
+
+def _anonymous_and_unremembered(request) -> bool:
+    if request.method != "GET" or settings.SESSION_COOKIE_NAME in request.COOKIES:
+        return False
+    if getattr(request, "user", None) is not None and request.user.is_authenticated:
+        return False
+    return len(get_messages(request)) == 0
+
+
+def _key(request, view_name: str, slug: str, params: tuple[str, ...]) -> str:
+    varying = [f"{name}={request.GET.get(name, '')}" for name in params]
+    raw = "\n".join([request.scheme, request.get_host(), view_name, slug, *varying])
+    return "slate-page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _keepable(request, response) -> bool:
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not getattr(getattr(request, "session", None), "modified", False)
+    )
+
+
+def public_page_cache(*, params: tuple[str, ...] = (), bypass: tuple[str, ...] = ()):
+    """Serve anonymous GETs of ``view(request, slug)`` from the cache (see the module doc).
+
+    ``params``: query parameters the page reads (part of the key); ``bypass``: parameters
+    whose presence means the view must run (it remembers them for the visitor). Put it
+    innermost, under decorators that mark the response (X-Frame-Options, CSP), so that a page
+    from the cache is marked the same way as a fresh one."""
+
+    def decorator(view):
+        view_name = f"{view.__module__}.{view.__qualname__}"
+
+        @wraps(view)
+        def wrapped(request, slug: str, *args, **kwargs):
+            seconds = _cache_seconds()
+            if (
+                seconds <= 0
+                or any(name in request.GET for name in bypass)
+                or not _anonymous_and_unremembered(request)
+            ):
+                return view(request, slug, *args, **kwargs)
+            key = _key(request, view_name, slug, params)
+            kept = cache.get(key)
+            if kept is not None:
+                status, headers, content = kept
+                response = HttpResponse(content, status=status)
+                for name, value in headers:
+                    response[name] = value
+                response[CACHE_HEADER] = "hit"
+                return response
+            response = view(request, slug, *args, **kwargs)
+            if _keepable(request, response):
+                headers = [(name, response[name]) for name in KEPT_HEADERS if name in response]
+                cache.set(key, (response.status_code, headers, response.content), seconds)
+                response[CACHE_HEADER] = "miss"
+            return response
+
+        return wrapped
+
+    return decorator

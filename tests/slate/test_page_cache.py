@@ -1,0 +1,214 @@
+"""The public pages' short-lived cache (slate.page_cache): anonymous visitors share one render of
+the slate page, its widget and its progress fragment; nobody is ever served another person's
+page (their name, 'You signed on', a CSRF token)."""
+
+import time
+
+import pytest
+from django.contrib import messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.test import RequestFactory
+
+from compliance.declarations import ATTESTED
+from pledges import services as pledge_services
+from slate.page_cache import CACHE_HEADER, public_page_cache
+from tests.factories import UserFactory, make_open_slate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def page_cache(settings):
+    settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS = 30
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def pledge(slate, cents: int) -> None:
+    supporter = UserFactory()
+    with transaction.atomic():
+        created = pledge_services.create_money_pledge(
+            supporter=supporter, slate=slate, amount_cents=cents, attestations=ATTESTED
+        )
+    pledge_services.commit_money_pledge(pledge=created)
+
+
+PAGES = [
+    ("detail", "/slates/{slug}/"),
+    ("progress", "/slates/{slug}/progress/"),
+    ("widget", "/embed/slates/{slug}/"),
+]
+
+
+@pytest.mark.parametrize(("name", "path"), PAGES)
+def test_a_second_anonymous_reader_costs_no_query(client, django_assert_num_queries, name, path):
+    slate = make_open_slate()
+    url = path.format(slug=slate.slug)
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first[CACHE_HEADER] == "miss"
+    with django_assert_num_queries(0):
+        second = client.get(url)
+    assert second.status_code == 200
+    assert second[CACHE_HEADER] == "hit"
+    assert second.content == first.content
+    assert second["Content-Type"] == first["Content-Type"]
+
+
+def test_the_widget_from_the_cache_may_still_be_framed_by_any_site(client):
+    slate = make_open_slate()
+    client.get(f"/embed/slates/{slate.slug}/")
+    cached = client.get(f"/embed/slates/{slate.slug}/")
+    assert cached[CACHE_HEADER] == "hit"
+    assert "X-Frame-Options" not in cached
+    assert "frame-ancestors *" in cached["Content-Security-Policy"]
+    page = client.get(f"/slates/{slate.slug}/")
+    client.get(f"/slates/{slate.slug}/")
+    assert client.get(f"/slates/{slate.slug}/")["X-Frame-Options"] == "DENY"
+    assert page["X-Frame-Options"] == "DENY"
+
+
+def test_each_partners_widget_links_through_its_own_referral(client):
+    slate = make_open_slate()
+    for org in ("local-99", "civic-club", "local-99"):
+        body = client.get(f"/embed/slates/{slate.slug}/?org={org}").content.decode()
+        assert f"/r/{org}/{slate.slug}/" in body
+    assert client.get(f"/embed/slates/{slate.slug}/?org=local-99")[CACHE_HEADER] == "hit"
+
+
+def test_a_bad_widget_is_not_kept(client):
+    slate = make_open_slate()
+    for _ in range(2):
+        response = client.get(f"/embed/slates/{slate.slug}/?org=not%20a%20slug")
+        assert response.status_code == 400
+        assert CACHE_HEADER not in response
+
+
+def test_figures_are_at_most_the_cache_lifetime_old(client, settings):
+    settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS = 1
+    slate = make_open_slate()
+    url = f"/slates/{slate.slug}/progress/"
+    assert "0 money pledges" in client.get(url).content.decode()
+    pledge(slate, 12_345)
+    kept = client.get(url)  # from the cache, a second old at most
+    assert kept[CACHE_HEADER] == "hit"
+    assert "0 money pledges" in kept.content.decode()
+    time.sleep(1.1)
+    fresh = client.get(url)
+    assert fresh[CACHE_HEADER] == "miss"
+    assert "1 money pledges" in fresh.content.decode()
+    assert "$123.45" in fresh.content.decode()
+
+
+def test_off_when_the_setting_is_zero(client, settings):
+    settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS = 0
+    slate = make_open_slate()
+    for _ in range(2):
+        assert CACHE_HEADER not in client.get(f"/slates/{slate.slug}/")
+
+
+def test_a_logged_in_supporters_page_is_never_kept_nor_served_to_others(client):
+    """The signed-in supporter's page names them and says they signed on: it must reach nobody
+    else, and they must never be served the anonymous page either."""
+    slate = make_open_slate()
+    supporter = UserFactory(email="jane.supporter@example.org")
+    pledge_services.sign_on(supporter=supporter, slate=slate)
+    url = f"/slates/{slate.slug}/"
+
+    client.force_login(supporter)
+    mine = client.get(url)
+    assert CACHE_HEADER not in mine
+    body = mine.content.decode()
+    assert "jane.supporter@example.org" in body
+    assert 'data-testid="signed-on"' in body
+    assert "csrfmiddlewaretoken" in body  # the log-out form
+
+    client.logout()
+    client.cookies.clear()
+    for expected in ("miss", "hit"):
+        anonymous = client.get(url)
+        assert anonymous[CACHE_HEADER] == expected
+        body = anonymous.content.decode()
+        assert "jane.supporter@example.org" not in body
+        assert 'data-testid="signed-on"' not in body
+        assert "csrfmiddlewaretoken" not in body
+
+    client.force_login(supporter)
+    again = client.get(url)  # the anonymous page is in the cache now
+    assert CACHE_HEADER not in again
+    assert "jane.supporter@example.org" in again.content.decode()
+    assert 'data-testid="signed-on"' in again.content.decode()
+
+
+def test_a_visitor_the_site_remembers_gets_a_fresh_page(client):
+    """A share link's ?ref= is written into the visitor's session: that request runs the view,
+    and so does every later one carrying the session cookie."""
+    slate = make_open_slate()
+    url = f"/slates/{slate.slug}/"
+    client.get(url)  # kept for the anonymous
+    referred = client.get(url + "?ref=abcd1234")
+    assert CACHE_HEADER not in referred
+    assert "sessionid" in client.cookies
+    assert CACHE_HEADER not in client.get(url)
+
+
+def test_a_page_that_used_a_csrf_token_or_set_a_cookie_is_not_kept():
+    factory = RequestFactory()
+    calls = []
+
+    @public_page_cache()
+    def with_form(request, slug):
+        calls.append(slug)
+        return HttpResponse(f"<input name=csrfmiddlewaretoken value={get_token(request)}>")
+
+    @public_page_cache()
+    def with_cookie(request, slug):
+        calls.append(slug)
+        response = HttpResponse("hello")
+        response.set_cookie("hello", "you")
+        return response
+
+    for view, slug in ((with_form, "a"), (with_cookie, "b")):
+        for _ in range(2):
+            request = factory.get(f"/{slug}/")
+            response = view(request, slug)
+            assert CACHE_HEADER not in response
+    assert calls == ["a", "a", "b", "b"]
+
+
+def test_a_visitor_with_a_message_waiting_gets_a_fresh_page(client):
+    """Messages are per visitor (cookie storage for the anonymous): never kept or skipped."""
+    factory = RequestFactory()
+    calls = []
+
+    @public_page_cache()
+    def page(request, slug):
+        calls.append(slug)
+        return HttpResponse("page")
+
+    plain = factory.get("/x/")
+    page(plain, "x")
+    waiting = factory.get("/x/")
+    from django.contrib.messages.storage.fallback import FallbackStorage
+
+    waiting.session = {}
+    waiting._messages = FallbackStorage(waiting)
+    messages.info(waiting, "Your pledge is cancelled")
+    assert CACHE_HEADER not in page(waiting, "x")
+    assert page(factory.get("/x/"), "x")[CACHE_HEADER] == "hit"
+    assert calls == ["x", "x"]
+
+
+def test_each_host_gets_its_own_absolute_links(client, settings):
+    settings.ALLOWED_HOSTS = ["one.example", "two.example"]
+    slate = make_open_slate()
+    url = f"/slates/{slate.slug}/"
+    client.get(url, HTTP_HOST="one.example")
+    other = client.get(url, HTTP_HOST="two.example")
+    assert other[CACHE_HEADER] == "miss"
+    assert "http://two.example/slates/" in other.content.decode()
+    assert "one.example" not in other.content.decode()
