@@ -318,3 +318,76 @@ class CandidateNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.candidate} ({self.slate}) {self.period}"
+
+
+class VoteRecord(models.Model):
+    """After the lock, the slate's organizers record a vote on one of its planks: what was
+    voted, when, which way keeps the bloc, each signer's vote and where it is published
+    (``candidates.votes``). The plank's title is copied as signed, so the record reads the
+    same if the planks change later."""
+
+    class BlocVote(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="vote_records")
+    plank_position = models.PositiveSmallIntegerField()
+    plank_title = models.CharField(max_length=200)
+    description = models.CharField("what was voted", max_length=300)
+    voted_on = models.DateField()
+    bloc_vote = models.CharField(
+        "the vote that keeps the plank", max_length=8, choices=BlocVote.choices
+    )
+    source_url = models.URLField("source", max_length=500)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-voted_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.voted_on})"
+
+
+class SignerVote(models.Model):
+    """How one signer voted in a recorded vote."""
+
+    class Vote(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        ABSTAINED = "abstained", "Abstained"
+        ABSENT = "absent", "Absent"
+        NOT_MEMBER = "not_member", "Not a member of the voting body"
+
+    record = models.ForeignKey(VoteRecord, on_delete=models.CASCADE, related_name="votes")
+    candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="votes")
+    vote = models.CharField(max_length=16, choices=Vote.choices)
+
+    class Meta:
+        ordering = ["record", "candidate__full_name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "candidate"], name="signer_vote_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} voted {self.vote} on {self.record}"
+
+    @property
+    def counted(self) -> bool:
+        """A yes or no; abstaining, absence and votes in another body are neither."""
+        return self.vote in (self.Vote.YES, self.Vote.NO)
+
+    @property
+    def kept(self) -> bool:
+        return self.vote == self.record.bloc_vote
+
+    @property
+    def outcome(self) -> str:
+        """'kept', 'broke', 'missed' (abstained or absent) or 'n/a' (not in that body)."""
+        if self.vote == self.Vote.NOT_MEMBER:
+            return "n/a"
+        if not self.counted:
+            return "missed"
+        return "kept" if self.kept else "broke"

@@ -9,8 +9,8 @@ from slate.models import Slate
 from slate.selectors import PUBLIC_STATES, SlateProgress, breakdown_slice, slate_progress
 from slate.totals import BreakdownCounts
 
-from . import asks, selectors
-from .models import Candidate, Invitation, Signature
+from . import asks, selectors, votes
+from .models import Candidate, Invitation, Signature, SignerVote
 
 # Invitations a public page shows: standing ones, and declines (made in public).
 SHOWN_INVITATION_STATUSES = (*selectors.ACTIVE_INVITATION_STATUSES, Invitation.Status.DECLINED)
@@ -48,6 +48,11 @@ class SlateStanding:
     progress: SlateProgress
     from_state: BreakdownCounts  # pledges from supporters in the candidate's state
     asks: int  # supporters who asked them to sign this slate
+    votes: list[SignerVote]  # after the lock: their recorded votes, newest first
+
+    @property
+    def bloc(self) -> votes.BlocTally:
+        return votes.tally(self.votes)
 
     @property
     def signed(self) -> bool:
@@ -72,6 +77,7 @@ def slate_standings(candidate: Candidate, user=None) -> list[SlateStanding]:
         .distinct()
         .order_by("slate__deadline", "slate_id")
     )
+    recorded = votes.candidate_votes(candidate, [i.slate for i in invitations])
     standings = []
     for invitation in invitations:
         slate = invitation.slate
@@ -92,6 +98,7 @@ def slate_standings(candidate: Candidate, user=None) -> list[SlateStanding]:
                 progress=slate_progress(slate),
                 from_state=breakdown_slice(slate.pk, "state", candidate.state),
                 asks=asks.ask_count(slate, candidate),
+                votes=recorded.get(slate.pk, []),
             )
         )
     return standings

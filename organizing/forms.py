@@ -3,7 +3,8 @@
 from django import forms
 from django.utils import timezone
 
-from candidates.models import Candidate
+from candidates import votes as vote_rules
+from candidates.models import Candidate, SignerVote, VoteRecord
 from slate.geography import US_STATES
 from slate.models import PartnerOrganization
 
@@ -127,3 +128,44 @@ class OrganizationForm(forms.Form):
     name = forms.CharField(label="Organization name", max_length=200)
     kind = forms.ChoiceField(label="Kind", choices=PartnerOrganization.Kind.choices)
     website = forms.URLField(label="Website (optional)", required=False, assume_scheme="https")
+
+
+class VoteRecordForm(forms.Form):
+    """A vote on one plank after the lock: what, when, which way keeps the bloc, the source,
+    and one choice per signer (``candidates.votes.record_vote`` checks it all again)."""
+
+    plank = forms.TypedChoiceField(label="Plank", coerce=int)
+    description = forms.CharField(
+        label="What was voted (a bill, an amendment, a motion)",
+        max_length=vote_rules.MAX_DESCRIPTION_CHARS,
+    )
+    voted_on = forms.DateField(
+        label="Date of the vote", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    bloc_vote = forms.ChoiceField(
+        label="The vote that keeps the plank",
+        choices=VoteRecord.BlocVote.choices,
+        widget=forms.RadioSelect,
+    )
+    source_url = forms.URLField(
+        label="Source (where the vote is published)",
+        max_length=vote_rules.MAX_SOURCE_URL_CHARS,
+        assume_scheme="https",
+    )
+
+    def __init__(self, *args, planks=(), signers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plank"].choices = [(p, f"{p}. {plank['title']}") for p, plank in planks]
+        self.signers = list(signers)
+        for candidate in self.signers:
+            self.fields[f"vote_{candidate.pk}"] = forms.ChoiceField(
+                label=f"{candidate.full_name} voted",
+                choices=[("", "—"), *SignerVote.Vote.choices],
+                error_messages={"required": f"Choose how {candidate.full_name} voted."},
+            )
+
+    def signer_fields(self):
+        return [self[f"vote_{c.pk}"] for c in self.signers]
+
+    def votes(self) -> dict[int, str]:
+        return {c.pk: self.cleaned_data[f"vote_{c.pk}"] for c in self.signers}

@@ -161,17 +161,21 @@ class SlateSupporter(models.Model):
 class PledgeNotice(models.Model):
     """The outbox of supporter emails about one pledge (``pledges.notifications``): written in
     the transaction that changes the pledge, settled by the task that sends the email (or
-    finds it no longer true), re-sent by a beat sweeper if its task was lost. Unique per pledge
-    and kind, so a supporter hears each piece of news at most once."""
+    finds it no longer true), re-sent by a beat sweeper if its task was lost. Unique per pledge,
+    kind and key, so a supporter hears each piece of news at most once. Slate-wide news (a
+    vote record) is written on one pledge per supporter, so each person hears it once."""
 
     class Kind(models.TextChoices):
         CONFIRMED = "confirmed", "Pledge confirmed"
         CANCELLED = "cancelled", "Pledge cancelled"
         VOIDED = "voided", "Pledge voided"
         FAILED = "failed", "Payment failed after the grace period"
+        VOTE_RECORD = "vote_record", "A vote of the slate's signers recorded"
 
     pledge = models.ForeignKey(Pledge, on_delete=models.CASCADE, related_name="notices")
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    # What the news is about when a kind recurs (the vote record's id); "" for the pledge's own.
+    key = models.CharField(max_length=32, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     # Set when the email went out, or when it was dropped (no longer true, or the demo seed).
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -179,7 +183,9 @@ class PledgeNotice(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["pledge", "kind"], name="pledge_notice_once"),
+            models.UniqueConstraint(
+                fields=["pledge", "kind", "key"], name="pledge_notice_once_per_key"
+            ),
         ]
         indexes = [
             models.Index(

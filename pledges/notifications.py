@@ -1,5 +1,6 @@
 """Emails to a supporter about one pledge: confirmed, cancelled, voided at the lock, failed
-(the card still needed them when the grace period ended).
+(the card still needed them when the grace period ended), and one slate-wide piece of news:
+a vote of the slate's signers recorded after the lock (``announce_vote_record``).
 
 The slate-wide news (charged at release, voided at expiry) and "your payment needs you" are
 escrow's (``escrow.notifications``). Sent by Celery tasks after the change commits; each
@@ -17,10 +18,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from candidates.models import VoteRecord
 from slate.links import public_url
 from slate.states import SlateState
 
 from .models import Pledge, PledgeNotice
+from .selectors import LIVE
 from .states import PledgeKind, PledgeState, is_live
 
 Kind = PledgeNotice.Kind
@@ -30,6 +33,7 @@ SUBJECTS = {
     Kind.CANCELLED: "Your pledge to {slate} is cancelled",
     Kind.VOIDED: "Your pledge to {slate} was not used: nothing was charged",
     Kind.FAILED: "Your pledge to {slate} could not be charged",
+    Kind.VOTE_RECORD: "How {slate}'s signers voted",
 }
 
 # Expired slates' pledges are voided in bulk; escrow tells each supporter once about those.
@@ -81,6 +85,8 @@ def record_notice(pledge: Pledge, from_state: str) -> str | None:
 
 def still_true(pledge: Pledge, kind: str) -> bool:
     """A late task does not announce news that is no longer so (confirmed, then cancelled)."""
+    if kind == Kind.VOTE_RECORD:
+        return True  # a record stays; whether it still exists is checked where it is read
     if kind == Kind.CONFIRMED:
         return is_live(pledge.kind, pledge.state)
     return pledge.state == kind
@@ -90,7 +96,26 @@ def pledge_url(pledge_id: int) -> str:
     return public_url(f"/pledges/{pledge_id}/")
 
 
-def notify_supporter(*, pledge_id: int, kind: str) -> bool:
+def _email_context(pledge: Pledge, kind: str, key: str) -> dict | None:
+    context = {
+        "pledge": pledge,
+        "pledge_url": pledge_url(pledge.pk),
+        "grace_days": settings.SLATE_NEEDS_ACTION_GRACE_DAYS,
+    }
+    if kind == Kind.VOTE_RECORD:
+        record = (
+            VoteRecord.objects.filter(pk=key, slate_id=pledge.slate_id)
+            .prefetch_related("votes__candidate")
+            .first()
+        )
+        if record is None:  # deleted by staff since: nothing to tell
+            return None
+        context["record"] = record
+        context["slate_url"] = public_url(pledge.slate.get_absolute_url())
+    return context
+
+
+def notify_supporter(*, pledge_id: int, kind: str, key: str = "") -> bool:
     """Send the outbox's ``kind`` email about a pledge unless it is settled already. Returns
     whether an email went out. The notice row is locked while sending and settled in the same
     transaction: a failed send leaves it unsettled (the retry, or the sweeper, sends), and a
@@ -99,23 +124,17 @@ def notify_supporter(*, pledge_id: int, kind: str) -> bool:
         notice = (
             PledgeNotice.objects.select_for_update(of=("self",))
             .select_related("pledge__slate", "pledge__supporter")
-            .filter(pledge_id=pledge_id, kind=kind)
+            .filter(pledge_id=pledge_id, kind=kind, key=key)
             .first()
         )
         if notice is None or notice.settled_at is not None:
             return False
         pledge = notice.pledge
         notice.settled_at = timezone.now()
-        notice.sent = still_true(pledge, kind)
+        context = _email_context(pledge, kind, key) if still_true(pledge, kind) else None
+        notice.sent = context is not None
         if notice.sent:
-            body = render_to_string(
-                f"pledges/email/{kind}.txt",
-                {
-                    "pledge": pledge,
-                    "pledge_url": pledge_url(pledge.pk),
-                    "grace_days": settings.SLATE_NEEDS_ACTION_GRACE_DAYS,
-                },
-            )
+            body = render_to_string(f"pledges/email/{kind}.txt", context)
             subject = SUBJECTS[kind].format(slate=pledge.slate.name)
             send_mail(subject, body, None, [pledge.supporter.email])
         notice.save(update_fields=["settled_at", "sent"])
@@ -123,10 +142,39 @@ def notify_supporter(*, pledge_id: int, kind: str) -> bool:
 
 
 def unsettled_notices(*, now=None, older_than: timedelta = SWEEP_AFTER, limit: int = 1_000):
-    """Outbox rows whose task should have run by now: (pledge_id, kind) pairs."""
+    """Outbox rows whose task should have run by now: (pledge_id, kind, key) triples."""
     cutoff = (now or timezone.now()) - older_than
     return list(
         PledgeNotice.objects.filter(settled_at__isnull=True, created_at__lt=cutoff)
         .order_by("created_at")
-        .values_list("pledge_id", "kind")[:limit]
+        .values_list("pledge_id", "kind", "key")[:limit]
     )
+
+
+def announce_vote_record(*, record_id: int) -> list[tuple[int, str, str]]:
+    """Put a vote record's email in the outbox once per supporter of its slate (anyone with a
+    live pledge there), on their earliest live pledge. The record's row lock serialises two
+    runs, and a supporter already told about this record (on any of their pledges) is not
+    told again. Returns the (pledge_id, kind, key) of the notices written, for the caller to
+    send after commit; the sweeper sends any whose task is lost."""
+    key = str(record_id)
+    with transaction.atomic():
+        record = VoteRecord.objects.select_for_update().filter(pk=record_id).first()
+        if record is None or _quiet.get():
+            return []
+        told = set(
+            PledgeNotice.objects.filter(
+                kind=Kind.VOTE_RECORD, key=key, pledge__slate_id=record.slate_id
+            ).values_list("pledge__supporter_id", flat=True)
+        )
+        first_pledges: dict[int, int] = {}
+        live = Pledge.objects.filter(LIVE, slate_id=record.slate_id).order_by("created_at", "id")
+        for pledge_id, supporter_id in live.values_list("id", "supporter_id"):
+            if supporter_id not in told:
+                first_pledges.setdefault(supporter_id, pledge_id)
+        notices = [
+            PledgeNotice(pledge_id=pledge_id, kind=Kind.VOTE_RECORD, key=key)
+            for pledge_id in first_pledges.values()
+        ]
+        PledgeNotice.objects.bulk_create(notices, ignore_conflicts=True)
+    return [(n.pledge_id, Kind.VOTE_RECORD, key) for n in notices]

@@ -35,10 +35,10 @@ def sweep_expired_slates() -> int:
 @shared_task(
     autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8
 )  # OSError covers SMTP connection failures (smtplib.SMTPException is one)
-def notify_supporter(pledge_id: int, kind: str) -> bool:
+def notify_supporter(pledge_id: int, kind: str, key: str = "") -> bool:
     from . import notifications
 
-    return notifications.notify_supporter(pledge_id=pledge_id, kind=kind)
+    return notifications.notify_supporter(pledge_id=pledge_id, kind=kind, key=key)
 
 
 @shared_task
@@ -46,10 +46,22 @@ def sweep_pledge_notices() -> int:
     """Beat: re-send supporter emails whose task was lost (see pledges.notifications)."""
     from . import notifications
 
-    pairs = notifications.unsettled_notices()
-    for pledge_id, kind in pairs:
-        notify_supporter.delay(pledge_id, kind)
-    return len(pairs)
+    triples = notifications.unsettled_notices()
+    for pledge_id, kind, key in triples:
+        notify_supporter.delay(pledge_id, kind, key)
+    return len(triples)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def announce_vote_record(record_id: int) -> int:
+    """A vote record's email to each supporter of its slate, once each however often this
+    runs (queued by name from candidates.votes)."""
+    from . import notifications
+
+    written = notifications.announce_vote_record(record_id=record_id)
+    for pledge_id, kind, key in written:
+        notify_supporter.delay(pledge_id, kind, key)
+    return len(written)
 
 
 @shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)

@@ -20,6 +20,7 @@ from candidates.selectors import (
     plank_tallies,
     slate_candidate_standings,
 )
+from candidates.votes import slate_records
 
 from . import selectors
 from .forms import DirectoryFilterForm
@@ -87,6 +88,8 @@ def slate_detail(request, slug: str):
         "signers": [s.candidate.full_name for s in standings if s.signed],
         "agreement": current_agreement_version(slate),
         "declines": declined_invitations(slate),
+        # After the lock: how the signers voted on the planks (newest first).
+        "vote_records": slate_records(slate) if slate.locked_at else [],
         "endorsements": selectors.public_endorsements(slate.pk)
         .select_related("organization")
         .order_by("endorsed_at", "pk"),

@@ -150,6 +150,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:revise-planks": organizers_only(),
     "organize:asks": organizers_only(),
     "organize:ask-hide": logged_in(405),  # POST only; the organizer check follows
+    # the vote record: this slate is open, so its organizers are told it waits for the lock
+    "organize:votes": organizers_only(),
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
     # --- partner organizations ---
