@@ -1,7 +1,7 @@
 from django import forms
 
 from .asks import MAX_ASK_MESSAGE_CHARS
-from .services import MAX_RESERVATION_CHARS, MAX_STATEMENT_CHARS
+from .services import MAX_RESERVATION_CHARS, MAX_SIGNER_NOTE_CHARS, MAX_STATEMENT_CHARS
 
 COMMIT = "committed"
 RESERVE = "reserved"
@@ -96,4 +96,23 @@ class DeclineForm(forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class SignerContactForm(forms.Form):
+    """What the other signers and their staff see in the signers' room: each field filled in
+    is shared, each left empty is not."""
+
+    phone = forms.CharField(label="Direct phone", max_length=32, required=False)
+    email = forms.EmailField(label="Direct email", required=False)
+    scheduler = forms.CharField(
+        label="Scheduler or chief of staff (name and how to reach them)",
+        max_length=200,
+        required=False,
+    )
+    note = forms.CharField(
+        label="A note to the other signers (best times, how you like to be reached)",
+        max_length=MAX_SIGNER_NOTE_CHARS,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )

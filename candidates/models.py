@@ -391,3 +391,37 @@ class SignerVote(models.Model):
         if not self.counted:
             return "missed"
         return "kept" if self.kept else "broke"
+
+
+class SignerContact(models.Model):
+    """How a candidate may be reached by the other signers of their slates and their campaign
+    staff, in the signers' room: each field is shared only when the candidate fills it in
+    (they write it themself; nobody else sees it, the public never)."""
+
+    candidate = models.OneToOneField(
+        Candidate, on_delete=models.CASCADE, related_name="signer_contact", primary_key=True
+    )
+    phone = models.CharField("direct phone", max_length=32, blank=True, validators=[validate_phone])
+    email = models.EmailField("direct email", blank=True)
+    scheduler = models.CharField(
+        "scheduler or chief of staff (name and how to reach them)", max_length=200, blank=True
+    )
+    note = models.CharField(
+        "a note to the other signers (best times, how you like to be reached)",
+        max_length=500,
+        blank=True,
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    SHARED_FIELDS = ("phone", "email", "scheduler", "note")
+
+    def __str__(self) -> str:
+        return f"{self.candidate}'s contact for the signers' room"
+
+    def shared(self) -> list[tuple[str, str]]:
+        """(label, value) of each field the candidate chose to share, in order."""
+        return [
+            (self._meta.get_field(name).verbose_name, getattr(self, name))
+            for name in self.SHARED_FIELDS
+            if getattr(self, name)
+        ]

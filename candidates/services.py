@@ -31,6 +31,7 @@ from .models import (
     Invitation,
     PlankCommitment,
     Signature,
+    SignerContact,
 )
 
 MAX_AGREEMENT_CHARS = 100_000
@@ -145,6 +146,39 @@ def update_public_profile(
         raise CandidateError("invalid_candidate", message, field=field) from None
     candidate.save(update_fields=["statement", "website"])
     return candidate
+
+
+MAX_SIGNER_NOTE_CHARS = 500
+
+
+@transaction.atomic
+def set_signer_contact(
+    *, candidate: Candidate, actor, phone: str = "", email: str = "", scheduler: str = "",
+    note: str = "",
+) -> SignerContact:  # fmt: skip
+    """The candidate chooses what the other signers and their staff see in the signers' room:
+    each field filled in is shared, each left empty is not. Nobody else may."""
+    candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
+    if not actor.is_authenticated or candidate.user_id != actor.pk:
+        raise CandidateError("forbidden", "A candidate chooses only their own contact details.")
+    contact = SignerContact.objects.filter(candidate=candidate).first() or SignerContact(
+        candidate=candidate
+    )
+    contact.phone = clean_text(phone, field="phone", error=CandidateError, max_length=32)
+    contact.email = clean_text(email, field="email", error=CandidateError, max_length=254)
+    contact.scheduler = clean_text(
+        scheduler, field="scheduler", error=CandidateError, max_length=200
+    )
+    contact.note = clean_text(
+        note, field="note", error=CandidateError, max_length=MAX_SIGNER_NOTE_CHARS
+    )
+    try:
+        contact.full_clean(exclude=["candidate"])
+    except ValidationError as exc:
+        field, message = _first_error_field(exc)
+        raise CandidateError("invalid_contact", message, field=field) from None
+    contact.save()
+    return contact
 
 
 @transaction.atomic

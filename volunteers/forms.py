@@ -107,3 +107,9 @@ class AttendanceForm(forms.Form):
     delivered_hours = forms.DecimalField(
         label="Hours delivered", required=False, max_digits=4, decimal_places=2
     )
+
+
+class StaffForm(forms.Form):
+    """A signer adds a member of their campaign staff (who then sees the signers' room)."""
+
+    email = forms.EmailField(label="Their account's email address", max_length=254)

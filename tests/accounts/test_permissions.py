@@ -128,6 +128,11 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteers:cancel-signup": logged_in(405),
     # campaigns' people (candidates, their staff) only
     "volunteer_hosts:campaign": candidates_only(),
+    # what a signer shares in the signers' rooms and their staff (staff see the rooms' list)
+    "volunteer_hosts:room-settings": candidates_only(),
+    # the signers' room: signers and their staff only (tests/volunteers/test_room.py); this
+    # slate has no signer yet, so nobody enters, and nobody is told it exists
+    "volunteer_hosts:room": logged_in(404),
     # organizers, and an endorsing partner's admins; candidates once they have signed
     "volunteer_hosts:events": {**organizers_only(), "partner_admin": 200},
     "volunteer_hosts:event": logged_in(404),  # no such event

@@ -1,0 +1,105 @@
+"""The signers' room, and the signer's page for what they share there and who their staff are.
+Thin: volunteers.room decides who enters and what is shown; the services write."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from candidates import selectors as candidate_selectors
+from candidates import services as candidate_services
+from candidates.forms import SignerContactForm
+from candidates.models import SignerContact
+from slate.errors import DomainError
+from slate.models import Slate
+
+from . import room
+from .forms import StaffForm
+
+
+@login_required
+@require_GET
+def signers_room(request, slug: str):
+    """Only the slate's signers and their campaign staff; anyone else is told nothing (404)."""
+    slate = get_object_or_404(Slate, slug=slug)
+    mine = room.room_candidates(request.user, slate)
+    if not mine:
+        raise Http404("No such room")
+    members = room.members(slate)
+    context = {
+        "slate": slate,
+        "mine": mine,
+        "members": members,
+        "obligations": room.obligations(slate, members),
+        "events": room.events(slate),
+    }
+    return render(request, "volunteers/room.html", context)
+
+
+def _show_error(form, error: DomainError) -> None:
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def room_settings(request):
+    """The candidate's own: what they share in the signers' rooms, and their staff. Their
+    staff see the list of rooms only."""
+    candidate = candidate_selectors.candidate_for_user(request.user)
+    if candidate is None:
+        if not room.staff_roles(request.user).exists():
+            raise PermissionDenied("Only candidates and their campaign staff have rooms.")
+        context = {"candidate": None, "rooms": room.rooms_of(request.user)}
+        return render(request, "volunteers/room_settings.html", context)
+    contact = SignerContact.objects.filter(candidate=candidate).first()
+    initial = (
+        {name: getattr(contact, name) for name in SignerContact.SHARED_FIELDS} if contact else {}
+    )
+    action = request.POST.get("action") if request.method == "POST" else None
+    contact_form = SignerContactForm(request.POST if action == "contact" else None, initial=initial)
+    staff_form = StaffForm(request.POST if action == "add_staff" else None)
+    failed = False
+    if action == "contact" and contact_form.is_valid():
+        try:
+            candidate_services.set_signer_contact(
+                candidate=candidate, actor=request.user, **contact_form.cleaned_data
+            )
+        except DomainError as error:
+            _show_error(contact_form, error)
+        else:
+            messages.success(request, "Saved: the other signers see what you filled in.")
+            return redirect("volunteer_hosts:room-settings")
+    elif action == "add_staff" and staff_form.is_valid():
+        try:
+            added = room.add_staff(
+                candidate=candidate, actor=request.user, email=staff_form.cleaned_data["email"]
+            )
+        except DomainError as error:
+            _show_error(staff_form, error)
+        else:
+            messages.success(request, f"{added.user.email} is on your staff now.")
+            return redirect("volunteer_hosts:room-settings")
+    elif action == "remove_staff":
+        try:
+            room.remove_staff(
+                candidate=candidate, actor=request.user, staff_id=request.POST.get("staff_id")
+            )
+        except (DomainError, ValueError):
+            messages.error(request, "That person is not on your staff.")
+            failed = True
+        else:
+            messages.success(request, "Removed from your staff.")
+            return redirect("volunteer_hosts:room-settings")
+    elif action is not None and action not in ("contact", "add_staff"):
+        failed = True
+    failed = failed or bool(contact_form.errors or staff_form.errors)
+    context = {
+        "candidate": candidate,
+        "contact_form": contact_form,
+        "staff_form": staff_form,
+        "staff": room.staff_of(candidate),
+        "rooms": room.rooms_of(request.user),
+    }
+    return render(request, "volunteers/room_settings.html", context, status=400 if failed else 200)
