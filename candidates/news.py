@@ -14,13 +14,12 @@ once and not kept).
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max, Sum
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from slate import mail
 from slate.links import public_url
 from slate.models import Slate, SlateBreakdownShard
 from slate.selectors import SlateProgress, breakdown_slice, open_slates, slate_progress
@@ -168,17 +167,25 @@ def send_notice(*, notice_id: int) -> bool:
         notice.sent = _still_true(notice)
         if notice.sent:
             figures = candidate_figures(notice.slate, notice.candidate)
-            body = render_to_string(
-                f"candidates/email/{notice.kind}.txt",
-                {
-                    "f": figures,
-                    "sign_url": public_url(reverse("candidates:sign", args=[notice.slate.slug])),
-                    "home_url": public_url(reverse("candidates:home")),
-                    "slate_url": public_url(notice.slate.get_absolute_url()),
-                },
+            notice.sent = mail.send(
+                mail.Email(
+                    to=notice.candidate.user.email,
+                    subject=SUBJECTS[notice.kind].format(slate=notice.slate.name),
+                    template=f"candidates/email/{notice.kind}.txt",
+                    context={
+                        "f": figures,
+                        "sign_url": public_url(
+                            reverse("candidates:sign", args=[notice.slate.slug])
+                        ),
+                        "home_url": public_url(reverse("candidates:home")),
+                        "slate_url": public_url(notice.slate.get_absolute_url()),
+                    },
+                    category=mail.Category.CANDIDATE_NEWS,
+                    slate=notice.slate,
+                    reason=f"you are invited to stand on {notice.slate.name} and have not signed",
+                ),
+                once=f"candidate-notice:{notice.pk}",
             )
-            subject = SUBJECTS[notice.kind].format(slate=notice.slate.name)
-            send_mail(subject, body, None, [notice.candidate.user.email])
         notice.save(update_fields=["settled_at", "sent"])
     return notice.sent
 

@@ -1,8 +1,6 @@
 """Emails about candidates' invitations. Sent from Celery tasks, never inside a transaction."""
 
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
-
+from slate import mail
 from slate.links import public_url
 
 from . import news
@@ -21,8 +19,13 @@ def email_invitation_link(*, invitation_id: int, email: str) -> bool:
         return False
     link = public_url(claim_path(invitation))
     figures = news.candidate_figures(invitation.slate, invitation.candidate)
-    body = render_to_string(
-        "candidates/email/invitation.txt", {"invitation": invitation, "link": link, "f": figures}
+    return mail.send(
+        mail.Email(
+            to=email,
+            subject=f"You are invited to {invitation.slate.name}",
+            template="candidates/email/invitation.txt",
+            context={"invitation": invitation, "link": link, "f": figures},
+            slate=invitation.slate,
+            reason=f"an organizer of {invitation.slate.name} invited you to stand on it",
+        )
     )
-    send_mail(f"You are invited to {invitation.slate.name}", body, None, [email])
-    return True

@@ -2,10 +2,9 @@
 efforts" request for missing contributor details. Sent from Celery tasks, outside any
 transaction; each is recorded first so a retried task never sends it twice."""
 
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 
+from slate import mail
 from slate.links import public_url
 
 from .models import ReceiptNotice
@@ -23,16 +22,16 @@ def send_receipt(*, transaction_id: int) -> bool:
             ReceiptNotice.objects.create(ledger_transaction_id=transaction_id)
     except IntegrityError:
         return False  # sent already
-    body = render_to_string(
-        "compliance/email/receipt.txt",
-        {"receipt": found, "url": public_url(f"/receipts/{transaction_id}/")},
+    return mail.send(
+        mail.Email(
+            to=found.pledge.supporter.email,
+            subject=f"Your Slate {found.title.lower()} receipt {found.number}",
+            template="compliance/email/receipt.txt",
+            context={"receipt": found, "url": public_url(f"/receipts/{transaction_id}/")},
+            slate=found.pledge.slate,
+            reason=f"you pledged to {found.pledge.slate.name} and money moved",
+            attachments=(
+                (f"slate-receipt-{found.number}.pdf", receipt_pdf(found), "application/pdf"),
+            ),
+        )
     )
-    message = EmailMessage(
-        f"Your Slate {found.title.lower()} receipt {found.number}",
-        body,
-        None,
-        [found.pledge.supporter.email],
-    )
-    message.attach(f"slate-receipt-{found.number}.pdf", receipt_pdf(found), "application/pdf")
-    message.send()
-    return True

@@ -4,14 +4,13 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 from django.db.models.functions import Coalesce
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from pledges.models import Pledge
+from slate import mail
 from slate.links import public_url
 
 from .capping import CappedAllocation
@@ -188,13 +187,16 @@ def request_missing_donor_details(*, now=None) -> int:
                 DonorInfoRequest.objects.create(donor=donor, cycle=cycle, missing=missing)
         except IntegrityError:
             continue  # asked already this cycle
-        body = render_to_string(
-            "compliance/email/details_request.txt",
-            {"donor": donor, "missing": [FIELD_LABELS.get(m, m) for m in missing],
-             "url": public_url("/account/donor-details/"), "cycle": cycle},
+        sent += mail.send(
+            mail.Email(
+                to=donor.user.email,
+                subject="Slate: details federal law asks us to request",
+                template="compliance/email/details_request.txt",
+                context={"donor": donor, "missing": [FIELD_LABELS.get(m, m) for m in missing],
+                         "url": public_url("/account/donor-details/"), "cycle": cycle},
+                reason="your pledges this cycle passed the amount federal law asks us to report",
+            )
         )  # fmt: skip
-        send_mail("Slate: details federal law asks us to request", body, None, [donor.user.email])
-        sent += 1
     return sent
 
 

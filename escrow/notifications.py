@@ -3,12 +3,11 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from pledges.states import PledgeState
+from slate import mail
 from slate.links import public_url
 
 from .models import Payment, WebhookEvent
@@ -42,20 +41,26 @@ def notify_needs_action(*, payment_id: int, now=None) -> bool:
         if reminder and payment.supporter_notified_at > now - REMIND_EVERY:
             return False
         grace = timedelta(days=settings.SLATE_NEEDS_ACTION_GRACE_DAYS)
-        body = render_to_string(
-            "escrow/email/needs_action.txt",
-            {
-                "pledge": pledge,
-                "payment": payment,
-                "reminder": reminder,
-                "complete_url": complete_payment_url(pledge.pk),
-                "deadline": pledge.state_changed_at + grace,
-            },
+        mail.send(
+            mail.Email(
+                to=pledge.supporter.email,
+                subject=(
+                    "Reminder: confirm your pledge payment"
+                    if reminder
+                    else "Confirm your pledge payment"
+                ),
+                template="escrow/email/needs_action.txt",
+                context={
+                    "pledge": pledge,
+                    "payment": payment,
+                    "reminder": reminder,
+                    "complete_url": complete_payment_url(pledge.pk),
+                    "deadline": pledge.state_changed_at + grace,
+                },
+                slate=pledge.slate,
+                reason=f"you pledged to {pledge.slate.name} and your bank needs you",
+            )
         )
-        subject = (
-            "Reminder: confirm your pledge payment" if reminder else "Confirm your pledge payment"
-        )
-        send_mail(subject, body, None, [pledge.supporter.email])
         payment.supporter_notified_at = now
         payment.save(update_fields=["supporter_notified_at"])
     return True
@@ -78,14 +83,15 @@ def notify_unwanted_payment_refunded(*, refund_id: int, now=None) -> bool:
         if refund.supporter_notified_at is not None or refund.status != Refund.Status.SUCCEEDED:
             return False
         pledge = refund.payment.pledge
-        body = render_to_string(
-            "escrow/email/unwanted_refunded.txt", {"pledge": pledge, "refund": refund}
-        )
-        send_mail(
-            f"Your payment to {pledge.slate.name} was refunded",
-            body,
-            None,
-            [pledge.supporter.email],
+        mail.send(
+            mail.Email(
+                to=pledge.supporter.email,
+                subject=f"Your payment to {pledge.slate.name} was refunded",
+                template="escrow/email/unwanted_refunded.txt",
+                context={"pledge": pledge, "refund": refund},
+                slate=pledge.slate,
+                reason=f"you pledged to {pledge.slate.name}",
+            )
         )
         refund.supporter_notified_at = now
         refund.save(update_fields=["supporter_notified_at"])
@@ -144,18 +150,19 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
                 SupporterNotice.objects.create(
                     slate=slate, supporter_id=row["supporter_id"], kind=kind
                 )
-                body = render_to_string(
-                    f"escrow/email/{kind}.txt", {"slate": slate, "total_cents": row["total"]}
-                )
-                send_mail(
-                    NOTICE_SUBJECTS[kind].format(slate=slate.name),
-                    body,
-                    None,
-                    [row["supporter__email"]],
+                went = mail.send(
+                    mail.Email(
+                        to=row["supporter__email"],
+                        subject=NOTICE_SUBJECTS[kind].format(slate=slate.name),
+                        template=f"escrow/email/{kind}.txt",
+                        context={"slate": slate, "total_cents": row["total"]},
+                        slate=slate,
+                        reason=f"you pledged money to {slate.name}",
+                    )
                 )
         except IntegrityError:
             continue  # told already
-        sent += 1
+        sent += went
     return sent
 
 
@@ -217,13 +224,17 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
         if payout.candidate_notified_at is not None:
             return False
         recipients = payout_recipients(payout)
-        if recipients:
-            body = render_to_string(
-                "escrow/email/payout.txt",
-                {"payout": payout, "transferred": payout.status == Payout.Status.PAID},
+        for recipient in recipients:
+            mail.send(
+                mail.Email(
+                    to=recipient,
+                    subject=f"{payout.slate.name}: your share of the pledges was sent",
+                    template="escrow/email/payout.txt",
+                    context={"payout": payout, "transferred": payout.status == Payout.Status.PAID},
+                    slate=payout.slate,
+                    reason=f"you signed {payout.slate.name} and its pledges were paid out",
+                )
             )
-            subject = f"{payout.slate.name}: your share of the pledges was sent"
-            send_mail(subject, body, None, recipients)
         # An unclaimed profile has nobody to tell; its payouts show on the organizer's pages.
         payout.candidate_notified_at = now
         payout.save(update_fields=["candidate_notified_at"])

@@ -1,12 +1,11 @@
 """Emails to a slate's supporters about what its organizers did. Sent from Celery tasks."""
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 
 from escrow.models import SupporterNotice
 from pledges.models import SlateSupporter
+from slate import mail
+from slate.links import public_url
 from slate.models import DeadlineExtension
 
 
@@ -16,7 +15,6 @@ def tell_supporters_deadline_extended(*, extension_id: int) -> int:
     extension = DeadlineExtension.objects.select_related("slate").get(pk=extension_id)
     slate = extension.slate
     kind = f"deadline:{extension.pk}"
-    base = settings.SLATE_PUBLIC_URL.rstrip("/")
     supporters = (
         SlateSupporter.objects.filter(slate=slate, live_pledge_count__gt=0)
         .select_related("supporter")
@@ -31,15 +29,18 @@ def tell_supporters_deadline_extended(*, extension_id: int) -> int:
                 SupporterNotice.objects.create(slate=slate, supporter=row.supporter, kind=kind)
         except IntegrityError:
             continue  # told already
-        body = render_to_string(
-            "organizing/email/deadline_extended.txt",
-            {"slate": slate, "extension": extension, "url": base + slate.get_absolute_url()},
+        sent += mail.send(
+            mail.Email(
+                to=row.supporter.email,
+                subject=f"{slate.name}: the deadline moved to {extension.new_deadline:%B %-d, %Y}",
+                template="organizing/email/deadline_extended.txt",
+                context={
+                    "slate": slate,
+                    "extension": extension,
+                    "url": public_url(slate.get_absolute_url()),
+                },
+                category=mail.Category.ORGANIZER_UPDATES,
+                slate=slate,
+            )
         )
-        send_mail(
-            f"{slate.name}: the deadline moved to {extension.new_deadline:%B %-d, %Y}",
-            body,
-            None,
-            [row.supporter.email],
-        )
-        sent += 1
     return sent

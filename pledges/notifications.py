@@ -13,12 +13,11 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from candidates.models import VoteRecord
+from slate import mail
 from slate.links import public_url
 from slate.states import SlateState
 
@@ -134,9 +133,21 @@ def notify_supporter(*, pledge_id: int, kind: str, key: str = "") -> bool:
         context = _email_context(pledge, kind, key) if still_true(pledge, kind) else None
         notice.sent = context is not None
         if notice.sent:
-            body = render_to_string(f"pledges/email/{kind}.txt", context)
-            subject = SUBJECTS[kind].format(slate=pledge.slate.name)
-            send_mail(subject, body, None, [pledge.supporter.email])
+            optional = kind == Kind.VOTE_RECORD
+            notice.sent = mail.send(
+                mail.Email(
+                    to=pledge.supporter.email,
+                    subject=SUBJECTS[kind].format(slate=pledge.slate.name),
+                    template=f"pledges/email/{kind}.txt",
+                    context=context,
+                    category=(
+                        mail.Category.ORGANIZER_UPDATES if optional else mail.Category.TRANSACTIONAL
+                    ),
+                    slate=pledge.slate,
+                    reason=f"you pledged to {pledge.slate.name}",
+                ),
+                once=f"pledge-notice:{notice.pk}",
+            )
         notice.save(update_fields=["settled_at", "sent"])
     return notice.sent
 

@@ -15,13 +15,12 @@ from allauth.utils import generate_unique_username
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from slate import mail
 from slate.geo import zip_place
 from slate.links import public_url
 from slate.models import PartnerOrganization, Slate
@@ -183,9 +182,13 @@ def send_sign_on_link(*, request_id: int) -> bool:
     if request is None or request.confirmed_at is not None:
         return False
     link = public_url(reverse("pledges:sign-on-confirm", args=[confirmation_token(request)]))
-    body = render_to_string(
-        "pledges/email/sign_on_link.txt",
-        {"request": request, "link": link, "days": LINK_MAX_AGE.days},
+    return mail.send(
+        mail.Email(
+            to=request.email,
+            subject=f"Confirm your name on {request.slate.name}",
+            template="pledges/email/sign_on_link.txt",
+            context={"request": request, "link": link, "days": LINK_MAX_AGE.days},
+            slate=request.slate,
+            reason=f"this address was given to sign on to {request.slate.name}",
+        )
     )
-    send_mail(f"Confirm your name on {request.slate.name}", body, None, [request.email])
-    return True

@@ -1,10 +1,13 @@
 from django.contrib import admin
 
-from . import services
+from . import mail, services
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     DeadlineExtension,
+    EmailOptOut,
+    EmailSuppression,
     Endorsement,
+    OutboundEmail,
     PartnerOrganization,
     Plank,
     Slate,
@@ -121,3 +124,56 @@ class PlankAdmin(admin.ModelAdmin):
 class SlateOrganizerAdmin(admin.ModelAdmin):
     list_display = ["slate", "user", "added_at"]
     autocomplete_fields = ["user"]
+
+
+# --- Email --------------------------------------------------------------------------------------
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(ReadOnlyAdmin):
+    """Every email sent (or not sent, and why). Staff suppress an address from here: it gets
+    nothing more, transactional mail included, until the suppression is deleted."""
+
+    list_display = ["created_at", "to", "subject", "category", "status", "slate"]
+    list_filter = ["status", "category"]
+    list_select_related = ["slate"]
+    search_fields = ["to", "subject", "key"]
+    readonly_fields = [f.name for f in OutboundEmail._meta.fields]
+    actions = ["suppress_recipients"]
+
+    @admin.action(description="Suppress the recipients of the selected emails (send them nothing)")
+    def suppress_recipients(self, request, queryset):
+        addresses = sorted(set(queryset.values_list("to", flat=True)))
+        added = sum(
+            mail.suppress(
+                address,
+                reason=EmailSuppression.Reason.MANUAL,
+                detail=f"by {request.user.email or request.user.pk} from the email log",
+            )
+            for address in addresses
+        )
+        self.message_user(request, f"Suppressed {added} new address(es) of {len(addresses)}.")
+
+
+@admin.register(EmailSuppression)
+class EmailSuppressionAdmin(admin.ModelAdmin):
+    """Addresses nothing is sent to: bounces and complaints the mail provider reported, and
+    staff's own. Add one to suppress it by hand; delete one to send to it again."""
+
+    list_display = ["address", "reason", "provider", "created_at"]
+    list_filter = ["reason", "provider"]
+    search_fields = ["address"]
+    readonly_fields = ["provider", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.address = mail.normalize(obj.address)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(EmailOptOut)
+class EmailOptOutAdmin(ReadOnlyAdmin):
+    """What each address turned off (on its preferences page or by one-click unsubscribe)."""
+
+    list_display = ["address", "category", "slate", "created_at"]
+    list_filter = ["category"]
+    search_fields = ["address"]

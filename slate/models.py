@@ -246,3 +246,103 @@ class SlateBreakdownShard(models.Model):
 
     def __str__(self) -> str:
         return f"{self.slate} {self.dimension}={self.key} #{self.shard}"
+
+
+# --- Email (``slate.mail``) ------------------------------------------------------------------
+
+
+class EmailCategory(models.TextChoices):
+    """What an email is, for the recipient's preferences. Transactional mail (receipts, "your
+    payment needs you", "nothing was charged", sign-in links) ignores the preferences."""
+
+    TRANSACTIONAL = "transactional", "About your money, pledge or account"
+    MILESTONES = "milestones", "Milestones (a candidate signed, the slate locked, released)"
+    ORGANIZER_UPDATES = "organizer_updates", "Updates from the slate's organizers"
+    VOLUNTEER_REMINDERS = "volunteer_reminders", "Volunteer shift reminders"
+    CANDIDATE_NEWS = "candidate_news", "News for candidates (weekly digest, one signature away)"
+
+
+class OutboundEmail(models.Model):
+    """Every email Slate sends, and the send-once outbox: a row with a ``key`` is sent at most
+    once (the unique key; the sender locks the row while sending and settles it in the same
+    transaction). ``status`` says what became of it."""
+
+    class Status(models.TextChoices):
+        SENT = "sent", "Sent"
+        UNSUBSCRIBED = "unsubscribed", "Not sent: the recipient turned this kind off"
+        SUPPRESSED = "suppressed", "Not sent: the address is suppressed"
+        DROPPED = "dropped", "Not sent: no longer true"
+
+    key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    to = models.EmailField(max_length=254, db_index=True)
+    slate = models.ForeignKey(
+        Slate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    category = models.CharField(max_length=24, choices=EmailCategory.choices)
+    subject = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    # The mail provider's id of the message, when its backend reports one (anymail).
+    provider_message_id = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.subject or self.key} to {self.to}"
+
+
+class EmailOptOut(models.Model):
+    """An address that turned a kind of email off, for one slate or (``slate`` empty) all."""
+
+    address = models.EmailField(max_length=254)
+    slate = models.ForeignKey(
+        Slate, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=24, choices=EmailCategory.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "slate", "category"],
+                condition=models.Q(slate__isnull=False),
+                name="email_opt_out_slate_once",
+            ),
+            models.UniqueConstraint(
+                fields=["address", "category"],
+                condition=models.Q(slate__isnull=True),
+                name="email_opt_out_global_once",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(category="transactional"),
+                name="email_opt_out_not_transactional",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address}: no {self.category} ({self.slate or 'all slates'})"
+
+
+class EmailSuppression(models.Model):
+    """An address nothing is sent to: it bounced, its owner complained (marked us as spam), or
+    staff suppressed it. Reported by the mail provider's webhook (``slate.mail_events``)."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained (marked as spam)"
+        REJECTED = "rejected", "Rejected by the provider"
+        MANUAL = "manual", "Suppressed by staff"
+
+    address = models.EmailField(max_length=254, unique=True)
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    provider = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.reason})"

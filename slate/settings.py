@@ -231,6 +231,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 # server that stops answering must not hold that lock for long.
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Slate <noreply@slate.localhost>")
+# How long the signed preferences and unsubscribe links in emails work (slate.mail).
+SLATE_EMAIL_LINK_MAX_AGE_DAYS = env_int("SLATE_EMAIL_LINK_MAX_AGE_DAYS", 180)
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, a filesystem transport lets the web server, worker and beat talk

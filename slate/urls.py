@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from . import views
+from . import email_views, views
 
 slate_patterns = (
     [
@@ -17,6 +17,14 @@ slate_patterns = (
     "slate",
 )
 
+email_patterns = (
+    [
+        path("preferences/<str:token>/", email_views.preferences, name="preferences"),
+        path("unsubscribe/<str:token>/", email_views.unsubscribe, name="unsubscribe"),
+    ],
+    "email",
+)
+
 # The admin's own login form asks for a password only; send it to allauth's login, which asks
 # for the two-factor code too (staff must have one: accounts.mfa).
 admin.site.login = secure_admin_login(admin.site.login)
@@ -27,6 +35,7 @@ handler400 = views.bad_request
 urlpatterns = [
     path("", include(slate_patterns)),
     path("healthz", views.healthz, name="healthz"),
+    path("email/", include(email_patterns)),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("escrow.urls")),

@@ -79,9 +79,9 @@ def test_an_email_task_retries_a_mail_server_error_through_the_worker(celery_wor
     worker until the mail goes out, once, and only then is the payout marked."""
     from django.core import mail
 
-    from escrow import notifications
     from escrow import tasks as escrow_tasks
     from escrow.models import Payout
+    from slate import mail as slate_mail
 
     slate = make_open_slate(candidates=1, min_signatures=1)
     (candidate,) = slate_candidates(slate)
@@ -89,15 +89,15 @@ def test_an_email_task_retries_a_mail_server_error_through_the_worker(celery_wor
         slate=slate, candidate=candidate, amount_cents=1_234, status=Payout.Status.RECORDED,
         due_at=timezone.now() + timedelta(days=10), paid_at=timezone.now(),
     )  # fmt: skip
-    real_send_mail, attempts = notifications.send_mail, []
+    real_deliver, attempts = slate_mail.deliver, []
 
-    def flaky_send_mail(*args, **kwargs):
-        attempts.append(args[3])
+    def flaky_deliver(message):
+        attempts.append(message.to)
         if len(attempts) < 3:
             raise ConnectionResetError("smtp went away")
-        return real_send_mail(*args, **kwargs)
+        return real_deliver(message)
 
-    monkeypatch.setattr(notifications, "send_mail", flaky_send_mail)
+    monkeypatch.setattr(slate_mail, "deliver", flaky_deliver)
     escrow_tasks.notify_payout.delay(payout.pk)
     assert wait_for(lambda: Payout.objects.get(pk=payout.pk).candidate_notified_at is not None)
     assert len(attempts) == 3

@@ -6,11 +6,10 @@ each reminder goes out exactly once).
 
 from datetime import UTC, datetime
 
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
+from slate import mail
 from slate.links import public_url
 
 from .models import Shift, ShiftSignup, SignupStatus, VolunteerMatch
@@ -64,12 +63,32 @@ def shift_ics(shift: Shift, *, now: datetime | None = None) -> str:
     return "\r\n".join(_fold(line) for line in lines) + "\r\n"
 
 
-def _send(subject: str, template: str, context: dict, to: str, shift: Shift | None = None) -> None:
-    body = render_to_string(template, {**context, "home_url": public_url("/volunteer/")})
-    message = EmailMessage(subject, body, None, [to])
+def _send(
+    subject: str,
+    template: str,
+    context: dict,
+    to: str,
+    shift: Shift | None = None,
+    *,
+    slate=None,
+    category: str = mail.Category.TRANSACTIONAL,
+    reason: str = "",
+) -> bool:
+    attachments = ()
     if shift is not None:
-        message.attach(f"shift-{shift.pk}.ics", shift_ics(shift), "text/calendar")
-    message.send()
+        attachments = ((f"shift-{shift.pk}.ics", shift_ics(shift), "text/calendar"),)
+    return mail.send(
+        mail.Email(
+            to=to,
+            subject=subject,
+            template=template,
+            context={**context, "home_url": public_url("/volunteer/")},
+            category=category,
+            slate=slate,
+            reason=reason or "you pledged volunteer hours or signed up for a shift",
+            attachments=attachments,
+        )
+    )
 
 
 def notify_match(*, match_id: int) -> bool:
@@ -90,7 +109,12 @@ def notify_match(*, match_id: int) -> bool:
             else f"{slate.name} locked: choose where your hours go"
         )
         _send(
-            subject, "volunteers/email/matched.txt", {"match": match}, match.pledge.supporter.email
+            subject,
+            "volunteers/email/matched.txt",
+            {"match": match},
+            match.pledge.supporter.email,
+            slate=slate,
+            reason=f"you pledged volunteer hours to {slate.name}",
         )
         match.notified_at = timezone.now()
         match.save(update_fields=["notified_at"])
@@ -107,24 +131,25 @@ def notify_promoted(*, signup_id: int) -> bool:
     )
     if signup is None:
         return False
-    _send(
+    return _send(
         "A place opened up: you are confirmed for your shift",
         "volunteers/email/promoted.txt",
         {"signup": signup, "shift": signup.shift},
         signup.volunteer.email,
         shift=signup.shift,
     )
-    return True
 
 
-def send_reminder(*, signup: ShiftSignup, kind: str) -> None:
+def send_reminder(*, signup: ShiftSignup, kind: str) -> bool:
     subject = (
         "Tomorrow: your volunteer shift" if kind == "day" else "In an hour: your volunteer shift"
     )
-    _send(
+    return _send(
         subject,
         "volunteers/email/reminder.txt",
         {"signup": signup, "shift": signup.shift, "kind": kind},
         signup.volunteer.email,
         shift=signup.shift,
+        category=mail.Category.VOLUNTEER_REMINDERS,
+        reason="you signed up for this volunteer shift",
     )

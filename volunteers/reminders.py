@@ -48,8 +48,7 @@ def send_one(*, signup_id: int, kind: str) -> bool:
                 ShiftReminder.objects.create(signup=signup, kind=kind)
         except IntegrityError:
             return False
-        notifications.send_reminder(signup=signup, kind=kind)
-    return True
+        return notifications.send_reminder(signup=signup, kind=kind)
 
 
 def send_due_reminders(*, now: datetime | None = None) -> int:

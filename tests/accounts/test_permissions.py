@@ -32,7 +32,7 @@ pytestmark = pytest.mark.django_db
 
 NAMESPACES = (
     "slate", "pledges", "escrow", "candidates", "organize", "orgs", "volunteers", "volunteer_hosts",
-    "compliance",
+    "compliance", "email",
 )  # fmt: skip
 NOT_PAGES = {"escrow:stripe-webhook"}  # Stripe's, signed instead; tests/escrow/test_webhooks.py
 
@@ -84,6 +84,10 @@ EXPECTED: dict[str, dict[str, object]] = {
     "slate:share-image": everyone(200),
     "slate:referral": everyone(302),  # remembers the organization, shows the slate
     "slate:widget": everyone(200),
+    # --- email preferences: the signed link in every email is the proof, no login; ``token``
+    # here is a claim token, not a preferences one, so the page says the link is not valid
+    "email:preferences": everyone(400),
+    "email:unsubscribe": everyone(400),  # POST one-click (RFC 8058); GET shows the preferences
     # --- supporters ---
     "pledges:money": logged_in(200),
     "pledges:sign-on": everyone(200),  # one form: name, email and ZIP, or one click signed in

@@ -93,7 +93,7 @@ def test_a_failed_send_is_retried_by_the_next_run_and_then_sent_once(slate, monk
     def broken(*args, **kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr(news, "send_mail", broken)
+    monkeypatch.setattr("slate.mail.deliver", broken)
     with pytest.raises(OSError):
         tasks.send_weekly_digests()
     assert not CandidateNotice.objects.filter(settled_at__isnull=False).exists()

@@ -229,7 +229,7 @@ def test_a_mail_server_error_leaves_the_payout_notice_for_the_retry(owed, monkey
     def mail_server_down(*args, **kwargs):
         raise ConnectionRefusedError("smtp down")
 
-    monkeypatch.setattr(notifications, "send_mail", mail_server_down)
+    monkeypatch.setattr("slate.mail.deliver", mail_server_down)
     with pytest.raises(ConnectionRefusedError):
         notifications.notify_payout(payout_id=transferred.pk)
     transferred.refresh_from_db()

@@ -141,7 +141,7 @@ def test_expiry_sends_one_slate_wide_email_not_one_per_pledge(
 def test_a_failed_send_stays_in_the_outbox_so_the_retry_sends(slate, localstripe):
     pledge = pledge_with_card(slate)  # its task has not run: the notice waits in the outbox
     with (
-        mock.patch.object(notifications, "send_mail", side_effect=smtplib.SMTPServerDisconnected),
+        mock.patch("slate.mail.deliver", side_effect=smtplib.SMTPServerDisconnected),
         pytest.raises(smtplib.SMTPServerDisconnected),
     ):
         notifications.notify_supporter(pledge_id=pledge.pk, kind="confirmed")
