@@ -5,6 +5,13 @@ An ask is counted pressure, so its limits are the point: one per supporter per c
 slate (a unique constraint backs the check), only while the slate takes commitments and the
 candidate has neither signed nor declined, and at most ``ASKS_PER_IP_PER_HOUR`` from one
 address, so one person with many accounts cannot inflate a count quickly.
+
+Someone without an account (or not signed in) asks by email instead (``request_ask_by_email``):
+name, address and message, confirmed by a link emailed to that address (the approach and the
+helpers of sign-ons, ``slate.email_links``). Nothing counts until the link is followed; then
+the request becomes the ask of that address's account (created without a password when there
+is none), so one address is one ask however it asked. Requests are limited per IP address
+like asks.
 """
 
 from dataclasses import dataclass
@@ -13,20 +20,26 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
+from django.urls import reverse
 from django.utils import timezone
 
+from slate import email_links, mail
 from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate.errors import SlateError
+from slate.links import public_url
 from slate.models import Slate
+from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import selectors
-from .models import Ask, Candidate, Invitation
+from .models import Ask, AskRequest, Candidate, Invitation
 from .services import CandidateError
 
 MAX_ASK_MESSAGE_CHARS = 500
 ASKS_PER_IP_PER_HOUR = getattr(settings, "SLATE_ASKS_PER_IP_PER_HOUR", 20)
+MAX_ASKER_NAME_CHARS = 100
+ASK_LINK_SALT = "candidates.ask-link"
 
 
 def _refuse_unless_askable(slate: Slate, candidate: Candidate) -> Invitation:
@@ -52,6 +65,18 @@ def askable_refusal(slate: Slate, candidate: Candidate) -> str:
     return ""
 
 
+def _refuse_if_too_many(model, ip_address) -> None:
+    """At most ``ASKS_PER_IP_PER_HOUR`` asks (or requests to ask by email) from one address."""
+    if not ip_address:
+        return
+    since = timezone.now() - timedelta(hours=1)
+    recent = model.objects.filter(ip_address=ip_address, created_at__gte=since).count()
+    if recent >= ASKS_PER_IP_PER_HOUR:
+        raise CandidateError(
+            "rate_limited", "Too many asks from your network in the last hour; try later."
+        )
+
+
 @transaction.atomic
 def record_ask(
     *, slate: Slate, candidate: Candidate, supporter, message: str = "", ip_address=None
@@ -70,13 +95,7 @@ def record_ask(
     _refuse_unless_askable(slate, candidate)
     if Ask.objects.filter(slate=slate, candidate=candidate, supporter=supporter).exists():
         raise CandidateError("already_asked", f"You have already asked {candidate} to sign.")
-    if ip_address:
-        since = timezone.now() - timedelta(hours=1)
-        recent = Ask.objects.filter(ip_address=ip_address, created_at__gte=since).count()
-        if recent >= ASKS_PER_IP_PER_HOUR:
-            raise CandidateError(
-                "rate_limited", "Too many asks from your network in the last hour; try later."
-            )
+    _refuse_if_too_many(Ask, ip_address)
     try:
         with transaction.atomic():
             return Ask.objects.create(
@@ -90,6 +109,123 @@ def record_ask(
         raise CandidateError(
             "already_asked", f"You have already asked {candidate} to sign."
         ) from None
+
+
+# --- Asking by email --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def request_ask_by_email(
+    *,
+    slate: Slate,
+    candidate: Candidate,
+    name: object,
+    email: object,
+    message: object = "",
+    ip_address=None,
+) -> AskRequest:
+    """Record the ask and email its confirmation link. The same address again is the same
+    request (details not yet confirmed are replaced, the link re-sent at most once per
+    ``email_links.RESEND_AFTER``). Nothing counts until the link is followed."""
+    name = clean_text(
+        name, field="name", error=CandidateError, max_length=MAX_ASKER_NAME_CHARS,
+        required=True, required_message="Enter your name.",
+    )  # fmt: skip
+    email = email_links.clean_email(email, error=CandidateError)
+    message = clean_text(
+        message, field="message", error=CandidateError, max_length=MAX_ASK_MESSAGE_CHARS
+    )
+    _refuse_unless_askable(slate, candidate)  # checked again, under the lock, on confirming
+    request = (
+        AskRequest.objects.select_for_update()
+        .filter(slate=slate, candidate=candidate, email=email)
+        .first()
+    )
+    if request is not None and request.confirmed_at is not None:
+        raise CandidateError("already_asked", f"You have already asked {candidate} to sign.")
+    if request is None:
+        _refuse_if_too_many(AskRequest, ip_address)
+        try:
+            with transaction.atomic():
+                request = AskRequest.objects.create(
+                    slate=slate, candidate=candidate, email=email, name=name,
+                    message=message, ip_address=ip_address or None,
+                )  # fmt: skip
+        except IntegrityError:  # the same address, twice at once: the other one sends
+            return AskRequest.objects.get(slate=slate, candidate=candidate, email=email)
+    else:
+        request.name, request.message = name, message
+    now = timezone.now()
+    if email_links.link_due(request.link_sent_at, now):
+        request.link_sent_at = now
+        enqueue_named_on_commit("candidates.tasks.send_ask_link", request.pk)
+    request.save()
+    return request
+
+
+def ask_confirmation_token(request: AskRequest) -> str:
+    return email_links.make_token(salt=ASK_LINK_SALT, pk=request.pk, email=request.email)
+
+
+def ask_request_for_token(token: str) -> AskRequest:
+    """The request a link names, or a CandidateError saying why the link is no good."""
+    try:
+        pk, email = email_links.read_token(
+            token, salt=ASK_LINK_SALT, max_age=email_links.LINK_MAX_AGE
+        )
+    except email_links.LinkExpired:
+        raise CandidateError(
+            "link_expired", "This link has expired. Ask again to get a new one."
+        ) from None
+    except email_links.BadLink:
+        raise CandidateError("bad_link", "This link is not one we sent. Ask again.") from None
+    request = (
+        AskRequest.objects.select_related("slate", "candidate").filter(pk=pk, email=email).first()
+    )
+    if request is None:
+        raise CandidateError("bad_link", "This link is not one we sent. Ask again.")
+    return request
+
+
+@transaction.atomic
+def confirm_ask(*, token: str) -> Ask:
+    """Follow the link: the request becomes the address's ask, once however often it is
+    followed. If that account asked already (signed in), the earlier ask is the one."""
+    request = ask_request_for_token(token)
+    request = AskRequest.objects.select_for_update().get(pk=request.pk)
+    if request.ask_id is not None:
+        return request.ask
+    supporter = email_links.account_for(request.email, request.name)
+    ask = Ask.objects.filter(
+        slate=request.slate, candidate=request.candidate, supporter=supporter
+    ).first()
+    if ask is None:
+        # The IP limit was applied when the request was made; the ask keeps no address.
+        ask = record_ask(
+            slate=request.slate, candidate=request.candidate, supporter=supporter,
+            message=request.message,
+        )  # fmt: skip
+    request.ask, request.confirmed_at = ask, timezone.now()
+    request.save(update_fields=["ask", "confirmed_at"])
+    return ask
+
+
+def send_ask_link(*, request_id: int) -> bool:
+    """Email the confirmation link (the task's body); none for a request confirmed since."""
+    request = AskRequest.objects.select_related("slate", "candidate").filter(pk=request_id).first()
+    if request is None or request.confirmed_at is not None:
+        return False
+    link = public_url(reverse("candidates:ask-confirm", args=[ask_confirmation_token(request)]))
+    return mail.send(
+        mail.Email(
+            to=request.email,
+            subject=f"Confirm your ask: {request.candidate.full_name} to sign {request.slate.name}",
+            template="candidates/email/ask_link.txt",
+            context={"request": request, "link": link, "days": email_links.LINK_MAX_AGE.days},
+            slate=request.slate,
+            reason=f"this address was given to ask {request.candidate.full_name} to sign",
+        )
+    )
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 from django import forms
 
-from .asks import MAX_ASK_MESSAGE_CHARS
+from .asks import MAX_ASK_MESSAGE_CHARS, MAX_ASKER_NAME_CHARS
 from .services import MAX_RESERVATION_CHARS, MAX_SIGNER_NOTE_CHARS, MAX_STATEMENT_CHARS
 
 COMMIT = "committed"
@@ -88,6 +88,16 @@ class AskForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=f"At most {MAX_ASK_MESSAGE_CHARS} characters.",
     )
+
+
+class AskByEmailForm(AskForm):
+    """Asking without signing in: counted once the link emailed to the address is followed."""
+
+    name = forms.CharField(label="Your name", max_length=MAX_ASKER_NAME_CHARS)
+    email = forms.EmailField(
+        label="Your email", help_text="We email you a link; your ask counts once you follow it."
+    )
+    field_order = ["name", "email", "message"]
 
 
 class DeclineForm(forms.Form):

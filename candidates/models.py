@@ -425,3 +425,34 @@ class SignerContact(models.Model):
             for name in self.SHARED_FIELDS
             if getattr(self, name)
         ]
+
+
+class AskRequest(models.Model):
+    """An ask from someone without an account (or not signed in): name, email and message,
+    counted only once the link emailed to that address is followed, when it becomes the
+    ``Ask`` of that address's account (``candidates.asks``). One per address, candidate and
+    slate, so asking again is the same request."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="ask_requests")
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()  # lower-cased
+    name = models.CharField(max_length=100)
+    message = models.CharField(max_length=500, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ask = models.OneToOneField(
+        Ask, null=True, blank=True, on_delete=models.SET_NULL, related_name="request"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slate", "candidate", "email"], name="ask_request_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["ip_address", "created_at"], name="ask_request_ip_recent")]
+
+    def __str__(self) -> str:
+        return f"ask request #{self.pk} to {self.candidate_id} on {self.slate_id}"

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import news, notifications
+from . import asks, news, notifications
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -27,3 +27,9 @@ def send_one_away_notices() -> int:
     ids = news.unsettled_notice_ids(kind=news.Kind.ONE_AWAY)
     ids += news.unsettled_notice_ids(kind=news.Kind.DIGEST, older_than=news.RESEND_AFTER)
     return sum(news.send_notice(notice_id=notice_id) for notice_id in ids)
+
+
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
+def send_ask_link(request_id: int) -> bool:
+    """Email an ask's confirmation link; safe to run twice (a second link is harmless)."""
+    return asks.send_ask_link(request_id=request_id)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("candidate/digest/", views.digest, name="digest"),
     path("candidates/<int:candidate_id>/", views.profile, name="profile"),
     path("slates/<slug:slug>/candidates/<int:candidate_id>/ask/", views.ask, name="ask"),
+    path("asks/confirm/<str:token>/", views.ask_confirm, name="ask-confirm"),
 ]

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +13,14 @@ from slate.selectors import PUBLIC_STATES, public_slates, slate_progress
 
 from . import asks, profiles, selectors, services
 from .claim_links import invitation_for_token
-from .forms import AskForm, DeclineForm, PublicProfileForm, SignAgreementForm, WithdrawForm
+from .forms import (
+    AskByEmailForm,
+    AskForm,
+    DeclineForm,
+    PublicProfileForm,
+    SignAgreementForm,
+    WithdrawForm,
+)
 from .models import Candidate, Invitation
 
 
@@ -215,22 +221,34 @@ def ask(request, slug: str, candidate_id: int):
     their own, and the campaign's public contact with a call script for going further."""
     slate = get_object_or_404(public_slates(), slug=slug)
     candidate = get_object_or_404(Candidate, pk=candidate_id, invitations__slate=slate)
-    if request.method == "POST" and not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path())
-    form = AskForm(request.POST or None)
+    signed_in = request.user.is_authenticated
+    # Signed in: one click. Otherwise: name and email, counted once the emailed link is followed.
+    form = (AskForm if signed_in else AskByEmailForm)(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        ip_address = request.META.get("REMOTE_ADDR")
         try:
-            asks.record_ask(
-                slate=slate,
-                candidate=candidate,
-                supporter=request.user,
-                message=form.cleaned_data["message"],
-                ip_address=request.META.get("REMOTE_ADDR"),
-            )
+            if signed_in:
+                asks.record_ask(
+                    slate=slate, candidate=candidate, supporter=request.user,
+                    message=form.cleaned_data["message"], ip_address=ip_address,
+                )  # fmt: skip
+            else:
+                asks.request_ask_by_email(
+                    slate=slate, candidate=candidate, name=form.cleaned_data["name"],
+                    email=form.cleaned_data["email"], message=form.cleaned_data["message"],
+                    ip_address=ip_address,
+                )  # fmt: skip
         except services.CandidateError as error:
-            form.add_error("message" if error.field == "message" else None, error.message)
+            form.add_error(error.field if error.field in form.fields else None, error.message)
         else:
-            messages.success(request, f"Your ask is counted: {candidate} will see it.")
+            if signed_in:
+                messages.success(request, f"Your ask is counted: {candidate} will see it.")
+            else:
+                messages.success(
+                    request,
+                    "Check your email: your ask counts once you follow the link we sent "
+                    f"to {form.cleaned_data['email']}.",
+                )
             return redirect("candidates:ask", slug=slate.slug, candidate_id=candidate.pk)
     context = {
         "slate": slate,
@@ -243,6 +261,27 @@ def ask(request, slug: str, candidate_id: int):
         "progress": slate_progress(slate),
     }
     return render(request, "candidates/ask.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def ask_confirm(request, token: str):
+    """The emailed link. GET asks for one click, so a mail scanner that follows links counts
+    nobody's ask; POST confirms."""
+    try:
+        ask_request = asks.ask_request_for_token(token)
+    except services.CandidateError as error:
+        return render(request, "candidates/ask_link.html", {"error": error.message}, status=400)
+    if request.method == "POST":
+        try:
+            asks.confirm_ask(token=token)
+        except services.CandidateError as error:
+            context = {"error": error.message, "ask_request": ask_request}
+            return render(request, "candidates/ask_link.html", context, status=400)
+        messages.success(request, f"Your ask is counted: {ask_request.candidate} will see it.")
+        return redirect(
+            "candidates:ask", slug=ask_request.slate.slug, candidate_id=ask_request.candidate_id
+        )
+    return render(request, "candidates/ask_link.html", {"ask_request": ask_request})
 
 
 @login_required

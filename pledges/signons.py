@@ -3,24 +3,16 @@ password. Following the link makes the sign-on a pledge of the account with that
 (created without a password when there is none), so signing up or logging in later with the
 same address finds the earlier sign-ons there.
 
-The link proves control of the address, nothing more: it never logs anyone in (the address
-may belong to an organizer whose login needs a second factor).
+The link, its resending and the account it leads to are ``slate.email_links``'s, shared with
+asks by email (``candidates.asks``).
 """
 
-from datetime import timedelta
-
-from allauth.account.models import EmailAddress
-from allauth.account.utils import filter_users_by_email
-from allauth.utils import generate_unique_username
-from django.contrib.auth import get_user_model
-from django.core import signing
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from slate import mail
+from slate import email_links, mail
+from slate.email_links import LINK_MAX_AGE
 from slate.geo import zip_place
 from slate.links import public_url
 from slate.models import PartnerOrganization, Slate
@@ -33,9 +25,6 @@ from .states import PledgeState
 from .validation import ZIP_RE, PledgeError, check_referral
 
 LINK_SALT = "pledges.sign-on-link"
-LINK_MAX_AGE = timedelta(days=14)
-# Submitting the form again within this time sends no second email (a mailbox is not a target).
-RESEND_AFTER = timedelta(minutes=5)
 
 
 def public_name(name: str) -> str:
@@ -53,13 +42,7 @@ def clean_sign_on(*, name: object, email: object, zip_code: object) -> tuple[str
         name, field="name", error=PledgeError, max_length=100, required=True,
         required_message="Enter your name.",
     )  # fmt: skip
-    if not isinstance(email, str) or len(email) > 254:
-        raise PledgeError("invalid_email", "Enter a valid email address.", field="email")
-    email = email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise PledgeError("invalid_email", "Enter a valid email address.", field="email") from None
+    email = email_links.clean_email(email, error=PledgeError)
     zip_code = zip_code.strip() if isinstance(zip_code, str) else ""
     if not ZIP_RE.fullmatch(zip_code):
         raise PledgeError("invalid_zip", "Enter a 5-digit ZIP code (like 14604).", field="zip_code")
@@ -84,7 +67,7 @@ def request_sign_on(
 ) -> SignOnRequest:
     """Record the sign-on and email its confirmation link. The same address again is the same
     request: details typed again replace those not yet confirmed, and the link is re-sent at
-    most once per ``RESEND_AFTER``. Nothing counts until the link is followed."""
+    most once per ``email_links.RESEND_AFTER``. Nothing counts until the link is followed."""
     name, email, zip_code, state = clean_sign_on(name=name, email=email, zip_code=zip_code)
     # Nothing counts yet, so no slate lock: following the link signs on through
     # services.sign_on, which locks the slate and checks again.
@@ -104,7 +87,7 @@ def request_sign_on(
         request.referred_by = referred_by or request.referred_by
         request.referrer_code = referrer_code[:32] or request.referrer_code
     now = timezone.now()
-    if request.link_sent_at is None or now - request.link_sent_at >= RESEND_AFTER:
+    if email_links.link_due(request.link_sent_at, now):
         request.link_sent_at = now
         enqueue_named_on_commit("pledges.tasks.send_sign_on_link", request.pk)
     request.save()
@@ -112,44 +95,23 @@ def request_sign_on(
 
 
 def confirmation_token(request: SignOnRequest) -> str:
-    return signing.dumps({"request": request.pk, "email": request.email}, salt=LINK_SALT)
+    return email_links.make_token(salt=LINK_SALT, pk=request.pk, email=request.email)
 
 
 def request_for_token(token: str) -> SignOnRequest:
     """The request a link names, or a PledgeError saying why the link is no good."""
     try:
-        data = signing.loads(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
-    except signing.SignatureExpired:
+        pk, email = email_links.read_token(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
+    except email_links.LinkExpired:
         raise PledgeError(
             "link_expired", "This link has expired. Sign on again to get a new one."
         ) from None
-    except signing.BadSignature:
+    except email_links.BadLink:
         raise PledgeError("bad_link", "This link is not one we sent. Sign on again.") from None
-    request = (
-        SignOnRequest.objects.select_related("slate")
-        .filter(pk=data.get("request"), email=data.get("email"))
-        .first()
-    )
+    request = SignOnRequest.objects.select_related("slate").filter(pk=pk, email=email).first()
     if request is None:
         raise PledgeError("bad_link", "This link is not one we sent. Sign on again.")
     return request
-
-
-def _account_for(email: str, name: str):
-    """The account of this address, or a new one without a password. Following the link
-    proved the address, so a new account's address is verified."""
-    users = filter_users_by_email(email, prefer_verified=True)
-    if users:
-        return users[0]
-    first, _, last = name.partition(" ")
-    user = get_user_model().objects.create_user(
-        username=generate_unique_username([first, email.split("@")[0], "supporter"]),
-        email=email,
-        first_name=first[:150],
-        last_name=last.strip()[:150],
-    )  # no password: a usable one is set through "forgot password" if they want to log in
-    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-    return user
 
 
 @transaction.atomic
@@ -161,7 +123,7 @@ def confirm_sign_on(*, token: str) -> Pledge:
         pledge = Pledge.objects.get(pk=request.pledge_id)
         if pledge.state == PledgeState.COMMITTED:
             return pledge
-    supporter = _account_for(request.email, request.name)
+    supporter = email_links.account_for(request.email, request.name)
     pledge = services.sign_on(
         supporter=supporter,
         slate=request.slate,

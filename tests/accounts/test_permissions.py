@@ -116,6 +116,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "candidates:profile": everyone(200),
     # public: who to call and what to say; recording the ask (POST) needs an account
     "candidates:ask": everyone(200),
+    # the emailed link of an ask by email; the claim token in ``token`` is not one: 400
+    "candidates:ask-confirm": everyone(400),
     # --- organizers ---
     "organize:index": logged_in(200),  # lists the slates this person organizes (maybe none)
     "organize:dashboard": organizers_only(),
