@@ -7,6 +7,10 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/slate
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 # The Redis database the crash tests' real workers use (emptied by those tests).
 TEST_WORKER_BROKER_URL ?= redis://127.0.0.1:6379/14
+# The load test's Redis database (its Celery queue, caches and counters; emptied by it), and its
+# options, e.g. LOAD_TEST_ARGS="--users 16 --duration 60".
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
+LOAD_TEST_ARGS ?=
 
 .PHONY: run test lint pytest browser bench screenshots clean openapi
 
@@ -54,7 +58,9 @@ test: lint pytest
 bench: $(VENV)/.installed-dev
 	@for script in bench/*.py; do \
 		echo "== $$script"; \
-		DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python $$script || exit 1; \
+		args=""; [ "$$script" = bench/load_test.py ] && args="$(LOAD_TEST_ARGS)"; \
+		DATABASE_URL=$(TEST_DATABASE_URL) BENCH_REDIS_URL=$(BENCH_REDIS_URL) \
+			$(BIN)/python $$script $$args || exit 1; \
 	done
 
 # The main pages at desktop and phone widths, from a throw-away demo database.

@@ -19,9 +19,15 @@ Only what is the same for everyone is ever kept or served:
   (a form on the page would carry the visitor's token), and did not change the session.
 
 The key holds the host and scheme (the page prints absolute links), the view and the slug.
+
+A surge must not turn every expiry into a thousand renders at once: one request renders while
+the others are served the page it replaces (kept for twice the lifetime, so nothing is ever
+older than that), and when there is no page yet the others wait a moment for the first render
+rather than all rendering it.
 """
 
 import hashlib
+import time
 from functools import wraps
 
 from django.conf import settings
@@ -34,6 +40,11 @@ from django.http import HttpResponse
 KEPT_HEADERS = ("Content-Type", "Content-Language")
 # Says whether the page came from the cache (tests and the load test read it).
 CACHE_HEADER = "X-Slate-Page-Cache"
+# While one request renders a missing page, the others look for it this long before rendering
+# it themselves; a render that takes longer than RENDER_LOCK_SECONDS lets another one start.
+WAIT_FOR_RENDER_SECONDS = 1.0
+WAIT_STEP_SECONDS = 0.05
+RENDER_LOCK_SECONDS = 10
 
 
 def _cache_seconds() -> int:
@@ -64,6 +75,31 @@ def _keepable(request, response) -> bool:
     )
 
 
+def _may_render(key: str) -> bool:
+    """Whether this request is the one to render the page (the others are served the old one
+    or wait for the new one)."""
+    return cache.add(key + ":render", 1, RENDER_LOCK_SECONDS)
+
+
+def _wait_for_render(key: str):
+    deadline = time.monotonic() + WAIT_FOR_RENDER_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(WAIT_STEP_SECONDS)
+        kept = cache.get(key)
+        if kept is not None:
+            return kept
+    return None
+
+
+def _from_cache(kept, answer: str) -> HttpResponse:
+    _, status, headers, content = kept
+    response = HttpResponse(content, status=status)
+    for name, value in headers:
+        response[name] = value
+    response[CACHE_HEADER] = answer
+    return response
+
+
 def public_page_cache(*, params: tuple[str, ...] = (), bypass: tuple[str, ...] = ()):
     """Serve anonymous GETs of ``view(request, slug)`` from the cache (see the module doc).
 
@@ -86,18 +122,24 @@ def public_page_cache(*, params: tuple[str, ...] = (), bypass: tuple[str, ...] =
                 return view(request, slug, *args, **kwargs)
             key = _key(request, view_name, slug, params)
             kept = cache.get(key)
-            if kept is not None:
-                status, headers, content = kept
-                response = HttpResponse(content, status=status)
-                for name, value in headers:
-                    response[name] = value
-                response[CACHE_HEADER] = "hit"
-                return response
-            response = view(request, slug, *args, **kwargs)
-            if _keepable(request, response):
-                headers = [(name, response[name]) for name in KEPT_HEADERS if name in response]
-                cache.set(key, (response.status_code, headers, response.content), seconds)
-                response[CACHE_HEADER] = "miss"
+            fresh = kept is not None and kept[0] > time.time()
+            renders = not fresh and _may_render(key)
+            if kept is not None and not renders:
+                return _from_cache(kept, "hit" if fresh else "stale")
+            if kept is None and not renders:
+                kept = _wait_for_render(key)
+                if kept is not None:
+                    return _from_cache(kept, "hit")
+            try:
+                response = view(request, slug, *args, **kwargs)
+                if _keepable(request, response):
+                    headers = [(name, response[name]) for name in KEPT_HEADERS if name in response]
+                    page = (time.time() + seconds, response.status_code, headers, response.content)
+                    cache.set(key, page, 2 * seconds)
+                    response[CACHE_HEADER] = "miss"
+            finally:
+                if renders:
+                    cache.delete(key + ":render")
             return response
 
         return wrapped

@@ -104,6 +104,45 @@ def test_figures_are_at_most_the_cache_lifetime_old(client, settings):
     assert "$123.45" in fresh.content.decode()
 
 
+def test_while_one_request_renders_the_others_get_the_page_it_replaces(client, settings):
+    """At expiry a surge is not a thousand renders: the request that takes the render lock
+    renders; the others are served the stale page (never older than twice the lifetime)."""
+    settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS = 1
+    slate = make_open_slate()
+    url = f"/slates/{slate.slug}/progress/"
+    client.get(url)
+    pledge(slate, 500)
+    time.sleep(1.1)
+    [key] = [k for k in cache._cache if "slate-page:" in k and not k.endswith(":render")]
+    lock = key.split(":", 2)[-1] + ":render"
+    assert cache.add(lock, 1, 10)  # another request is rendering
+    stale = client.get(url)
+    assert stale[CACHE_HEADER] == "stale"
+    assert "0 money pledges" in stale.content.decode()
+    cache.delete(lock)
+    fresh = client.get(url)
+    assert fresh[CACHE_HEADER] == "miss"
+    assert "1 money pledges" in fresh.content.decode()
+
+
+def test_with_no_page_yet_a_request_waits_briefly_for_the_render_under_way(
+    client, settings, monkeypatch
+):
+    from slate import page_cache
+
+    monkeypatch.setattr(page_cache, "WAIT_FOR_RENDER_SECONDS", 0.2)
+    slate = make_open_slate()
+    url = f"/embed/slates/{slate.slug}/"
+    client.get(url)
+    [key] = [k for k in cache._cache if "slate-page:" in k]
+    cache.clear()
+    lock = key.split(":", 2)[-1] + ":render"
+    assert cache.add(lock, 1, 10)  # another request is rendering and never finishes
+    waited = client.get(url)
+    assert waited[CACHE_HEADER] == "miss"  # it gave up waiting and rendered itself
+    assert cache.get(lock) == 1  # and left the other request's lock alone
+
+
 def test_off_when_the_setting_is_zero(client, settings):
     settings.SLATE_PUBLIC_PAGE_CACHE_SECONDS = 0
     slate = make_open_slate()
