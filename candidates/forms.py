@@ -1,6 +1,7 @@
 from django import forms
 
 from .asks import MAX_ASK_MESSAGE_CHARS, MAX_ASKER_NAME_CHARS
+from .photos import MAX_UPLOAD_BYTES
 from .services import MAX_RESERVATION_CHARS, MAX_SIGNER_NOTE_CHARS, MAX_STATEMENT_CHARS
 
 COMMIT = "committed"
@@ -78,6 +79,15 @@ class PublicProfileForm(forms.Form):
         help_text=f"At most {MAX_STATEMENT_CHARS:,} characters, shown as you write it.",
     )
     website = forms.URLField(label="Campaign website", required=False, assume_scheme="https")
+    # A plain file field: candidates.photos checks and re-encodes it (one place for the rules).
+    photo = forms.FileField(
+        label="Your photo (JPEG, PNG or WebP)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text=f"At most {MAX_UPLOAD_BYTES // 2**20} MB; shown square. Without one, your "
+        "initials are shown.",
+    )
+    remove_photo = forms.BooleanField(label="Remove my photo", required=False)
 
 
 class AskForm(forms.Form):

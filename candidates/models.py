@@ -456,3 +456,19 @@ class AskRequest(models.Model):
 
     def __str__(self) -> str:
         return f"ask request #{self.pk} to {self.candidate_id} on {self.slate_id}"
+
+
+class CandidatePhoto(models.Model):
+    """The photo on a candidate's public page, uploaded by the candidate: stored as the JPEG we
+    re-encoded from their upload (square, at most ``candidates.photos.SIZE`` pixels, no
+    metadata), never as the file they sent. Without one the page shows their initials."""
+
+    candidate = models.OneToOneField(
+        Candidate, on_delete=models.CASCADE, related_name="photo", primary_key=True
+    )
+    jpeg = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Photo of {self.candidate}"

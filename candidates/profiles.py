@@ -4,13 +4,14 @@ invited to, and what is waiting for them there (from the maintained totals only)
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from slate.models import Slate
 from slate.selectors import PUBLIC_STATES, SlateProgress, breakdown_slice, slate_progress
 from slate.totals import BreakdownCounts
 
 from . import asks, selectors, votes
-from .models import Candidate, Invitation, Signature, SignerVote
+from .models import Candidate, CandidatePhoto, Invitation, Signature, SignerVote
 
 # Invitations a public page shows: standing ones, and declines (made in public).
 SHOWN_INVITATION_STATUSES = (*selectors.ACTIVE_INVITATION_STATUSES, Invitation.Status.DECLINED)
@@ -22,6 +23,15 @@ def public_candidates() -> QuerySet[Candidate]:
         invitations__slate__state__in=PUBLIC_STATES,
         invitations__status__in=SHOWN_INVITATION_STATUSES,
     ).distinct()
+
+
+def photo_url(candidate: Candidate) -> str:
+    """The photo's address (with its hash, so a new photo is a new URL), or '' for initials."""
+    sha = CandidatePhoto.objects.filter(candidate=candidate).values_list("sha256", flat=True)
+    sha = sha.first()
+    if sha is None:
+        return ""
+    return reverse("candidates:photo", args=[candidate.pk]) + f"?v={sha[:12]}"
 
 
 def candidate_visible_to(candidate: Candidate, user) -> bool:

@@ -23,10 +23,11 @@ from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text, printable_header
 
-from . import selectors
+from . import photos, selectors
 from .models import (
     AgreementVersion,
     Candidate,
+    CandidatePhoto,
     CoordinationAgreement,
     Invitation,
     PlankCommitment,
@@ -129,12 +130,20 @@ MAX_STATEMENT_CHARS = 2_000
 
 @transaction.atomic
 def update_public_profile(
-    *, candidate: Candidate, actor, statement: str, website: str = ""
-) -> Candidate:
-    """The candidate writes their own public statement and website; nobody else may."""
+    *, candidate: Candidate, actor, statement: str, website: str = "", photo=None,
+    remove_photo: bool = False,
+) -> Candidate:  # fmt: skip
+    """The candidate writes their own public statement and website, and uploads (or removes)
+    their photo; nobody else may. A bad photo changes nothing, the statement included."""
     candidate = Candidate.objects.select_for_update().get(pk=candidate.pk)
     if not actor.is_authenticated or candidate.user_id != actor.pk:
         raise CandidateError("forbidden", "A candidate writes only their own statement.")
+    prepared = None
+    if photo is not None:
+        try:
+            prepared = photos.prepare(photo)
+        except photos.PhotoError as refused:
+            raise CandidateError(refused.code, refused.message, field="photo") from None
     candidate.statement = clean_text(
         statement, field="statement", error=CandidateError, max_length=MAX_STATEMENT_CHARS
     )
@@ -145,6 +154,12 @@ def update_public_profile(
         field, message = _first_error_field(exc)
         raise CandidateError("invalid_candidate", message, field=field) from None
     candidate.save(update_fields=["statement", "website"])
+    if prepared is not None:
+        CandidatePhoto.objects.update_or_create(
+            candidate=candidate, defaults={"jpeg": prepared.jpeg, "sha256": prepared.sha256}
+        )
+    elif remove_photo:
+        CandidatePhoto.objects.filter(candidate=candidate).delete()
     return candidate
 
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("candidate/profile/", views.edit_profile, name="edit-profile"),
     path("candidate/digest/", views.digest, name="digest"),
     path("candidates/<int:candidate_id>/", views.profile, name="profile"),
+    path("candidates/<int:candidate_id>/photo.jpg", views.photo, name="photo"),
     path("slates/<slug:slug>/candidates/<int:candidate_id>/ask/", views.ask, name="ask"),
     path("asks/confirm/<str:token>/", views.ask_confirm, name="ask-confirm"),
 ]

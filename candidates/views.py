@@ -3,9 +3,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from escrow import selectors as escrow_selectors
@@ -21,7 +22,7 @@ from .forms import (
     SignAgreementForm,
     WithdrawForm,
 )
-from .models import Candidate, Invitation
+from .models import Candidate, CandidatePhoto, Invitation
 
 
 def _invited_slate(candidate, slug: str):
@@ -177,6 +178,7 @@ def profile(request, candidate_id: int):
     party = f" · {candidate.party}" if candidate.party else ""
     context = {
         "candidate": candidate,
+        "photo_url": profiles.photo_url(candidate),
         "standings": standings,
         "mine": candidate.user_id is not None and candidate.user_id == request.user.pk,
         # Link previews: the picture of the first public slate they stand on (a draft seen by
@@ -190,6 +192,25 @@ def profile(request, candidate_id: int):
     return render(request, "candidates/profile.html", context)
 
 
+# Short, so that a new photo shows soon; the URL carries the photo's hash besides.
+PHOTO_MAX_AGE = 300
+
+
+@require_GET
+def photo(request, candidate_id: int):
+    """The candidate's photo, to whoever may see their page (404 where there is none)."""
+    candidate = get_object_or_404(Candidate, pk=candidate_id)
+    if not profiles.candidate_visible_to(candidate, request.user):
+        raise Http404("No such candidate")
+    stored = get_object_or_404(CandidatePhoto, candidate=candidate)
+    etag = f'"{stored.sha256}"'
+    response = HttpResponse(bytes(stored.jpeg), content_type="image/jpeg")
+    response["ETag"] = etag
+    response["Cache-Control"] = f"public, max-age={PHOTO_MAX_AGE}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return get_conditional_response(request, etag=etag, response=response)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_profile(request):
@@ -197,6 +218,7 @@ def edit_profile(request):
     candidate = _candidate(request)
     form = PublicProfileForm(
         request.POST or None,
+        request.FILES or None,
         initial={"statement": candidate.statement, "website": candidate.website},
     )
     if request.method == "POST" and form.is_valid():
@@ -209,7 +231,7 @@ def edit_profile(request):
         else:
             messages.success(request, "Your public page is updated.")
             return redirect(candidate.get_absolute_url())
-    context = {"candidate": candidate, "form": form}
+    context = {"candidate": candidate, "form": form, "photo_url": profiles.photo_url(candidate)}
     return render(
         request, "candidates/edit_profile.html", context, status=400 if form.errors else 200
     )

@@ -114,6 +114,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "candidates:digest": logged_in(405),  # POST only; the candidate check follows
     # public: a candidate invited to a public slate
     "candidates:profile": everyone(200),
+    # the photo, to whoever may see the page; this candidate has none: initials instead
+    "candidates:photo": everyone(404),
     # public: who to call and what to say; recording the ask (POST) needs an account
     "candidates:ask": everyone(200),
     # the emailed link of an ask by email; the claim token in ``token`` is not one: 400
