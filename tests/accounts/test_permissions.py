@@ -2,21 +2,31 @@
 
 The list of pages comes from the URL resolver: a page added to one of the namespaces below
 without an entry in ``EXPECTED`` fails ``test_every_page_has_an_entry``, so nobody ships a
-page whose permissions were never decided. Pages are fetched with GET as each role (POST-only
-endpoints answer 405 once the login check has passed).
+page whose permissions were never decided. Pages are fetched with GET as each role. A
+POST-only page (``POSTS``) is sent a valid body instead, as each role, each time on the
+same world (the request's writes are rolled back after it), and its row is the answer to
+that POST; ``POSTS`` also says for which roles the action must really happen (and for no other
+role may it). A page that answers a GET with 405 and has no entry in ``POSTS`` fails.
 
 Answers: an HTTP status, or ``LOGIN`` (a redirect to the login page).
 """
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
+from django.core import mail
+from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from candidates import asks
 from candidates import services as candidate_services
 from candidates.claim_links import claim_token
+from candidates.models import Candidate
 from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
 from tests.factories import (
@@ -100,7 +110,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "pledges:mine": logged_in(200),
     "pledges:detail": owner_only(200),
     "escrow:card": owner_only(200),
-    "escrow:card-confirm": logged_in(405),  # POST only; the owner check follows
+    # POST only: the owner (whose pledge has no card set up yet) is sent to set one up
+    "escrow:card-confirm": owner_only(302),
     "escrow:cancel": owner_only(200),
     # nothing needs the supporter: the owner is sent back to their pledges
     "escrow:complete-payment": owner_only(302),
@@ -111,7 +122,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "candidates:withdraw": candidates_only(other_candidate=404),
     "candidates:decline": candidates_only(other_candidate=404),
     "candidates:edit-profile": candidates_only(),  # their own statement, nobody else's
-    "candidates:digest": logged_in(405),  # POST only; the candidate check follows
+    "candidates:digest": candidates_only(302),  # POST only: the candidate's own digest
     # public: a candidate invited to a public slate
     "candidates:profile": everyone(200),
     # the photo, to whoever may see the page; this candidate has none: initials instead
@@ -130,10 +141,12 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteers:pledge": logged_in(200),
     "volunteers:home": logged_in(200),
     "volunteers:shifts": logged_in(200),
-    "volunteers:change-match": logged_in(405),  # POST only
-    "volunteers:consent": logged_in(405),
-    "volunteers:sign-up": logged_in(405),
-    "volunteers:cancel-signup": logged_in(405),
+    # POST only: the volunteer's own match, pledge and sign-up; anyone may try a shift (only a
+    # volunteer who pledged hours to its slate gets a place, see POSTS)
+    "volunteers:change-match": owner_only(302),
+    "volunteers:consent": owner_only(302),
+    "volunteers:sign-up": logged_in(302),
+    "volunteers:cancel-signup": owner_only(302),
     # campaigns' people (candidates, their staff) only
     "volunteer_hosts:campaign": candidates_only(),
     # what a signer shares in the signers' rooms and their staff (staff see the rooms' list)
@@ -143,8 +156,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteer_hosts:room": logged_in(404),
     # organizers, and an endorsing partner's admins; candidates once they have signed
     "volunteer_hosts:events": {**organizers_only(), "partner_admin": 200},
-    "volunteer_hosts:event": logged_in(404),  # no such event
-    "volunteer_hosts:attendance": logged_in(405),
+    # an event hosted by the partner organization: its admins, the organizers and staff
+    "volunteer_hosts:event": {**organizers_only(), "partner_admin": 200},
+    "volunteer_hosts:attendance": {**organizers_only(302), "partner_admin": 302},  # POST only
     "volunteer_hosts:summary": organizers_only(),
     "volunteer_hosts:summary-csv": organizers_only(),
     "organize:new": logged_in(200),  # anyone may start a slate (and becomes its organizer)
@@ -154,15 +168,15 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:rule": organizers_only(302),
     "organize:agreement": organizers_only(302),
     "organize:preview": organizers_only(302),
-    "organize:publish": logged_in(405),  # POST only; the organizer check follows
+    "organize:publish": organizers_only(302),  # POST only: publishes the organizer's draft
     "organize:candidates": organizers_only(),
-    "organize:candidate-verify": logged_in(405),
-    "organize:invitation-revoke": logged_in(405),
-    "organize:invitation-email": logged_in(405),
+    "organize:candidate-verify": organizers_only(302),  # POST only
+    "organize:invitation-revoke": organizers_only(302),
+    "organize:invitation-email": organizers_only(302),
     "organize:deadline": organizers_only(),
     "organize:revise-planks": organizers_only(),
     "organize:asks": organizers_only(),
-    "organize:ask-hide": logged_in(405),  # POST only; the organizer check follows
+    "organize:ask-hide": organizers_only(302),  # POST only
     # the vote record: this slate is open, so its organizers are told it waits for the lock
     "organize:votes": organizers_only(),
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
@@ -214,6 +228,7 @@ def test_every_page_has_an_entry():
     assert sorted(set(EXPECTED) - set(pages())) == [], "entries for pages that no longer exist"
     for name, answers in EXPECTED.items():
         assert set(answers) == set(ROLES), name
+    assert sorted(set(POSTS) - set(EXPECTED)) == [], "POSTS entries for pages that do not exist"
 
 
 @pytest.fixture
@@ -259,7 +274,157 @@ def world(localstripe):
             slate=slate, candidate=invitation.candidate, supporter=supporter, message="Sign!"
         ).pk,
     }
+    arguments["for_page"] = _post_world(people, slate, partner, invitation, arguments["ask_id"])
     return people, arguments
+
+
+def _post_world(people, slate, partner, invitation, ask_id) -> dict[str, dict]:
+    """What the POST-only pages act on, made through the services: per page, its URL
+    arguments (where they differ from the GET pages') and the objects its check reads."""
+    from candidates.models import Ask
+    from slate import services as slate_services
+    from tests.factories import make_candidate, make_draft_slate, sign
+    from tests.volunteers.helpers import CALL_LINK, pledge_hours
+    from volunteers import services as volunteer_services
+    from volunteers import shifts
+    from volunteers.models import Shift, VolunteerMatch
+
+    organizer, supporter = people["organizer"], people["supporter"]
+    # A draft of this organizer's, ready to publish.
+    draft = make_draft_slate(organizer=organizer, min_signatures=1)
+    candidate_services.invite_candidate(
+        slate=draft, candidate=make_candidate(organizer=organizer), actor=organizer
+    )
+    candidate_services.save_agreement_draft(slate=draft, actor=organizer, text="Together.")
+    # A candidate who claimed their profile on this slate and waits for verification.
+    waiting = make_candidate(organizer=organizer)
+    candidate_services.invite_candidate(slate=slate, candidate=waiting, actor=organizer)
+    # A locked slate, organized by this slate's organizer too and endorsed by the partner,
+    # where the supporter volunteered and was matched; an event the partner hosts there, with
+    # a shift the supporter signed up for, one under way, and one still open.
+    volunteering = make_open_slate(candidates=2, min_signatures=2)
+    slate_services.add_organizer(
+        slate=volunteering, user=organizer, actor=organizer_of(volunteering)
+    )
+    slate_services.endorse_slate(
+        organization=partner, slate=volunteering, actor=people["partner_admin"]
+    )
+    hours = pledge_hours(volunteering, supporter=supporter)
+    campaigns = slate_candidates(volunteering)
+    for candidate in campaigns:
+        sign(candidate, volunteering)
+    slate_services.evaluate_threshold(slate_id=volunteering.pk)  # the lock, run on commit
+    volunteer_services.match_slate_volunteers(slate_id=volunteering.pk)
+    match = VolunteerMatch.objects.get(pledge=hours)
+    event = shifts.create_event(
+        slate=volunteering, actor=people["partner_admin"], title="Phone bank",
+        organization=partner,
+    )  # fmt: skip
+    start = timezone.now() + timedelta(days=3)
+
+    def shift():
+        return shifts.add_shift(
+            event=event, actor=people["partner_admin"], starts_at=start,
+            ends_at=start + timedelta(hours=2), activity="phone_banking", mode="remote",
+            capacity=10, call_link=CALL_LINK, location="", zip_code="",
+        )  # fmt: skip
+
+    to_cancel = shifts.sign_up(shift=shift(), volunteer=supporter)
+    to_mark = shifts.sign_up(shift=shift(), volunteer=supporter)
+    Shift.objects.filter(pk=to_mark.shift_id).update(  # time passes: the shift has begun
+        starts_at=timezone.now() - timedelta(hours=1), ends_at=timezone.now() + timedelta(hours=1)
+    )
+    open_shift = shift()
+    other_campaign = next(c for c in campaigns if c.pk != match.candidate_id)
+    return {
+        "organize:publish": {"slug": draft.slug, "draft": draft},
+        "organize:candidate-verify": {"candidate_id": waiting.pk, "candidate": waiting},
+        "organize:invitation-revoke": {"invitation": invitation},
+        "organize:invitation-email": {"invitation": invitation},
+        "organize:ask-hide": {"ask": Ask.objects.get(pk=ask_id)},
+        "volunteers:change-match": {"pk": match.pk, "match": match, "to": other_campaign},
+        "volunteers:consent": {"pk": hours.pk, "pledge": hours},
+        "volunteers:sign-up": {"pk": open_shift.pk, "shift": open_shift},
+        "volunteers:cancel-signup": {"pk": to_cancel.pk, "signup": to_cancel},
+        "volunteer_hosts:attendance": {"pk": to_mark.pk, "signup": to_mark},
+        "volunteer_hosts:event": {"pk": event.pk},
+    }
+
+
+@dataclass(frozen=True)
+class Post:
+    """A valid body for a POST-only page, the roles for whom it must take effect, and how to
+    tell it did (``done(people, things, role)``, read before the request is rolled back)."""
+
+    body: dict
+    doers: frozenset[str] = frozenset()
+    done: Callable[[dict, dict, str], bool] | None = None
+    expect: dict = field(default_factory=dict)
+
+
+def _refreshed(obj):
+    obj.refresh_from_db()
+    return obj
+
+
+ORGANIZERS = frozenset({"organizer", "staff"})
+POSTS: dict[str, Post] = {
+    # the owner's pledge has no card set up yet: they are sent to set one up, nothing happens
+    "escrow:card-confirm": Post({}),
+    "candidates:digest": Post(
+        {"paused": "1"},
+        frozenset({"candidate", "other_candidate"}),
+        lambda people, _, role: Candidate.objects.filter(
+            user=people[role], digest_paused=True
+        ).exists(),
+    ),
+    "volunteers:change-match": Post(
+        {"candidate": "{to}", "mode": "remote"},
+        frozenset({"supporter"}),
+        lambda _, t, __: _refreshed(t["match"]).candidate_id == t["to"].pk,
+    ),
+    "volunteers:consent": Post(
+        {"share_contact": "on"},
+        frozenset({"supporter"}),
+        lambda _, t, __: _refreshed(t["pledge"]).volunteer_details.share_contact,
+    ),
+    "volunteers:sign-up": Post(
+        {},
+        frozenset({"supporter"}),  # the only one who pledged hours to that slate
+        lambda people, t, role: (
+            people[role] is not None and t["shift"].signups.filter(volunteer=people[role]).exists()
+        ),
+    ),
+    "volunteers:cancel-signup": Post(
+        {}, frozenset({"supporter"}), lambda _, t, __: _refreshed(t["signup"]).status == "cancelled"
+    ),
+    "volunteer_hosts:attendance": Post(
+        {"attended": "yes", "delivered_hours": "1.5"},
+        frozenset({"organizer", "staff", "partner_admin"}),
+        lambda _, t, __: _refreshed(t["signup"]).delivered_minutes == 90,
+    ),
+    "organize:publish": Post(
+        {}, ORGANIZERS, lambda _, t, __: _refreshed(t["draft"]).state == "open"
+    ),
+    "organize:candidate-verify": Post(
+        {}, ORGANIZERS, lambda _, t, __: _refreshed(t["candidate"]).verified_at is not None
+    ),
+    "organize:invitation-revoke": Post(
+        {}, ORGANIZERS, lambda _, t, __: _refreshed(t["invitation"]).status == "revoked"
+    ),
+    "organize:invitation-email": Post(
+        {"email": "campaign@example.org"},
+        ORGANIZERS,
+        lambda *_: any(m.to == ["campaign@example.org"] for m in mail.outbox),
+    ),
+    "organize:ask-hide": Post(
+        {}, ORGANIZERS, lambda _, t, __: _refreshed(t["ask"]).hidden_at is not None
+    ),
+}
+
+
+class _RollBack(Exception):
+    pass
 
 
 def answer(response) -> object:
@@ -268,19 +433,49 @@ def answer(response) -> object:
     return response.status_code
 
 
-def test_every_role_gets_the_expected_answer_from_every_page(world):
+def test_every_role_gets_the_expected_answer_from_every_page(
+    world, django_capture_on_commit_callbacks
+):
     people, arguments = world
     wrong = []
     for name, argument_names in sorted(pages().items()):
         expected = EXPECTED.get(name)
         if expected is None:
             continue  # reported by test_every_page_has_an_entry
-        url = reverse(name, kwargs={key: arguments[key] for key in argument_names})
+        things = arguments["for_page"].get(name, {})
+        values = {**arguments, **things}
+        url = reverse(name, kwargs={key: values[key] for key in argument_names})
+        post = POSTS.get(name)
         for role in ROLES:
             client = Client()
             if people[role] is not None:
                 client.force_login(people[role])
-            got = answer(client.get(url))
+            if post is None:
+                got = answer(client.get(url))
+                if got == 405:
+                    wrong.append(f"{name} answers GET with 405: give it an entry in POSTS")
+                    break
+            else:
+                if role != "anonymous" and client.get(url).status_code != 405:
+                    wrong.append(f"{name} is in POSTS but answers GET as {role}")
+                body = {
+                    key: str(things[value[1:-1]].pk) if value[:1] == "{" else value
+                    for key, value in post.body.items()
+                }
+                mail.outbox.clear()
+                try:
+                    with transaction.atomic():
+                        with django_capture_on_commit_callbacks(execute=True):
+                            got = answer(client.post(url, body))
+                        done = post.done(people, things, role) if post.done else False
+                        raise _RollBack
+                except _RollBack:
+                    pass
+                if done != (role in post.doers):
+                    wrong.append(
+                        f"POST {name} as {role}: "
+                        + ("took effect" if done else "did not take effect")
+                    )
             if got != expected[role]:
                 wrong.append(f"{name} as {role}: expected {expected[role]}, got {got}")
     assert wrong == []
