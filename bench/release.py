@@ -141,11 +141,10 @@ class SharedCard:
     """One Stripe customer with one saved card, for every bench supporter."""
 
     def __init__(self) -> None:
-        from escrow import services as escrow_services
-        from escrow import stripe_gateway
+        from escrow import cards, stripe_gateway
 
         [self.user] = _setup.make_users(1, "cardholder")
-        self.customer = escrow_services.ensure_customer(self.user)
+        self.customer = cards.ensure_customer(self.user)
         self.payment_method_id = stripe_gateway.create_test_payment_method(card_number=GOOD_CARD)
         stripe_gateway._client().v1.payment_methods.attach(
             self.payment_method_id, params={"customer": self.customer.customer_id}
@@ -198,7 +197,7 @@ def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):
     ``authorize_pledge`` (from a few threads, so database and HTTP waits overlap)."""
     from django.db import connection
 
-    from escrow import services as escrow_services
+    from escrow import holds as escrow_holds
     from escrow.models import CardSetup, Payment
     from pledges.models import Pledge
     from pledges.services import repair_totals
@@ -232,7 +231,7 @@ def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):
 
     def hold(pledge_id: int) -> None:
         try:
-            payment = escrow_services.authorize_pledge(pledge_id=pledge_id)
+            payment = escrow_holds.authorize_pledge(pledge_id=pledge_id)
             assert payment.status == Payment.Status.REQUIRES_CAPTURE, payment.status
         finally:
             connection.close()

@@ -1,5 +1,6 @@
 """Staff views of money. The ledger, payments and webhook events are read-only: money moves
-only through escrow.services, which keep the ledger balanced."""
+only through the escrow services (cards, holds, payments, refunds, payouts ...), which keep
+the ledger balanced."""
 
 from django import forms
 from django.contrib import admin, messages

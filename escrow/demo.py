@@ -4,7 +4,8 @@ from django.conf import settings
 
 from pledges.models import Pledge
 
-from . import services, stripe_gateway
+from . import stripe_gateway
+from .cards import confirm_card_setup, start_card_setup
 
 DEMO_CARD = "4242424242424242"
 
@@ -16,7 +17,7 @@ def stripe_configured() -> bool:
 def save_test_card(pledge: Pledge, card_number: str = DEMO_CARD) -> Pledge:
     """What the pledge page does with Stripe.js, done server-side with a test card number
     (refused by the gateway with a live key)."""
-    setup = services.start_card_setup(pledge=pledge, actor=pledge.supporter)
+    setup = start_card_setup(pledge=pledge, actor=pledge.supporter)
     payment_method = stripe_gateway.create_test_payment_method(card_number=card_number)
     result = stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id,
@@ -31,6 +32,6 @@ def save_test_card(pledge: Pledge, card_number: str = DEMO_CARD) -> Pledge:
             payment_method_id=None,
             idempotency_key=f"test-card-{setup.setup_intent_id}-authenticate",
         )
-    services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
+    confirm_card_setup(setup_intent_id=setup.setup_intent_id)
     pledge.refresh_from_db()
     return pledge

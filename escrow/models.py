@@ -1,10 +1,10 @@
 """Money: Stripe customers and card setups, payments (authorization holds and charges),
 payouts, the double-entry ledger, and received webhook events.
 
-Every change of a Payment's status happens in ``escrow.services`` inside a transaction that
-holds the payment's row lock; Stripe is called between two such transactions, with the
-intent recorded first (``capturing``, ``canceling``) so a crash leaves a row the sweeper can
-finish by asking Stripe what happened.
+Every change of a Payment's status happens in the escrow services (``payments``, ``holds``)
+inside a transaction that holds the payment's row lock; Stripe is called between two such
+transactions, with the intent recorded first (``capturing``, ``canceling``) so a crash leaves
+a row the sweeper can finish by asking Stripe what happened.
 """
 
 from django.conf import settings

@@ -1,16 +1,21 @@
 """Emails to supporters about their money. Sent by Celery tasks, never inside a transaction."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.mail import mail_admins
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
+from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate import mail
 from slate.links import public_url
+from slate.models import Slate, SlateTransition
+from slate.templatetags.money import dollars
 
-from .models import Payment, WebhookEvent
+from .models import Payment, Payout, Refund, SupporterNotice, WebhookEvent
 from .payouts import SENT
 
 REMIND_EVERY = timedelta(hours=48)
@@ -71,8 +76,6 @@ def notify_unwanted_payment_refunded(*, refund_id: int, now=None) -> bool:
     refunded in full (they may have completed 3-D Secure after the grace period, or the slate
     let their pledge go while the payment was on its way). Same locking as above: marked
     only once the mail went out."""
-    from .models import Refund
-
     now = now or timezone.now()
     with transaction.atomic():
         refund = (
@@ -102,8 +105,6 @@ def unwanted_refund_ids_not_notified(*, refunded_before) -> list[int]:
     """Automatic refunds of unwanted payments whose supporter was never told (the notice
     task was lost). A refund has no time of its own for going out; the payment's last change
     (the refund recorded) stands for it."""
-    from .models import Refund
-
     return list(
         Refund.objects.filter(
             status=Refund.Status.SUCCEEDED,
@@ -126,14 +127,6 @@ NOTICE_PLEDGE_STATE = {"charged": PledgeState.CAPTURED, "voided": PledgeState.VO
 def tell_supporters(*, slate_id: int, kind: str) -> int:
     """Email each supporter with money on the slate once about its outcome: ``charged``
     after the release, ``voided`` after an expiry. Returns how many emails went out."""
-    from django.db import IntegrityError
-    from django.db.models import Sum
-
-    from pledges.models import Pledge
-    from slate.models import Slate
-
-    from .models import SupporterNotice
-
     slate = Slate.objects.get(pk=slate_id)
     rows = (
         Pledge.objects.filter(slate=slate, kind="money", state=NOTICE_PLEDGE_STATE[kind])
@@ -169,13 +162,6 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
 def slates_with_untold_supporters(*, changed_before, window=timedelta(days=14)) -> list:
     """(slate id, kind) for slates that reached their outcome in the last ``window`` (before
     ``changed_before``) with a supporter not yet told: the telling task was lost or failed."""
-    from django.db.models import Exists, OuterRef
-
-    from pledges.models import Pledge
-    from slate.models import SlateTransition
-
-    from .models import SupporterNotice
-
     found = []
     for kind, to_state in NOTICE_AFTER.items():
         slate_ids = SlateTransition.objects.filter(
@@ -210,8 +196,6 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
     to disburse. Returns whether an email went out. Safe to call any number of times: the
     mail goes out under the payout's row lock and the mark commits only after it, so a mail
     server error leaves the notice to the task's retry (or the sweeper)."""
-    from .models import Payout
-
     now = now or timezone.now()
     with transaction.atomic():
         payout = (
@@ -243,8 +227,6 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
 
 def payout_ids_not_notified(*, sent_before) -> list[int]:
     """Sent payouts whose candidate was never told (the notice task was lost)."""
-    from .models import Payout
-
     return list(
         Payout.objects.filter(
             status__in=SENT,
@@ -256,12 +238,6 @@ def payout_ids_not_notified(*, sent_before) -> list[int]:
 
 def alert_dispute(*, payment_id: int, dispute: dict) -> None:
     """Email staff that a supporter disputed a charge, with what they need to respond."""
-    from datetime import UTC, datetime
-
-    from django.core.mail import mail_admins
-
-    from slate.templatetags.money import dollars
-
     payment = Payment.objects.select_related("pledge__slate").get(pk=payment_id)
     due = (
         datetime.fromtimestamp(dispute["due_by"], tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -283,12 +259,6 @@ def alert_dispute(*, payment_id: int, dispute: dict) -> None:
 
 def alert_payout_failed(*, payout_id: int) -> None:
     """Tell staff that Stripe refused a payout for good, why, and what to do."""
-    from django.core.mail import mail_admins
-
-    from slate.templatetags.money import dollars
-
-    from .models import Payout
-
     payout = Payout.objects.select_related("candidate", "slate").get(pk=payout_id)
     mail_admins(
         f"Payout #{payout.pk} to {payout.candidate} failed",
@@ -314,8 +284,6 @@ def alert_failing_webhook_events(*, min_attempts: int) -> int:
     """Tell staff, once, about Stripe events that failed ``min_attempts`` times: until one is
     processed the books may miss what it reports (a refund, a dispute). The events are marked
     as told only once the mail went out; a mail error rolls the mark back for the retry."""
-    from django.core.mail import mail_admins
-
     with transaction.atomic():
         events = list(
             _failing_webhook_events(min_attempts).select_for_update(skip_locked=True)[:200]
@@ -340,12 +308,6 @@ def alert_failing_webhook_events(*, min_attempts: int) -> int:
 def alert_refund_failed(*, refund_id: int) -> None:
     """Tell staff that Stripe refused a refund for good: the supporter has not had the money
     back, and the candidates' shares of it are owed to them again."""
-    from django.core.mail import mail_admins
-
-    from slate.templatetags.money import dollars
-
-    from .models import Refund
-
     refund = Refund.objects.select_related("payment__pledge__slate").get(pk=refund_id)
     pledge = refund.payment.pledge
     mail_admins(

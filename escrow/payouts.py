@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from slate import services as slate_services
 from slate.errors import DomainError
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 
 from . import stripe_gateway
 from .ledger import Posting, post
@@ -134,9 +134,7 @@ def send_payout(*, payout_id: int) -> Payout:
                 Posting(A.CANDIDATE_PAID, -payout.amount_cents, candidate_id=payout.candidate_id),
             ],
         )  # fmt: skip
-        from .tasks import notify_payout
-
-        enqueue_on_commit(notify_payout, payout.pk)
+        enqueue_named_on_commit("escrow.tasks.notify_payout", payout.pk)
     return payout
 
 
@@ -157,9 +155,7 @@ def _fail_payout(*, payout_id: int, error: stripe_gateway.GatewayError) -> Payou
         payout.last_error = f"{error.code}: {error.message}"[:500]
         payout.needs_attention = True
         payout.save(update_fields=["status", "last_error", "needs_attention"])
-        from .tasks import alert_payout_failed
-
-        enqueue_on_commit(alert_payout_failed, payout.pk)
+        enqueue_named_on_commit("escrow.tasks.alert_payout_failed", payout.pk)
     return payout
 
 

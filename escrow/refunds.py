@@ -10,14 +10,15 @@ from django.db.models import Sum
 
 from pledges import services as pledge_services
 from slate import services as slate_services
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 from slate.selectors import is_organizer
 
-from . import stripe_gateway, tasks
+from . import stripe_gateway
+from .errors import EscrowError
 from .ledger import Posting, post
+from .locks import lock_payment
 from .models import LedgerAccount, Payment, Refund
 from .selectors import candidate_unreserved_cents, refund_shares
-from .services import EscrowError, _lock_payment
 
 A = LedgerAccount
 
@@ -35,7 +36,7 @@ def refund_payment(*, payment_id: int, amount_cents: int, actor, reason: str) ->
         # refund's, on another payment of the slate).
         slate_id = Payment.objects.values_list("pledge__slate_id", flat=True).get(pk=payment_id)
         slate_services.lock_slate(slate_id)
-        pledge, payment = _lock_payment(payment_id)
+        pledge, payment = lock_payment(payment_id)
         if not (actor.is_authenticated and (actor.is_staff or is_organizer(actor, pledge.slate))):
             raise EscrowError("forbidden", "Only staff or the slate's organizers refund.")
         if payment.status != Payment.Status.SUCCEEDED:
@@ -102,14 +103,14 @@ def _fail_refund(*, refund_id: int, error: str, stripe_refund_id: str | None = N
         refund.last_error = error[:500]
         refund.stripe_refund_id = stripe_refund_id
         refund.save(update_fields=["status", "last_error", "stripe_refund_id"])
-        enqueue_on_commit(tasks.alert_refund_failed, refund.pk)
+        enqueue_named_on_commit("escrow.tasks.alert_refund_failed", refund.pk)
     return refund
 
 
 def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refund:
     payment_id = Refund.objects.values_list("payment_id", flat=True).get(pk=refund_id)
     with transaction.atomic():
-        pledge, payment = _lock_payment(payment_id)
+        pledge, payment = lock_payment(payment_id)
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.CREATING:
             return refund
@@ -152,9 +153,7 @@ def _post_unwanted_refund(pledge, payment: Payment, refund: Refund) -> None:
         postings=[Posting(A.SUPPORTER_REFUNDS_DUE, refund.amount_cents),
                   Posting(A.REFUNDS, -refund.amount_cents)],
     )  # fmt: skip
-    from . import tasks
-
-    enqueue_on_commit(tasks.notify_unwanted_payment_refunded, refund.pk)
+    enqueue_named_on_commit("escrow.tasks.notify_unwanted_payment_refunded", refund.pk)
 
 
 def adopt_refunds_made_in_stripe(*, payment_id: int) -> list[Refund]:
@@ -173,7 +172,7 @@ def adopt_refunds_made_in_stripe(*, payment_id: int) -> list[Refund]:
         if stripe_refund.status not in ("succeeded", "pending"):
             continue
         with transaction.atomic():
-            _, payment = _lock_payment(payment_id)
+            _, payment = lock_payment(payment_id)
             if payment.refunds.filter(stripe_refund_id=stripe_refund.id).exists():
                 continue
             refund = Refund.objects.create(

@@ -1,12 +1,28 @@
-"""Reads about money: ledger balances and the invariants ``check_ledger`` verifies."""
+"""Reads about money: ledger balances, the invariants ``check_ledger`` verifies, and the ids
+each beat job and release step is due to work on."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db.models import Q, Sum
+from django.utils import timezone
 
+from compliance.models import DeletionRequest
 from pledges.models import Pledge
+from pledges.states import PledgeKind, PledgeState
 from slate.selectors import slate_counts
+from slate.states import SlateState
 
 from .allocation import allocate
-from .models import LedgerAccount, LedgerEntry, LedgerTransaction, Payment, Payout, Refund
+from .models import (
+    CardSetup,
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    Payment,
+    Payout,
+    Refund,
+)
 
 A = LedgerAccount
 
@@ -236,3 +252,149 @@ def released_by_candidate(slate_id: int) -> dict[int, tuple[int, int]]:
         for candidate_id in sorted(set(released) | set(paid))
         if candidate_id is not None
     }
+
+
+# --- Payments of a pledge ----------------------------------------------------------------------
+
+
+def open_payment(pledge: Pledge) -> Payment | None:
+    """The pledge's payment still open (at most one: a partial unique constraint)."""
+    return pledge.payments.filter(status__in=Payment.OPEN).first()
+
+
+# --- The release's walk ------------------------------------------------------------------------
+
+UNSETTLED_AT_RELEASE = (
+    PledgeState.PENDING_CARD,
+    PledgeState.COMMITTED,
+    PledgeState.AUTHORIZED,
+    PledgeState.NEEDS_ACTION,
+)
+
+
+def unsettled_money_pledges(slate_id: int):
+    return Pledge.objects.filter(
+        slate_id=slate_id, kind=PledgeKind.MONEY, state__in=UNSETTLED_AT_RELEASE
+    )
+
+
+def release_chunk_bounds(*, slate_id: int, size: int) -> list[tuple[int, int]]:
+    """Split the pledges a release still has to settle into ``(after, upto]`` id ranges of at
+    most ``size`` pledges, one release task each. The ids stream from the database (a million
+    pledges are a few megabytes once per release, next to a million Stripe requests)."""
+    ends: list[int] = []
+    last = None
+    ids = unsettled_money_pledges(slate_id).order_by("pk").values_list("pk", flat=True)
+    for position, pledge_id in enumerate(ids.iterator(chunk_size=10_000), start=1):
+        last = pledge_id
+        if position % size == 0:
+            ends.append(pledge_id)
+    if last is not None and (not ends or ends[-1] != last):
+        ends.append(last)
+    return list(zip([0, *ends], ends, strict=False))
+
+
+def release_chunk_ids(
+    *, slate_id: int, after_pledge_id: int, limit: int, upto_pledge_id: int | None = None
+) -> list[int]:
+    pledges = unsettled_money_pledges(slate_id).filter(pk__gt=after_pledge_id)
+    if upto_pledge_id is not None:
+        pledges = pledges.filter(pk__lte=upto_pledge_id)
+    return list(pledges.order_by("pk").values_list("pk", flat=True)[:limit])
+
+
+def payments_in_flight(slate_id: int) -> bool:
+    """A Stripe step of one of the slate's payments was sent and its outcome not recorded."""
+    return Payment.objects.filter(pledge__slate_id=slate_id, status__in=Payment.IN_FLIGHT).exists()
+
+
+def release_walk_finished(*, slate_id: int) -> bool:
+    """Every pledge the release can settle by itself is settled: what is left waits for its
+    supporter (``needs_action``). Then the captured money can be paid out."""
+    waiting_for_us = (
+        unsettled_money_pledges(slate_id).exclude(state=PledgeState.NEEDS_ACTION).exists()
+    )
+    return not waiting_for_us and not payments_in_flight(slate_id)
+
+
+# --- Voiding ----------------------------------------------------------------------------------
+
+VOIDABLE_WITH_HOLD = (PledgeState.AUTHORIZED, PledgeState.NEEDS_ACTION)
+
+
+def pledges_with_holds_to_void(pledges):
+    """Those of ``pledges`` whose card may hold money for them: held or needing the
+    supporter, or committed with a payment still being made (its hold may land any moment)."""
+    return pledges.filter(
+        Q(state__in=VOIDABLE_WITH_HOLD)
+        | Q(state=PledgeState.COMMITTED, payments__status__in=Payment.OPEN)
+    ).distinct()
+
+
+# --- What the beat jobs are due to do ----------------------------------------------------------
+# A card authorization lapses after about 7 days (Visa merchant-initiated: 4 days 18 hours)
+# while a slate may stay open for months, so holds are placed only once the deadline is within
+# SLATE_HOLD_WINDOW_HOURS, and renewed before they lapse while the slate is still open.
+
+HOLD_RENEWAL_MARGIN = timedelta(hours=12)
+
+
+def pledge_ids_due_for_hold(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    window_end = now + timedelta(hours=settings.SLATE_HOLD_WINDOW_HOURS)
+    return list(
+        Pledge.objects.filter(
+            kind=PledgeKind.MONEY,
+            state=PledgeState.COMMITTED,
+            slate__state=SlateState.OPEN,
+            slate__deadline__lte=window_end,
+            card_setups__status=CardSetup.Status.SUCCEEDED,
+        )
+        .exclude(payments__status__in=Payment.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def payment_ids_due_for_renewal(*, now=None) -> list[int]:
+    now = now or timezone.now()
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.REQUIRES_CAPTURE,
+            expires_at__lte=now + HOLD_RENEWAL_MARGIN,
+            pledge__slate__state=SlateState.OPEN,
+        )
+        .order_by("expires_at")
+        .values_list("pk", flat=True)
+    )
+
+
+def payment_ids_with_unbooked_fees(*, limit: int = 500) -> list[int]:
+    return list(
+        Payment.objects.filter(
+            status=Payment.Status.SUCCEEDED, captured_cents__gt=0, fee_cents__isnull=True
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def cards_to_forget(user_ids):
+    """The saved cards of ``user_ids`` (a list or a subquery) still attached at Stripe."""
+    return CardSetup.objects.filter(
+        pledge__supporter_id__in=user_ids,
+        status=CardSetup.Status.SUCCEEDED,
+        forgotten_at__isnull=True,
+    ).exclude(payment_method_id="")
+
+
+def user_ids_with_cards_to_forget(*, deleted_before) -> list[int]:
+    """Supporters whose data was deleted (before ``deleted_before``) but whose saved cards
+    are still attached: a lost task left them; the sweeper finishes."""
+    deleted = DeletionRequest.objects.filter(completed_at__lte=deleted_before).values("user_id")
+    return list(
+        cards_to_forget(deleted)
+        .values_list("pledge__supporter_id", flat=True)
+        .distinct()
+        .order_by("pledge__supporter_id")
+    )

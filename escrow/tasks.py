@@ -5,15 +5,37 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.core.mail import mail_admins
 from django.db import OperationalError
 from django.utils import timezone
 
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from pledges.states import PledgeKind
+from slate.models import Slate
+from slate.states import SlateState
+from slate.templatetags.money import dollars
 
-from . import services, stripe_gateway, sweeper, webhooks
+from . import (
+    cards,
+    fees,
+    holds,
+    needs_action,
+    notifications,
+    payouts,
+    refunds,
+    release,
+    selectors,
+    splits,
+    stripe_gateway,
+    sweeper,
+    voiding,
+    webhooks,
+)
+from .errors import EscrowError
+from .models import Payment, Payout
 from .ratelimit import RateLimiter, SharedRateLimiter
+from .reconcile import orphan_charge_report, reconcile_slate
 
 logger = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 10, "acks_late": True}
@@ -54,7 +76,7 @@ def _retry_transient(task, exc: Exception):
 def release_slate(self, slate_id: int) -> None:
     """On ``slate_locked``: move to releasing and start walking the pledges."""
     try:
-        if services.start_release(slate_id=slate_id):
+        if release.start_release(slate_id=slate_id):
             walk_release.delay(slate_id)
     except Exception as exc:
         _retry_transient(self, exc)
@@ -66,7 +88,7 @@ def walk_release(self, slate_id: int) -> int:
     side by side (the shared rate limit keeps them together under Stripe's rate). Running it
     again (a retry, or the sweeper after a lost message) only queues what is still unsettled."""
     try:
-        bounds = services.release_chunk_bounds(
+        bounds = selectors.release_chunk_bounds(
             slate_id=slate_id, size=settings.SLATE_RELEASE_CHUNK_SIZE
         )
     except Exception as exc:
@@ -86,19 +108,19 @@ def release_chunk(
     (messages queued before the fan-out existed) settle one chunk and chain the next."""
     chunk_size = settings.SLATE_RELEASE_CHUNK_SIZE
     try:
-        ids = services.release_chunk_ids(
+        ids = selectors.release_chunk_ids(
             slate_id=slate_id, after_pledge_id=after_pledge_id, limit=chunk_size,
             upto_pledge_id=upto_pledge_id,
         )  # fmt: skip
         # What every pledge of the chunk would read alike, read once.
-        context = services.release_context(slate_id=slate_id, pledge_ids=ids)
+        context = splits.release_context(slate_id=slate_id, pledge_ids=ids)
     except Exception as exc:
         _retry_transient(self, exc)
     limiter = stripe_rate_limiter()
     for pledge_id in ids:
         limiter.wait()
         try:
-            services.release_pledge(pledge_id=pledge_id, context=context)
+            release.release_pledge(pledge_id=pledge_id, context=context)
         except Exception:
             # One pledge's trouble must not hold up the others: it stays unsettled, the slate
             # stays "releasing", and the sweeper walks the slate again later.
@@ -114,8 +136,8 @@ def _after_walk(slate_id: int) -> None:
     """Each chunk ends here; whichever finds the walk done starts the payouts (two chunks
     finishing together may both do so: scheduling payouts takes the slate lock and pays only
     what is still owed)."""
-    released = services.finish_release_if_done(slate_id=slate_id)
-    if released or services.release_walk_finished(slate_id=slate_id):
+    released = release.finish_release_if_done(slate_id=slate_id)
+    if released or selectors.release_walk_finished(slate_id=slate_id):
         pay_candidates.delay(slate_id)
 
 
@@ -124,14 +146,14 @@ def void_expired_slate_holds(self, slate_id: int) -> int:
     """On ``slate_expired``: release every hold and void its pledge (the pledges app voids
     the pledges that hold nothing)."""
     ids = list(
-        services.pledges_with_holds_to_void(
+        selectors.pledges_with_holds_to_void(
             Pledge.objects.filter(slate_id=slate_id, kind=PledgeKind.MONEY)
         ).values_list("pk", flat=True)
     )
     for pledge_id in ids:
         stripe_rate_limiter().wait()
         try:
-            services.void_pledge(pledge_id=pledge_id, reason="slate expired before its threshold")
+            voiding.void_pledge(pledge_id=pledge_id, reason="slate expired before its threshold")
         except Exception:
             logger.exception("pledge %s not voided in this pass; the sweeper retries", pledge_id)
     pledge_services.finish_voiding_if_done(slate_id=slate_id)
@@ -149,8 +171,6 @@ def process_webhook_event(self, event_row_id: int) -> bool:
 @shared_task(**MAIL)
 def alert_failing_webhook_events() -> int:
     """Tell staff about Stripe events that keep failing (each event once)."""
-    from . import notifications
-
     return notifications.alert_failing_webhook_events(
         min_attempts=settings.SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS
     )
@@ -164,15 +184,12 @@ def sweep_stranded_money() -> dict:
 
 @shared_task
 def fail_overdue_needs_action() -> int:
-    return services.fail_overdue_needs_action()
+    return needs_action.fail_overdue_needs_action()
 
 
 @shared_task(**RETRY)
 def pay_candidates(self, slate_id: int) -> int:
     """Schedule what each candidate is owed and send it; safe to run again at any time."""
-    from . import payouts
-    from .models import Payout
-
     if slate_id in webhooks.slate_ids_awaiting_money_events():
         # A refund or dispute Stripe reported is not booked yet; the sweeper books it, then
         # calls this again (every minute) and pays what is still owed.
@@ -191,12 +208,6 @@ def pay_candidates(self, slate_id: int) -> int:
 @shared_task
 def alert_payouts_near_due() -> int:
     """Beat: tell staff about payouts close to the conduit's 10-day forwarding limit."""
-    from django.core.mail import mail_admins
-
-    from slate.templatetags.money import dollars
-
-    from . import payouts
-
     flagged = payouts.flag_payouts_near_due()
     if flagged:
         lines = [
@@ -214,15 +225,11 @@ def alert_payouts_near_due() -> int:
 
 @shared_task(**MAIL)
 def alert_payout_failed(payout_id: int) -> None:
-    from . import notifications
-
     notifications.alert_payout_failed(payout_id=payout_id)
 
 
 @shared_task(**MAIL)
 def alert_refund_failed(refund_id: int) -> None:
-    from . import notifications
-
     notifications.alert_refund_failed(refund_id=refund_id)
 
 
@@ -231,19 +238,19 @@ def place_and_renew_holds() -> dict:
     """Beat: hold the cards of slates whose deadline is near, and renew lapsing holds."""
     placed = renewed = 0
     limiter = stripe_rate_limiter()
-    for payment_id in services.payment_ids_due_for_renewal():
+    for payment_id in selectors.payment_ids_due_for_renewal():
         limiter.wait()
         try:
-            services.renew_hold(payment_id=payment_id)
+            holds.renew_hold(payment_id=payment_id)
             renewed += 1
-        except (services.EscrowError, stripe_gateway.GatewayError) as exc:
+        except (EscrowError, stripe_gateway.GatewayError) as exc:
             logger.warning("could not renew hold %s: %s", payment_id, exc)
-    for pledge_id in services.pledge_ids_due_for_hold():
+    for pledge_id in selectors.pledge_ids_due_for_hold():
         limiter.wait()
         try:
-            services.authorize_pledge(pledge_id=pledge_id)
+            holds.authorize_pledge(pledge_id=pledge_id)
             placed += 1
-        except (services.EscrowError, stripe_gateway.GatewayError) as exc:
+        except (EscrowError, stripe_gateway.GatewayError) as exc:
             logger.warning("could not place a hold for pledge %s: %s", pledge_id, exc)
     return {"placed": placed, "renewed": renewed}
 
@@ -253,10 +260,10 @@ def book_stripe_fees() -> int:
     """Beat: book what Stripe kept as fees on captured payments (under the rate limit)."""
     booked = 0
     limiter = stripe_rate_limiter()
-    for payment_id in services.payment_ids_with_unbooked_fees():
+    for payment_id in selectors.payment_ids_with_unbooked_fees():
         limiter.wait()
         try:
-            booked += services.book_stripe_fee(payment_id=payment_id) is not None
+            booked += fees.book_stripe_fee(payment_id=payment_id) is not None
         except stripe_gateway.GatewayError as exc:
             logger.warning("could not read the fee of payment %s: %s", payment_id, exc)
     return booked
@@ -265,13 +272,6 @@ def book_stripe_fees() -> int:
 @shared_task
 def reconcile_with_stripe() -> int:
     """Nightly: compare the books with Stripe and tell staff about any difference."""
-    from django.core.mail import mail_admins
-
-    from slate.models import Slate
-    from slate.states import SlateState
-
-    from .reconcile import orphan_charge_report, reconcile_slate
-
     report: list[str] = []
     for slate in Slate.objects.exclude(state=SlateState.DRAFT):
         report += [f"{slate.slug}: {line}" for line in reconcile_slate(slate)]
@@ -288,33 +288,25 @@ def reconcile_with_stripe() -> int:
 def send_refund(self, refund_id: int) -> None:
     """Send a refund written in a transaction (an unwanted payment's); the sweeper resends
     any left ``creating``."""
-    from .refunds import send_refund as send
-
     try:
-        send(refund_id=refund_id)
+        refunds.send_refund(refund_id=refund_id)
     except Exception as exc:
         _retry_transient(self, exc)
 
 
 @shared_task(**MAIL)
 def notify_unwanted_payment_refunded(refund_id: int) -> bool:
-    from . import notifications
-
     return notifications.notify_unwanted_payment_refunded(refund_id=refund_id)
 
 
 @shared_task(**MAIL)
 def notify_needs_action(payment_id: int) -> bool:
-    from . import notifications
-
     return notifications.notify_needs_action(payment_id=payment_id)
 
 
 @shared_task(**MAIL)
 def notify_payout(payout_id: int) -> bool:
     """Tell the candidate their payout went out."""
-    from . import notifications
-
     return notifications.notify_payout(payout_id=payout_id)
 
 
@@ -322,24 +314,19 @@ def notify_payout(payout_id: int) -> bool:
 def forget_saved_cards(self, user_id: int) -> int:
     """After a supporter's data is deleted: detach their saved cards at Stripe."""
     try:
-        return services.forget_saved_cards(user_id=user_id)
+        return cards.forget_saved_cards(user_id=user_id)
     except Exception as exc:
         _retry_transient(self, exc)
 
 
 @shared_task(**MAIL)
 def alert_dispute(payment_id: int, dispute: dict) -> None:
-    from . import notifications
-
     notifications.alert_dispute(payment_id=payment_id, dispute=dispute)
 
 
 @shared_task
 def remind_needs_action() -> int:
     """Beat: remind every supporter whose card still needs them (at most every 48 hours)."""
-    from . import notifications
-    from .models import Payment
-
     ids = Payment.objects.filter(
         status=Payment.Status.REQUIRES_ACTION, pledge__state="needs_action"
     ).values_list("pk", flat=True)
@@ -354,6 +341,4 @@ def remind_needs_action() -> int:
 
 @shared_task(**MAIL)
 def tell_supporters(slate_id: int, kind: str) -> int:
-    from . import notifications
-
     return notifications.tell_supporters(slate_id=slate_id, kind=kind)

@@ -16,8 +16,12 @@ from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate.errors import DomainError
 
-from . import services, stripe_gateway, webhooks
+from . import stripe_gateway, webhooks
+from .cards import card_can_be_saved, confirm_card_setup, start_card_setup
+from .errors import EscrowError
 from .models import CardSetup
+from .needs_action import payment_needing_supporter, refresh_payment
+from .voiding import cancel_pledge
 
 AUTHENTICATION_ERRORS = ("requires_action", "authentication_required")
 
@@ -75,12 +79,12 @@ def _stripe_unavailable(request, error) -> HttpResponse:
 def card(request, pk: int):
     """Step 2 of the pledge: Stripe.js saves the card against a SetupIntent."""
     pledge = _own_pledge(request, pk)
-    if not services.card_can_be_saved(pledge):
+    if not card_can_be_saved(pledge):
         messages.info(request, "This pledge's card can no longer be changed.")
         return redirect("pledges:mine")
     try:
-        card_setup = services.start_card_setup(pledge=pledge, actor=request.user)
-    except services.EscrowError as error:
+        card_setup = start_card_setup(pledge=pledge, actor=request.user)
+    except EscrowError as error:
         messages.error(request, error.message)
         return redirect("pledges:mine")
     except stripe_gateway.GatewayError as error:
@@ -103,7 +107,7 @@ def card_confirm(request, pk: int):
     if card_setup is None:
         return redirect("escrow:card", pk=pk)
     try:
-        card_setup = services.confirm_card_setup(setup_intent_id=card_setup.setup_intent_id)
+        card_setup = confirm_card_setup(setup_intent_id=card_setup.setup_intent_id)
     except stripe_gateway.GatewayError as error:
         return _stripe_unavailable(request, error)
     except DomainError as error:  # the pledge moved meanwhile; nothing was recorded
@@ -135,8 +139,8 @@ def cancel(request, pk: int):
     pledge = _own_pledge(request, pk)
     if request.method == "POST":
         try:
-            services.cancel_pledge(pledge=pledge, actor=request.user)
-        except services.EscrowError as error:
+            cancel_pledge(pledge=pledge, actor=request.user)
+        except EscrowError as error:
             messages.error(request, error.message)
         except stripe_gateway.GatewayError as error:
             return _stripe_unavailable(request, error)
@@ -152,13 +156,13 @@ def complete_payment(request, pk: int):
     """A payment that needs its supporter (3-D Secure at release)."""
     pledge = _own_pledge(request, pk)
     try:
-        payment = services.payment_needing_supporter(pledge=pledge, actor=request.user)
-    except services.EscrowError as error:
+        payment = payment_needing_supporter(pledge=pledge, actor=request.user)
+    except EscrowError as error:
         messages.info(request, error.message)
         return redirect("pledges:mine")
     if request.method == "POST":
         try:
-            payment = services.refresh_payment(payment_id=payment.pk)
+            payment = refresh_payment(payment_id=payment.pk)
         except stripe_gateway.GatewayError as error:
             return _stripe_unavailable(request, error)
         except DomainError as error:

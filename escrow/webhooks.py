@@ -11,11 +11,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 
-from . import services, stripe_gateway
+from . import stripe_gateway
+from .cards import confirm_card_setup
+from .disputes import record_dispute
 from .event_payloads import books_view
 from .models import CardSetup, Payment, WebhookEvent
+from .payments import record_payment_intent
+from .refunds import adopt_refunds_made_in_stripe
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +42,7 @@ def receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEvent, boo
             row = WebhookEvent.objects.create(
                 event_id=event["id"], type=event["type"], payload=event
             )
-            from . import tasks
-
-            enqueue_on_commit(tasks.process_webhook_event, row.pk)
+            enqueue_named_on_commit("escrow.tasks.process_webhook_event", row.pk)
             return row, True
     except IntegrityError:
         return WebhookEvent.objects.get(event_id=event["id"]), False
@@ -120,15 +122,13 @@ def _handle(event: stripe_gateway.StripeEventFacts, obj: dict) -> None:
     event_type = event.type
     if event_type == "setup_intent.succeeded":
         if event.object_id and CardSetup.objects.filter(setup_intent_id=event.object_id).exists():
-            services.confirm_card_setup(setup_intent_id=event.object_id)
+            confirm_card_setup(setup_intent_id=event.object_id)
     elif event_type in PAYMENT_INTENT_EVENTS:
         payment = _payment_of(event)
         if payment is not None:
             result = stripe_gateway.retrieve_payment_intent(payment.payment_intent_id)
-            services.record_payment_intent(payment_id=payment.pk, result=result)
+            record_payment_intent(payment_id=payment.pk, result=result)
     elif event_type == "charge.refunded":
-        from .refunds import adopt_refunds_made_in_stripe
-
         payment = _payment_of(event)
         if payment is not None and payment.status == Payment.Status.SUCCEEDED:
             adopt_refunds_made_in_stripe(payment_id=payment.pk)
@@ -136,13 +136,11 @@ def _handle(event: stripe_gateway.StripeEventFacts, obj: dict) -> None:
         # Stripe lets a charge be disputed once and a dispute only moves forward, so the
         # event's own object is enough (and localstripe has no disputes to ask about).
         dispute = stripe_gateway.dispute_facts(obj)
-        payment, newly_disputed = services.record_dispute(dispute=dispute)
+        payment, newly_disputed = record_dispute(dispute=dispute)
         if newly_disputed:
             logger.warning("dispute opened on %s", payment.payment_intent_id)
             # A dispute has an evidence deadline (days): staff hear about it at once.
-            from . import tasks
-
-            enqueue_on_commit(tasks.alert_dispute, payment.pk, dispute)
+            enqueue_named_on_commit("escrow.tasks.alert_dispute", payment.pk, dispute)
     else:
         logger.debug("ignoring Stripe event %s", event_type)
 

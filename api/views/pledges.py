@@ -8,7 +8,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from escrow import services as escrow_services
+from escrow import voiding
 from pledges import selectors as pledge_selectors
 from pledges import services as pledge_services
 from pledges.models import Pledge
@@ -154,7 +154,7 @@ class PledgeCancel(APIView):
         pledge = _own_pledge(request, pk)
         body = CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        pledge = escrow_services.cancel_pledge(
+        pledge = voiding.cancel_pledge(
             pledge=pledge, actor=request.user, reason=body.validated_data.get("reason", "")
         )
         return Response(PledgeSerializer(pledge).data)

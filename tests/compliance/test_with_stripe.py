@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from compliance.privacy import delete_personal_data
 from compliance.selectors import capped_allocation
-from escrow import services as escrow_services
+from escrow import cards as escrow_cards
 from escrow import stripe_gateway, sweeper
 from escrow.models import CardSetup
 from escrow.selectors import ledger_problems
@@ -81,14 +81,14 @@ def test_deleting_your_data_detaches_your_saved_cards(
     assert localstripe.get(f"/v1/payment_methods/{other_method}")["customer"] is not None
     assert not CardSetup.objects.filter(pledge__in=pledges, forgotten_at__isnull=True).exists()
     assert CardSetup.objects.get(pledge=other).forgotten_at is None
-    assert escrow_services.forget_saved_cards(user_id=donor.pk) == 0  # a second run: no-op
+    assert escrow_cards.forget_saved_cards(user_id=donor.pk) == 0  # a second run: no-op
 
 
 def test_a_card_an_unsettled_pledge_may_charge_is_kept(localstripe):
     (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
     pledge = pledge_with_card(slate)
     method = attached_card(localstripe, pledge)
-    assert escrow_services.forget_saved_cards(user_id=pledge.supporter_id) == 0
+    assert escrow_cards.forget_saved_cards(user_id=pledge.supporter_id) == 0
     assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is not None
     assert CardSetup.objects.get(pledge=pledge).forgotten_at is None
 
@@ -124,7 +124,7 @@ def test_a_card_stripe_already_dropped_counts_as_forgotten(localstripe, monkeypa
         raise refusal
 
     monkeypatch.setattr(stripe_gateway, "detach_payment_method", refuse)
-    assert escrow_services.forget_saved_cards(user_id=pledge.supporter_id) == 1
+    assert escrow_cards.forget_saved_cards(user_id=pledge.supporter_id) == 1
     assert CardSetup.objects.get(pledge=pledge).forgotten_at is not None
 
     # Any other refusal leaves the card to forget on the next run.
@@ -132,7 +132,7 @@ def test_a_card_stripe_already_dropped_counts_as_forgotten(localstripe, monkeypa
     pledge_services.cancel_pledge(pledge=other, actor=other.supporter)
     refusal = stripe_gateway.GatewayError("api_error", "try later", retryable=True, http_status=500)
     with pytest.raises(stripe_gateway.GatewayError):
-        escrow_services.forget_saved_cards(user_id=other.supporter_id)
+        escrow_cards.forget_saved_cards(user_id=other.supporter_id)
     assert CardSetup.objects.get(pledge=other).forgotten_at is None
 
 

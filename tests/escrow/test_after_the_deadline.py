@@ -10,8 +10,7 @@ from django.utils import timezone
 from candidates import services as candidate_services
 from candidates.selectors import active_signature
 from compliance.declarations import ATTESTED
-from escrow import services as escrow_services
-from escrow import stripe_gateway
+from escrow import cards, errors, holds, stripe_gateway, voiding
 from escrow.models import Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
@@ -52,7 +51,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
     pledge = pledge_services.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=10_000
     )
-    setup = escrow_services.start_card_setup(pledge=pledge, actor=supporter)  # page opened
+    setup = cards.start_card_setup(pledge=pledge, actor=supporter)  # page opened
     pass_the_deadline(slate)
     stripe_gateway.confirm_setup_intent(  # the supporter submits the card a minute late
         setup_intent_id=setup.setup_intent_id,
@@ -60,7 +59,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
         idempotency_key="browser",
     )
 
-    setup = escrow_services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
+    setup = cards.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
 
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.PENDING_CARD
@@ -79,8 +78,8 @@ def test_no_card_can_be_added_after_the_deadline(localstripe, money_threshold_sl
     )
     pass_the_deadline(slate)
     pledge = Pledge.objects.select_related("slate").get(pk=pledge.pk)  # as the card page reads it
-    with pytest.raises(escrow_services.EscrowError) as refused:
-        escrow_services.start_card_setup(pledge=pledge, actor=supporter)
+    with pytest.raises(errors.EscrowError) as refused:
+        cards.start_card_setup(pledge=pledge, actor=supporter)
     assert refused.value.code == "deadline_passed"
     assert "deadline" in refused.value.message
     assert not pledge.card_setups.exists()
@@ -123,7 +122,7 @@ def test_the_card_page_says_the_deadline_passed(localstripe, money_threshold_sla
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=10_000
     )
     client.force_login(supporter)
-    setup = escrow_services.start_card_setup(pledge=pledge, actor=supporter)
+    setup = cards.start_card_setup(pledge=pledge, actor=supporter)
     pass_the_deadline(slate)
     stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id,
@@ -144,12 +143,12 @@ def test_a_pledge_cannot_be_cancelled_after_the_deadline(localstripe, money_thre
     would let the slate expire instead of locking."""
     slate = money_threshold_slate
     pledge = pledge_with_card(slate, amount_cents=10_000)
-    hold = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    hold = holds.authorize_pledge(pledge_id=pledge.pk)
     pass_the_deadline(slate)
     pledge = Pledge.objects.select_related("slate").get(pk=pledge.pk)
 
-    with pytest.raises(escrow_services.EscrowError) as refused:
-        escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    with pytest.raises(errors.EscrowError) as refused:
+        voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
     assert refused.value.code == "deadline_passed"
     hold.refresh_from_db()
     assert hold.status == Payment.Status.REQUIRES_CAPTURE

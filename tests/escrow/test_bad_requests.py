@@ -4,8 +4,7 @@ and leave everything as it was: never a 500 (issue 14, item 9)."""
 import pytest
 
 from compliance.declarations import ATTESTED
-from escrow import services as escrow_services
-from escrow import stripe_gateway
+from escrow import cards, holds, stripe_gateway
 from escrow.models import CardSetup, Payment
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
@@ -41,7 +40,7 @@ def test_completing_a_payment_the_limits_leave_nothing_of_voids_it_without_a_cha
         later, amount_cents=10_000, supporter=donor, card=NEEDS_AUTH_ALWAYS,
         donor_details=DETAILS, accept_limit_cap=True, allow_reallocation=True,
     )  # fmt: skip
-    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    holds.authorize_pledge(pledge_id=pledge.pk)
     payment = Payment.objects.get(pledge=pledge)
     assert payment.status == Payment.Status.REQUIRES_ACTION
     record_capture(given, {c.pk: FEDERAL_LIMIT for c in candidates})
@@ -75,7 +74,7 @@ def test_a_card_confirmed_for_a_pledge_that_moved_meanwhile_is_refused_cleanly(
     pledge = pledge_services.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=4_000
     )
-    setup = escrow_services.start_card_setup(pledge=pledge, actor=supporter)
+    setup = cards.start_card_setup(pledge=pledge, actor=supporter)
     stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id,
         payment_method_id=stripe_gateway.create_test_payment_method(card_number=GOOD),

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
 
-from escrow import services
+from escrow import release
 from escrow.models import LedgerEntry, Payment
 from slate.models import Slate
 from slate.states import SlateState
@@ -21,7 +21,7 @@ def captured_slate(localstripe):
     pledges = [pledge_with_card(slate, amount_cents=1_500 + i) for i in range(3)]
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
     for pledge in pledges:
-        services.release_pledge(pledge_id=pledge.pk)
+        release.release_pledge(pledge_id=pledge.pk)
     return slate
 
 

@@ -4,7 +4,7 @@ item 8)."""
 
 import pytest
 
-from escrow import services, stripe_gateway, tasks
+from escrow import cards, holds, stripe_gateway, tasks
 from escrow.models import CardSetup, Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
@@ -24,10 +24,10 @@ def test_a_card_saved_after_the_lock_leaves_the_good_hold_for_the_release(
 ):
     slate = make_open_slate(candidates=2, min_signatures=2)
     pledge = pledge_with_card(slate, amount_cents=4_000)
-    hold = services.authorize_pledge(pledge_id=pledge.pk)
+    hold = holds.authorize_pledge(pledge_id=pledge.pk)
     assert hold.status == Payment.Status.REQUIRES_CAPTURE
     # The supporter opens the card page while the slate is open...
-    setup = services.start_card_setup(pledge=pledge, actor=pledge.supporter)
+    setup = cards.start_card_setup(pledge=pledge, actor=pledge.supporter)
     # ...and the slate locks before they finish (its release not started yet).
     with django_capture_on_commit_callbacks(execute=False):
         for candidate in slate_candidates(slate):
@@ -41,7 +41,7 @@ def test_a_card_saved_after_the_lock_leaves_the_good_hold_for_the_release(
         payment_method_id=stripe_gateway.create_test_payment_method(card_number=OTHER_CARD),
         idempotency_key=f"test-card-{setup.setup_intent_id}-confirm",
     )
-    services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
+    cards.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
 
     assert CardSetup.objects.get(pk=setup.pk).status == CardSetup.Status.SUCCEEDED
     hold.refresh_from_db()

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from compliance.models import ContributionLimit
-from escrow import services as escrow_services
+from escrow import holds
+from escrow import release as escrow_release
 from escrow.models import LedgerAccount, LedgerEntry, Payment
 from escrow.selectors import ledger_problems
 from pledges.models import Pledge
@@ -77,7 +78,7 @@ def test_a_share_over_the_limit_is_not_captured_without_consent(
         slate, amount_cents=30_000, supporter=donor, allow_reallocation=False, **ACCEPTED
     )
     if held:
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        holds.authorize_pledge(pledge_id=pledge.pk)
 
     lock_and_release(slate, [first, second, third], django_capture_on_commit_callbacks)
 
@@ -101,7 +102,7 @@ def test_with_consent_the_excess_goes_to_the_other_signed_candidates(
     pledge = pledge_with_card(
         slate, amount_cents=30_000, supporter=donor, allow_reallocation=True, **ACCEPTED
     )
-    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    holds.authorize_pledge(pledge_id=pledge.pk)
 
     lock_and_release(slate, [first, second, third], django_capture_on_commit_callbacks)
 
@@ -126,7 +127,7 @@ def test_a_donor_with_no_room_left_is_not_charged_and_the_hold_is_let_go(
         later, amount_cents=10_000, supporter=donor, allow_reallocation=True, **ACCEPTED
     )
     record_capture(given, {c.pk: FEDERAL_LIMIT for c in candidates})
-    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    holds.authorize_pledge(pledge_id=pledge.pk)
     other = pledge_with_card(later, amount_cents=10_000)  # someone else: captured in full
 
     lock_and_release(later, candidates, django_capture_on_commit_callbacks)
@@ -150,13 +151,13 @@ def test_a_retried_capture_asks_stripe_for_the_amount_decided_the_first_time(
     donor's room may have changed meanwhile); it asks for the same amount with the same key."""
     donor, slate, (first, second, third) = donor_near_the_limit
     pledge = pledge_with_card(slate, amount_cents=30_000, supporter=donor, **ACCEPTED)
-    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    payment = holds.authorize_pledge(pledge_id=pledge.pk)
     from escrow import tasks
 
     monkeypatch.setattr(tasks.release_slate, "delay", lambda *args, **kwargs: None)
     for candidate in (first, second, third):
         sign(candidate, slate)
-    escrow_services.start_release(slate_id=slate.pk)
+    escrow_release.start_release(slate_id=slate.pk)
 
     from escrow import stripe_gateway
 
@@ -170,13 +171,13 @@ def test_a_retried_capture_asks_stripe_for_the_amount_decided_the_first_time(
 
     monkeypatch.setattr(stripe_gateway, "capture", capture_then_crash)
     with pytest.raises(stripe_gateway.GatewayError):
-        escrow_services.capture_payment(payment_id=payment.pk)
+        holds.capture_payment(payment_id=payment.pk)
     # Meanwhile staff lower the limit to nothing: a fresh decision would take nothing at all.
     ContributionLimit.objects.update(limit_cents=0)
     monkeypatch.setattr(
         stripe_gateway, "capture", lambda **kwargs: sent.append(kwargs) or real_capture(**kwargs)
     )
-    escrow_services.capture_payment(payment_id=payment.pk)
+    holds.capture_payment(payment_id=payment.pk)
 
     assert [k["amount_to_capture_cents"] for k in sent] == [25_000, 25_000]
     assert len({k["idempotency_key"] for k in sent}) == 1

@@ -45,7 +45,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from escrow import services as escrow_services
+from escrow import holds as escrow_holds
 from escrow import sweeper
 from escrow.models import Payment, Payout
 from escrow.selectors import ledger_problems
@@ -292,7 +292,7 @@ def held_pledges(slate, count: int) -> list[Pledge]:
             pledge = pledge_with_card(
                 slate, amount_cents=1_000 + 7 * index, supporter=supporters[index]
             )
-            payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+            payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
             assert payment.status == Payment.Status.REQUIRES_CAPTURE
             return pledge
         finally:

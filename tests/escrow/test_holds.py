@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from escrow import services, tasks
+from escrow import holds, selectors, tasks
 from escrow.models import Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def test_no_hold_while_the_deadline_is_far(localstripe):
     slate = make_open_slate()  # deadline in 30 days
     pledge_with_card(slate)
-    assert services.pledge_ids_due_for_hold() == []
+    assert selectors.pledge_ids_due_for_hold() == []
     assert tasks.place_and_renew_holds() == {"placed": 0, "renewed": 0}
 
 
@@ -41,7 +41,7 @@ def test_holds_are_placed_once_the_deadline_is_within_the_window(localstripe, se
 def test_a_lapsing_hold_is_replaced_by_a_fresh_one(localstripe):
     slate = make_open_slate()
     pledge = pledge_with_card(slate)
-    first = services.authorize_pledge(pledge_id=pledge.pk)
+    first = holds.authorize_pledge(pledge_id=pledge.pk)
     Payment.objects.filter(pk=first.pk).update(expires_at=timezone.now() + timedelta(hours=2))
     assert tasks.place_and_renew_holds()["renewed"] == 1
     first.refresh_from_db()

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from escrow import reconcile, services, stripe_gateway, sweeper, tasks
+from escrow import reconcile, release, stripe_gateway, sweeper, tasks
 from escrow.models import OrphanCharge, Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
@@ -93,7 +93,7 @@ def test_reconcile_reports_a_charge_the_books_do_not_know_and_staff_refund_it(lo
     slate = releasing_slate()
     pledge = pledge_with_card(slate, amount_cents=4_000)
     start_releasing(slate)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     call_command("reconcile")  # sound books, nothing unknown at Stripe
     orphan_intent = plant_orphan_charge(pledge)
     capsys.readouterr()

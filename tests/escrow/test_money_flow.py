@@ -7,7 +7,8 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from escrow import services as escrow_services
+from escrow import cards, errors, needs_action, voiding
+from escrow import holds as escrow_holds
 from escrow.models import CardSetup, LedgerEntry, Payment, Payout
 from escrow.selectors import candidate_payable_cents, ledger_problems
 from pledges.models import Pledge
@@ -37,7 +38,7 @@ def test_saved_card_commits_the_pledge_once(localstripe):
     setup = CardSetup.objects.get(pledge=pledge)
     assert setup.status == "succeeded" and setup.payment_method_id
     # The webhook or a second return from Stripe.js changes nothing.
-    escrow_services.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
+    cards.confirm_card_setup(setup_intent_id=setup.setup_intent_id)
     assert pledge.events.filter(to_state=PledgeState.COMMITTED).count() == 1
 
 
@@ -51,7 +52,7 @@ def test_a_declined_card_leaves_the_pledge_waiting_for_a_card(localstripe):
 def test_hold_authorizes_and_posts_balanced_hold_entries(localstripe):
     slate = make_open_slate()
     pledge = pledge_with_card(slate, amount_cents=7_500)
-    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     pledge.refresh_from_db()
     assert payment.status == Payment.Status.REQUIRES_CAPTURE
     assert payment.expires_at > timezone.now()
@@ -61,7 +62,7 @@ def test_hold_authorizes_and_posts_balanced_hold_entries(localstripe):
     assert intent["amount"] == 7_500
     assert ledger_problems(slate.pk) == []
     # Asking again places no second hold.
-    again = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    again = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     assert again.pk == payment.pk
     assert len(localstripe.payment_intents_for(pledge_id=pledge.pk)) == 1
 
@@ -72,7 +73,7 @@ def test_release_captures_every_pledge_once_and_pays_candidates(
     slate = make_open_slate(candidates=4, min_signatures=3)
     held = [pledge_with_card(slate, amount_cents=1_000 * (i + 1)) for i in range(4)]
     for pledge in held:
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     unheld = [pledge_with_card(slate, amount_cents=2_345) for _ in range(3)]
     slate = lock(slate, django_capture_on_commit_callbacks)
     assert slate.state == SlateState.RELEASED
@@ -106,7 +107,7 @@ def test_unmet_conditions_void_the_pledge_and_release_its_hold(
     last = slate_candidates(slate)[-1]
     wants_last = pledge_with_card(slate, condition_candidate_ids=[last.pk])
     wants_three = pledge_with_card(slate, condition_min_signatures=3)
-    payment = escrow_services.authorize_pledge(pledge_id=wants_last.pk)
+    payment = escrow_holds.authorize_pledge(pledge_id=wants_last.pk)
     lock(slate, django_capture_on_commit_callbacks)
     for pledge in (wants_last, wants_three):
         pledge.refresh_from_db()
@@ -121,8 +122,8 @@ def test_unmet_conditions_void_the_pledge_and_release_its_hold(
 def test_supporter_cancel_releases_the_hold(localstripe):
     slate = make_open_slate()
     pledge = pledge_with_card(slate)
-    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
-    escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
+    voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CANCELLED
     assert localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")["status"] == (
@@ -137,10 +138,10 @@ def test_cancel_after_lock_is_refused_and_the_pledge_is_captured(
 ):
     slate = make_open_slate(candidates=2, min_signatures=1)
     pledge = pledge_with_card(slate)
-    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     lock(slate, django_capture_on_commit_callbacks)
-    with pytest.raises(escrow_services.EscrowError):
-        escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    with pytest.raises(errors.EscrowError):
+        voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
 
@@ -151,7 +152,7 @@ def test_expiry_cancels_every_hold_and_captures_nothing(
     slate = make_open_slate()
     pledges = [pledge_with_card(slate) for _ in range(3)]
     for pledge in pledges[:2]:
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     with django_capture_on_commit_callbacks(execute=True):
         slate_services.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
@@ -173,13 +174,13 @@ def test_capture_run_twice_captures_once(localstripe):
     slate = make_open_slate(candidates=3, min_signatures=3)
     sign(slate_candidates(slate)[0], slate)
     pledge = pledge_with_card(slate)
-    payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    escrow_services.capture_payment(payment_id=payment.pk)
-    escrow_services.capture_payment(payment_id=payment.pk)
+    escrow_holds.capture_payment(payment_id=payment.pk)
+    escrow_holds.capture_payment(payment_id=payment.pk)
     # A retry from a worker killed after Stripe captured but before we recorded it.
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CAPTURING)
-    assert escrow_services.capture_payment(payment_id=payment.pk).status == "succeeded"
+    assert escrow_holds.capture_payment(payment_id=payment.pk).status == "succeeded"
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
     assert localstripe.count_captures(payment.payment_intent_id) == 1
@@ -197,7 +198,7 @@ def test_card_needing_authentication_goes_to_needs_action_then_fails_after_grace
     slate.refresh_from_db()
     assert slate.state == SlateState.RELEASING  # waiting for the supporter
     later = timezone.now() + timedelta(days=8)
-    assert escrow_services.fail_overdue_needs_action(now=later) == 1
+    assert needs_action.fail_overdue_needs_action(now=later) == 1
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.FAILED
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 0
@@ -237,7 +238,7 @@ def test_supporters_are_told_nothing_was_charged_at_expiry(
 
     slate = make_open_slate()
     pledge = pledge_with_card(slate)
-    escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         slate_services.expire_slate_if_overdue(

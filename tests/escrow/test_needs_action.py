@@ -6,7 +6,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from escrow import notifications, services
+from escrow import errors, notifications
+from escrow import needs_action as escrow_needs_action
+from escrow import release as escrow_release
 from escrow.models import Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
@@ -43,14 +45,14 @@ def test_supporter_is_emailed_once_then_reminded_every_48_hours(needs_action):
 
 def test_supporter_completes_the_payment_and_it_is_captured(needs_action, localstripe):
     pledge, payment = needs_action
-    found = services.payment_needing_supporter(pledge=pledge, actor=pledge.supporter)
+    found = escrow_needs_action.payment_needing_supporter(pledge=pledge, actor=pledge.supporter)
     assert found.pk == payment.pk and found.client_secret
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
-    services.refresh_payment(payment_id=payment.pk)
+    escrow_needs_action.refresh_payment(payment_id=payment.pk)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
-    assert services.finish_release_if_done(slate_id=pledge.slate_id) is True
+    assert escrow_release.finish_release_if_done(slate_id=pledge.slate_id) is True
     pledge.slate.refresh_from_db()
     assert pledge.slate.state == SlateState.RELEASED
     assert ledger_problems() == []
@@ -58,8 +60,8 @@ def test_supporter_completes_the_payment_and_it_is_captured(needs_action, locals
 
 def test_only_the_supporter_sees_the_payment_to_complete(needs_action):
     pledge, _ = needs_action
-    with pytest.raises(services.EscrowError) as excinfo:
-        services.payment_needing_supporter(pledge=pledge, actor=UserFactory())
+    with pytest.raises(errors.EscrowError) as excinfo:
+        escrow_needs_action.payment_needing_supporter(pledge=pledge, actor=UserFactory())
     assert excinfo.value.code == "forbidden"
 
 
@@ -68,10 +70,12 @@ def test_a_failed_authentication_leaves_it_needing_action_until_the_grace_ends(
 ):
     pledge, payment = needs_action
     localstripe.authenticate_payment_intent(payment.payment_intent_id, success=False)
-    services.refresh_payment(payment_id=payment.pk)
+    escrow_needs_action.refresh_payment(payment_id=payment.pk)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.NEEDS_ACTION
-    assert services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 1
+    assert (
+        escrow_needs_action.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 1
+    )
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.FAILED
     pledge.slate.refresh_from_db()
@@ -86,9 +90,11 @@ def test_the_supporter_is_told_once_when_the_grace_period_ends_unpaid(
     mail.outbox.clear()
     after_grace = timezone.now() + timedelta(days=8)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.fail_overdue_needs_action(now=after_grace) == 1
+        assert escrow_needs_action.fail_overdue_needs_action(now=after_grace) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.fail_overdue_needs_action(now=after_grace) == 0  # the beat runs again
+        assert (
+            escrow_needs_action.fail_overdue_needs_action(now=after_grace) == 0
+        )  # the beat runs again
     [email] = [m for m in mail.outbox if m.to == [pledge.supporter.email]]
     assert email.subject == f"Your pledge to {pledge.slate.name} could not be charged"
     assert "$42" in email.body and "7-day grace period" in email.body
@@ -126,7 +132,7 @@ def test_a_card_declined_at_release_is_replaced_and_charged(
     declined.refresh_from_db()
     assert declined.status == Payment.Status.CANCELED
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
-    assert services.finish_release_if_done(slate_id=slate.pk) is True
+    assert escrow_release.finish_release_if_done(slate_id=slate.pk) is True
     assert ledger_problems() == []
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 
-from escrow import services
+from escrow import needs_action as escrow_needs_action
 from escrow.models import Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
@@ -187,7 +187,7 @@ def test_an_off_session_charge_needing_authentication_needs_the_supporter(
 
     # They pass 3-D Secure in Stripe.js on the saved card; the payment is taken once.
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
-    services.refresh_payment(payment_id=payment.pk)
+    escrow_needs_action.refresh_payment(payment_id=payment.pk)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
     assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1

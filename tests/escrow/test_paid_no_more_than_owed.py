@@ -4,7 +4,7 @@ posted, and a payout is sent for what is owed when it is sent (issue 14, item 3)
 import pytest
 from django.contrib.auth.models import Permission
 
-from escrow import payouts, refunds, services, stripe_gateway
+from escrow import errors, payouts, refunds, release, stripe_gateway
 from escrow.models import CandidatePayoutAccount, Payment, Payout, Refund
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, candidate_payouts, ledger_problems
@@ -25,7 +25,7 @@ def captured(localstripe):
     CandidatePayoutAccount.objects.create(candidate=candidate, stripe_account_id="acct_candidate")
     pledge = pledge_with_card(slate, amount_cents=10_000)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     stripe_gateway.payout_gateway().clear()
     payment = Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
     return slate, candidate, payment
@@ -67,7 +67,7 @@ def assert_books_sound(slate) -> None:
 
 def test_a_refund_cannot_take_money_reserved_in_a_failed_payout(failed_payout):
     slate, candidate, payment, payout = failed_payout
-    with pytest.raises(services.EscrowError) as refused:
+    with pytest.raises(errors.EscrowError) as refused:
         refunds.refund_payment(
             payment_id=payment.pk, amount_cents=2_500, actor=organizer_of(slate), reason="asked"
         )
@@ -82,7 +82,7 @@ def test_a_refund_cannot_take_money_reserved_in_a_failed_payout(failed_payout):
 def test_a_refund_cannot_take_money_reserved_in_a_pending_payout(captured):
     slate, _, payment = captured
     (payout,) = payouts.schedule_payouts(slate_id=slate.pk)
-    with pytest.raises(services.EscrowError) as refused:
+    with pytest.raises(errors.EscrowError) as refused:
         refunds.refund_payment(
             payment_id=payment.pk, amount_cents=1, actor=organizer_of(slate), reason="asked"
         )

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.utils import timezone
 
-from escrow import payouts, services, stripe_gateway, sweeper
+from escrow import payouts, release, stripe_gateway, sweeper
 from escrow.models import CandidatePayoutAccount, Payout
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, ledger_problems
@@ -45,7 +45,7 @@ def owed(localstripe, settings):
     CandidatePayoutAccount.objects.create(candidate=candidate, stripe_account_id="acct_candidate")
     pledge = pledge_with_card(slate, amount_cents=5_000)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     (payout,) = payouts.schedule_payouts(slate_id=slate.pk)
     Payout.objects.filter(pk=payout.pk).update(created_at=timezone.now() - timedelta(hours=1))
     return slate, candidate, payout

@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from escrow import payouts, services, stripe_gateway, tasks
+from escrow import payouts, release, stripe_gateway, tasks
 from escrow.models import CandidatePayoutAccount, Payout
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, ledger_problems
@@ -31,7 +31,7 @@ def owed(localstripe):
     CandidatePayoutAccount.objects.create(candidate=first, stripe_account_id="acct_first")
     pledge = pledge_with_card(slate, amount_cents=3_001)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     stripe_gateway.payout_gateway().clear()
     return slate, first, second
 

@@ -11,7 +11,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from escrow import payouts, refunds, services, stripe_gateway, sweeper
+from escrow import payouts, refunds, release, stripe_gateway, sweeper
 from escrow.models import Payment, Payout, Refund
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
@@ -71,7 +71,7 @@ def captured(localstripe, settings):
     sign(slate_candidates(slate)[0], slate)
     pledge = pledge_with_card(slate, amount_cents=10_000)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     return slate, Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
 
 

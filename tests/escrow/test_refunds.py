@@ -2,7 +2,7 @@
 
 import pytest
 
-from escrow import refunds, services
+from escrow import errors, holds, refunds
 from escrow.models import Payment, Refund
 from escrow.selectors import candidate_payable_cents, ledger_problems
 from pledges.states import PledgeState
@@ -22,9 +22,9 @@ def captured(localstripe):
     for candidate in slate_candidates(slate)[:2]:
         sign(candidate, slate)
     pledge = pledge_with_card(slate, amount_cents=10_001)
-    payment = services.authorize_pledge(pledge_id=pledge.pk)
+    payment = holds.authorize_pledge(pledge_id=pledge.pk)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.capture_payment(payment_id=payment.pk)
+    holds.capture_payment(payment_id=payment.pk)
     pledge.refresh_from_db()
     return slate, pledge, Payment.objects.get(pk=payment.pk)
 
@@ -54,7 +54,7 @@ def test_partial_then_full_refund(captured, localstripe):
 @pytest.mark.parametrize("amount", [0, -5, 10_002, 12.5])
 def test_bad_refund_amounts_are_refused(captured, amount):
     slate, _, payment = captured
-    with pytest.raises(services.EscrowError) as excinfo:
+    with pytest.raises(errors.EscrowError) as excinfo:
         refunds.refund_payment(
             payment_id=payment.pk, amount_cents=amount, actor=organizer_of(slate), reason="x"
         )
@@ -65,7 +65,7 @@ def test_bad_refund_amounts_are_refused(captured, amount):
 def test_only_staff_and_organizers_refund(captured):
     _, pledge, payment = captured
     for actor in (UserFactory(), pledge.supporter):
-        with pytest.raises(services.EscrowError) as excinfo:
+        with pytest.raises(errors.EscrowError) as excinfo:
             refunds.refund_payment(payment_id=payment.pk, amount_cents=100, actor=actor, reason="x")
         assert excinfo.value.code == "forbidden"
     refunds.refund_payment(
@@ -79,7 +79,7 @@ def test_money_already_paid_out_is_not_refunded_here(captured):
     slate, _, payment = captured
     for payout in payouts.schedule_payouts(slate_id=slate.pk):
         payouts.send_payout(payout_id=payout.pk)
-    with pytest.raises(services.EscrowError) as excinfo:
+    with pytest.raises(errors.EscrowError) as excinfo:
         refunds.refund_payment(
             payment_id=payment.pk, amount_cents=100, actor=organizer_of(slate), reason="x"
         )
@@ -89,7 +89,7 @@ def test_money_already_paid_out_is_not_refunded_here(captured):
 
 def test_a_refund_needs_a_reason(captured):
     slate, _, payment = captured
-    with pytest.raises(services.EscrowError) as excinfo:
+    with pytest.raises(errors.EscrowError) as excinfo:
         refunds.refund_payment(
             payment_id=payment.pk, amount_cents=100, actor=organizer_of(slate), reason=" "
         )

@@ -19,8 +19,9 @@ from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
-from escrow import services as escrow_services
-from escrow import stripe_gateway, sweeper
+from escrow import errors as escrow_errors
+from escrow import holds as escrow_holds
+from escrow import needs_action, stripe_gateway, sweeper, voiding
 from escrow.models import Payment, Payout
 from escrow.selectors import ledger_problems
 from pledges.models import Pledge
@@ -112,7 +113,7 @@ def test_fifty_supporters_are_each_captured_once_and_paid_out(
     ]
     held = pledges[::2]
     for pledge in held:
-        payment = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
         assert payment.status == Payment.Status.REQUIRES_CAPTURE
     assert len(localstripe.payment_intents_for()) == len(held)
 
@@ -157,9 +158,9 @@ def _race_round(*, held: bool, cancel_delay: float) -> dict:
     candidate = slate_candidates(slate)[0]
     target = pledge_with_card(slate, amount_cents=4_321)
     bystander = pledge_with_card(slate, amount_cents=1_234)
-    escrow_services.authorize_pledge(pledge_id=bystander.pk)
+    escrow_holds.authorize_pledge(pledge_id=bystander.pk)
     if held:
-        escrow_services.authorize_pledge(pledge_id=target.pk)
+        escrow_holds.authorize_pledge(pledge_id=target.pk)
     target.refresh_from_db()
 
     barrier = threading.Barrier(2)
@@ -169,9 +170,9 @@ def _race_round(*, held: bool, cancel_delay: float) -> dict:
         try:
             barrier.wait()
             time.sleep(cancel_delay)
-            escrow_services.cancel_pledge(pledge=target, actor=target.supporter)
+            voiding.cancel_pledge(pledge=target, actor=target.supporter)
             seen["cancel"] = "cancelled"
-        except escrow_services.EscrowError as exc:
+        except escrow_errors.EscrowError as exc:
             seen["cancel"] = f"refused:{exc.code}"
         except Exception as exc:  # anything else is a failure of the test
             seen["cancel"] = f"error:{exc!r}"
@@ -262,7 +263,7 @@ def test_release_reaching_a_pledge_whose_cancel_is_in_flight_leaves_it_to_the_ca
     target = pledge_with_card(slate, amount_cents=4_321)
     bystander = pledge_with_card(slate, amount_cents=1_234)
     for pledge in (target, bystander):
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     in_flight, go = threading.Event(), threading.Event()
     real_cancel = stripe_gateway.cancel
 
@@ -276,7 +277,7 @@ def test_release_reaching_a_pledge_whose_cancel_is_in_flight_leaves_it_to_the_ca
 
     def cancel() -> None:
         try:
-            escrow_services.cancel_pledge(pledge=target, actor=target.supporter)
+            voiding.cancel_pledge(pledge=target, actor=target.supporter)
             seen["cancel"] = "cancelled"
         except Exception as exc:
             seen["cancel"] = repr(exc)
@@ -396,12 +397,12 @@ def test_supporter_cancel_interrupted_before_the_lock_is_finished_by_the_sweeper
     slate = make_open_slate(candidates=2, min_signatures=1)
     target = pledge_with_card(slate, amount_cents=4_321)
     bystander = pledge_with_card(slate, amount_cents=1_234)
-    payment = escrow_services.authorize_pledge(pledge_id=target.pk)
+    payment = escrow_holds.authorize_pledge(pledge_id=target.pk)
     # The supporter's cancel records its intent (``canceling``), then the worker dies before
     # Stripe hears of it.
     monkeypatch.setattr(stripe_gateway, "cancel", _crash)
     with pytest.raises(Crash):
-        escrow_services.cancel_pledge(pledge=target, actor=target.supporter)
+        voiding.cancel_pledge(pledge=target, actor=target.supporter)
     monkeypatch.undo()
     with django_capture_on_commit_callbacks(execute=True):
         sign(slate_candidates(slate)[0], slate)
@@ -424,10 +425,10 @@ def test_supporter_cancel_interrupted_before_the_lock_is_finished_by_the_sweeper
 def test_ledger_check_accepts_a_hold_whose_cancel_is_in_flight(localstripe, monkeypatch):
     slate = make_open_slate(candidates=2, min_signatures=1)
     target = pledge_with_card(slate, amount_cents=4_321)
-    payment = escrow_services.authorize_pledge(pledge_id=target.pk)
+    payment = escrow_holds.authorize_pledge(pledge_id=target.pk)
     monkeypatch.setattr(stripe_gateway, "cancel", _crash)
     with pytest.raises(Crash):
-        escrow_services.cancel_pledge(pledge=target, actor=target.supporter)
+        voiding.cancel_pledge(pledge=target, actor=target.supporter)
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CANCELING
     intent = localstripe.get(f"/v1/payment_intents/{payment.payment_intent_id}")
@@ -463,7 +464,7 @@ def test_one_pledge_stripe_refuses_does_not_hold_up_the_release(
     assert not Payment.objects.filter(status=Payment.Status.CREATING).exists()
     # No new card within the grace period: the pledge fails and the release completes.
     later = timezone.now() + timedelta(days=8)
-    assert escrow_services.fail_overdue_needs_action(now=later) == 1
+    assert needs_action.fail_overdue_needs_action(now=later) == 1
     slate.refresh_from_db()
     assert slate.state == SlateState.RELEASED
     assert captures_by_pledge(localstripe) == {p.pk: 1 for p in pledges if p != pledges[1]}

@@ -10,8 +10,9 @@ from django.db.models import Sum
 from django.test import override_settings
 
 from compliance.declarations import ATTESTED
-from escrow import services as escrow_services
-from escrow import tasks
+from escrow import holds, selectors, splits, tasks
+from escrow import payments as escrow_payments
+from escrow import release as escrow_release
 from escrow.models import Payment, Payout
 from escrow.ratelimit import RateLimiter, SharedRateLimiter
 from escrow.selectors import ledger_problems
@@ -40,10 +41,10 @@ def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
         supporter=UserFactory(), slate=slate, hours=5, activities=["canvassing"], zip_code="10001"
     )
 
-    bounds = escrow_services.release_chunk_bounds(slate_id=slate.pk, size=5)
+    bounds = selectors.release_chunk_bounds(slate_id=slate.pk, size=5)
 
     chunks = [
-        escrow_services.release_chunk_ids(
+        selectors.release_chunk_ids(
             slate_id=slate.pk, after_pledge_id=after, upto_pledge_id=upto, limit=1_000
         )
         for after, upto in bounds
@@ -58,7 +59,7 @@ def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
 
 def test_chunk_bounds_of_a_slate_without_money_pledges_are_empty():
     slate = make_open_slate(candidates=3, min_signatures=3)
-    assert escrow_services.release_chunk_bounds(slate_id=slate.pk, size=5) == []
+    assert selectors.release_chunk_bounds(slate_id=slate.pk, size=5) == []
 
 
 @pytest.mark.django_db(transaction=True)
@@ -68,7 +69,7 @@ def test_release_settles_each_chunk_in_its_own_task(
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledges = [pledge_with_card(slate, amount_cents=2_000 + index) for index in range(12)]
     for pledge in pledges[::2]:
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        holds.authorize_pledge(pledge_id=pledge.pk)
     chunk_calls = []
     send_chunk = tasks.release_chunk.delay
     monkeypatch.setattr(
@@ -168,7 +169,7 @@ def _locked_for_release(slate, monkeypatch) -> None:
     monkeypatch.setattr(tasks.release_slate, "delay", lambda *args, **kwargs: None)
     for candidate in slate_candidates(slate):
         sign(candidate, slate)
-    assert escrow_services.start_release(slate_id=slate.pk)
+    assert escrow_release.start_release(slate_id=slate.pk)
 
 
 def _settle_with_context(slate, pledge_ids) -> int:
@@ -177,10 +178,8 @@ def _settle_with_context(slate, pledge_ids) -> int:
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
-        context = escrow_services.release_context(slate_id=slate.pk, pledge_ids=pledge_ids)
-        states = [
-            escrow_services.release_pledge(pledge_id=pk, context=context) for pk in pledge_ids
-        ]
+        context = splits.release_context(slate_id=slate.pk, pledge_ids=pledge_ids)
+        states = [escrow_release.release_pledge(pledge_id=pk, context=context) for pk in pledge_ids]
     assert states == [Payment.Status.SUCCEEDED] * len(pledge_ids)
     return len(queries)
 
@@ -192,11 +191,11 @@ def test_a_chunk_reads_its_shared_data_once_and_each_capture_costs_the_same(
     """What every pledge of a chunk would read alike (pledges, required candidates,
     allocations, payments, cards, donors, the contribution rules) is read once per chunk:
     settling twice as many pledges costs exactly twice the per-pledge queries, and a captured
-    pledge costs no more than the locked steps need (see escrow.services's docstring)."""
+    pledge costs no more than the locked steps need (see escrow.payments's docstring)."""
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledges = [pledge_with_card(slate, amount_cents=3_000 + index) for index in range(9)]
     for pledge in pledges:
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        holds.authorize_pledge(pledge_id=pledge.pk)
     _locked_for_release(slate, monkeypatch)
     ids = [p.pk for p in pledges]
 
@@ -222,18 +221,18 @@ def test_a_pledge_that_moved_after_its_chunk_was_read_is_left_alone(localstripe,
     slate = make_open_slate(candidates=3, min_signatures=3)
     moved, other = (pledge_with_card(slate, amount_cents=4_000) for _ in range(2))
     for pledge in (moved, other):
-        escrow_services.authorize_pledge(pledge_id=pledge.pk)
+        holds.authorize_pledge(pledge_id=pledge.pk)
     _locked_for_release(slate, monkeypatch)
-    context = escrow_services.release_context(slate_id=slate.pk, pledge_ids=[moved.pk, other.pk])
+    context = splits.release_context(slate_id=slate.pk, pledge_ids=[moved.pk, other.pk])
 
     hold = moved.payments.get()
-    escrow_services.cancel_payment(
-        payment_id=hold.pk, purpose=escrow_services.CancelPurpose.VOID, reason="test: let go"
+    holds.cancel_payment(
+        payment_id=hold.pk, purpose=escrow_payments.CancelPurpose.VOID, reason="test: let go"
     )
-    assert escrow_services.release_pledge(pledge_id=moved.pk, context=context) == (
+    assert escrow_release.release_pledge(pledge_id=moved.pk, context=context) == (
         PledgeState.AUTHORIZED  # what the snapshot said; the locked step refused
     )
-    assert escrow_services.release_pledge(pledge_id=other.pk, context=context) == (
+    assert escrow_release.release_pledge(pledge_id=other.pk, context=context) == (
         Payment.Status.SUCCEEDED
     )
 

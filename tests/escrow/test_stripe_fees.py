@@ -3,7 +3,7 @@ credited; candidates are still owed the whole capture."""
 
 import pytest
 
-from escrow import services, stripe_gateway, tasks
+from escrow import fees, release, selectors, stripe_gateway, tasks
 from escrow.models import LedgerAccount, LedgerTransaction, Payment
 from escrow.selectors import balance, candidate_payable_cents, ledger_problems
 from slate.models import Slate
@@ -23,7 +23,7 @@ def captured(localstripe):
     sign(candidate, slate)
     pledge = pledge_with_card(slate, amount_cents=4_000)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     payment = Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
     return payment, candidate
 
@@ -32,11 +32,11 @@ def test_the_fee_localstripe_reports_is_read_over_http_and_recorded(captured):
     """localstripe's balance transactions carry no fee: 0 is recorded, nothing is posted."""
     payment, _ = captured
     assert stripe_gateway.retrieve_charge_fee(payment.payment_intent_id) == 0
-    assert services.payment_ids_with_unbooked_fees() == [payment.pk]
+    assert selectors.payment_ids_with_unbooked_fees() == [payment.pk]
     assert tasks.book_stripe_fees() == 1
     payment.refresh_from_db()
     assert payment.fee_cents == 0
-    assert services.payment_ids_with_unbooked_fees() == []
+    assert selectors.payment_ids_with_unbooked_fees() == []
     assert not LedgerTransaction.objects.filter(kind="fee").exists()
     assert ledger_problems() == []
 
@@ -47,7 +47,7 @@ def test_a_fee_is_booked_once_and_the_candidate_is_still_owed_everything(capture
     monkeypatch.setattr(stripe_gateway, "retrieve_charge_fee", lambda _id: 146)
     assert tasks.book_stripe_fees() == 1
     assert tasks.book_stripe_fees() == 0  # booked already: not asked again
-    assert services.book_stripe_fee(payment_id=payment.pk) == 146  # a direct retry: no-op
+    assert fees.book_stripe_fee(payment_id=payment.pk) == 146  # a direct retry: no-op
     assert LedgerTransaction.objects.filter(kind="fee").count() == 1
     assert balance(A.STRIPE_FEES) == 146
     assert balance(A.PLATFORM_CLEARING) == clearing_before - 146
@@ -61,12 +61,12 @@ def test_an_unsettled_charge_is_asked_again_later(captured, monkeypatch):
     assert tasks.book_stripe_fees() == 0
     payment.refresh_from_db()
     assert payment.fee_cents is None
-    assert services.payment_ids_with_unbooked_fees() == [payment.pk]
+    assert selectors.payment_ids_with_unbooked_fees() == [payment.pk]
 
 
 def test_check_ledger_notices_a_fee_booked_differently_from_stripe(captured, monkeypatch):
     payment, _ = captured
     monkeypatch.setattr(stripe_gateway, "retrieve_charge_fee", lambda _id: 146)
-    services.book_stripe_fee(payment_id=payment.pk)
+    fees.book_stripe_fee(payment_id=payment.pk)
     Payment.objects.filter(pk=payment.pk).update(fee_cents=150)
     assert ledger_problems() == [f"payment {payment.pk}: Stripe fee 150 but 146 booked"]

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from escrow import services, stripe_gateway, sweeper
+from escrow import holds, stripe_gateway, sweeper
 from escrow.models import CardSetup, Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
@@ -66,7 +66,7 @@ def test_a_hold_refused_before_the_lock_leaves_the_pledge_committed(localstripe)
     slate = make_open_slate()
     pledge = pledge_with_card(slate)
     CardSetup.objects.filter(pledge=pledge).update(payment_method_id="pm_gone")
-    payment = services.authorize_pledge(pledge_id=pledge.pk)
+    payment = holds.authorize_pledge(pledge_id=pledge.pk)
     assert payment.status == Payment.Status.FAILED
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.COMMITTED

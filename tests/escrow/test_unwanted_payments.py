@@ -13,7 +13,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from escrow import services, stripe_gateway, sweeper, tasks
+from escrow import holds, payments, stripe_gateway, sweeper, tasks, voiding
+from escrow import needs_action as escrow_needs_action
 from escrow.models import LedgerEntry, Payment, Refund
 from escrow.reconcile import reconcile_slate
 from escrow.refunds import send_refund
@@ -39,9 +40,9 @@ def payment_row_only(monkeypatch, pledge, purpose=Payment.Purpose.HOLD) -> Payme
     """The payment row written and committed, its create not yet sent (a worker between the
     two steps: still to send, or dead)."""
     with monkeypatch.context() as patch:
-        patch.setattr(services, "send_create", lambda payment: payment)
+        patch.setattr(holds, "send_create", lambda payment: payment)
         from_states = (PledgeState.COMMITTED, PledgeState.NEEDS_ACTION)
-        payment = services.authorize_pledge(
+        payment = holds.authorize_pledge(
             pledge_id=pledge.pk, purpose=purpose, from_states=from_states
         )
     assert payment.status == Payment.Status.CREATING
@@ -91,11 +92,11 @@ def test_a_hold_landing_after_the_supporter_cancelled_is_released_by_the_recorde
     pledge = pledge_with_card(slate)
     payment = payment_row_only(monkeypatch, pledge)
 
-    services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CANCELLED
     # The worker that wrote the row now sends its create: the hold lands on a dead pledge.
-    services.send_create(payment)
+    holds.send_create(payment)
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CANCELED
@@ -111,7 +112,7 @@ def test_cancelling_a_pledge_whose_hold_reached_stripe_unrecorded_releases_it(
     payment = payment_row_only(monkeypatch, pledge)
     create_reaches_stripe_unrecorded(payment)
 
-    services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+    voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
 
     pledge.refresh_from_db()
     payment.refresh_from_db()
@@ -175,7 +176,7 @@ def test_no_hold_is_placed_on_a_slate_that_is_no_longer_open(localstripe):
     pledge = pledge_with_card(slate)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.EXPIRED)
 
-    assert services.authorize_pledge(pledge_id=pledge.pk) is None
+    assert holds.authorize_pledge(pledge_id=pledge.pk) is None
 
     assert not Payment.objects.filter(pledge=pledge).exists()
     assert localstripe.payment_intents_for(pledge_id=pledge.pk) == []
@@ -198,7 +199,9 @@ def needs_action(localstripe, django_capture_on_commit_callbacks):
 def test_the_grace_failure_cancels_the_payment_intent_at_stripe_first(needs_action, localstripe):
     pledge, payment = needs_action
 
-    assert services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 1
+    assert (
+        escrow_needs_action.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 1
+    )
 
     pledge.refresh_from_db()
     payment.refresh_from_db()
@@ -219,10 +222,13 @@ def test_a_grace_failure_stopped_by_a_crash_is_finished_by_the_sweeper(
 
     with monkeypatch.context() as patch:
         patch.setattr(stripe_gateway, "cancel", stripe_down)
-        assert services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8)) == 0
+        assert (
+            escrow_needs_action.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8))
+            == 0
+        )
     payment.refresh_from_db()
     assert payment.status == Payment.Status.CANCELING  # the intent, recorded first
-    assert payment.cancel_purpose == services.CancelPurpose.FAIL
+    assert payment.cancel_purpose == payments.CancelPurpose.FAIL
 
     sweeper.sweep(now=timezone.now() + timedelta(days=8))
 
@@ -237,7 +243,7 @@ def test_a_payment_completed_as_the_grace_ends_captures_the_pledge(needs_action,
     # The supporter confirms a moment before the cancel reaches Stripe.
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
 
-    services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8))
+    escrow_needs_action.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8))
 
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
@@ -251,7 +257,7 @@ def test_a_payment_completed_after_the_pledge_failed_is_refunded_and_the_support
     pledge, payment = needs_action
     # How the grace failure used to leave it: failed on our side, still live at Stripe.
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
-    services.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8))
+    escrow_needs_action.fail_overdue_needs_action(now=timezone.now() + timedelta(days=8))
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.FAILED
     mail.outbox.clear()
@@ -259,7 +265,7 @@ def test_a_payment_completed_after_the_pledge_failed_is_refunded_and_the_support
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.refresh_payment(payment_id=payment.pk)
+        escrow_needs_action.refresh_payment(payment_id=payment.pk)
 
     payment.refresh_from_db()
     pledge.refresh_from_db()
@@ -285,12 +291,12 @@ def test_a_charge_landing_after_its_pledge_was_voided_is_refunded(
     pledge = pledge_with_card(slate, amount_cents=3_000)
     start_releasing(slate)
     payment = payment_row_only(monkeypatch, pledge, purpose=Payment.Purpose.CHARGE)
-    services.void_pledge(pledge_id=pledge.pk, reason="the pledge's own conditions were not met")
+    voiding.void_pledge(pledge_id=pledge.pk, reason="the pledge's own conditions were not met")
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.VOIDED
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_create(payment)  # the charge was already on its way
+        holds.send_create(payment)  # the charge was already on its way
 
     payment.refresh_from_db()
     pledge.refresh_from_db()
@@ -308,7 +314,7 @@ def test_check_ledger_reports_unwanted_money_whose_refund_is_not_on_its_way(
     _, payment = needs_action
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
-    services.refresh_payment(payment_id=payment.pk)  # the refund task is not run
+    escrow_needs_action.refresh_payment(payment_id=payment.pk)  # the refund task is not run
     assert ledger_problems() == []  # booked as owed back, its refund on its way
     Refund.objects.filter(payment=payment).update(status=Refund.Status.FAILED)
 
@@ -327,7 +333,7 @@ def test_a_hold_recorded_after_its_slate_expired_is_released_and_its_pledge_void
     # The expiry's void passes the pledge by (it looked unheld); then the answer is recorded.
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.EXPIRED)
 
-    services.record_payment_intent(payment_id=payment.pk, result=made)
+    payments.record_payment_intent(payment_id=payment.pk, result=made)
 
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.VOIDED
@@ -339,7 +345,7 @@ def test_a_supporter_whose_refund_notice_was_lost_is_told_by_the_sweeper(needs_a
     pledge, payment = needs_action
     Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
     localstripe.authenticate_payment_intent(payment.payment_intent_id)
-    services.refresh_payment(payment_id=payment.pk)  # its tasks' messages are lost
+    escrow_needs_action.refresh_payment(payment_id=payment.pk)  # its tasks' messages are lost
     [refund] = Refund.objects.filter(payment=payment)
     send_refund(refund_id=refund.pk)
     mail.outbox.clear()

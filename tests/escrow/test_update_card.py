@@ -4,7 +4,7 @@ lock, and after the lock the card can no longer be changed."""
 
 import pytest
 
-from escrow import services as escrow_services
+from escrow import cards, errors, holds
 from escrow.demo import save_test_card
 from escrow.models import Payment
 from escrow.selectors import ledger_problems
@@ -25,7 +25,7 @@ def payment_method_of(localstripe, payment_intent_id: str) -> str:
 def test_a_held_pledge_moves_its_hold_to_the_new_card(localstripe):
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledge = pledge_with_card(slate, amount_cents=4_000, card=GOOD)
-    old = escrow_services.authorize_pledge(pledge_id=pledge.pk)
+    old = holds.authorize_pledge(pledge_id=pledge.pk)
 
     pledge = save_test_card(pledge, OTHER_CARD)
 
@@ -68,5 +68,5 @@ def test_a_committed_pledge_is_charged_on_the_new_card_and_the_lock_ends_changes
     assert "Update card" not in client.get("/pledges/").content.decode()
     response = client.get(f"/pledges/{pledge.pk}/card/", follow=True)
     assert "can no longer be changed" in response.content.decode()
-    with pytest.raises(escrow_services.EscrowError):
-        escrow_services.start_card_setup(pledge=pledge, actor=pledge.supporter)
+    with pytest.raises(errors.EscrowError):
+        cards.start_card_setup(pledge=pledge, actor=pledge.supporter)

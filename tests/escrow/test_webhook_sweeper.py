@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
-from escrow import services as escrow_services
-from escrow import stripe_gateway, sweeper, webhooks
+from escrow import cards, holds, stripe_gateway, sweeper, webhooks
+from escrow import release as escrow_release
 from escrow.models import LedgerAccount, Payment, Payout, WebhookEvent
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import balance, ledger_problems
@@ -69,7 +69,7 @@ def captured_payment(localstripe, settings):
     sign(*slate_candidates(slate), slate)
     pledge = pledge_with_card(slate, amount_cents=2_500)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    escrow_services.release_pledge(pledge_id=pledge.pk)
+    escrow_release.release_pledge(pledge_id=pledge.pk)
     return Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
 
 
@@ -132,8 +132,8 @@ def held_pledge_with_new_card(localstripe):
     browser; Stripe has sent ``setup_intent.succeeded`` and it is stored."""
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledge = pledge_with_card(slate, amount_cents=4_000, card=GOOD)
-    old_hold = escrow_services.authorize_pledge(pledge_id=pledge.pk)
-    setup = escrow_services.start_card_setup(pledge=pledge, actor=pledge.supporter)
+    old_hold = holds.authorize_pledge(pledge_id=pledge.pk)
+    setup = cards.start_card_setup(pledge=pledge, actor=pledge.supporter)
     stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id,
         payment_method_id=stripe_gateway.create_test_payment_method(card_number=OTHER_CARD),

@@ -36,13 +36,13 @@ def event(event_id: str, event_type: str, obj: dict) -> bytes:
 @pytest.fixture
 def card_confirmed_in_browser(localstripe):
     """A pledge whose SetupIntent succeeded at Stripe, but nobody has told us yet."""
-    from escrow import services as escrow_services
+    from escrow import cards
 
     supporter = UserFactory()
     pledge = pledge_services.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=4_000
     )
-    setup = escrow_services.start_card_setup(pledge=pledge, actor=supporter)
+    setup = cards.start_card_setup(pledge=pledge, actor=supporter)
     payment_method = stripe_gateway.create_test_payment_method(card_number=GOOD)
     stripe_gateway.confirm_setup_intent(
         setup_intent_id=setup.setup_intent_id, payment_method_id=payment_method,
@@ -125,7 +125,7 @@ def test_unknown_event_types_are_stored_and_ignored(
 @pytest.fixture
 def captured_payment(localstripe, settings):
     """A $25 pledge captured at localstripe; staff have an address for alerts."""
-    from escrow import services as escrow_services
+    from escrow import release
     from escrow.models import Payment
     from slate.models import Slate
     from slate.states import SlateState
@@ -137,7 +137,7 @@ def captured_payment(localstripe, settings):
     sign(*slate_candidates(slate), slate)
     pledge = pledge_with_card(slate, amount_cents=2_500)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    escrow_services.release_pledge(pledge_id=pledge.pk)
+    release.release_pledge(pledge_id=pledge.pk)
     return Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
 
 

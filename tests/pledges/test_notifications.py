@@ -11,7 +11,7 @@ from django.core import mail
 from django.utils import timezone
 
 from compliance.declarations import ATTESTED
-from escrow import services as escrow_services
+from escrow import voiding
 from pledges import notifications, services, tasks
 from pledges.models import PledgeNotice
 from pledges.states import PledgeState
@@ -67,7 +67,7 @@ def test_cancelling_is_confirmed_once_and_a_late_confirmation_is_not_sent(
 ):
     pledge = pledge_with_card(slate)  # its confirmation task has not run yet
     with django_capture_on_commit_callbacks(execute=True):
-        escrow_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
+        voiding.cancel_pledge(pledge=pledge, actor=pledge.supporter)
     [email] = to(pledge.supporter)
     assert email.subject == f"Your pledge to {slate.name} is cancelled"
     assert "Nothing was charged" in email.body
