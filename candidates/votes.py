@@ -75,8 +75,10 @@ def record_vote(
     bloc_vote: object,
     source_url: object,
     votes: Mapping[int, str],
+    announce: bool = True,
 ) -> VoteRecord:
-    """Record one vote with every signer's vote in it; refused whole or written whole."""
+    """Record one vote with every signer's vote in it; refused whole or written whole.
+    ``announce=False`` (the demo seed) emails no supporter."""
     slate = Slate.objects.select_for_update().get(pk=slate.pk)
     if not slate_selectors.is_organizer(actor, slate):
         raise CandidateError("forbidden", "Only this slate's organizers may record votes.")
@@ -132,7 +134,8 @@ def record_vote(
         [SignerVote(record=record, candidate=c, vote=votes[c.pk]) for c in held]
     )
     # The supporters' email: one each, through their outbox (pledges is above us).
-    enqueue_named_on_commit(ANNOUNCE_TASK, record.pk)
+    if announce:
+        enqueue_named_on_commit(ANNOUNCE_TASK, record.pk)
     return record
 
 

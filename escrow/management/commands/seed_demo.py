@@ -5,6 +5,7 @@ from accounts.demo import DEMO_TOTP_SECRET
 from escrow.demo import save_test_card, stripe_configured
 from pledges.demo import DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
 from volunteers.demo import seed_volunteer_demo
+from volunteers.record_demo import seed_record_demo
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         )
         # Volunteer details, campaign offices and upcoming shifts, at the real time.
         seed_volunteer_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
+        # A second slate, locked, with a vote on the record, and the signers' room's sharing.
+        seed_record_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
         )
