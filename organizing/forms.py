@@ -5,8 +5,11 @@ from django.utils import timezone
 
 from candidates import votes as vote_rules
 from candidates.models import Candidate, SignerVote, VoteRecord
+from pledges.states import PledgeKind, PledgeState
 from slate.geography import US_STATES
 from slate.models import PartnerOrganization
+
+from .models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 STATE_CHOICES = [("", "Choose a state"), *US_STATES]
@@ -169,3 +172,49 @@ class VoteRecordForm(forms.Form):
 
     def votes(self) -> dict[int, str]:
         return {c.pk: self.cleaned_data[f"vote_{c.pk}"] for c in self.signers}
+
+
+class UpdateForm(forms.Form):
+    """The organizer-update composer. The services check everything again."""
+
+    ACTIONS = ("preview", "test", "send")
+
+    subject = forms.CharField(
+        label="Subject", max_length=SUBJECT_MAX_LENGTH,
+        error_messages={"required": "Write a subject."},
+    )  # fmt: skip
+    body = forms.CharField(
+        label="Update", max_length=BODY_MAX_LENGTH, strip=True,
+        error_messages={"required": "Write the update: it is empty."},
+        widget=forms.Textarea(attrs={"rows": 12}),
+        help_text="Plain text. **bold**, *italic*, [a link](https://example.org), lists "
+        "(- item) and # headings are formatted; HTML is shown as typed, never run.",
+    )  # fmt: skip
+    kinds = forms.MultipleChoiceField(
+        label="Who pledged", choices=PledgeKind.choices, required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="None ticked: every kind of pledge.",
+    )  # fmt: skip
+    pledge_states = forms.MultipleChoiceField(
+        label="Pledge state", choices=PledgeState.choices, required=False,
+        widget=forms.SelectMultiple(attrs={"size": 5}),
+        help_text="None chosen: live pledges (not cancelled, voided, failed or refunded).",
+    )  # fmt: skip
+    states = forms.MultipleChoiceField(
+        label="Supporters' states", choices=US_STATES, required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}), help_text="None chosen: every state.",
+    )  # fmt: skip
+    organizations = forms.MultipleChoiceField(
+        label="Referred by", required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: however they came.",
+    )  # fmt: skip
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, organizations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organizations"].choices = [(str(o.pk), o.name) for o in organizations]
+
+    def segment(self) -> dict:
+        return {
+            key: self.cleaned_data[key]
+            for key in ("kinds", "states", "organizations", "pledge_states")
+        }

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import ask_views, candidate_views, plank_views, views, vote_views, wizard
+from . import ask_views, candidate_views, plank_views, update_views, views, vote_views, wizard
 
 app_name = "organize"
 urlpatterns = [
@@ -20,6 +20,7 @@ urlpatterns = [
     path("slates/<slug:slug>/planks/", plank_views.revise_planks, name="revise-planks"),
     path("slates/<slug:slug>/asks/", ask_views.ask_list, name="asks"),
     path("slates/<slug:slug>/votes/", vote_views.vote_records, name="votes"),
+    path("slates/<slug:slug>/updates/", update_views.composer, name="updates"),
     path("slates/<slug:slug>/asks/<int:ask_id>/hide/", ask_views.hide, name="ask-hide"),
     # The wizard's steps (drafts only, except candidates).
     path("slates/<slug:slug>/edit/", wizard.basics, name="basics"),

@@ -337,6 +337,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.send_missing_receipts",
         "schedule": crontab(minute="*/5"),
     },
+    "sweep-organizer-updates": {
+        "task": "organizing.tasks.sweep_organizer_updates",
+        "schedule": 60.0,
+    },
     "request-missing-donor-details": {
         "task": "compliance.tasks.request_missing_donor_details",
         "schedule": crontab(hour=14, minute=0),
@@ -391,6 +395,16 @@ if SLATE_PAYOUT_GATEWAY not in PAYOUT_GATEWAYS:
     )
 SLATE_PAYOUT_DUE_DAYS = env_int("SLATE_PAYOUT_DUE_DAYS", 10)
 # Links in emails point here.
+# Organizer updates (organizing.updates): at most this many per supporter per 30 days across
+# every slate (milestones and pledge mail are not counted), sent in batches of
+# SLATE_UPDATE_BATCH_SIZE at SLATE_UPDATE_SENDS_PER_SECOND shared by every worker through Redis
+# (0 = no limit; keep it under the mail provider's sending rate). A sending update that makes
+# no progress for SLATE_UPDATE_STALE_SECONDS is resumed by the beat sweeper.
+SLATE_UPDATES_PER_SUPPORTER_PER_30_DAYS = env_int("SLATE_UPDATES_PER_SUPPORTER_PER_30_DAYS", 2)
+SLATE_UPDATE_BATCH_SIZE = env_int("SLATE_UPDATE_BATCH_SIZE", 500)
+SLATE_UPDATE_SENDS_PER_SECOND = env_int("SLATE_UPDATE_SENDS_PER_SECOND", 14)
+SLATE_UPDATE_STALE_SECONDS = env_int("SLATE_UPDATE_STALE_SECONDS", 300)
+
 SLATE_PUBLIC_URL = os.environ.get("SLATE_PUBLIC_URL", "http://127.0.0.1:8000")
 if PRODUCTION and urlsplit(SLATE_PUBLIC_URL).hostname in (None, "localhost", "127.0.0.1", "::1"):
     # Every email's links would point at the server's own loopback.

@@ -29,3 +29,5 @@ CACHES = {
 # Public pages are rendered fresh in tests (a page kept from one test would show its figures in
 # the next); tests/slate/test_page_cache.py turns the cache on.
 SLATE_PUBLIC_PAGE_CACHE_SECONDS = 0
+# Organizer updates go out as fast as the test can send them (tests that pace them set a rate).
+SLATE_UPDATE_SENDS_PER_SECOND = 0

@@ -179,6 +179,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "organize:ask-hide": organizers_only(302),  # POST only
     # the vote record: this slate is open, so its organizers are told it waits for the lock
     "organize:votes": organizers_only(),
+    "organize:updates": organizers_only(),  # the composer and the sent updates
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
     # --- partner organizations ---
