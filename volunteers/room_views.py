@@ -59,7 +59,8 @@ def room_settings(request):
     )
     action = request.POST.get("action") if request.method == "POST" else None
     contact_form = SignerContactForm(request.POST if action == "contact" else None, initial=initial)
-    staff_form = StaffForm(request.POST if action == "add_staff" else None)
+    # Its own ids: both forms have an "email" field on one page.
+    staff_form = StaffForm(request.POST if action == "add_staff" else None, auto_id="staff_%s")
     failed = False
     if action == "contact" and contact_form.is_valid():
         try:
