@@ -264,7 +264,7 @@ def _check_organizer(slate: Slate, user) -> None:
         raise DomainError("not_organizer", "Only this slate's organizers write to its supporters.")
 
 
-def _email(*, to: str, slate: Slate, subject: str, body: str) -> mail.Email:
+def _email(*, to: str, slate: Slate, subject: str, body: str, body_html=None) -> mail.Email:
     return mail.Email(
         to=to,
         subject=subject,
@@ -273,7 +273,7 @@ def _email(*, to: str, slate: Slate, subject: str, body: str) -> mail.Email:
         context={
             "slate": slate,
             "body": body,
-            "body_html": render_body(body),
+            "body_html": body_html if body_html is not None else render_body(body),
             "url": public_url(slate.get_absolute_url()),
         },
         category=mail.Category.ORGANIZER_UPDATES,
@@ -401,9 +401,12 @@ def once_key(update_id: int, supporter_id: int) -> str:
     return f"organizer-update:{update_id}:user:{supporter_id}"
 
 
-def _send_one(update: OrganizerUpdate, row: dict) -> tuple[str, str]:
+def _send_one(update: OrganizerUpdate, row: dict, body_html: str) -> tuple[str, str]:
     key = once_key(update.pk, row["supporter_id"])
-    email = _email(to=row["email"], slate=update.slate, subject=update.subject, body=update.body)
+    email = _email(
+        to=row["email"], slate=update.slate, subject=update.subject, body=update.body,
+        body_html=body_html,
+    )  # fmt: skip
     try:
         if mail.send(email, once=key):
             return R.SENT, ""
@@ -443,9 +446,10 @@ def send_batch(update_id: int, number: int) -> int:
         ).order_by("seq").values("pk", "supporter_id", "email")
     )  # fmt: skip
     limiter, outcomes, sent = rate_limiter(), [], 0
+    body_html = render_body(update.body)  # once per batch, not per email
     for row in rows:
         limiter.wait()
-        status, error = _send_one(update, row)
+        status, error = _send_one(update, row, body_html)
         sent += status == R.SENT
         outcomes.append((row["pk"], status, error))
         if len(outcomes) >= SETTLE_EVERY:
