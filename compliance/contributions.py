@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 from escrow.models import LedgerAccount, LedgerEntry
 
@@ -28,12 +28,24 @@ class Contribution:
         return self.amount_cents - self.refunded_cents
 
 
-def donor_group_user_ids(user_id: int) -> list[int]:
+UNREAD = object()
+
+
+def has_merged_donors() -> Exists:
+    """Annotation for a Donor query: whether any donor was merged into this one."""
+    return Exists(Donor.objects.filter(merged_into_id=OuterRef("pk")))
+
+
+def donor_group_user_ids(user_id: int, donor=UNREAD) -> list[int]:
     """The accounts whose contributions add up with ``user_id``'s: its donor, the donor
-    it was merged into, and every donor merged into that one."""
-    donor = Donor.objects.filter(user_id=user_id).only("pk", "merged_into_id").first()
+    it was merged into, and every donor merged into that one. ``donor``: the account's donor
+    (or None: it has none) when the caller has read it already."""
+    if donor is UNREAD:
+        donor = Donor.objects.filter(user_id=user_id).only("pk", "merged_into_id").first()
     if donor is None:
         return [user_id]
+    if donor.merged_into_id is None and getattr(donor, "has_merged", True) is False:
+        return [user_id]  # read with has_merged_donors(): a group of one
     root_id = donor.root_id
     users = set(
         Donor.objects.filter(Q(pk=root_id) | Q(merged_into_id=root_id)).values_list(

@@ -3,7 +3,7 @@ asked for once their giving is itemized. Checked before anything is written."""
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from django.utils import timezone
@@ -56,17 +56,22 @@ def _money(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
 
-def slate_conditions_text(slate: Slate) -> str:
+def slate_conditions_text(slate: Slate, invitations: Iterable | None = None) -> str:
     """The slate's conditions as the pledge page shows them: the threshold rule, the
-    deadline and what happens if it fails. Stored verbatim with each pledge."""
+    deadline and what happens if it fails. Stored verbatim with each pledge. ``invitations``:
+    every invitation of the slate with its candidate, oldest first, if the caller read them."""
     rule = [
         f"at least {slate.threshold_min_signatures} of the invited candidates sign the "
         "coordination agreement"
     ]
-    if slate.required_unsigned_count or slate.invitations.filter(is_required=True).exists():
-        names = ", ".join(
-            str(i.candidate) for i in slate.invitations.filter(is_required=True).order_by("pk")
-        )
+    if invitations is not None:
+        required = [i for i in invitations if i.is_required]
+    elif slate.required_unsigned_count or slate.invitations.filter(is_required=True).exists():
+        required = list(slate.invitations.filter(is_required=True).order_by("pk"))
+    else:
+        required = []
+    if slate.required_unsigned_count or required:
+        names = ", ".join(str(i.candidate) for i in required)
         rule.append(f"these candidates are among them: {names}")
     if slate.threshold_min_money_cents:
         rule.append(f"at least {_money(slate.threshold_min_money_cents)} is pledged")
@@ -91,10 +96,10 @@ def conditions_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def check_conditions_seen(slate: Slate, digest: str | None) -> str:
+def check_conditions_seen(slate: Slate, digest: str | None, invitations=None) -> str:
     """The slate's conditions, refused if they changed since the supporter's page showed
     them (``digest`` of what was shown; None when the caller shows the text itself)."""
-    text = slate_conditions_text(slate)
+    text = slate_conditions_text(slate, invitations)
     if digest is not None and digest != conditions_digest(text):
         raise ComplianceError(
             "conditions_changed",

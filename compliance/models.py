@@ -220,7 +220,8 @@ class PledgeDeclaration(models.Model):
         return f"Declaration for pledge #{self.pledge_id}"
 
     def save(self, *args, **kwargs):
-        if self.pk is not None or PledgeDeclaration.objects.filter(pledge=self.pledge_id).exists():
+        # A second declaration for the same pledge is refused by the one-to-one's unique index.
+        if self.pk is not None:
             raise ValidationError("A pledge's declaration cannot be changed.")
         self.disclosed_conditions_sha256 = hashlib.sha256(
             self.disclosed_conditions.encode()

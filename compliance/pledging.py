@@ -2,6 +2,7 @@
 ``check_money_pledge`` before anything is written (attestations, disclosed conditions, donor
 details, limits), ``record_declaration`` in the same transaction once the pledge exists."""
 
+from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from candidates.models import Candidate
 from pledges.models import Pledge
 
-from .contributions import donor_group_user_ids
+from .contributions import contributions, donor_group_user_ids
 from .declarations import (
     ATTESTATION_TEXT,
     DonorDetails,
@@ -20,8 +21,8 @@ from .declarations import (
 )
 from .errors import ComplianceError
 from .models import Donor, PledgeDeclaration
-from .rules import cycle_on
-from .selectors import PledgeLimitPreview, cycle_aggregate_cents, pledge_limit_preview
+from .rules import RuleBook
+from .selectors import PledgeLimitPreview, donor_annotations, pledge_limit_preview
 from .services import FIELD_LABELS, ensure_donor
 
 
@@ -32,6 +33,7 @@ class CheckedPledge:
     conditions_text: str
     allow_reallocation: bool
     preview: PledgeLimitPreview
+    donor: Donor | None = None  # the supporter's, as read for the check (None: not yet one)
 
 
 def _money(cents: int) -> str:
@@ -58,19 +60,27 @@ def details_needed(
     """The contributor fields still missing when this pledge would take the donor's giving
     to some candidate this cycle above the itemization threshold; else []."""
     at = at or timezone.now()
-    cycle = cycle_on(timezone.localdate(at))
+    rules = preview.rules or RuleBook()
+    cycle = rules.cycle_on(timezone.localdate(at))
     if cycle is None:
         return []
     missing = [name for name in FIELD_LABELS if not getattr(details, name)]
     if not missing:
         return []
-    user_ids = donor_group_user_ids(supporter.pk)
+    if preview.rules is not None:  # what the preview read: the donor's accounts and giving
+        given = preview.given
+    else:
+        given = contributions(
+            user_ids=donor_group_user_ids(supporter.pk),
+            candidate_ids=[line.candidate.pk for line in preview.lines],
+        )
+    in_cycle: dict[int, int] = defaultdict(int)
+    for contribution in given:
+        if cycle.starts_on <= timezone.localdate(contribution.received_at) <= cycle.ends_on:
+            in_cycle[contribution.candidate_id] += contribution.net_cents
     for line in preview.lines:
         share = preview.result.capturable.get(line.candidate.pk, 0)
-        if not share:
-            continue
-        before = cycle_aggregate_cents(user_ids=user_ids, candidate_id=line.candidate.pk, at=at)
-        if before + share > cycle.itemization_threshold_cents:
+        if share and in_cycle[line.candidate.pk] + share > cycle.itemization_threshold_cents:
             return missing
     return []
 
@@ -89,20 +99,29 @@ def check_money_pledge(
     conditions_digest: str | None,
     condition_min_signatures: int | None,
     required_candidate_ids: list[int],
+    invitations: list | None = None,
 ) -> CheckedPledge:
-    """Everything compliance refuses a pledge for, as ComplianceErrors naming the field."""
+    """Everything compliance refuses a pledge for, as ComplianceErrors naming the field.
+    ``invitations``: every invitation of the slate with its candidate, oldest first, if the
+    caller read them (the candidates and the conditions text come from them then)."""
     attested = check_attestations(attestations)
-    slate_text = check_conditions_seen(slate, conditions_digest)
+    slate_text = check_conditions_seen(slate, conditions_digest, invitations)
     given = DonorDetails.from_mapping(donor_details or {}).cleaned()
-    existing = Donor.objects.filter(user_id=supporter.pk).first()
+    existing = Donor.objects.filter(user_id=supporter.pk).annotate(**donor_annotations()).first()
     known = {name: getattr(existing, name) for name in FIELD_LABELS if existing is not None} | {
         "street_2": existing.street_2 if existing else ""
     }
     details = DonorDetails(**(known | given.given()))
-    candidates = list(Candidate.objects.filter(pk__in=candidate_ids).order_by("pk"))
+    if invitations is not None:
+        wanted = set(candidate_ids)
+        candidates = sorted(
+            (i.candidate for i in invitations if i.candidate_id in wanted), key=lambda c: c.pk
+        )
+    else:
+        candidates = list(Candidate.objects.filter(pk__in=candidate_ids).order_by("pk"))
     preview = pledge_limit_preview(
         supporter=supporter, candidates=candidates, amount_cents=amount_cents,
-        weights=weights, allow_reallocation=bool(allow_reallocation),
+        weights=weights, allow_reallocation=bool(allow_reallocation), donor=existing,
     )  # fmt: skip
     if candidates and preview.nothing_fits:
         raise ComplianceError(
@@ -127,7 +146,12 @@ def check_money_pledge(
             + ", ".join(FIELD_LABELS[name] for name in missing) + ".",
             field=missing[0],
         )  # fmt: skip
-    names = [str(c) for c in Candidate.objects.filter(pk__in=required_candidate_ids)]
+    if invitations is not None:
+        by_id = {i.candidate_id: i.candidate for i in invitations}
+        required = [by_id[cid] for cid in required_candidate_ids if cid in by_id]
+        names = [str(c) for c in sorted(required, key=lambda c: (c.full_name, c.pk))]
+    else:
+        names = [str(c) for c in Candidate.objects.filter(pk__in=required_candidate_ids)]
     conditions = (
         slate_text
         + "\n"
@@ -138,16 +162,27 @@ def check_money_pledge(
     )  # fmt: skip
     return CheckedPledge(
         attestations=attested, details=given, conditions_text=conditions,
-        allow_reallocation=bool(allow_reallocation), preview=preview,
+        allow_reallocation=bool(allow_reallocation), preview=preview, donor=existing,
     )  # fmt: skip
 
 
-def record_declaration(*, pledge: Pledge, checked: CheckedPledge) -> PledgeDeclaration:
-    """In the pledge's transaction: the donor's new details, then the immutable record."""
-    existing = PledgeDeclaration.objects.filter(pledge=pledge).first()
-    if existing is not None:  # the same pledge returned again for its idempotency key
-        return existing
-    donor = ensure_donor(pledge.supporter)
+def record_declaration(
+    *, pledge: Pledge, checked: CheckedPledge, new_pledge: bool = False
+) -> PledgeDeclaration:
+    """In the pledge's transaction: the donor's new details, then the immutable record.
+    ``new_pledge``: the pledge was inserted in this transaction, so it has no record yet, and
+    the caller retries its whole transaction when an insert collides (here: the supporter's
+    first donor record, made at the same moment by another of their pledges), so the donor
+    is inserted without a savepoint."""
+    if not new_pledge:
+        existing = PledgeDeclaration.objects.filter(pledge=pledge).first()
+        if existing is not None:  # the same pledge returned again for its idempotency key
+            return existing
+    donor = checked.donor
+    if donor is None and new_pledge:
+        donor = Donor.objects.create(user=pledge.supporter, email=pledge.supporter.email or "")
+    elif donor is None:
+        donor = ensure_donor(pledge.supporter)
     changed = checked.details.given()
     if changed:
         for name, value in changed.items():

@@ -5,9 +5,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
 from candidates.models import Candidate
 
 from .models import ContributionLimit, Election, ElectionCycle, ElectionKind
+
+SHARED_RULES_KEY = "compliance:rulebook"
 
 
 @dataclass(frozen=True)
@@ -25,16 +31,41 @@ class RuleBook:
     The tables hold a handful of rows that staff edit; a release asks them for every pledge
     it captures, so one snapshot per question instead of a query per candidate and rule."""
 
-    def __init__(self) -> None:
-        self.cycles = list(ElectionCycle.objects.order_by("starts_on", "pk"))
+    def __init__(self, rows: tuple | None = None) -> None:
+        cycles, elections, limits = rows if rows is not None else self.read()
+        self.cycles = cycles
         self.elections: dict[int, list[Election]] = defaultdict(list)
-        for row in Election.objects.order_by("pk"):
+        for row in elections:
             self.elections[row.cycle_id].append(row)
-        self.limits = {
-            (row.cycle_id, row.office, row.election_kind, row.state): row.limit_cents
-            for row in ContributionLimit.objects.all()
-        }
+        self.limits = dict(limits)
         self._elections: dict[tuple[str, date], ElectionRef | None] = {}
+
+    @staticmethod
+    def read() -> tuple:
+        return (
+            list(ElectionCycle.objects.order_by("starts_on", "pk")),
+            list(Election.objects.order_by("pk")),
+            [
+                ((row.cycle_id, row.office, row.election_kind, row.state), row.limit_cents)
+                for row in ContributionLimit.objects.all()
+            ],
+        )
+
+    @classmethod
+    def shared(cls) -> "RuleBook":
+        """The rules as kept in the default cache (Redis in production: every process shares
+        one copy) for ``SLATE_COMPLIANCE_RULES_CACHE_SECONDS``: a pledge checks its limits
+        without reading the three tables. Saving or deleting a row through the models (the
+        admin) forgets the copy at once and again when its transaction commits
+        (:func:`forget_shared_rules`); the lifetime bounds a change made any other way."""
+        seconds = settings.SLATE_COMPLIANCE_RULES_CACHE_SECONDS
+        if seconds <= 0:
+            return cls()
+        rows = cache.get(SHARED_RULES_KEY)
+        if rows is None:
+            rows = cls.read()
+            cache.set(SHARED_RULES_KEY, rows, seconds)
+        return cls(rows)
 
     def cycle_on(self, day: date) -> ElectionCycle | None:
         """The cycle containing ``day``; past the last cycle, the last one still applies (its
@@ -97,3 +128,10 @@ def election_on(
 
 def limit_cents(candidate: Candidate, election: ElectionRef | None) -> int | None:
     return RuleBook().limit_cents(candidate, election)
+
+
+def forget_shared_rules(**kwargs) -> None:
+    """A cycle, election or limit changed: the shared copy is dropped now, and again after the
+    change commits (a pledge may have cached the old rows in between)."""
+    cache.delete(SHARED_RULES_KEY)
+    transaction.on_commit(lambda: cache.delete(SHARED_RULES_KEY))

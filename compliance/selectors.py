@@ -6,16 +6,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from candidates.models import Candidate
 from candidates.selectors import valid_signatures
 from escrow.allocation import allocate
+from escrow.models import LedgerAccount, LedgerEntry
 from pledges.models import Pledge
 from pledges.states import PledgeState
 
 from .capping import CappedAllocation, cap_allocation
-from .contributions import contributions, donor_group_user_ids
+from .contributions import (
+    UNREAD,
+    Contribution,
+    contributions,
+    donor_group_user_ids,
+    has_merged_donors,
+)
 from .models import CaptureDecision, Donor, PledgeDeclaration
 from .rules import RuleBook, cycle_on
 
@@ -71,12 +79,15 @@ def capture_context(*, pledge_ids: Iterable[int], candidate_ids: Iterable[int]) 
 def headroom_cents(
     *, user_ids: list[int], candidates: Iterable[Candidate], at: datetime,
     exclude_pledge_id: int | None = None, rules: RuleBook | None = None,
+    given: list[Contribution] | None = None, decisions: list[CaptureDecision] | None = None,
 ) -> dict[int, int | None]:  # fmt: skip
     """Per candidate: how many cents this donor (``user_ids``: the accounts of one donor)
     may still give for the election a contribution made at ``at`` counts toward. None
     where no limit applies. Counts what was captured (net of refunds) for that election and
     what other pledges of the donor were allowed to capture but have not yet. ``rules``: a
-    snapshot already read (else one is read now)."""
+    snapshot already read (else one is read now); ``given``: the donor's contributions to (at
+    least) these candidates, and ``decisions``: their capture decisions not yet captured,
+    already read."""
     candidates = list(candidates)
     by_id = {c.pk: c for c in candidates}
     rules = rules or RuleBook()
@@ -86,16 +97,22 @@ def headroom_cents(
     limited = [cid for cid, limit in limits.items() if limit is not None]
     used: dict[int, int] = defaultdict(int)
     if limited:
-        for contribution in contributions(user_ids=user_ids, candidate_ids=limited):
-            if contribution.pledge_id == exclude_pledge_id:
+        if given is None:
+            given = contributions(user_ids=user_ids, candidate_ids=limited)
+        for contribution in given:
+            if (
+                contribution.pledge_id == exclude_pledge_id
+                or limits.get(contribution.candidate_id) is None
+            ):
                 continue
             candidate = by_id[contribution.candidate_id]
             counts_toward = rules.election_on(candidate.state, _day(contribution.received_at))
             if counts_toward == target[candidate.pk]:
                 used[candidate.pk] += contribution.net_cents
-        decisions = CaptureDecision.objects.filter(
-            pledge__supporter_id__in=user_ids, pledge__state__in=_NOT_YET_CAPTURED
-        ).exclude(pledge_id=exclude_pledge_id)
+        if decisions is None:
+            decisions = CaptureDecision.objects.filter(
+                pledge__supporter_id__in=user_ids, pledge__state__in=_NOT_YET_CAPTURED
+            ).exclude(pledge_id=exclude_pledge_id)
         for decision in decisions:
             for key, cents in decision.capturable.items():
                 cid = int(key)
@@ -186,10 +203,15 @@ class CandidateLimitLine:
 
 @dataclass(frozen=True)
 class PledgeLimitPreview:
-    """What the pledge page tells the donor before they pledge."""
+    """What the pledge page tells the donor before they pledge; with what it read (the rules,
+    the donor's accounts and their contributions to these candidates) for the checks that
+    follow in the same request."""
 
     lines: list[CandidateLimitLine]
     result: CappedAllocation
+    rules: RuleBook | None = None
+    user_ids: tuple[int, ...] = ()
+    given: tuple[Contribution, ...] = ()
 
     @property
     def capped_lines(self) -> list[CandidateLimitLine]:
@@ -200,18 +222,52 @@ class PledgeLimitPreview:
         return self.result.total_cents == 0
 
 
+def donor_annotations() -> dict:
+    """For a Donor query whose rows feed ``pledge_limit_preview``: whether anyone was merged
+    into the donor, whether its account ever gave (a capture in the ledger) and whether a
+    capture decision of its pledges is still open, so a donor on their own who never gave
+    costs the preview no reads of the ledger or the decisions."""
+    account_pledges = {"pledge__supporter_id": OuterRef("user_id")}
+    return {
+        "has_merged": has_merged_donors(),
+        "has_given": Exists(
+            LedgerEntry.objects.filter(account=LedgerAccount.CANDIDATE_PAYABLE, **account_pledges)
+        ),
+        "has_open_decisions": Exists(
+            CaptureDecision.objects.filter(pledge__state__in=_NOT_YET_CAPTURED, **account_pledges)
+        ),
+    }
+
+
 def pledge_limit_preview(
     *, supporter, candidates: list[Candidate], amount_cents: int,
     weights: Mapping[int, int] | None, allow_reallocation: bool, at: datetime | None = None,
+    donor=UNREAD,
 ) -> PledgeLimitPreview:  # fmt: skip
     """The pledge's planned split (the supporter's weights, else equal among ``candidates``:
     the slate's invited candidates, as if all sign) checked against what the donor already
-    gave each candidate, as at ``at`` (now)."""
+    gave each candidate, as at ``at`` (now). ``donor``: the supporter's Donor row (or None),
+    if the caller read it already."""
     at = at or timezone.now()
     ids = [c.pk for c in candidates]
     planned = allocate(amount_cents, ids, weights) if ids else {}
-    user_ids = donor_group_user_ids(supporter.pk) if supporter.pk else []
-    headroom = headroom_cents(user_ids=user_ids, candidates=candidates, at=at)
+    user_ids = donor_group_user_ids(supporter.pk, donor) if supporter.pk else []
+    rules = RuleBook.shared()
+    # No donor record yet: nothing was ever captured or decided for this account (captures
+    # are decided under the donor's lock, which makes the record first). A donor read with
+    # donor_annotations() and in a group of one says whether it gave or has decisions open.
+    alone = donor is not UNREAD and user_ids == [supporter.pk]
+    never_gave = donor is None or (alone and getattr(donor, "has_given", True) is False)
+    nothing_open = donor is None or (alone and getattr(donor, "has_open_decisions", True) is False)
+    given = (
+        contributions(user_ids=user_ids, candidate_ids=ids)
+        if ids and user_ids and not never_gave
+        else []
+    )
+    headroom = headroom_cents(
+        user_ids=user_ids, candidates=candidates, at=at, rules=rules, given=given,
+        decisions=[] if nothing_open else None,
+    )  # fmt: skip
     result = cap_allocation(
         planned, headroom, recipients=ids, allow_reallocation=allow_reallocation,
         names={c.pk: c.full_name for c in candidates},
@@ -221,7 +277,9 @@ def pledge_limit_preview(
         for c in candidates
         if c.pk in planned
     ]
-    return PledgeLimitPreview(lines=lines, result=result)
+    return PledgeLimitPreview(
+        lines=lines, result=result, rules=rules, user_ids=tuple(user_ids), given=tuple(given)
+    )
 
 
 def cycle_aggregate_cents(*, user_ids: list[int], candidate_id: int, at: datetime) -> int:

@@ -5,6 +5,7 @@ import logging
 from collections import defaultdict
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from pledges import services as pledge_services
@@ -88,7 +89,13 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
     replacement card is charged at once."""
     result = stripe_gateway.retrieve_setup_intent(setup_intent_id)
     with transaction.atomic():
-        card_setup = CardSetup.objects.select_for_update().get(setup_intent_id=setup_intent_id)
+        # Only the card setup's row is locked here (the pledge's slate id, which never
+        # changes, comes along so that locking the pledge next needs no lookup).
+        card_setup = (
+            CardSetup.objects.select_for_update(of=("self",))
+            .annotate(pledge_slate_id=F("pledge__slate_id"))
+            .get(setup_intent_id=setup_intent_id)
+        )
         if card_setup.status != CardSetup.Status.SUCCEEDED:
             if result.status != "succeeded" or not result.payment_method_id:
                 card_setup.last_error = (result.last_error_code or result.status or "")[:500]
@@ -101,10 +108,11 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
                 update_fields=["status", "payment_method_id", "last_error", "updated_at"]
             )
         # Locked before its state is read, so a cancel or void landing meanwhile is seen.
-        pledge = lock_pledge(card_setup.pledge_id)
+        pledge = lock_pledge(card_setup.pledge_id, card_setup.pledge_slate_id)
         if pledge.state == PledgeState.PENDING_CARD:
             try:
-                pledge = pledge_services.commit_money_pledge(
+                # Both locks are held: committed without taking them again.
+                pledge = pledge_services.commit_locked_money_pledge(
                     pledge=pledge, reason="card saved with Stripe"
                 )
             except pledge_services.PledgeError as exc:

@@ -4,7 +4,7 @@ the pledge's history and its slate's totals."""
 
 from collections.abc import Collection, Iterable, Mapping
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate
@@ -37,7 +37,8 @@ from .validation import (
     check_referral,
     check_volunteer_offer,
     clean_supporter_state,
-    invited_candidate_ids,
+    invited_among,
+    slate_invitations,
 )
 
 __all__ = ["PledgeError"]  # re-exported: callers catch pledges.services.PledgeError
@@ -78,15 +79,12 @@ def _apply_state_change(
     counts = pledge_counts(after) - pledge_counts(before)
     was_live, is_live_now = bool(before and before.live), after.live
     if was_live != is_live_now:
-        supporter, _ = SlateSupporter.objects.get_or_create(
-            slate_id=pledge.slate_id, supporter_id=pledge.supporter_id
+        step = 1 if is_live_now else -1
+        now = _add_live_pledge(
+            slate_id=pledge.slate_id, supporter_id=pledge.supporter_id, step=step
         )
-        supporter = SlateSupporter.objects.select_for_update().get(pk=supporter.pk)
-        previous = supporter.live_pledge_count
-        supporter.live_pledge_count = previous + (1 if is_live_now else -1)
-        supporter.save(update_fields=["live_pledge_count"])
-        if (previous == 0) != (supporter.live_pledge_count == 0):
-            counts = counts + Counts(supporter_count=1 if is_live_now else -1)
+        if (now - step == 0) != (now == 0):
+            counts = counts + Counts(supporter_count=step)
     breakdown = breakdown_difference(pledge_breakdown(after), pledge_breakdown(before))
     if not counts.is_zero() or breakdown:
         slate_counters.apply_counts_delta(
@@ -103,6 +101,33 @@ def _apply_state_change(
         from . import tasks  # tasks import this module
 
         enqueue_on_commit(tasks.notify_supporter, pledge.pk, notice)
+
+
+def _add_live_pledge(*, slate_id: int, supporter_id: int, step: int) -> int:
+    """Add ``step`` (+1 or -1) to the supporter's live pledges on the slate, creating their row
+    on the first; return the new count. One statement that takes the row's lock, so two pledges
+    of one supporter changing at once count one after the other. (A pledge stops being live
+    only after it was counted, so the row exists then; the upsert is for the +1, whose
+    proposed row passes the count's CHECK.)"""
+    with connection.cursor() as cursor:
+        if step > 0:
+            cursor.execute(
+                "INSERT INTO pledges_slatesupporter (slate_id, supporter_id, live_pledge_count) "
+                "VALUES (%s, %s, %s) ON CONFLICT (slate_id, supporter_id) DO UPDATE "
+                "SET live_pledge_count = pledges_slatesupporter.live_pledge_count "
+                "+ EXCLUDED.live_pledge_count RETURNING live_pledge_count",
+                [slate_id, supporter_id, step],
+            )
+        else:
+            cursor.execute(
+                "UPDATE pledges_slatesupporter SET live_pledge_count = live_pledge_count + %s "
+                "WHERE slate_id = %s AND supporter_id = %s RETURNING live_pledge_count",
+                [step, slate_id, supporter_id],
+            )
+        row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError(f"supporter {supporter_id} has no live pledge on slate {slate_id}")
+    return row[0]
 
 
 @transaction.atomic
@@ -189,10 +214,12 @@ def transition_locked_pledge(
 # --- Creating pledges -------------------------------------------------------------------------
 
 
+def _clean_key(idempotency_key: str) -> str:
+    return clean_text(idempotency_key, field="idempotency_key", error=PledgeError, max_length=64)
+
+
 def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
-    idempotency_key = clean_text(
-        idempotency_key, field="idempotency_key", error=PledgeError, max_length=64
-    )
+    idempotency_key = _clean_key(idempotency_key)
     if not idempotency_key:
         return None
     return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
@@ -215,7 +242,6 @@ def _create(pledge: Pledge, *, actor, reason: str) -> Pledge:
     return pledge
 
 
-@transaction.atomic
 def create_money_pledge(
     *,
     supporter,
@@ -242,12 +268,49 @@ def create_money_pledge(
     donor's giving would pass the itemization threshold without ``donor_details``, or when
     part of it is over a candidate's limit and ``accept_limit_cap`` is not set. The
     attestations, the exact conditions and ``allow_reallocation`` (consent that money over a
-    limit goes to the other signed candidates) are stored with the pledge, immutable."""
+    limit goes to the other signed candidates) are stored with the pledge, immutable.
+
+    Sent again with the same ``idempotency_key`` it returns the first pledge, whatever the
+    checks would now say: the key is looked up only when something refuses or collides, so a
+    new pledge pays no query for it. Its one transaction takes no savepoint: when an insert
+    collides with a concurrent one (the same key sent twice at once, or the supporter's first
+    donor record made by another of their pledges), the whole transaction rolls back and the
+    pledge is found, or made once more."""
+    arguments = dict(
+        supporter=supporter, slate=slate, amount_cents=amount_cents,
+        supporter_state=supporter_state, condition_min_signatures=condition_min_signatures,
+        condition_candidate_ids=condition_candidate_ids, allocation=allocation,
+        referred_by=referred_by, idempotency_key=_clean_key(idempotency_key),
+        attestations=attestations, donor_details=donor_details,
+        allow_reallocation=allow_reallocation, accept_limit_cap=accept_limit_cap,
+        conditions_digest=conditions_digest,
+    )  # fmt: skip
+    key = arguments["idempotency_key"]
+    try:
+        return _create_money_pledge(**arguments)
+    except PledgeError:
+        existing = _existing_for_key(supporter, key)
+        if existing is not None:
+            return existing
+        raise
+    except IntegrityError:
+        existing = _existing_for_key(supporter, key)
+        if existing is not None:
+            return existing
+    return _create_money_pledge(**arguments)
+
+
+@transaction.atomic
+def _create_money_pledge(
+    *, supporter, slate: Slate, amount_cents: int, supporter_state: str,
+    condition_min_signatures: int | None, condition_candidate_ids: Iterable[int],
+    allocation: Mapping[int, int] | None, referred_by: PartnerOrganization | None,
+    idempotency_key: str, attestations: Mapping[str, bool] | None,
+    donor_details: Mapping[str, str] | None, allow_reallocation: bool, accept_limit_cap: bool,
+    conditions_digest: str | None,
+) -> Pledge:  # fmt: skip
     from compliance import pledging
 
-    existing = _existing_for_key(supporter, idempotency_key)
-    if existing is not None:
-        return existing
     try:
         pledging.check_attestations(attestations)
     except pledging.ComplianceError as exc:
@@ -255,7 +318,8 @@ def create_money_pledge(
     check_amount(amount_cents)
     slate = _lock_slate_shared(slate)
     _require_accepting(slate)
-    invited = invited_candidate_ids(slate)
+    invitations = slate_invitations(slate)
+    invited = invited_among(invitations)
     required_ids = check_conditions(
         slate, condition_min_signatures, condition_candidate_ids, invited
     )
@@ -268,31 +332,30 @@ def create_money_pledge(
             donor_details=donor_details, allow_reallocation=allow_reallocation,
             accept_limit_cap=accept_limit_cap, conditions_digest=conditions_digest,
             condition_min_signatures=condition_min_signatures, required_candidate_ids=required_ids,
+            invitations=invitations,
         )  # fmt: skip
     except pledging.ComplianceError as exc:
         raise PledgeError(exc.code, exc.message, field=exc.field) from None
-    pledge = _create(
-        Pledge(
-            supporter=supporter,
-            slate=slate,
-            kind=PledgeKind.MONEY,
-            state=INITIAL_STATE_BY_KIND[PledgeKind.MONEY],
-            amount_cents=amount_cents,
-            supporter_state=clean_supporter_state(supporter_state),
-            condition_min_signatures=condition_min_signatures,
-            referred_by=referred_by,
-            idempotency_key=idempotency_key or "",
-        ),
-        actor=supporter,
-        reason="pledged",
+    pledge = Pledge(
+        supporter=supporter,
+        slate=slate,
+        kind=PledgeKind.MONEY,
+        state=INITIAL_STATE_BY_KIND[PledgeKind.MONEY],
+        amount_cents=amount_cents,
+        supporter_state=clean_supporter_state(supporter_state),
+        condition_min_signatures=condition_min_signatures,
+        referred_by=referred_by,
+        idempotency_key=idempotency_key,
     )
+    pledge.save(force_insert=True)  # a collision rolls the whole transaction back (above)
+    _apply_state_change(pledge, None, actor=supporter, reason="pledged")
     if required_ids:
         pledge.condition_required_candidates.set(Candidate.objects.filter(pk__in=required_ids))
     PledgeAllocation.objects.bulk_create(
         PledgeAllocation(pledge=pledge, candidate_id=cid, weight_bps=w)
         for cid, w in weights.items()
     )
-    pledging.record_declaration(pledge=pledge, checked=checked)
+    pledging.record_declaration(pledge=pledge, checked=checked, new_pledge=True)
     return pledge
 
 
@@ -388,15 +451,27 @@ def commit_money_pledge(*, pledge: Pledge, reason: str = "card saved") -> Pledge
     Refused once the slate's deadline has passed: only what was committed before it counts
     toward the threshold (the deadline job may not have run yet). Checked under the slate's
     shared lock, which the deadline job's lock waits for."""
-    slate = _lock_slate_shared(pledge.slate)
-    if slate.deadline <= timezone.now():
+    _lock_slate_shared(pledge.slate)
+    # The slate's shared lock is held: lock the pledge and change it (transition_pledge would
+    # take the slate's lock a second time).
+    locked = (
+        Pledge.objects.select_for_update(of=("self",)).select_related("slate").get(pk=pledge.pk)
+    )
+    return commit_locked_money_pledge(pledge=locked, reason=reason)
+
+
+def commit_locked_money_pledge(*, pledge: Pledge, reason: str = "card saved") -> Pledge:
+    """``commit_money_pledge`` for a caller that already holds, in its open transaction, the
+    slate's shared lock and the pledge's row lock, and passes that locked row read with its
+    slate (escrow, when the card is saved): the same refusal, no lock taken twice."""
+    if pledge.slate.deadline <= timezone.now():
         raise PledgeError(
             "deadline_passed",
             "The slate's deadline passed before this card was saved; the pledge no longer "
             "counts and nothing will be charged.",
             field="slate",
         )
-    return transition_pledge(pledge=pledge, to_state=PledgeState.COMMITTED, reason=reason)
+    return transition_locked_pledge(pledge=pledge, to_state=PledgeState.COMMITTED, reason=reason)
 
 
 @transaction.atomic

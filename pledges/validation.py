@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 
-from candidates.selectors import active_invitations
+from candidates.models import Invitation
+from candidates.selectors import ACTIVE_INVITATION_STATUSES, active_invitations
 from slate.errors import DomainError
 from slate.geography import US_STATE_CODES
 from slate.models import PartnerOrganization, Slate
@@ -97,6 +98,17 @@ def check_referral(referred_by: PartnerOrganization | None, slate: Slate) -> Non
 
 def invited_candidate_ids(slate: Slate) -> set[int]:
     return set(active_invitations(slate).values_list("candidate_id", flat=True))
+
+
+def slate_invitations(slate: Slate) -> list[Invitation]:
+    """Every invitation of the slate with its candidate, oldest first (one query): the
+    invited candidates and the required ones, for the checks and the conditions text."""
+    return list(Invitation.objects.filter(slate=slate).select_related("candidate").order_by("pk"))
+
+
+def invited_among(invitations: Iterable[Invitation]) -> set[int]:
+    """``invited_candidate_ids`` from invitations already read."""
+    return {i.candidate_id for i in invitations if i.status in ACTIVE_INVITATION_STATUSES}
 
 
 def check_conditions(

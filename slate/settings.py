@@ -364,6 +364,11 @@ SLATE_VOID_CHUNK_SIZE = env_int("SLATE_VOID_CHUNK_SIZE", 500)
 # kept this long in the default cache (slate.page_cache); 0 turns the cache off.
 SLATE_PUBLIC_PAGE_CACHE_SECONDS = env_int("SLATE_PUBLIC_PAGE_CACHE_SECONDS", 5)
 
+# The contribution rules (cycles, elections, limits) a pledge is checked against are kept this
+# long in the default cache (compliance.rules.RuleBook.shared); saving one through the admin
+# forgets them at once. 0 reads them on every pledge.
+SLATE_COMPLIANCE_RULES_CACHE_SECONDS = env_int("SLATE_COMPLIANCE_RULES_CACHE_SECONDS", 60)
+
 # --- Escrow -----------------------------------------------------------------------------------
 # A card authorization lapses after about 7 days (Visa merchant-initiated: 4 days 18 hours);
 # holds are placed this close to the deadline and renewed before they lapse.

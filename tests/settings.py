@@ -31,3 +31,6 @@ CACHES = {
 SLATE_PUBLIC_PAGE_CACHE_SECONDS = 0
 # Organizer updates go out as fast as the test can send them (tests that pace them set a rate).
 SLATE_UPDATE_SENDS_PER_SECOND = 0
+# Contribution rules are read fresh in tests (a rolled-back test's rules must not be kept for
+# the next); tests/pledges/test_intake_queries.py turns the shared copy on.
+SLATE_COMPLIANCE_RULES_CACHE_SECONDS = 0

@@ -80,15 +80,15 @@ def test_a_card_confirmed_for_a_pledge_that_moved_meanwhile_is_refused_cleanly(
         payment_method_id=stripe_gateway.create_test_payment_method(card_number=GOOD),
         idempotency_key="browser",
     )
-    commit = pledge_services.commit_money_pledge
+    commit = pledge_services.commit_locked_money_pledge
 
     def cancelled_meanwhile(*, pledge, **kwargs):
         pledge_services.transition_pledge(
             pledge=pledge, to_state=PledgeState.CANCELLED, reason="cancelled in another tab"
         )
-        return commit(pledge=Pledge.objects.get(pk=pledge.pk), **kwargs)
+        return commit(pledge=Pledge.objects.select_related("slate").get(pk=pledge.pk), **kwargs)
 
-    monkeypatch.setattr(pledge_services, "commit_money_pledge", cancelled_meanwhile)
+    monkeypatch.setattr(pledge_services, "commit_locked_money_pledge", cancelled_meanwhile)
     client.force_login(supporter)
     response = client.post(f"/pledges/{pledge.pk}/card/confirm/", follow=True)
 
