@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from candidates import asks
 from candidates import services as candidate_services
 from candidates.selectors import current_agreement_version
 from compliance.declarations import ATTESTED
@@ -15,6 +16,7 @@ from slate import services as slate_services
 from slate.errors import DomainError
 from slate.models import Slate
 from tests.factories import UserFactory, make_open_slate, organizer_of, slate_candidates
+from volunteers import room
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +78,15 @@ def _cases(slate):
             ),
             slate=slate, actor=organizer, statement=NUL,
         ),
+        "asker name": lambda: asks.request_ask_by_email(
+            slate=slate, candidate=slate_candidates(slate)[1], name=NUL, email="a@example.org"
+        ),
+        "signer contact note": lambda: candidate_services.set_signer_contact(
+            candidate=candidate, actor=candidate.user, note=NUL
+        ),
+        "staff email not text": lambda: room.add_staff(
+            candidate=candidate, actor=candidate.user, email=12
+        ),
     }  # fmt: skip
 
 
@@ -84,7 +95,8 @@ EXPECTED_FIELD = {
     "candidate state not text": "state", "agreement text": "text", "typed name": "typed_name",
     "zip code": "zip_code", "zip code not text": "zip_code", "availability": "availability",
     "idempotency key": "idempotency_key", "supporter state": "supporter_state",
-    "endorsement statement": "statement",
+    "endorsement statement": "statement", "asker name": "name", "signer contact note": "note",
+    "staff email not text": "email",
 }  # fmt: skip
 CASE_NAMES = sorted(EXPECTED_FIELD)
 

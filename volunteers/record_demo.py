@@ -5,7 +5,8 @@ of the demo candidate (``staff@slate.test``) who sees the room.
 
 Runs after ``pledges.demo.seed_demo`` (it needs the demo's organizer, signers and
 supporters) at the real time, and does nothing once its slate exists. No email goes out: the
-seed is quiet.
+seed is quiet. The staff member's two-factor is the demo's (``accounts.demo``), given by the
+seed command afterwards.
 """
 
 from datetime import timedelta
@@ -15,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.demo import ensure_demo_totp
 from candidates import services as candidate_services
 from candidates import votes
 from candidates.models import Candidate, VoteRecord
@@ -124,7 +124,6 @@ def seed_record_demo(*, stdout=None) -> VoteRecord | None:
                 source_url="https://clerk.house.gov/Votes/",
                 votes={c.pk: VOTES.get(c.full_name, "yes") for c in signers}, announce=False,
             )  # fmt: skip
-    ensure_demo_totp(domain=DEMO_DOMAIN)  # the staff member's role needs two-factor
     if stdout is not None:
         stdout.write(
             f"Locked slate with a vote record: {RECORD_SLATE_NAME} at /slates/{RECORD_SLATE_SLUG}/"
