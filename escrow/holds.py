@@ -28,6 +28,7 @@ from .payments import (
 )
 from .selectors import open_payment
 from .splits import ReleaseContext, decide_capture, nothing_capturable
+from .states import move_status
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def record_refused_payment(*, payment_id: int, error) -> Payment:
         pledge, payment = lock_payment(payment_id)
         if payment.status != Payment.Status.CREATING:
             return payment
-        payment.status = Payment.Status.FAILED
+        move_status(payment, Payment.Status.FAILED)
         payment.last_error = f"{error.code}: {error.message}"[:500]
         payment.save(update_fields=["status", "last_error", "updated_at"])
         if payment.purpose == Payment.Purpose.CHARGE and pledge.state == PledgeState.COMMITTED:
@@ -152,7 +153,7 @@ def capture_payment(
             if decision.total_cents == 0:
                 raise nothing_capturable(decision)
             payment.capture_cents = decision.total_cents
-            payment.status = Payment.Status.CAPTURING
+            move_status(payment, Payment.Status.CAPTURING)
             payment.save(update_fields=["status", "capture_cents", "updated_at"])
     return act_and_record(
         payment,
@@ -197,7 +198,7 @@ def cancel_payment(*, payment_id: int, purpose: str, reason: str = "") -> Paymen
         # flight any more: if Stripe has no intent for it now, it never will.
         create_settled = payment.updated_at <= timezone.now() - payment_stale_after()
         if not resuming:
-            payment.status = Payment.Status.CANCELING
+            move_status(payment, Payment.Status.CANCELING)
             payment.cancel_purpose, payment.cancel_reason = purpose, reason[:500]
             payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])
     if payment.payment_intent_id is None:
@@ -252,14 +253,14 @@ def settle_unknown_create(*, payment_id: int, final: bool = True) -> Payment:
             return payment  # recorded meanwhile by whoever sent it
         if payment.status == Payment.Status.CANCELING:
             if final:
-                payment.status = Payment.Status.CANCELED
+                move_status(payment, Payment.Status.CANCELED)
                 payment.save(update_fields=["status", "updated_at"])
                 move_pledge_after_cancel(pledge, payment)
             return payment
         if payment.status != Payment.Status.CREATING:
             return payment
         if not pledge_payable(pledge):
-            payment.status = Payment.Status.CANCELED
+            move_status(payment, Payment.Status.CANCELED)
             payment.cancel_purpose = CancelPurpose.ENDED
             payment.cancel_reason = f"never sent again: the pledge is {pledge.state}"
             payment.save(update_fields=["status", "cancel_purpose", "cancel_reason", "updated_at"])

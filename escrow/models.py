@@ -16,6 +16,14 @@ from candidates.models import Candidate
 from pledges.models import Pledge
 from slate.models import Slate
 
+from .states import (
+    PAYMENT_IN_FLIGHT,
+    PAYMENT_OPEN,
+    PaymentStatus,
+    PayoutStatus,
+    RefundStatus,
+)
+
 
 class StripeCustomer(models.Model):
     user = models.OneToOneField(
@@ -62,19 +70,10 @@ class Payment(models.Model):
         HOLD = "hold", "Authorization hold"
         CHARGE = "charge", "Off-session charge"
 
-    class Status(models.TextChoices):
-        CREATING = "creating", "Creating"  # row written; Stripe call not known to succeed
-        REQUIRES_CAPTURE = "requires_capture", "Held"
-        CAPTURING = "capturing", "Capturing"  # capture sent; result not yet recorded
-        SUCCEEDED = "succeeded", "Captured"
-        REQUIRES_ACTION = "requires_action", "Needs the supporter"
-        CANCELING = "canceling", "Canceling"
-        CANCELED = "canceled", "Canceled"
-        FAILED = "failed", "Failed"
-
-    IN_FLIGHT = (Status.CREATING, Status.CAPTURING, Status.CANCELING)
-    OPEN = (Status.CREATING, Status.REQUIRES_CAPTURE, Status.CAPTURING, Status.REQUIRES_ACTION,
-            Status.CANCELING)  # fmt: skip
+    # The statuses, their table of moves and their groups: ``escrow.states``.
+    Status = PaymentStatus
+    IN_FLIGHT = PAYMENT_IN_FLIGHT
+    OPEN = PAYMENT_OPEN
 
     pledge = models.ForeignKey(Pledge, on_delete=models.PROTECT, related_name="payments")
     card_setup = models.ForeignKey(
@@ -123,15 +122,7 @@ class Payment(models.Model):
             # At most one open payment per pledge: a second hold can never be placed beside one.
             models.UniqueConstraint(
                 fields=["pledge"],
-                condition=Q(
-                    status__in=[
-                        "creating",
-                        "requires_capture",
-                        "capturing",
-                        "requires_action",
-                        "canceling",
-                    ]
-                ),
+                condition=Q(status__in=list(PAYMENT_OPEN)),
                 name="payment_one_open_per_pledge",
             ),
             models.CheckConstraint(
@@ -153,14 +144,7 @@ class Payment(models.Model):
 class Payout(models.Model):
     """Money owed to one candidate from one slate's release, and its transfer."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        PAID = "paid", "Paid"
-        RECORDED = "recorded", "Recorded for the treasurer"
-        FAILED = "failed", "Failed"
-        # Refunds taken since it was scheduled left nothing to send (see payouts.send_payout).
-        CANCELED = "canceled", "Canceled: nothing left owed"
+    Status = PayoutStatus  # its table of moves and groups: ``escrow.states``
 
     slate = models.ForeignKey(Slate, on_delete=models.PROTECT, related_name="payouts")
     candidate = models.ForeignKey(Candidate, on_delete=models.PROTECT, related_name="payouts")
@@ -336,10 +320,7 @@ class PayoutDestinationChange(models.Model):
 class Refund(models.Model):
     """Money given back to a supporter from a captured payment, all or part of it."""
 
-    class Status(models.TextChoices):
-        CREATING = "creating", "Creating"  # row written; Stripe call not known to succeed
-        SUCCEEDED = "succeeded", "Refunded"
-        FAILED = "failed", "Failed"
+    Status = RefundStatus  # its table of moves and groups: ``escrow.states``
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     number = models.PositiveSmallIntegerField()

@@ -16,7 +16,7 @@ from slate.models import Slate, SlateTransition
 from slate.templatetags.money import dollars
 
 from .models import Payment, Payout, Refund, SupporterNotice, WebhookEvent
-from .payouts import SENT
+from .states import PAYOUT_SENT
 
 REMIND_EVERY = timedelta(hours=48)
 
@@ -203,7 +203,7 @@ def notify_payout(*, payout_id: int, now=None) -> bool:
             .select_related("slate", "candidate__user")
             .get(pk=payout_id)
         )
-        if payout.status not in SENT:
+        if payout.status not in PAYOUT_SENT:
             return False
         if payout.candidate_notified_at is not None:
             return False
@@ -229,7 +229,7 @@ def payout_ids_not_notified(*, sent_before) -> list[int]:
     """Sent payouts whose candidate was never told (the notice task was lost)."""
     return list(
         Payout.objects.filter(
-            status__in=SENT,
+            status__in=PAYOUT_SENT,
             candidate_notified_at__isnull=True,
             paid_at__lte=sent_before,
         ).values_list("pk", flat=True)

@@ -30,6 +30,7 @@ from .ledger import Posting, post
 from .locks import lock_payment
 from .models import LedgerAccount, Payment, Refund
 from .splits import credited_parts
+from .states import move_allowed, move_status
 
 logger = logging.getLogger(__name__)
 A = LedgerAccount
@@ -208,59 +209,97 @@ def _record_payment_intent(*, payment_id, result, pledge_id, slate_id) -> tuple[
         status = result.status
         if status in LIVE_INTENT_STATUSES and _unwanted(pledge, payment, status):
             return payment, _let_go_of_unwanted_intent(pledge, payment, learned_id)
-        if status == "requires_capture":
-            if payment.status in (Payment.Status.CREATING, Payment.Status.REQUIRES_ACTION):
-                payment.status = Payment.Status.REQUIRES_CAPTURE
-                payment.expires_at = timezone.now() + hold_validity()
-                payment.save()
-                _post_hold(payment)
-                if pledge.state in (PledgeState.COMMITTED, PledgeState.NEEDS_ACTION):
-                    pledge_services.transition_locked_pledge(
-                        pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
-                    )
-        elif status == "succeeded":
-            if payment.status == Payment.Status.SUCCEEDED:
-                pass
-            elif _unwanted(pledge, payment, status):
-                _book_unwanted_success(pledge, payment, result)
-            else:
-                captured = result.amount_received_cents or payment.amount_cents
-                payment.status = Payment.Status.SUCCEEDED
-                payment.captured_cents = captured
-                payment.save()
-                _post_hold_release(payment, "captured")
-                caps = _post_capture(pledge, payment, captured)
-                if pledge.state != PledgeState.CAPTURED:
-                    reason = "payment captured"
-                    if captured < pledge.amount_cents:
-                        reason += f" ({captured} of {pledge.amount_cents} cents)"
-                    pledge_services.transition_locked_pledge(
-                        pledge=pledge, to_state=PledgeState.CAPTURED,
-                        reason=" ".join([reason, *caps])[:500], captured_cents=captured,
-                    )  # fmt: skip
-        elif status == "canceled":
-            if payment.status != Payment.Status.CANCELED:
-                payment.status = Payment.Status.CANCELED
-                payment.save()
-                _post_hold_release(payment, "canceled")
-                move_pledge_after_cancel(pledge, payment)
-        elif status in ("requires_action", "requires_payment_method", "requires_confirmation"):
-            if payment.status not in (Payment.Status.REQUIRES_ACTION, Payment.Status.SUCCEEDED):
-                payment.status = Payment.Status.REQUIRES_ACTION
-                payment.last_error = (result.last_error_code or result.decline_code or status)[:500]
-                payment.save()
-                _post_hold_release(payment, "needs the supporter")
-                if pledge.state in (PledgeState.COMMITTED, PledgeState.AUTHORIZED):
-                    pledge_services.transition_locked_pledge(
-                        pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
-                        reason=f"card needs the supporter: {payment.last_error}",
-                    )  # fmt: skip
-                enqueue_named_on_commit("escrow.tasks.notify_needs_action", payment.pk)
-        else:
+        on_status = ON_INTENT_STATUS.get(status)
+        if on_status is None:
             logger.warning("payment %s: unexpected PaymentIntent status %s", payment_id, status)
+        else:
+            on_status(pledge, payment, result)
         if learned_id:
             payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
         return payment, False
+
+
+# --- What each PaymentIntent status does to a payment we still want ------------------------------
+# Each runs under the payment's lock and moves it only where ``states.PAYMENT_TRANSITIONS``
+# allows: an answer that arrives twice, or late, finds the payment moved on and changes nothing.
+
+
+def _on_held(pledge: Pledge, payment: Payment, result) -> None:
+    """``requires_capture``: the bank agreed to the hold."""
+    if not move_allowed(Payment.Status, payment.status, Payment.Status.REQUIRES_CAPTURE):
+        return
+    move_status(payment, Payment.Status.REQUIRES_CAPTURE)
+    payment.expires_at = timezone.now() + hold_validity()
+    payment.save()
+    _post_hold(payment)
+    if pledge.state in (PledgeState.COMMITTED, PledgeState.NEEDS_ACTION):
+        pledge_services.transition_locked_pledge(
+            pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
+        )
+
+
+def _on_paid(pledge: Pledge, payment: Payment, result) -> None:
+    """``succeeded``: Stripe took the money (a capture, or a charge)."""
+    if payment.status == Payment.Status.SUCCEEDED:
+        return
+    if _unwanted(pledge, payment, result.status):
+        _book_unwanted_success(pledge, payment, result)
+        return
+    captured = result.amount_received_cents or payment.amount_cents
+    move_status(payment, Payment.Status.SUCCEEDED)
+    payment.captured_cents = captured
+    payment.save()
+    _post_hold_release(payment, "captured")
+    caps = _post_capture(pledge, payment, captured)
+    if pledge.state != PledgeState.CAPTURED:
+        reason = "payment captured"
+        if captured < pledge.amount_cents:
+            reason += f" ({captured} of {pledge.amount_cents} cents)"
+        pledge_services.transition_locked_pledge(
+            pledge=pledge, to_state=PledgeState.CAPTURED,
+            reason=" ".join([reason, *caps])[:500], captured_cents=captured,
+        )  # fmt: skip
+
+
+def _on_canceled(pledge: Pledge, payment: Payment, result) -> None:
+    """``canceled``: the hold is let go (by us, or it lapsed at Stripe)."""
+    if payment.status == Payment.Status.CANCELED:
+        return
+    if not move_allowed(Payment.Status, payment.status, Payment.Status.CANCELED):
+        # Captured money leaves only through refunds; a canceled intent cannot have paid.
+        logger.warning("payment %s is %s; Stripe says canceled", payment.pk, payment.status)
+        return
+    move_status(payment, Payment.Status.CANCELED)
+    payment.save()
+    _post_hold_release(payment, "canceled")
+    move_pledge_after_cancel(pledge, payment)
+
+
+def _on_needs_supporter(pledge: Pledge, payment: Payment, result) -> None:
+    """``requires_action`` (3-D Secure), ``requires_payment_method`` (declined) or
+    ``requires_confirmation``: the supporter has to act; they are told."""
+    if not move_allowed(Payment.Status, payment.status, Payment.Status.REQUIRES_ACTION):
+        return
+    move_status(payment, Payment.Status.REQUIRES_ACTION)
+    payment.last_error = (result.last_error_code or result.decline_code or result.status)[:500]
+    payment.save()
+    _post_hold_release(payment, "needs the supporter")
+    if pledge.state in (PledgeState.COMMITTED, PledgeState.AUTHORIZED):
+        pledge_services.transition_locked_pledge(
+            pledge=pledge, to_state=PledgeState.NEEDS_ACTION,
+            reason=f"card needs the supporter: {payment.last_error}",
+        )  # fmt: skip
+    enqueue_named_on_commit("escrow.tasks.notify_needs_action", payment.pk)
+
+
+ON_INTENT_STATUS = {
+    "requires_capture": _on_held,
+    "succeeded": _on_paid,
+    "canceled": _on_canceled,
+    "requires_action": _on_needs_supporter,
+    "requires_payment_method": _on_needs_supporter,
+    "requires_confirmation": _on_needs_supporter,
+}
 
 
 def _let_go_of_unwanted_intent(pledge: Pledge, payment: Payment, learned_id: bool) -> bool:
@@ -273,7 +312,7 @@ def _let_go_of_unwanted_intent(pledge: Pledge, payment: Payment, learned_id: boo
         payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
         return True
     if payment.status != Payment.Status.CANCELING:
-        payment.status = Payment.Status.CANCELING
+        move_status(payment, Payment.Status.CANCELING)
         payment.cancel_purpose = CancelPurpose.ENDED
         payment.cancel_reason = "the pledge ended while its payment was being made"
         payment.save()
@@ -291,7 +330,7 @@ def _book_unwanted_success(pledge: Pledge, payment: Payment, result) -> Refund:
     state and no contribution limit counts it) and refund it in full at once. The refund row
     is written here, in the same transaction, so the sweeper sends it if its task is lost."""
     captured = result.amount_received_cents or payment.amount_cents
-    payment.status = Payment.Status.SUCCEEDED
+    move_status(payment, Payment.Status.SUCCEEDED)
     payment.captured_cents = captured
     payment.unwanted_at = timezone.now()
     payment.save()

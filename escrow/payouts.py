@@ -18,7 +18,7 @@ from slate import services as slate_services
 from slate.errors import DomainError
 from slate.queue import enqueue_named_on_commit
 
-from . import stripe_gateway
+from . import stripe_gateway, stripe_payouts
 from .ledger import Posting, post
 from .models import (
     CandidatePayoutAccount,
@@ -28,11 +28,10 @@ from .models import (
     Payout,
     PayoutDestinationChange,
 )
-from .selectors import RESERVED_PAYOUT_STATUSES, candidate_unreserved_cents
+from .selectors import candidate_unreserved_cents
+from .states import PAYOUT_RESERVED, move_status
 
 A = LedgerAccount
-SENT = (Payout.Status.PAID, Payout.Status.RECORDED)
-RESERVED = RESERVED_PAYOUT_STATUSES
 
 
 def schedule_payouts(*, slate_id: int) -> list[Payout]:
@@ -81,12 +80,12 @@ def send_payout(*, payout_id: int) -> Payout:
                 payout.candidate_id, payout.slate_id, excluding_payout_id=payout.pk
             )
             if owed <= 0:
-                payout.status = Payout.Status.CANCELED
+                move_status(payout, Payout.Status.CANCELED)
                 payout.needs_attention = False
                 payout.save(update_fields=["status", "needs_attention"])
                 return payout
             payout.amount_cents = min(payout.amount_cents, owed)
-            payout.status = Payout.Status.SENDING
+            move_status(payout, Payout.Status.SENDING)
             payout.sending_started_at = timezone.now()
             payout.save(update_fields=["amount_cents", "status", "sending_started_at"])
         elif payout.status != Payout.Status.SENDING:
@@ -94,7 +93,7 @@ def send_payout(*, payout_id: int) -> Payout:
     key = f"payout-{payout.pk}-transfer"  # the ledger's key: one posting whatever the attempt
     if payout.destination_account_id:
         try:
-            result = stripe_gateway.payout_gateway().transfer(
+            result = stripe_payouts.payout_gateway().transfer(
                 destination_account_id=payout.destination_account_id,
                 amount_cents=payout.amount_cents,
                 currency=payout.currency,
@@ -116,7 +115,7 @@ def send_payout(*, payout_id: int) -> Payout:
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status != Payout.Status.SENDING:
             return payout
-        payout.status = final
+        move_status(payout, final)
         payout.transfer_id = transfer_id
         payout.paid_at = timezone.now()
         update = ["status", "transfer_id", "paid_at"]
@@ -151,7 +150,7 @@ def _fail_payout(*, payout_id: int, error: stripe_gateway.GatewayError) -> Payou
         payout = Payout.objects.select_for_update().get(pk=payout_id)
         if payout.status != Payout.Status.SENDING:
             return payout
-        payout.status = Payout.Status.FAILED
+        move_status(payout, Payout.Status.FAILED)
         payout.last_error = f"{error.code}: {error.message}"[:500]
         payout.needs_attention = True
         payout.save(update_fields=["status", "last_error", "needs_attention"])
@@ -181,7 +180,7 @@ def send_failed_payout_again(*, payout_id: int, actor) -> Payout:
         account = CandidatePayoutAccount.objects.filter(candidate_id=payout.candidate_id).first()
         payout.destination_account_id = account.stripe_account_id if account else ""
         payout.attempt += 1
-        payout.status = Payout.Status.PENDING
+        move_status(payout, Payout.Status.PENDING)
         payout.last_error = ""
         payout.needs_attention = False
         payout.save(
@@ -233,7 +232,7 @@ def payouts_not_disbursed():
     """Money the candidates are owed that has not left yet: unsent, failed, or recorded for
     the treasurer and not yet sent by them. The conduit's 10-day limit applies to all of it."""
     return Payout.objects.filter(
-        Q(status__in=RESERVED) | Q(status=Payout.Status.RECORDED, disbursed_at__isnull=True)
+        Q(status__in=PAYOUT_RESERVED) | Q(status=Payout.Status.RECORDED, disbursed_at__isnull=True)
     )
 
 

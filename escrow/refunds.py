@@ -19,6 +19,7 @@ from .ledger import Posting, post
 from .locks import lock_payment
 from .models import LedgerAccount, Payment, Refund
 from .selectors import candidate_unreserved_cents, refund_shares
+from .states import move_status
 
 A = LedgerAccount
 
@@ -99,7 +100,7 @@ def _fail_refund(*, refund_id: int, error: str, stripe_refund_id: str | None = N
         refund = Refund.objects.select_for_update().get(pk=refund_id)
         if refund.status != Refund.Status.CREATING:
             return refund
-        refund.status = Refund.Status.FAILED
+        move_status(refund, Refund.Status.FAILED)
         refund.last_error = error[:500]
         refund.stripe_refund_id = stripe_refund_id
         refund.save(update_fields=["status", "last_error", "stripe_refund_id"])
@@ -120,7 +121,7 @@ def record_refund(*, refund_id: int, stripe_refund_id: str, status: str) -> Refu
                 error=f"Stripe answered the refund with status {status}",
             )  # fmt: skip
         refund.stripe_refund_id = stripe_refund_id
-        refund.status = Refund.Status.SUCCEEDED
+        move_status(refund, Refund.Status.SUCCEEDED)
         refund.save(update_fields=["status", "stripe_refund_id"])
         payment.refunded_cents += refund.amount_cents
         payment.save(update_fields=["refunded_cents", "updated_at"])

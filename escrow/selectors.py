@@ -23,6 +23,7 @@ from .models import (
     Payout,
     Refund,
 )
+from .states import PAYOUT_RESERVED, PAYOUT_SENT
 
 A = LedgerAccount
 
@@ -39,11 +40,6 @@ def candidate_payable_cents(candidate_id: int, slate_id: int | None = None) -> i
     if slate_id is not None:
         filters["slate_id"] = slate_id
     return -balance(A.CANDIDATE_PAYABLE, **filters)
-
-
-# Money set aside for a payout not yet posted as paid: a failed one keeps its amount until it
-# is sent again.
-RESERVED_PAYOUT_STATUSES = (Payout.Status.PENDING, Payout.Status.SENDING, Payout.Status.FAILED)
 
 
 def refund_shares(payment: Payment, amount_cents: int) -> dict[int, int]:
@@ -69,7 +65,7 @@ def candidate_unreserved_cents(
     neither can change under it."""
     reserved = (
         Payout.objects.filter(
-            slate_id=slate_id, candidate_id=candidate_id, status__in=RESERVED_PAYOUT_STATUSES
+            slate_id=slate_id, candidate_id=candidate_id, status__in=PAYOUT_RESERVED
         )
         .exclude(pk=excluding_payout_id)
         .aggregate(s=Sum("amount_cents"))["s"]
@@ -241,9 +237,7 @@ def released_by_candidate(slate_id: int) -> dict[int, tuple[int, int]]:
         .annotate(total=Sum("amount_cents"))
     )
     paid = dict(
-        Payout.objects.filter(
-            slate_id=slate_id, status__in=(Payout.Status.PAID, Payout.Status.RECORDED)
-        )
+        Payout.objects.filter(slate_id=slate_id, status__in=PAYOUT_SENT)
         .values_list("candidate_id")
         .annotate(total=Sum("amount_cents"))
     )
