@@ -18,7 +18,7 @@ from escrow.event_payloads import forget_person_in_events
 from escrow.models import Payment, Refund
 from pledges.models import Pledge, PledgeEvent, SignOnRequest
 from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 
 from .contributions import contributions
 from .errors import ComplianceError
@@ -171,9 +171,7 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
     forget_person_in_events(user=user)
     # Saved cards are detached from the Stripe customer once this commits (the sweeper
     # finishes it if that task is lost), so nothing can ever charge them again.
-    from escrow.tasks import forget_saved_cards
-
-    enqueue_on_commit(forget_saved_cards, user.pk)
+    enqueue_named_on_commit("escrow.tasks.forget_saved_cards", user.pk)
     return DeletionRequest.objects.create(user=user, requested_at=now, completed_at=now, kept=kept)
 
 

@@ -5,8 +5,12 @@ order, so each handler asks Stripe for the object's current state and records th
 are the exception (see ``_handle``).
 """
 
+import json
 import logging
+from typing import Any
 
+import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -20,6 +24,7 @@ from .event_payloads import books_view
 from .models import CardSetup, Payment, WebhookEvent
 from .payments import record_payment_intent
 from .refunds import adopt_refunds_made_in_stripe
+from .stripe_results import WebhookSignatureError
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +37,30 @@ PAYMENT_INTENT_EVENTS = {
 }
 
 
+def construct_webhook_event(*, payload: bytes, signature_header: str | None) -> dict[str, Any]:
+    """The verified event as a plain dict; WebhookSignatureError for anything doubtful."""
+    secret = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        raise WebhookSignatureError("STRIPE_WEBHOOK_SECRET is not set")
+    if not signature_header:
+        raise WebhookSignatureError("no Stripe-Signature header")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload, signature_header, secret, stripe.Webhook.DEFAULT_TOLERANCE
+        )
+        event = json.loads(payload)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookSignatureError(exc.user_message or str(exc)) from exc
+    except ValueError as exc:  # bad JSON, or bytes that are not UTF-8
+        raise WebhookSignatureError(f"unreadable payload: {exc}") from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise WebhookSignatureError("payload is not a Stripe event")
+    return event
+
+
 def receive(*, payload: bytes, signature_header: str) -> tuple[WebhookEvent, bool]:
     """Verify and store an event. Returns (event, created). Raises WebhookSignatureError."""
-    event = stripe_gateway.construct_webhook_event(
-        payload=payload, signature_header=signature_header
-    )
+    event = construct_webhook_event(payload=payload, signature_header=signature_header)
     try:
         with transaction.atomic():
             row = WebhookEvent.objects.create(

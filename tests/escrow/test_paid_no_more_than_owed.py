@@ -4,7 +4,7 @@ posted, and a payout is sent for what is owed when it is sent (issue 14, item 3)
 import pytest
 from django.contrib.auth.models import Permission
 
-from escrow import errors, payouts, refunds, release, stripe_gateway
+from escrow import errors, payouts, refunds, release, stripe_gateway, stripe_payouts
 from escrow.models import CandidatePayoutAccount, Payment, Payout, Refund
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, candidate_payouts, ledger_problems
@@ -26,7 +26,7 @@ def captured(localstripe):
     pledge = pledge_with_card(slate, amount_cents=10_000)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
     release.release_pledge(pledge_id=pledge.pk)
-    stripe_gateway.payout_gateway().clear()
+    stripe_payouts.payout_gateway().clear()
     payment = Payment.objects.get(pledge=pledge, status=Payment.Status.SUCCEEDED)
     return slate, candidate, payment
 
@@ -99,7 +99,7 @@ def test_send_again_after_a_refund_in_stripe_pays_only_what_is_still_owed(failed
     refund_in_stripe_dashboard(payment, 2_500)
     sent = payouts.send_failed_payout_again(payout_id=payout.pk, actor=treasurer())
     assert (sent.status, sent.amount_cents) == (Payout.Status.PAID, 7_500)
-    [transfer] = stripe_gateway.payout_gateway().transfers
+    [transfer] = stripe_payouts.payout_gateway().transfers
     assert (transfer.amount_cents, transfer.destination_account_id) == (7_500, "acct_candidate")
     assert candidate_payable_cents(candidate.pk, slate.pk) == 0
     assert payouts.schedule_payouts(slate_id=slate.pk) == []
@@ -111,7 +111,7 @@ def test_a_payout_with_nothing_left_owed_is_canceled_not_sent(failed_payout):
     refund_in_stripe_dashboard(payment, 10_000)
     canceled = payouts.send_failed_payout_again(payout_id=payout.pk, actor=treasurer())
     assert canceled.status == Payout.Status.CANCELED
-    assert stripe_gateway.payout_gateway().transfers == []
+    assert stripe_payouts.payout_gateway().transfers == []
     assert list(candidate_payouts(candidate.pk)) == []  # nothing "sent to you"
     assert payouts.schedule_payouts(slate_id=slate.pk) == []
     assert_books_sound(slate)

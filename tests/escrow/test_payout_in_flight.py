@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 from django.core import mail
 from django.utils import timezone
 
-from escrow import payouts, release, stripe_gateway, sweeper
+from escrow import payouts, release, stripe_gateway, stripe_payouts, sweeper
 from escrow.models import CandidatePayoutAccount, Payout
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, ledger_problems
@@ -72,7 +72,7 @@ def test_the_sweeper_leaves_a_payout_alone_while_its_transfer_is_in_flight(
                 sweeper.sweep()  # the beat sweep, while this transfer is still in flight
             return stripe_gateway.TransferResult(id="tr_1", status="paid")
 
-    monkeypatch.setattr(stripe_gateway, "payout_gateway", SweptMidTransfer)
+    monkeypatch.setattr(stripe_payouts, "payout_gateway", SweptMidTransfer)
     sent = payouts.send_payout(payout_id=payout.pk)
     assert calls == [f"payout-{payout.pk}-transfer"]
     assert (sent.status, sent.transfer_id) == (Payout.Status.PAID, "tr_1")
@@ -93,7 +93,7 @@ def test_the_sweeper_resends_a_payout_stuck_sending_with_the_same_key(
                 raise stripe_gateway.GatewayError("api_connection_error", "lost", retryable=True)
             return stripe_gateway.TransferResult(id="tr_1", status="paid")
 
-    monkeypatch.setattr(stripe_gateway, "payout_gateway", Lost)
+    monkeypatch.setattr(stripe_payouts, "payout_gateway", Lost)
     with pytest.raises(stripe_gateway.GatewayError):
         payouts.send_payout(payout_id=payout.pk)
     sweeper.sweep()  # too soon: it may still be on its way

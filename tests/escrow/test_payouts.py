@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from escrow import payouts, release, stripe_gateway, tasks
+from escrow import payouts, release, stripe_gateway, stripe_payouts, tasks
 from escrow.models import CandidatePayoutAccount, Payout
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import candidate_payable_cents, ledger_problems
@@ -32,7 +32,7 @@ def owed(localstripe):
     pledge = pledge_with_card(slate, amount_cents=3_001)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
     release.release_pledge(pledge_id=pledge.pk)
-    stripe_gateway.payout_gateway().clear()
+    stripe_payouts.payout_gateway().clear()
     return slate, first, second
 
 
@@ -48,7 +48,7 @@ def test_each_candidate_is_paid_what_is_owed_once(owed):
     assert by_candidate[first.pk].status == Payout.Status.PAID
     assert by_candidate[first.pk].transfer_id.startswith("tr_rec_")
     assert by_candidate[second.pk].status == Payout.Status.RECORDED  # for the treasurer
-    transfers = stripe_gateway.payout_gateway().transfers
+    transfers = stripe_payouts.payout_gateway().transfers
     assert [(t.destination_account_id, t.amount_cents) for t in transfers] == [
         ("acct_first", by_candidate[first.pk].amount_cents)
     ]
@@ -324,7 +324,7 @@ def test_a_payout_the_sweeper_cannot_resume_does_not_stop_the_sweep(owed, monkey
         def transfer(self, **_):
             raise stripe_gateway.GatewayError("api_error", "try later", retryable=True)
 
-    monkeypatch.setattr(stripe_gateway, "payout_gateway", lambda: Unavailable())
+    monkeypatch.setattr(stripe_payouts, "payout_gateway", lambda: Unavailable())
     counts = sweeper.sweep(now=timezone.now() + timedelta(hours=1))
     assert counts["payouts"] == 2
     # The Connect payout is still sending; the treasurer's one needed no Stripe call.
@@ -344,6 +344,6 @@ def test_with_the_real_gateway_a_candidate_without_connect_is_paid_by_the_treasu
     recorded = Payout.objects.get(candidate=second)
     assert (recorded.status, recorded.transfer_id) == (Payout.Status.RECORDED, "")
     assert candidate_payable_cents(second.pk, slate.pk) == 0
-    assert stripe_gateway.payout_gateway().__class__ is stripe_gateway.StripeConnectPayouts
+    assert stripe_payouts.payout_gateway().__class__ is stripe_payouts.StripeConnectPayouts
     assert ledger_problems() == []
     assert reconcile_slate(slate) == []

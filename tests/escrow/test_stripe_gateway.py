@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from escrow import stripe_gateway as gateway
+from escrow import stripe_payouts, webhooks
 from escrow.stripe_gateway import GatewayError, WebhookSignatureError
 
 from .conftest import free_port
@@ -686,7 +687,7 @@ def test_webhook_signature_from_localstripe(localstripe, webhook_receiver, setti
     payload, signature = webhook_receiver.wait_for("payment_intent.succeeded", charged.id)
 
     assert signature.startswith("t=")
-    event = gateway.construct_webhook_event(payload=payload, signature_header=signature)
+    event = webhooks.construct_webhook_event(payload=payload, signature_header=signature)
     assert isinstance(event, dict)
     assert event["type"] == "payment_intent.succeeded"
     assert event["id"].startswith("evt_")
@@ -696,17 +697,17 @@ def test_webhook_signature_from_localstripe(localstripe, webhook_receiver, setti
     tampered = payload.replace(b'"amount": 1234', b'"amount": 9999')
     assert tampered != payload
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=tampered, signature_header=signature)
+        webhooks.construct_webhook_event(payload=tampered, signature_header=signature)
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=payload, signature_header="")
+        webhooks.construct_webhook_event(payload=payload, signature_header="")
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=payload, signature_header="t=1,v1=deadbeef")
+        webhooks.construct_webhook_event(payload=payload, signature_header="t=1,v1=deadbeef")
     settings.STRIPE_WEBHOOK_SECRET = "whsec_other"
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=payload, signature_header=signature)
+        webhooks.construct_webhook_event(payload=payload, signature_header=signature)
     settings.STRIPE_WEBHOOK_SECRET = ""
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=payload, signature_header=signature)
+        webhooks.construct_webhook_event(payload=payload, signature_header=signature)
 
 
 def test_webhook_with_a_good_signature_over_a_bad_payload_is_refused(settings):
@@ -717,7 +718,7 @@ def test_webhook_with_a_good_signature_over_a_bad_payload_is_refused(settings):
             b"whsec_test_slate", str(now).encode() + b"." + payload, hashlib.sha256
         ).hexdigest()
         with pytest.raises(WebhookSignatureError):
-            gateway.construct_webhook_event(
+            webhooks.construct_webhook_event(
                 payload=payload, signature_header=f"t={now},v1={digest}"
             )
 
@@ -730,14 +731,14 @@ def test_old_webhook_is_refused(settings):
         b"whsec_test_slate", str(then).encode() + b"." + payload, hashlib.sha256
     ).hexdigest()
     with pytest.raises(WebhookSignatureError):
-        gateway.construct_webhook_event(payload=payload, signature_header=f"t={then},v1={digest}")
+        webhooks.construct_webhook_event(payload=payload, signature_header=f"t={then},v1={digest}")
 
 
 # --- payouts ----------------------------------------------------------------------------------
 
 
 def test_recording_payouts_are_deterministic():
-    payouts = gateway.RecordingPayouts()
+    payouts = stripe_payouts.RecordingPayouts()
     args = {
         "destination_account_id": "acct_candidate1",
         "amount_cents": 12345,
@@ -753,9 +754,9 @@ def test_recording_payouts_are_deterministic():
     assert first.id == "tr_rec_" + hashlib.sha256(b"allocation-3-transfer").hexdigest()[:16]
     assert first.status == "recorded"
     assert other.id != first.id
-    assert gateway.RecordingPayouts().transfer(idempotency_key="allocation-3-transfer", **args) == (
-        first
-    )
+    assert stripe_payouts.RecordingPayouts().transfer(
+        idempotency_key="allocation-3-transfer", **args
+    ) == (first)
     assert [t.id for t in payouts.transfers] == [first.id, other.id]
     assert payouts.transfers[0].metadata == {"allocation_id": "3"}
     with pytest.raises(GatewayError) as reused:
@@ -767,18 +768,18 @@ def test_recording_payouts_are_deterministic():
 
 def test_payout_gateway_follows_the_setting(settings):
     del settings.SLATE_PAYOUT_GATEWAY  # absent: the default
-    assert isinstance(gateway.payout_gateway(), gateway.RecordingPayouts)
-    assert gateway.payout_gateway() is gateway.payout_gateway()
+    assert isinstance(stripe_payouts.payout_gateway(), stripe_payouts.RecordingPayouts)
+    assert stripe_payouts.payout_gateway() is stripe_payouts.payout_gateway()
     settings.SLATE_PAYOUT_GATEWAY = "stripe_connect"
-    assert isinstance(gateway.payout_gateway(), gateway.StripeConnectPayouts)
+    assert isinstance(stripe_payouts.payout_gateway(), stripe_payouts.StripeConnectPayouts)
     settings.SLATE_PAYOUT_GATEWAY = "carrier_pigeon"
     with pytest.raises(ValueError, match="carrier_pigeon"):
-        gateway.payout_gateway()
+        stripe_payouts.payout_gateway()
 
 
 def test_stripe_connect_transfer_is_not_served_by_localstripe(localstripe):
     with pytest.raises(GatewayError) as missing:
-        gateway.StripeConnectPayouts().transfer(
+        stripe_payouts.StripeConnectPayouts().transfer(
             destination_account_id="acct_candidate1",
             amount_cents=100,
             currency="usd",
@@ -790,7 +791,7 @@ def test_stripe_connect_transfer_is_not_served_by_localstripe(localstripe):
 
 def test_stripe_connect_transfer_request(stub_stripe):
     stub_stripe.body = {"id": "tr_1", "object": "transfer", "reversed": False, "amount": 100}
-    result = gateway.StripeConnectPayouts().transfer(
+    result = stripe_payouts.StripeConnectPayouts().transfer(
         destination_account_id="acct_candidate1",
         amount_cents=100,
         currency="usd",

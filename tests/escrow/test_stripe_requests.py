@@ -18,6 +18,7 @@ from stripe._payment_method_service import PaymentMethodService
 from stripe._setup_intent_service import SetupIntentService
 
 from escrow import stripe_gateway as gateway
+from escrow import stripe_payouts
 from escrow.stripe_gateway import GatewayError
 from tests.stripe_params import RECORDER, StripeCall, StripeRequestRecorder, check_call
 
@@ -185,7 +186,7 @@ def test_every_gateway_request_is_recorded_and_matches_the_sdk(localstripe, sett
     gateway.cancel(payment_intent_id=second_hold.id, idempotency_key="cancel-2")
     gateway.detach_payment_method(payment_method_id=method, idempotency_key="detach-1")
     with pytest.raises(GatewayError):  # localstripe has no Connect: 404, but it was sent
-        gateway.StripeConnectPayouts().transfer(
+        stripe_payouts.StripeConnectPayouts().transfer(
             destination_account_id="acct_1",
             amount_cents=100,
             currency="usd",

@@ -21,6 +21,7 @@ import pytest
 from django.utils import timezone
 
 from escrow import stripe_gateway as gateway
+from escrow import stripe_results as results
 from escrow.stripe_gateway import PaymentIntentResult
 
 FIXTURES = Path(__file__).parent / "stripe_fixtures" / "fixtures3.json"
@@ -104,7 +105,7 @@ def expanded(request) -> bool:
 def test_a_hold_the_bank_agreed_to(expanded):
     charge = charge_of("", captured=False, amount_captured=0)
     intent = payment_intent("requires_capture", charge, expanded=expanded, amount_capturable=AMOUNT)
-    result = gateway._payment_intent_result(intent)
+    result = results.payment_intent_result(intent)
     assert result == expected(intent, amount_capturable_cents=AMOUNT)
     assert not result.needs_action
 
@@ -112,7 +113,7 @@ def test_a_hold_the_bank_agreed_to(expanded):
 def test_a_payment_captured_in_full(expanded):
     charge = charge_of("", captured=True, amount_captured=AMOUNT)
     intent = payment_intent("succeeded", charge, expanded=expanded, amount_received=AMOUNT)
-    assert gateway._payment_intent_result(intent) == expected(intent, amount_received_cents=AMOUNT)
+    assert results.payment_intent_result(intent) == expected(intent, amount_received_cents=AMOUNT)
 
 
 def test_a_hold_captured_in_part(expanded):
@@ -120,14 +121,14 @@ def test_a_hold_captured_in_part(expanded):
     taken; the remainder is released, not refunded (localstripe books it as a refund)."""
     charge = charge_of("", captured=True, amount_captured=4_000, refunded=False)
     intent = payment_intent("succeeded", charge, expanded=expanded, amount_received=4_000)
-    assert gateway._payment_intent_result(intent) == expected(intent, amount_received_cents=4_000)
+    assert results.payment_intent_result(intent) == expected(intent, amount_received_cents=4_000)
 
 
 def test_a_payment_waiting_for_authentication(expanded):
     intent = payment_intent(
         "requires_action", None, expanded=expanded, next_action={"type": "use_stripe_sdk"}
     )
-    result = gateway._payment_intent_result(intent)
+    result = results.payment_intent_result(intent)
     assert result == expected(intent)
     assert result.needs_action
 
@@ -151,7 +152,7 @@ def test_a_declined_payment(expanded):
     intent = payment_intent(
         "requires_payment_method", charge, expanded=expanded, last_payment_error=error
     )
-    result = gateway._payment_intent_result(intent)
+    result = results.payment_intent_result(intent)
     assert result == expected(
         intent,
         last_error_code="card_declined",
@@ -172,13 +173,13 @@ def test_a_voided_hold(expanded):
         canceled_at=1_234_567_890,
         cancellation_reason="requested_by_customer",
     )
-    assert gateway._payment_intent_result(intent) == expected(intent)
+    assert results.payment_intent_result(intent) == expected(intent)
 
 
 @pytest.mark.parametrize("status", ["requires_confirmation", "processing"])
 def test_other_statuses_pass_through(status, expanded):
     intent = payment_intent(status, None, expanded=expanded)
-    result = gateway._payment_intent_result(intent)
+    result = results.payment_intent_result(intent)
     assert result == expected(intent)
     assert not result.needs_action
 
@@ -186,7 +187,7 @@ def test_other_statuses_pass_through(status, expanded):
 def test_stripes_example_payment_intent_as_published():
     """Its ``last_payment_error`` carries a type but no code: no code is made up."""
     intent = example("payment_intent")
-    result = gateway._payment_intent_result(intent)
+    result = results.payment_intent_result(intent)
     assert (result.status, result.amount_cents, result.currency) == (
         "requires_payment_method",
         1099,
@@ -202,7 +203,7 @@ def test_stripes_example_payment_intent_as_published():
 
 def test_a_setup_intent_waiting_for_a_card():
     intent = example("setup_intent")
-    result = gateway._setup_intent_result(intent)
+    result = results.setup_intent_result(intent)
     assert result == gateway.SetupIntentResult(
         id="seti_1Pgag7B7WZ01zgkWSgwGdb8Z",
         status="requires_payment_method",
@@ -223,7 +224,7 @@ def test_a_setup_intent_that_saved_a_card(expanded_method):
         last_setup_error=None,
         payment_method=method if expanded_method else "pm_1",
     )
-    result = gateway._setup_intent_result(intent)
+    result = results.setup_intent_result(intent)
     assert (result.status, result.payment_method_id, result.last_error_code) == (
         "succeeded",
         "pm_1",
@@ -237,7 +238,7 @@ def test_a_setup_intent_whose_card_was_declined():
         "setup_intent",
         last_setup_error={"type": "card_error", "code": "card_declined", "message": "declined"},
     )
-    assert gateway._setup_intent_result(intent).last_error_code == "card_declined"
+    assert results.setup_intent_result(intent).last_error_code == "card_declined"
 
 
 # --- Charge and BalanceTransaction: the fee -------------------------------------------------
@@ -245,15 +246,15 @@ def test_a_setup_intent_whose_card_was_declined():
 
 def test_the_fee_of_a_charge_whose_balance_transaction_was_expanded():
     fee = example("balance_transaction", fee=175, net=AMOUNT - 175, amount=AMOUNT)
-    assert gateway._balance_transaction_fee(fee) == 175
-    assert gateway._charge_fee(charge_of("pi_1", balance_transaction=fee)) == 175
-    assert gateway._balance_transaction_fee(example("balance_transaction")) == 0
+    assert results.balance_transaction_fee(fee) == 175
+    assert results.charge_fee(charge_of("pi_1", balance_transaction=fee)) == 175
+    assert results.balance_transaction_fee(example("balance_transaction")) == 0
 
 
 def test_no_fee_while_the_charge_has_no_balance_transaction_or_it_is_an_id():
-    assert gateway._charge_fee(charge_of("pi_1", balance_transaction=None)) is None
-    assert gateway._charge_fee(example("charge")) is None  # "txn_...": not expanded
-    assert gateway._charge_fee("ch_1PgafuB7WZ01zgkWXYmPNZs8") is None  # latest_charge as id
+    assert results.charge_fee(charge_of("pi_1", balance_transaction=None)) is None
+    assert results.charge_fee(example("charge")) is None  # "txn_...": not expanded
+    assert results.charge_fee("ch_1PgafuB7WZ01zgkWXYmPNZs8") is None  # latest_charge as id
 
 
 def test_retrieve_charge_fee_reads_stripes_expanded_intent(settings):
@@ -277,7 +278,7 @@ def test_retrieve_charge_fee_reads_stripes_expanded_intent(settings):
 
 
 def test_stripes_example_charge_made_without_an_intent():
-    assert gateway._charge_result(example("charge")) == gateway.ChargeResult(
+    assert results.charge_result(example("charge")) == gateway.ChargeResult(
         id="ch_1PgafuB7WZ01zgkWXYmPNZs8",
         payment_intent_id=None,
         customer_id=None,
@@ -306,7 +307,7 @@ def test_a_charge_of_one_of_our_intents(expanded_fields):
     )
     if expanded_fields:
         charge.update(payment_intent=intent, customer=customer)
-    result = gateway._charge_result(charge)
+    result = results.charge_result(charge)
     assert (result.payment_intent_id, result.customer_id) == (intent["id"], "cus_1")
     assert (result.amount_cents, result.amount_refunded_cents, result.captured) == (
         AMOUNT,
@@ -325,18 +326,18 @@ def test_a_charge_captured_in_part_takes_what_was_captured_not_what_was_authoriz
     charge = charge_of(
         None, captured=True, amount_captured=4_000, amount_refunded=0, refunded=False
     )
-    result = gateway._charge_result(charge)
+    result = results.charge_result(charge)
     assert (result.amount_cents, result.amount_captured_cents) == (AMOUNT, 4_000)
     assert result.outstanding_cents == 4_000
     assert _orphan_facts(result)["amount_cents"] == 4_000
-    refunded_in_part = gateway._charge_result({**charge, "amount_refunded": 1_500})
+    refunded_in_part = results.charge_result({**charge, "amount_refunded": 1_500})
     assert _orphan_facts(refunded_in_part)["amount_cents"] == 2_500
-    refunded_whole = gateway._charge_result({**charge, "amount_refunded": 4_000})
+    refunded_whole = results.charge_result({**charge, "amount_refunded": 4_000})
     assert _orphan_facts(refunded_whole) is None
 
 
 def test_a_hold_not_captured_holds_the_whole_authorization():
-    held = gateway._charge_result(charge_of(None, captured=False, amount_captured=0))
+    held = results.charge_result(charge_of(None, captured=False, amount_captured=0))
     assert held.outstanding_cents == AMOUNT
 
 
@@ -345,25 +346,25 @@ def test_a_hold_not_captured_holds_the_whole_authorization():
 
 def test_a_refund():
     refund = example("refund", payment_intent="pi_1", metadata={"refund_id": "3"})
-    assert gateway._refund_result(refund) == gateway.RefundResult(
+    assert results.refund_result(refund) == gateway.RefundResult(
         id="re_1Pgc72B7WZ01zgkWqPvrRrPE",
         status="succeeded",
         amount_cents=100,
         metadata={"refund_id": "3"},
     )
     pending = example("refund", status="pending")
-    assert gateway._refund_result(pending).status == "pending"
+    assert results.refund_result(pending).status == "pending"
 
 
 # --- Transfer ---------------------------------------------------------------------------------
 
 
 def test_a_transfer_is_paid_when_created_and_reversed_when_reversed():
-    assert gateway._transfer_result(example("transfer")) == gateway.TransferResult(
+    assert results.transfer_result(example("transfer")) == gateway.TransferResult(
         id="tr_1Pgc7BB7WZ01zgkWVJfE40RX", status="paid"
     )
     reversed_ = example("transfer", reversed=True, amount_reversed=1100)
-    assert gateway._transfer_result(reversed_).status == "reversed"
+    assert results.transfer_result(reversed_).status == "reversed"
 
 
 # --- Dispute ----------------------------------------------------------------------------------
