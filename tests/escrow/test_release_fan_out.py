@@ -199,7 +199,7 @@ def test_a_chunk_reads_its_shared_data_once_and_each_capture_costs_the_same(
     _locked_for_release(slate, monkeypatch)
     ids = [p.pk for p in pledges]
 
-    # A first pledge on its own warms the per-process cache of the slate's final signers.
+    # A first pledge on its own, so that whatever a process reads only once is read already.
     _settle_with_context(slate, ids[:1])
     three = _settle_with_context(slate, ids[1:4])
     five = _settle_with_context(slate, ids[4:9])
