@@ -33,6 +33,7 @@ run: $(VENV)/.installed-runtime
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	DATABASE_URL=sqlite:///:memory: $(BIN)/python manage.py makemigrations --check --dry-run
 
 # The API's OpenAPI schema, checked in; tests/api/test_schema.py fails when it is stale.

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from escrow import selectors as escrow_selectors
 from slate.selectors import PUBLIC_STATES, public_slates, slate_progress
 
 from . import asks, profiles, selectors, services
@@ -69,12 +68,7 @@ def home(request):
                 "asks": asks.ask_count(slate, candidate),
             }
         )
-    payouts = escrow_selectors.candidate_payouts(candidate.pk)
-    return render(
-        request,
-        "candidates/home.html",
-        {"candidate": candidate, "rows": rows, "payouts": payouts},
-    )
+    return render(request, "candidates/home.html", {"candidate": candidate, "rows": rows})
 
 
 @login_required

@@ -15,7 +15,7 @@ from datetime import date
 from django.utils import timezone
 
 from candidates.models import Candidate
-from organizing.exports import safe_cell, usd
+from slate.csv_cells import safe_cell, usd
 from slate.models import Slate
 
 from .contributions import contributions

@@ -7,16 +7,18 @@ from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from candidates.selectors import candidate_for_user
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate.errors import DomainError
 
-from . import stripe_gateway, webhooks
+from . import selectors, stripe_gateway, webhooks
 from .cards import card_can_be_saved, confirm_card_setup, start_card_setup
 from .errors import EscrowError
 from .models import CardSetup
@@ -206,3 +208,13 @@ def stripe_webhook(request):
     except stripe_gateway.WebhookSignatureError:
         return HttpResponse("invalid signature", status=400, content_type="text/plain")
     return JsonResponse({"received": event.event_id, "duplicate": not created})
+
+
+@login_required
+def candidate_payouts(request):
+    """A candidate's share of each released slate they signed, and where that money is."""
+    candidate = candidate_for_user(request.user)
+    if candidate is None:
+        raise PermissionDenied("This account has no candidate profile.")
+    payouts = selectors.candidate_payouts(candidate.pk)
+    return render(request, "escrow/candidate_payouts.html", {"payouts": payouts})

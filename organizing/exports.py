@@ -13,8 +13,7 @@ from django.core.exceptions import ObjectDoesNotExist
 
 from pledges.selectors import EXPORT_CHUNK, pledges_for_export
 from pledges.states import PledgeKind
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from slate.csv_cells import safe_cell, usd
 
 PLEDGE_COLUMNS = (
     "pledge_id", "created_at", "kind", "state", "amount_usd", "captured_usd", "refunded_usd",
@@ -27,17 +26,6 @@ VOLUNTEER_COLUMNS = (
     "pledge_id", "created_at", "state", "volunteer_name", "volunteer_email", "supporter_state",
     "zip_code", "hours", "activities", "availability", "referred_by",
 )  # fmt: skip
-
-
-def usd(cents: int) -> str:
-    """Integer cents as a plain decimal string: 12550 -> '125.50' (no float in between)."""
-    whole, rest = divmod(cents, 100)
-    return f"{whole}.{rest:02d}"
-
-
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _name(user) -> str:

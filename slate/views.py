@@ -12,20 +12,11 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from candidates.asks import ask_counts
-from candidates.selectors import (
-    commitments_by_candidate,
-    current_agreement_version,
-    declined_invitations,
-    plank_tallies,
-    slate_candidate_standings,
-)
-from candidates.votes import slate_records
-
 from . import selectors
 from .forms import DirectoryFilterForm
 from .models import Slate
 from .page_cache import public_page_cache
+from .page_sections import slate_page_sections
 from .share_image import share_figures, share_picture
 from .sharing import remember_supporter_ref
 
@@ -73,23 +64,10 @@ def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
     # A supporter's share link: remembered for this slate; credited when the visitor pledges.
     remember_supporter_ref(request.session, slate.slug, request.GET.get("ref"))
-    standings = slate_candidate_standings(slate)
-    commitments = commitments_by_candidate(slate)
-    asks = ask_counts(slate)
     context = {
         "slate": slate,
         "progress": selectors.slate_progress(slate),
         "planks": slate.planks.all(),
-        # The planks as signed: each with "k of n committed" (empty before an agreement).
-        "tallies": plank_tallies(slate),
-        "candidate_rows": [
-            (s, commitments.get(s.candidate.pk, []), asks.get(s.candidate.pk)) for s in standings
-        ],
-        "signers": [s.candidate.full_name for s in standings if s.signed],
-        "agreement": current_agreement_version(slate),
-        "declines": declined_invitations(slate),
-        # After the lock: how the signers voted on the planks (newest first).
-        "vote_records": slate_records(slate) if slate.locked_at else [],
         "endorsements": selectors.public_endorsements(slate.pk)
         .select_related("organization")
         .order_by("endorsed_at", "pk"),
@@ -98,6 +76,7 @@ def slate_detail(request, slug: str):
         # The page's address without any ?ref=: shared, and the link previews' og:url.
         "share_url": request.build_absolute_uri(reverse("slate:detail", args=[slate.slug])),
     }
+    context.update(slate_page_sections(slate))
     return render(request, "slate/detail.html", context)
 
 

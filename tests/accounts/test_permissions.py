@@ -117,6 +117,7 @@ EXPECTED: dict[str, dict[str, object]] = {
     "escrow:complete-payment": owner_only(302),
     # --- candidates ---
     "candidates:home": candidates_only(),
+    "escrow:candidate-payouts": candidates_only(),
     # a candidate of another slate is not invited to this one: not theirs to sign (404)
     "candidates:sign": candidates_only(other_candidate=404),
     "candidates:withdraw": candidates_only(other_candidate=404),

@@ -77,6 +77,7 @@ def test_pledge_with_card_then_lock_and_release(live_server, new_page, localstri
 
     # The candidate sees their half, recorded for the treasurer (no Connect account).
     candidate_page.goto(live_server.url + "/candidate/")
+    candidate_page.get_by_role("link", name="Money sent to you").click()
     expect(candidate_page.get_by_test_id("payouts")).to_contain_text("$25")
     expect(candidate_page.get_by_test_id("payouts")).to_contain_text("With the treasurer")
 

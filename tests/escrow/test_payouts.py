@@ -130,11 +130,11 @@ def test_a_candidate_sees_their_own_payouts_only(owed, client):
     for payout in payouts.schedule_payouts(slate_id=slate.pk):
         payouts.send_payout(payout_id=payout.pk)
     client.force_login(first.user)
-    page = client.get(reverse("candidates:home"))
+    page = client.get(reverse("escrow:candidate-payouts"))
     assert [p.candidate_id for p in page.context["payouts"]] == [first.pk]
     assert "Transferred to your Stripe account" in page.content.decode()
     client.force_login(second.user)
-    page = client.get(reverse("candidates:home"))
+    page = client.get(reverse("escrow:candidate-payouts"))
     assert [p.candidate_id for p in page.context["payouts"]] == [second.pk]
     assert "With the treasurer" in page.content.decode()
 
@@ -195,7 +195,7 @@ def test_the_treasurer_records_a_disbursement_in_the_admin(owed, client):
     assert recorded.disbursement_reference == "CHK-1042"
 
     client.force_login(second.user)
-    page = client.get(reverse("candidates:home")).content.decode()
+    page = client.get(reverse("escrow:candidate-payouts")).content.decode()
     assert "Sent by the treasurer (CHK-1042)" in page
 
 
