@@ -2,10 +2,15 @@
 
 Each row is checked in one test against one fresh world; for writes the roles that succeed
 come last, so that the refusals before them are checked against an unchanged world (and
-``test_refusals_change_nothing`` checks that they really changed nothing).
+``test_refusals_change_nothing`` checks that they really changed nothing). The endpoints come
+from the URL resolver: one (or a method of one) without a row in ``READS`` or ``WRITES`` fails
+``test_every_endpoint_has_a_row``.
 """
 
+import re
+
 import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
 
 from api import services as api_services
 from candidates.models import Signature
@@ -47,7 +52,7 @@ READS = {
     "/api/v1/slates/{slate}/planks": PUBLIC,
     "/api/v1/slates/{slate}/candidates": PUBLIC,
     "/api/v1/slates/{slate}/agreement/versions": PUBLIC,
-    "/api/v1/slates/{slate}/agreement/versions/1": PUBLIC,
+    "/api/v1/slates/{slate}/agreement/versions/{number}": PUBLIC,
     "/api/v1/slates/{slate}/endorsements": PUBLIC,
     "/api/v1/candidates": PUBLIC,
     "/api/v1/candidates/{candidate}": PUBLIC,
@@ -82,7 +87,52 @@ def _url(template: str, world) -> str:
         org=world.organization.slug,
         pledge=world.pledge.pk,
         candidate=slate_candidates(world.slate)[0].pk,
+        number=1,
     )
+
+
+# Each write, and the test below that sends it as every role with a valid body.
+WRITES = {
+    ("post", "/api/v1/slates/{slate}/signature"): "test_signing_and_withdrawing",
+    ("post", "/api/v1/slates/{slate}/signature/withdraw"): "test_signing_and_withdrawing",
+    ("post", "/api/v1/pledges"): "test_creating_pledges",
+    ("post", "/api/v1/pledges/{pledge}/cancel"): "test_cancelling_a_pledge",
+    ("post", "/api/v1/tokens"): "test_tokens",
+    ("delete", "/api/v1/tokens/{token}"): "test_tokens",
+    ("post", "/api/v1/partners/{org}/endorsements"): "test_endorsing",
+    ("delete", "/api/v1/partners/{org}/endorsements/{slate}"): "test_endorsing",
+    ("post", "/api/v1/partners/{org}/webhooks"): "test_webhook_endpoints",
+    ("delete", "/api/v1/partners/{org}/webhooks/{webhook}"): "test_webhook_endpoints",
+}
+
+
+def _endpoints(patterns=None, route="") -> set[tuple[str, str]]:
+    """(method, path with every argument as ``{}``) for every method of every /api/v1 view."""
+    found = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            found |= _endpoints(pattern.url_patterns, route + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern) and (route + str(pattern.pattern)).startswith(
+            "api/v1/"
+        ):
+            view = pattern.callback.cls
+            path = "/" + re.sub(r"<[^>]+>", "{}", route + str(pattern.pattern))
+            found |= {
+                (m, path) for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)
+            }
+    return found
+
+
+def test_every_endpoint_has_a_row():
+    rows = {("get", t) for t in READS} | set(WRITES)
+    rows = {(method, re.sub(r"\{\w+\}", "{}", template)) for method, template in rows}
+    missing = sorted(_endpoints() - rows)
+    assert not missing, (
+        f"API endpoints without a row in tests/api/test_permissions.py: {missing}. Decide what "
+        "each role gets, add a READS row or a test that sends a valid body as every role."
+    )
+    assert sorted(rows - _endpoints()) == [], "rows for endpoints that no longer exist"
+    assert all(name in globals() for name in WRITES.values())
 
 
 @pytest.mark.parametrize("template", list(READS))
