@@ -1,5 +1,6 @@
 """The demo seed (`manage.py seed_demo`) and the `make run` launcher (`manage.py rundev`)."""
 
+import io
 import os
 import re
 import signal
@@ -11,7 +12,6 @@ import time
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -26,7 +26,7 @@ from candidates.demo import ASK_COUNTS
 from candidates.models import Ask, Candidate
 from candidates.selectors import active_invitations, plank_tallies, valid_signatures
 from pledges import selectors as pledge_selectors
-from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, DemoLogins, seed_demo
+from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, seed_demo
 from pledges.models import Pledge, Referral
 from pledges.states import PledgeKind, PledgeState
 from slate import selectors as slate_selectors
@@ -180,16 +180,17 @@ def test_demo_logins_authenticate(seeded, client):
 
 
 @pytest.mark.django_db
-@override_settings(SLATE_ENV="production")
-def test_seed_command_refuses_in_production():
+@override_settings(SLATE_ENV="production", STRIPE_SECRET_KEY="")  # no cards: no Stripe here
+def test_seed_command_refuses_in_production_unless_forced():
     with pytest.raises(CommandError, match="production"):
         call_command("seed_demo")
-    assert not Slate.objects.exists()
-    with mock.patch(
-        "escrow.management.commands.seed_demo.seed_demo", return_value=DemoLogins()
-    ) as seed:
-        call_command("seed_demo", "--force", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    seed.assert_called_once()
+    assert not Slate.objects.exists() and not User.objects.exists()
+    out = io.StringIO()
+    call_command("seed_demo", "--force", stdout=out)
+    slate = Slate.objects.get(slug=DEMO_SLATE_SLUG)
+    assert slate.state == SlateState.OPEN
+    assert User.objects.filter(email="admin@slate.test", is_superuser=True).exists()
+    assert f"/slates/{DEMO_SLATE_SLUG}/" in out.getvalue()
 
 
 # --- rundev -----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 layout, with every field labelled and every error shown."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -33,9 +34,34 @@ def test_entrance_pages_use_the_slate_layout_and_label_every_field(client, url):
     response = client.get(url)
     assert response.status_code == 200
     assert SLATE_LAYOUT in response.content
-    html = response.content.decode()
-    for field_id in re.findall(r'<input[^>]+id="(id_[^"]+)"', html):
-        assert f'for="{field_id}"' in html or '<label><input type="checkbox" name=' in html
+    assert unlabelled_fields(response.content.decode()) == []
+
+
+def unlabelled_fields(html: str) -> list[str]:
+    """The visible form fields that no label names: neither a ``<label for>`` with their id
+    nor a ``<label>`` around them."""
+
+    class Fields(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.label_for, self.fields, self.open_labels = set(), [], 0
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "label":
+                self.open_labels += 1
+                if attrs.get("for"):
+                    self.label_for.add(attrs["for"])
+            elif tag in ("input", "select", "textarea") and attrs.get("type") != "hidden":
+                self.fields.append((attrs.get("id") or attrs.get("name"), self.open_labels > 0))
+
+        def handle_endtag(self, tag):
+            if tag == "label":
+                self.open_labels -= 1
+
+    parser = Fields()
+    parser.feed(html)
+    return [f for f, wrapped in parser.fields if not wrapped and f not in parser.label_for]
 
 
 @pytest.mark.parametrize(

@@ -167,7 +167,11 @@ def test_bad_steps_are_field_errors_and_change_nothing(client):
         candidate_form("Y", fec_candidate_id="BADID1234"),
     )
     assert response.status_code == 400
-    assert "FEC" in response.content.decode() or "fec" in response.content.decode()
+    # the error beside the FEC id field (its label says "FEC" anyway)
+    assert (
+        '<p class="error" id="id_fec_candidate_id-error">An FEC candidate id looks like'
+        in response.content.decode()
+    )
     assert not Candidate.objects.exists()
 
 
