@@ -12,6 +12,7 @@ import json
 import queue
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -474,12 +475,14 @@ class StubStripe:
         self.body: dict = {}
         self.headers: dict[str, str] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.bodies: list[dict[str, list[str]]] = []  # each request's form body, parsed
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
+                body = self.rfile.read(length).decode()
+                stub.bodies.append(urllib.parse.parse_qs(body, keep_blank_values=True))
                 stub.requests.append((self.command, self.path, dict(self.headers)))
                 payload = json.dumps(stub.body).encode()
                 self.send_response(stub.status)
@@ -805,3 +808,11 @@ def test_stripe_connect_transfer_request(stub_stripe):
         "/v1/transfers",
         "allocation-1-transfer",
     )
+    # What goes on the wire: the amount in cents, the currency, the candidate's account and
+    # our allocation id, and nothing else.
+    assert stub_stripe.bodies[-1] == {
+        "amount": ["100"],
+        "currency": ["usd"],
+        "destination": ["acct_candidate1"],
+        "metadata[allocation_id]": ["1"],
+    }
