@@ -62,15 +62,23 @@ def test_bad_refund_amounts_are_refused(captured, amount):
     assert not Refund.objects.exists()
 
 
-def test_only_staff_and_organizers_refund(captured):
+def test_only_staff_and_organizers_refund(captured, localstripe):
     _, pledge, payment = captured
     for actor in (UserFactory(), pledge.supporter):
         with pytest.raises(errors.EscrowError) as excinfo:
             refunds.refund_payment(payment_id=payment.pk, amount_cents=100, actor=actor, reason="x")
         assert excinfo.value.code == "forbidden"
-    refunds.refund_payment(
-        payment_id=payment.pk, amount_cents=100, actor=UserFactory(is_staff=True), reason="x"
+    assert not Refund.objects.exists()
+    staff = UserFactory(is_staff=True)
+    refund = refunds.refund_payment(
+        payment_id=payment.pk, amount_cents=100, actor=staff, reason="x"
     )
+    assert (refund.status, refund.amount_cents) == (Refund.Status.SUCCEEDED, 100)
+    pledge.refresh_from_db()
+    assert pledge.refunded_cents == 100
+    stripe_refunds = localstripe.list_all("/v1/refunds", payment_intent=payment.payment_intent_id)
+    assert [r["amount"] for r in stripe_refunds] == [100]
+    assert ledger_problems() == []
 
 
 def test_money_already_paid_out_is_not_refunded_here(captured):
