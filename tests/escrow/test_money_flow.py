@@ -170,16 +170,35 @@ def test_expiry_cancels_every_hold_and_captures_nothing(
     assert ledger_problems() == []
 
 
-def test_capture_run_twice_captures_once(localstripe):
+def test_capture_run_twice_captures_once(localstripe, monkeypatch):
+    from escrow import payments
+
     slate = make_open_slate(candidates=3, min_signatures=3)
     sign(slate_candidates(slate)[0], slate)
     pledge = pledge_with_card(slate)
     payment = escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     Slate.objects.filter(pk=slate.pk).update(state=SlateState.RELEASING)
-    escrow_holds.capture_payment(payment_id=payment.pk)
-    escrow_holds.capture_payment(payment_id=payment.pk)
-    # A retry from a worker killed after Stripe captured but before we recorded it.
-    Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.CAPTURING)
+
+    # A worker killed after Stripe captured but before we recorded it: the recording step
+    # never runs, so Stripe holds the capture while our payment still says "capturing".
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "record_intent", killed)
+        with pytest.raises(Killed):
+            escrow_holds.capture_payment(payment_id=payment.pk)
+    assert localstripe.count_captures(payment.payment_intent_id) == 1
+    payment.refresh_from_db()
+    pledge.refresh_from_db()
+    assert (payment.status, pledge.state) == (Payment.Status.CAPTURING, PledgeState.AUTHORIZED)
+
+    # The retry asks Stripe again (same idempotency key), records it, and a second retry
+    # changes nothing.
+    assert escrow_holds.capture_payment(payment_id=payment.pk).status == "succeeded"
     assert escrow_holds.capture_payment(payment_id=payment.pk).status == "succeeded"
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.CAPTURED
@@ -206,10 +225,22 @@ def test_card_needing_authentication_goes_to_needs_action_then_fails_after_grace
 
 
 @override_settings(SLATE_RELEASE_CHUNK_SIZE=3)
-def test_release_walks_pledges_in_chunks(localstripe, django_capture_on_commit_callbacks):
+def test_release_walks_pledges_in_chunks(
+    localstripe, django_capture_on_commit_callbacks, monkeypatch
+):
+    from escrow import tasks
+
     slate = make_open_slate(candidates=2, min_signatures=1)
     pledges = [pledge_with_card(slate, amount_cents=500 + i) for i in range(8)]
+    chunks = []
+    send_chunk = tasks.release_chunk.delay
+    monkeypatch.setattr(
+        tasks.release_chunk, "delay", lambda *args: (chunks.append(args), send_chunk(*args))
+    )
     slate = lock(slate, django_capture_on_commit_callbacks)
+    ids = sorted(p.pk for p in pledges)
+    # Three chunks of at most three pledges, each its own task, covering every pledge once.
+    assert chunks == [(slate.pk, 0, ids[2]), (slate.pk, ids[2], ids[5]), (slate.pk, ids[5], ids[7])]
     assert slate.state == SlateState.RELEASED
     assert set(
         Pledge.objects.filter(pk__in=[p.pk for p in pledges]).values_list("state", flat=True)
