@@ -6,6 +6,7 @@ import hmac
 import json
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -118,17 +119,20 @@ def test_a_failed_delivery_is_retried_until_the_receiver_accepts(
 def test_retries_back_off_and_give_up(world, django_capture_on_commit_callbacks):
     with Receiver(statuses=(500,)) as receiver:
         _register(world, receiver.url)
+        before = timezone.now()
         with django_capture_on_commit_callbacks(execute=True):
             _sign_next_candidate(world)
+        after = timezone.now()
         delivery = WebhookDelivery.objects.get()
-        # One attempt; the next is due in 30 s (not sent early, even by the eager retry).
+        # One attempt; the next is due 30 s after it (not sent early, even by the eager retry).
         assert (delivery.status, delivery.attempts, delivery.last_status_code) == (
             "pending",
             1,
             500,
         )
-        wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
-        assert 25 < wait <= 30
+        # Bracketed by the clock read before and after the attempt: no slack either way.
+        assert before + timedelta(seconds=30) <= delivery.next_attempt_at
+        assert delivery.next_attempt_at <= after + timedelta(seconds=30)
         assert tasks.send_due_webhooks() == 0
         delays = []
         with override_settings(SLATE_WEBHOOK_MAX_ATTEMPTS=4):
@@ -136,11 +140,19 @@ def test_retries_back_off_and_give_up(world, django_capture_on_commit_callbacks)
                 WebhookDelivery.objects.filter(pk=delivery.pk).update(
                     next_attempt_at=timezone.now()
                 )
+                before = timezone.now()
                 assert tasks.send_due_webhooks() == 1
+                after = timezone.now()
                 delivery.refresh_from_db()
                 if delivery.next_attempt_at:
                     delays.append(
-                        round((delivery.next_attempt_at - timezone.now()).total_seconds())
+                        next(
+                            seconds
+                            for seconds in (30, 60, 120, 240)
+                            if before + timedelta(seconds=seconds)
+                            <= delivery.next_attempt_at
+                            <= after + timedelta(seconds=seconds)
+                        )
                     )
     assert delays == [60, 120]  # 30 s, then doubling
     assert (delivery.status, delivery.attempts) == ("failed", 4)
