@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import DEMO_TOTP_SECRET, ensure_demo_totp
 from escrow.demo import save_test_card, stripe_configured
+from organizing.demo import seed_update_demo
 from pledges.demo import DEMO_DOMAIN, DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
 from volunteers.demo import seed_volunteer_demo
 from volunteers.record_demo import seed_record_demo
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         # A second slate, locked, with a vote on the record, and the signers' room's sharing.
         seed_record_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         ensure_demo_totp(domain=DEMO_DOMAIN)  # its campaign staff member's role needs it
+        # An organizer update on the sent-updates list (no email goes out).
+        seed_update_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
         )
