@@ -11,6 +11,7 @@ urlpatterns = [
     path("<slug:organization_slug>/", views.detail, name="detail"),
     path("<slug:organization_slug>/dashboard/", views.dashboard, name="dashboard"),
     path("<slug:organization_slug>/endorse/", views.endorse, name="endorse"),
+    path("<slug:organization_slug>/pledged.csv", views.pledged_csv, name="pledged-csv"),
     path(
         "<slug:organization_slug>/endorsements/<slug:slug>/withdraw/",
         views.withdraw,

@@ -3,6 +3,7 @@ for its admins a dashboard with referral links, the widget snippet and aggregate
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,7 +14,8 @@ from slate.errors import DomainError
 from slate.models import PartnerOrganization, Slate
 
 from . import forms
-from .partners import endorsable_slates, partner_dashboard
+from .exports import csv_lines
+from .partners import PLEDGED_COLUMNS, endorsable_slates, partner_dashboard, pledged_members
 from .permissions import admin_organization
 from .wizard import show_error
 
@@ -142,3 +144,18 @@ def withdraw(request, organization_slug: str, slug: str):
     else:
         messages.success(request, f"{organization} no longer endorses {slate}.")
     return redirect("orgs:dashboard", organization_slug=organization.slug)
+
+
+@login_required
+@require_GET
+def pledged_csv(request, organization_slug: str):
+    """For the organization's admins: the people its links brought who pledged and agreed to
+    let it know, so it stops asking them."""
+    organization = admin_organization(request, organization_slug)
+    response = StreamingHttpResponse(
+        csv_lines(PLEDGED_COLUMNS, pledged_members(organization)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{organization.slug}-pledged.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

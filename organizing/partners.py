@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from pledges.models import Pledge
+from pledges.states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES
 from slate import selectors as slate_selectors
 from slate.models import Endorsement, PartnerOrganization
 from slate.selectors import SlateProgress
@@ -48,3 +50,34 @@ def partner_dashboard(organization: PartnerOrganization) -> PartnerDashboard:
 def endorsable_slates(organization: PartnerOrganization):
     """Open slates this organization does not endorse yet."""
     return slate_selectors.open_slates().exclude(endorsements__organization=organization)
+
+
+PLEDGED_COLUMNS = ("name", "email", "slate", "kinds", "first_pledged_at")
+
+
+def pledged_members(organization: PartnerOrganization):
+    """The people this organization's links brought who pledged (a live pledge) and agreed to
+    let it know (``PartnerShare``): one row per person and slate, so the organization stops
+    asking them. Nobody who did not agree appears."""
+    pledges = (
+        Pledge.objects.filter(
+            referred_by=organization,
+            state__in=sorted(LIVE_MONEY_STATES | LIVE_NON_MONEY_STATES),
+            supporter__partner_shares__organization=organization,
+        )
+        .select_related("supporter", "slate")
+        .order_by("supporter_id", "slate_id", "created_at")
+    )
+    rows: dict[tuple[int, int], list] = {}
+    for pledge in pledges.iterator(chunk_size=2_000):
+        key = (pledge.supporter_id, pledge.slate_id)
+        if key not in rows:
+            person = pledge.supporter
+            rows[key] = [
+                person.get_full_name(), person.email, pledge.slate.name, [],
+                pledge.created_at.isoformat(timespec="seconds"),
+            ]  # fmt: skip
+        if pledge.get_kind_display() not in rows[key][3]:
+            rows[key][3].append(pledge.get_kind_display())
+    for row in rows.values():
+        yield (*row[:3], "; ".join(row[3]), row[4])

@@ -269,3 +269,27 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} brought {self.supporter_id} to {self.slate_id}"
+
+
+class PartnerShare(models.Model):
+    """The supporter agreed that this partner organization, whose link brought one of their
+    pledges, may learn they pledged (``organizing`` lists them for its admins, so the
+    organization stops asking them). Only where such a pledge exists; withdrawn by deleting."""
+
+    supporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_shares"
+    )
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="member_shares"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supporter", "organization"], name="partner_share_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supporter_id} shares with {self.organization_id}"

@@ -9,10 +9,11 @@ import secrets
 
 from django.db import IntegrityError, transaction
 
-from slate.models import Slate
+from slate.models import PartnerOrganization, Slate
 from slate.sharing import REF_RE
 
-from .models import Referral, ReferralCode
+from .models import PartnerShare, Pledge, Referral, ReferralCode
+from .validation import PledgeError
 
 CODE_BYTES = 6  # 8 URL-safe characters
 
@@ -50,3 +51,33 @@ def attribute(*, slate: Slate, supporter, code: str | None) -> Referral | None:
         slate=slate, supporter=supporter, defaults={"referrer_id": referrer_id}
     )
     return referral
+
+
+# --- What a referring organization may learn --------------------------------------------------
+
+
+def referring_organizations(supporter) -> list[tuple[PartnerOrganization, bool]]:
+    """The partner organizations whose links brought one of the supporter's pledges, each with
+    whether the supporter lets it know they pledged."""
+    shared = set(
+        PartnerShare.objects.filter(supporter=supporter).values_list("organization_id", flat=True)
+    )
+    organizations = (
+        PartnerOrganization.objects.filter(referred_pledges__supporter=supporter)
+        .distinct()
+        .order_by("name")
+    )
+    return [(organization, organization.pk in shared) for organization in organizations]
+
+
+def set_partner_sharing(*, supporter, organization: PartnerOrganization, share: bool) -> None:
+    """Let ``organization`` know (or stop letting it know) that the supporter pledged. Only an
+    organization whose link brought one of their pledges may be told."""
+    if share:
+        if not Pledge.objects.filter(supporter=supporter, referred_by=organization).exists():
+            raise PledgeError(
+                "not_referred", f"{organization.name} did not bring any of your pledges."
+            )
+        PartnerShare.objects.get_or_create(supporter=supporter, organization=organization)
+    else:
+        PartnerShare.objects.filter(supporter=supporter, organization=organization).delete()

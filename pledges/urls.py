@@ -10,5 +10,10 @@ urlpatterns = [
     path("sign-on/confirm/<str:token>/", views.sign_on_confirm, name="sign-on-confirm"),
     path("slates/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("pledges/", views.my_pledges, name="mine"),
+    path(
+        "pledges/organizations/<slug:organization_slug>/sharing/",
+        views.partner_sharing,
+        name="partner-sharing",
+    ),
     path("pledges/<int:pk>/", views.pledge_detail, name="detail"),
 ]

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from candidates.selectors import slate_candidate_standings
 from compliance.declarations import conditions_digest, slate_conditions_text
@@ -220,8 +220,35 @@ def thanks(request, slug: str):
 @login_required
 def my_pledges(request):
     pledges = selectors.pledges_of(request.user).prefetch_related("events").order_by("-created_at")
-    context = {"pledges": pledges, "brought": selectors.brought_by(request.user)}
+    context = {
+        "pledges": pledges,
+        "brought": selectors.brought_by(request.user),
+        "referrers": referrals.referring_organizations(request.user),
+    }
     return render(request, "pledges/mine.html", context)
+
+
+@login_required
+@require_POST
+def partner_sharing(request, organization_slug: str):
+    """Let an organization whose link brought one of your pledges know you pledged (share=1),
+    or stop (share=0)."""
+    organization = get_object_or_404(PartnerOrganization, slug=organization_slug)
+    share = request.POST.get("share") == "1"
+    try:
+        referrals.set_partner_sharing(
+            supporter=request.user, organization=organization, share=share
+        )
+    except services.PledgeError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            f"{organization.name} can now see that you pledged."
+            if share
+            else f"{organization.name} no longer sees that you pledged.",
+        )
+    return redirect("pledges:mine")
 
 
 @login_required

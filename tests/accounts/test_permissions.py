@@ -29,6 +29,7 @@ from candidates.claim_links import claim_token
 from candidates.models import Candidate
 from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.models import PartnerShare, Pledge
 from tests.factories import (
     UserFactory,
     make_open_slate,
@@ -108,6 +109,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     # sent to the slate
     "pledges:thanks": everyone(302) | {"supporter": 200},
     "pledges:mine": logged_in(200),
+    # POST only: lets the organization that brought one's pledge know one pledged
+    "pledges:partner-sharing": logged_in(302),
     "pledges:detail": owner_only(200),
     "escrow:card": owner_only(200),
     # POST only: the owner (whose pledge has no card set up yet) is sent to set one up
@@ -190,6 +193,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "orgs:dashboard": logged_in(403, partner_admin=200, staff=200),
     "orgs:endorse": logged_in(403, partner_admin=200, staff=200),
     "orgs:withdraw": logged_in(403, partner_admin=200, staff=200),  # GET asks to confirm
+    # who its links brought and agreed to let it know they pledged (a CSV)
+    "orgs:pledged-csv": logged_in(403, partner_admin=200, staff=200),
     # --- compliance: a supporter's receipts and data; committees' reports ---
     "compliance:receipts": logged_in(200),
     "compliance:receipt": owner_only(200),
@@ -276,11 +281,11 @@ def world(localstripe):
             slate=slate, candidate=invitation.candidate, supporter=supporter, message="Sign!"
         ).pk,
     }
-    arguments["for_page"] = _post_world(people, slate, partner, invitation, arguments["ask_id"])
+    arguments["for_page"] = _post_world(people, slate, partner, invitation, arguments)
     return people, arguments
 
 
-def _post_world(people, slate, partner, invitation, ask_id) -> dict[str, dict]:
+def _post_world(people, slate, partner, invitation, arguments) -> dict[str, dict]:
     """What the POST-only pages act on, made through the services: per page, its URL
     arguments (where they differ from the GET pages') and the objects its check reads."""
     from candidates.models import Ask
@@ -292,6 +297,9 @@ def _post_world(people, slate, partner, invitation, ask_id) -> dict[str, dict]:
     from volunteers.models import Shift, VolunteerMatch
 
     organizer, supporter = people["organizer"], people["supporter"]
+    # The partner's link brought the supporter's pledge (pledges:partner-sharing); set on the
+    # row, not through a new pledge, which would change what other pages show the supporter.
+    Pledge.objects.filter(pk=arguments["pk"]).update(referred_by=partner)
     # A draft of this organizer's, ready to publish.
     draft = make_draft_slate(organizer=organizer, min_signatures=1)
     candidate_services.invite_candidate(
@@ -343,13 +351,14 @@ def _post_world(people, slate, partner, invitation, ask_id) -> dict[str, dict]:
         "organize:candidate-verify": {"candidate_id": waiting.pk, "candidate": waiting},
         "organize:invitation-revoke": {"invitation": invitation},
         "organize:invitation-email": {"invitation": invitation},
-        "organize:ask-hide": {"ask": Ask.objects.get(pk=ask_id)},
+        "organize:ask-hide": {"ask": Ask.objects.get(pk=arguments["ask_id"])},
         "volunteers:change-match": {"pk": match.pk, "match": match, "to": other_campaign},
         "volunteers:consent": {"pk": hours.pk, "pledge": hours},
         "volunteers:sign-up": {"pk": open_shift.pk, "shift": open_shift},
         "volunteers:cancel-signup": {"pk": to_cancel.pk, "signup": to_cancel},
         "volunteer_hosts:attendance": {"pk": to_mark.pk, "signup": to_mark},
         "volunteer_hosts:event": {"pk": event.pk},
+        "pledges:partner-sharing": {"organization": partner},
     }
 
 
@@ -421,6 +430,17 @@ POSTS: dict[str, Post] = {
     ),
     "organize:ask-hide": Post(
         {}, ORGANIZERS, lambda _, t, __: _refreshed(t["ask"]).hidden_at is not None
+    ),
+    # only the supporter, whose sign-on the partner's link brought
+    "pledges:partner-sharing": Post(
+        {"share": "1"},
+        frozenset({"supporter"}),
+        lambda people, t, role: (
+            people[role] is not None
+            and PartnerShare.objects.filter(
+                supporter=people[role], organization=t["organization"]
+            ).exists()
+        ),
     ),
 }
 
