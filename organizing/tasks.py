@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import notices, updates
+from . import milestones, notices, updates
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -26,3 +26,24 @@ def send_organizer_update_batch(update_id: int, number: int) -> int:
 @shared_task
 def sweep_organizer_updates() -> int:
     return updates.sweep()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def milestones_after_signature(slate_id: int) -> int:
+    return milestones.after_signature(slate_id=slate_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def milestone_locked(slate_id: int) -> int:
+    return milestones.announce_locked(slate_id=slate_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def milestone_released(slate_id: int) -> int:
+    return milestones.announce_released(slate_id=slate_id)
+
+
+@shared_task
+def sweep_milestones() -> int:
+    """Each open slate's "signed" news for the day, and fan-outs a failed task left."""
+    return milestones.sweep()

@@ -56,8 +56,9 @@ LINK_SALT = "slate.mail.preferences"
 
 DEFAULT_REASONS = {
     Category.TRANSACTIONAL: "it is about your pledge, your money or your account",
-    Category.MILESTONES: "you support {slate} and asked for its milestones",
-    Category.ORGANIZER_UPDATES: "you support {slate} and asked for its organizers' updates",
+    Category.MILESTONES: "you support {slate} and its milestones are on in your preferences",
+    Category.ORGANIZER_UPDATES: "you support {slate} and its organizers' updates are on in your "
+    "preferences",
     Category.VOLUNTEER_REMINDERS: "you signed up for a volunteer shift",
     Category.CANDIDATE_NEWS: "you are invited to stand on {slate}",
 }

@@ -346,3 +346,33 @@ class EmailSuppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({self.reason})"
+
+
+class MilestoneNews(models.Model):
+    """One piece of milestone news about a slate, told to each supporter once (the fan-out
+    sends through ``slate.mail`` with a key per supporter). Unique per (slate, kind, period):
+    the "signed" news is batched per day (``period`` is the date; ``names`` the candidates it
+    announces), the others happen once per slate."""
+
+    class Kind(models.TextChoices):
+        SIGNED = "signed", "Candidates signed"
+        ONE_TO_GO = "one_to_go", "One signature to go"
+        LOCKED = "locked", "The slate locked"
+        RELEASED = "released", "Released: what the money and hours did"
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="milestone_news")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    period = models.CharField(max_length=16, blank=True)
+    names = models.JSONField(default=list, blank=True)
+    # The "signed" news covers signatures made up to this moment.
+    covers_until = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slate", "kind", "period"], name="milestone_news_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slate}: {self.get_kind_display()} {self.period}".strip()

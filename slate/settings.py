@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "anymail",
     "slate",
     "candidates",
     "pledges",
@@ -235,6 +236,20 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Slate <noreply@slate.localhost>")
 # How long the signed preferences and unsubscribe links in emails work (slate.mail).
 SLATE_EMAIL_LINK_MAX_AGE_DAYS = env_int("SLATE_EMAIL_LINK_MAX_AGE_DAYS", 180)
+# A mail provider through django-anymail: set EMAIL_BACKEND to its backend (e.g.
+# anymail.backends.mailgun.EmailBackend, .postmark., .sendgrid.) and its keys as ANYMAIL_<NAME>
+# (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_SENDER_DOMAIN, ANYMAIL_POSTMARK_SERVER_TOKEN, ...).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
+# The providers' event webhooks at /anymail/<provider>/tracking/ (bounces and complaints
+# suppress the address: slate.mail_events). Each call must carry ANYMAIL_WEBHOOK_SECRET
+# ("user:password", given to the provider in the webhook's URL) as HTTP basic auth; Mailgun's
+# are signed as well (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY). Off in production unless asked for,
+# and then refused without a secret (below); on in development, where anyone may post.
+SLATE_EMAIL_WEBHOOKS = env_bool("SLATE_EMAIL_WEBHOOKS", not PRODUCTION)
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, a filesystem transport lets the web server, worker and beat talk
@@ -270,6 +285,12 @@ CELERY_BEAT_SCHEDULE = {
     "candidate-one-signature-away": {
         "task": "candidates.tasks.send_one_away_notices",
         "schedule": crontab(minute="*/10"),
+    },
+    # Milestone news to supporters (organizing.milestones): the day's "signed" batch, and any
+    # fan-out a failed task left.
+    "milestone-news": {
+        "task": "organizing.tasks.sweep_milestones",
+        "schedule": crontab(minute=20),
     },
     "evaluate-open-slates": {
         "task": "slate.tasks.evaluate_open_slates",
@@ -570,7 +591,7 @@ if PRODUCTION:
 DEVELOPMENT_EMAIL_BACKENDS = {
     f"django.core.mail.backends.{name}.EmailBackend"
     for name in ("console", "locmem", "dummy", "filebased")
-}
+} | {"anymail.backends.test.EmailBackend"}
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
 if PRODUCTION:
     if SLATE_PAYOUT_GATEWAY == "recording":
@@ -582,6 +603,11 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             f"EMAIL_BACKEND={EMAIL_BACKEND} sends nothing; production needs a real mail "
             "backend (leave it unset for SMTP)"
+        )
+    if SLATE_EMAIL_WEBHOOKS and ":" not in ANYMAIL.get("WEBHOOK_SECRET", ""):
+        raise ImproperlyConfigured(
+            "SLATE_EMAIL_WEBHOOKS is on but ANYMAIL_WEBHOOK_SECRET (user:password) is not set: "
+            "anyone could post bounces and suppress supporters' addresses"
         )
     if STRIPE_API_BASE and STRIPE_API_BASE.rstrip("/") != REAL_STRIPE_API_BASE:
         raise ImproperlyConfigured(

@@ -1,8 +1,9 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
-from . import email_views, views
+from . import email_views, mail_events, views
 
 slate_patterns = (
     [
@@ -49,3 +50,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
 ]
+if settings.SLATE_EMAIL_WEBHOOKS:
+    # The mail providers' tracking webhooks (django-anymail's views; slate.mail_events listens).
+    urlpatterns.append(path("anymail/", include(mail_events.webhook_patterns)))

@@ -352,6 +352,7 @@ def test_development_keeps_its_stand_ins(tmp_path):
         ("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend"),
         ("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"),
         ("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"),
+        ("EMAIL_BACKEND", "anymail.backends.test.EmailBackend"),
         ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
         ("STRIPE_API_BASE", "https://api.stripe.com.example.org"),
         ("SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8"),
@@ -378,6 +379,27 @@ def test_production_refuses_to_start_with_a_development_stand_in(tmp_path, name,
         assert result.returncode != 0, command
         assert "ImproperlyConfigured" in result.stderr, result.stderr
         assert name in result.stderr
+
+
+@pytest.mark.parametrize("secret", [None, "", "no-colon"], ids=["unset", "empty", "malformed"])
+def test_production_refuses_mail_webhooks_without_a_secret(tmp_path, secret):
+    """Unauthenticated tracking webhooks would let anyone post bounces and so suppress any
+    supporter's address: with them on, production needs ANYMAIL_WEBHOOK_SECRET."""
+    result = run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=production_env(tmp_path, SLATE_EMAIL_WEBHOOKS="true", ANYMAIL_WEBHOOK_SECRET=secret),
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "ANYMAIL_WEBHOOK_SECRET" in result.stderr
+
+
+def test_production_takes_mail_webhooks_with_a_secret_and_leaves_them_off_by_default(tmp_path):
+    assert production_setting(tmp_path, "SLATE_EMAIL_WEBHOOKS") == "False"
+    on = {"SLATE_EMAIL_WEBHOOKS": "true", "ANYMAIL_WEBHOOK_SECRET": "hooks:" + "x" * 30}
+    assert production_setting(tmp_path, "SLATE_EMAIL_WEBHOOKS", **on) == "True"
+    assert production_setting(tmp_path, "ANYMAIL", **on) == str(
+        {"WEBHOOK_SECRET": "hooks:" + "x" * 30}
+    )
 
 
 def test_production_talks_to_stripe_itself(tmp_path):
