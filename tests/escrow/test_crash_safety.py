@@ -332,6 +332,18 @@ def wait_for(predicate, timeout: float, interval: float = 0.1) -> bool:
     return predicate()
 
 
+def drain(workers, process, timeout: float = 60) -> None:
+    """Drive ``process`` through everything queued so far: a marker task sent now (a threshold
+    evaluation of no slate, which changes nothing) runs after whatever was queued before it
+    (one queue, a solo worker), so once its log says it succeeded, nothing queued earlier is
+    left to act. What a test then finds unchanged, the worker had its chance to change."""
+    marker = app.send_task("slate.tasks.evaluate_threshold", args=[0])
+    assert wait_for(
+        lambda: f"[{marker.id}] succeeded" in process.log_path.read_text(errors="replace"),
+        timeout,
+    ), f"the marker task did not run:\n{workers.tail(process)}"
+
+
 def lock(slate) -> None:
     """Sign enough candidates and lock, here; the lock's event and release go to the broker."""
     for candidate in slate_candidates(slate)[: slate.threshold_min_signatures]:
@@ -456,7 +468,7 @@ def test_lost_messages_are_replaced_by_the_sweeper(localstripe, workers, broker,
     app.control.purge()  # ...and they are lost.
     assert broker.llen("celery") == 0
     first = workers.start("first")
-    time.sleep(2)
+    drain(workers, first)
     assert Slate.objects.get(pk=slate.pk).state == SlateState.LOCKED
     assert captured_count(slate) == 0
 
@@ -467,6 +479,7 @@ def test_lost_messages_are_replaced_by_the_sweeper(localstripe, workers, broker,
     )
     # Mid-release the worker stops cleanly, and the next chunk's message is lost.
     workers.stop(first)
+    first.wait(timeout=60)  # the warm shutdown finishes the chunk at hand, then exits
     app.control.purge()
     at_stop = captured_count(slate)
     in_flight = Payment.objects.filter(status__in=Payment.IN_FLIGHT).count()
@@ -474,7 +487,7 @@ def test_lost_messages_are_replaced_by_the_sweeper(localstripe, workers, broker,
     assert Slate.objects.get(pk=slate.pk).state == SlateState.RELEASING
 
     second = workers.start("second")
-    time.sleep(2)
+    drain(workers, second)
     assert captured_count(slate) == at_stop  # nothing left to drive the release
     resumed = time.monotonic()
     sweeps = sweep_until_released(slate)
