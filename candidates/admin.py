@@ -5,12 +5,17 @@ from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .models import (
     AgreementVersion,
     Ask,
+    AskRequest,
     Candidate,
     CandidateNotice,
+    CandidatePhoto,
     CoordinationAgreement,
     Invitation,
     PlankCommitment,
     Signature,
+    SignerContact,
+    SignerVote,
+    VoteRecord,
 )
 
 
@@ -88,3 +93,45 @@ class CandidateNoticeAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "sent"]
     list_select_related = ["candidate", "slate"]
     readonly_fields = [f.name for f in CandidateNotice._meta.fields]
+
+
+class SignerVoteInline(ReadOnlyInline):
+    model = SignerVote
+    fields = ("candidate", "vote")
+
+
+# The vote record is the organizers' public statement (written on their page, emailed to
+# supporters): staff read it here; a correction is a new record, not an edit.
+@admin.register(VoteRecord)
+class VoteRecordAdmin(ReadOnlyAdmin):
+    list_display = ("slate", "plank_title", "description", "voted_on", "bloc_vote", "created_at")
+    list_filter = ("bloc_vote",)
+    search_fields = ("slate__name", "plank_title", "description")
+    inlines = [SignerVoteInline]
+
+
+@admin.register(SignerVote)
+class SignerVoteAdmin(ReadOnlyAdmin):
+    list_display = ("record", "candidate", "vote")
+    list_filter = ("vote",)
+
+
+# Shared only with the other signers and their staff: staff see it to help, never edit it.
+@admin.register(SignerContact)
+class SignerContactAdmin(ReadOnlyAdmin):
+    list_display = ("candidate", "updated_at")
+    search_fields = ("candidate__full_name",)
+
+
+@admin.register(AskRequest)
+class AskRequestAdmin(ReadOnlyAdmin):
+    list_display = ("slate", "candidate", "email", "created_at", "confirmed_at")
+    list_filter = ("confirmed_at",)
+    search_fields = ("email", "name")
+
+
+@admin.register(CandidatePhoto)
+class CandidatePhotoAdmin(ReadOnlyAdmin):
+    list_display = ("candidate", "updated_at")
+    # The picture itself is served on the candidate's page; its bytes mean nothing here.
+    exclude = ("jpeg",)

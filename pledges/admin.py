@@ -3,6 +3,7 @@ from django.contrib import admin
 from slate.admin_base import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
+    PartnerShare,
     Pledge,
     PledgeAllocation,
     PledgeEvent,
@@ -99,3 +100,10 @@ class ReferralAdmin(ReadOnlyAdmin):
     list_display = ["slate", "referrer", "supporter", "created_at"]
     list_filter = ["slate"]
     readonly_fields = ["slate", "referrer", "supporter", "created_at"]
+
+
+# A supporter's consent that the organization that referred them may learn they pledged.
+@admin.register(PartnerShare)
+class PartnerShareAdmin(ReadOnlyAdmin):
+    list_display = ("supporter", "organization", "created_at")
+    search_fields = ("supporter__email", "organization__name")

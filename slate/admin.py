@@ -7,6 +7,7 @@ from .models import (
     EmailOptOut,
     EmailSuppression,
     Endorsement,
+    MilestoneNews,
     OutboundEmail,
     PartnerOrganization,
     Plank,
@@ -177,3 +178,9 @@ class EmailOptOutAdmin(ReadOnlyAdmin):
     list_display = ["address", "category", "slate", "created_at"]
     list_filter = ["category"]
     search_fields = ["address"]
+
+
+@admin.register(MilestoneNews)
+class MilestoneNewsAdmin(ReadOnlyAdmin):
+    list_display = ("slate", "kind", "period", "covers_until", "created_at")
+    list_filter = ("kind",)
