@@ -130,8 +130,8 @@ def main() -> None:
         import django
 
         django.setup()
-        from accounts.demo import demo_totp_code
-        from pledges.demo import DEMO_SLATE_SLUG
+        from demo.story import DEMO_SLATE_SLUG
+        from demo.totp import demo_totp_code
         from slate.models import PartnerOrganization
 
         manage(env, "migrate", "--verbosity", "0")

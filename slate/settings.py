@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "api",
     "volunteers",
     "organizing",
+    "demo",
 ]
 
 MIDDLEWARE = [

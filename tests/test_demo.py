@@ -21,12 +21,13 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.demo import demo_totp_code
-from candidates.demo import ASK_COUNTS
 from candidates.models import Ask, Candidate
 from candidates.selectors import active_invitations, plank_tallies, valid_signatures
+from demo.candidate_story import ASK_COUNTS
+from demo.seed import seed_demo
+from demo.story import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS
+from demo.totp import demo_totp_code
 from pledges import selectors as pledge_selectors
-from pledges.demo import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS, seed_demo
 from pledges.models import Pledge, Referral
 from pledges.states import PledgeKind, PledgeState
 from slate import selectors as slate_selectors
@@ -352,7 +353,7 @@ SIGN_UNTIL_LOCKED = """
 from candidates import services
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version, valid_signatures
-from pledges.demo import DEMO_SLATE_SLUG
+from demo.story import DEMO_SLATE_SLUG
 from slate.models import Slate
 
 slate = Slate.objects.get(slug=DEMO_SLATE_SLUG)
@@ -404,7 +405,7 @@ def _wait_for_slate_state(database: Path, states: set[str], *, timeout: float, l
 def test_the_organizers_draft_has_a_claimed_and_an_unclaimed_candidate(seeded):
     """So the organizer's pages have something to continue, verify and share."""
     from candidates.models import Invitation
-    from pledges.demo import DRAFT_SLATE_SLUG
+    from demo.story import DRAFT_SLATE_SLUG
 
     draft = Slate.objects.get(slug=DRAFT_SLATE_SLUG)
     assert draft.state == SlateState.DRAFT

@@ -1,7 +1,7 @@
 """Supporters with saved cards, made the way the pledge page does it."""
 
 from compliance.declarations import ATTESTED
-from escrow.demo import save_test_card
+from demo.cards import save_test_card
 from pledges import services as pledge_services
 from tests.factories import UserFactory
 

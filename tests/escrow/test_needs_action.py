@@ -113,7 +113,7 @@ def notifications_sent_for(pledge) -> list[str]:
 def test_a_card_declined_at_release_is_replaced_and_charged(
     localstripe, django_capture_on_commit_callbacks, client
 ):
-    from escrow.demo import save_test_card
+    from demo.cards import save_test_card
 
     slate = make_open_slate(candidates=2, min_signatures=1)
     pledge = pledge_with_card(slate, card=DECLINED_AT_CHARGE, amount_cents=3_300)

@@ -4,8 +4,8 @@ lock, and after the lock the card can no longer be changed."""
 
 import pytest
 
+from demo.cards import save_test_card
 from escrow import cards, errors, holds
-from escrow.demo import save_test_card
 from escrow.models import Payment
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState

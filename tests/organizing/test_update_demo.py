@@ -5,9 +5,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from organizing.demo import SUBJECT, seed_update_demo
+from demo.seed import seed_demo
+from demo.story import DEMO_SLATE_SLUG, ORGANIZER_EMAIL
+from demo.updates import SUBJECT, seed_update_demo
 from organizing.models import OrganizerUpdate
-from pledges.demo import DEMO_SLATE_SLUG, ORGANIZER_EMAIL, seed_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,9 +19,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_the_demo_has_volunteer_details_and_upcoming_shifts_for_the_signed_candidates():
     from candidates.selectors import valid_signatures
-    from pledges.demo import DEMO_SLATE_SLUG, seed_demo
+    from demo.seed import seed_demo
+    from demo.story import DEMO_SLATE_SLUG
+    from demo.volunteers import seed_volunteer_demo
     from slate.models import Slate
-    from volunteers.demo import seed_volunteer_demo
 
     seed_demo()
     assert seed_volunteer_demo() > 0

@@ -6,12 +6,13 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from accounts.demo import ensure_demo_totp
 from candidates.models import SignerContact, VoteRecord
-from pledges.demo import CANDIDATE_EMAIL, DEMO_DOMAIN, seed_demo
+from demo.record import RECORD_SLATE_SLUG, STAFF_EMAIL, seed_record_demo
+from demo.seed import seed_demo
+from demo.story import CANDIDATE_EMAIL, DEMO_DOMAIN
+from demo.totp import ensure_demo_totp
 from slate.models import Slate
 from tests.factories import LOCKED_OR_LATER
-from volunteers.record_demo import RECORD_SLATE_SLUG, STAFF_EMAIL, seed_record_demo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

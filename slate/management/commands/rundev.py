@@ -61,7 +61,7 @@ class Command(BaseCommand):
             if not settings.STRIPE_SECRET_KEY or settings.STRIPE_FROM_FAKE_STRIPE_FILE:
                 failure = self._start_fake_stripe(stripe_port, port)
             if failure is None:
-                # seed_demo lives in the escrow app, which depends on this one: call it by name.
+                # seed_demo lives in the demo app, on top of every other: call it by name.
                 seed_output = io.StringIO()
                 call_command("seed_demo", stdout=seed_output)
                 self.stdout.write(seed_output.getvalue().rstrip())

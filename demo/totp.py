@@ -8,7 +8,7 @@ the same login as production, and nothing in the settings can weaken it by mista
 
 from django.contrib.auth import get_user_model
 
-from .mfa import activate_totp, mfa_required_roles, totp_code
+from accounts.mfa import activate_totp, mfa_required_roles, totp_code
 
 # Public by design, like the demo password: printed in the `make run` banner.
 DEMO_TOTP_SECRET = "SLATEDEMOSLATEDEMOSLATEDEMO23456"  # noqa: S105

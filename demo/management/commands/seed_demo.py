@@ -1,12 +1,13 @@
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.demo import DEMO_TOTP_SECRET, ensure_demo_totp
-from escrow.demo import save_test_card, stripe_configured
-from pledges.demo import DEMO_DOMAIN, DEMO_SLATE_NAME, DEMO_SLATE_SLUG, seed_demo
-from volunteers.demo import seed_volunteer_demo
-from volunteers.record_demo import seed_record_demo
+from demo.cards import save_test_card, stripe_configured
+from demo.record import seed_record_demo
+from demo.seed import seed_demo
+from demo.story import DEMO_DOMAIN, DEMO_SLATE_NAME, DEMO_SLATE_SLUG
+from demo.totp import DEMO_TOTP_SECRET, ensure_demo_totp
+from demo.updates import seed_update_demo
+from demo.volunteers import seed_volunteer_demo
 
 
 class Command(BaseCommand):
@@ -40,9 +41,8 @@ class Command(BaseCommand):
         # A second slate, locked, with a vote on the record, and the signers' room's sharing.
         seed_record_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         ensure_demo_totp(domain=DEMO_DOMAIN)  # its campaign staff member's role needs it
-        # An organizer update on the sent-updates list (no email goes out); the organizing
-        # app is above this one, so its command is called by name.
-        call_command("seed_update_demo", verbosity=options["verbosity"], stdout=self.stdout)
+        # An organizer update on the sent-updates list (no email goes out).
+        seed_update_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
         )

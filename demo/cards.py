@@ -2,10 +2,9 @@
 
 from django.conf import settings
 
+from escrow import stripe_gateway
+from escrow.cards import confirm_card_setup, start_card_setup
 from pledges.models import Pledge
-
-from . import stripe_gateway
-from .cards import confirm_card_setup, start_card_setup
 
 DEMO_CARD = "4242424242424242"
 

@@ -1,4 +1,4 @@
-"""The candidates' part of the demo story (``pledges.demo`` seeds it): plank commitments with
+"""The candidates' part of the demo story (``demo.seed`` seeds it): plank commitments with
 public reservations, statements the candidates wrote, supporters' asks and one declined
 invitation. Only data; the seed calls the real services with it."""
 

@@ -3,9 +3,9 @@ demo's three signers all signed, so it locked; a vote on one of its planks with 
 vote and a source; what each signer shares in the signers' room; and a campaign staff member
 of the demo candidate (``staff@slate.test``) who sees the room.
 
-Runs after ``pledges.demo.seed_demo`` (it needs the demo's organizer, signers and
+Runs after ``demo.seed.seed_demo`` (it needs the demo's organizer, signers and
 supporters) at the real time, and does nothing once its slate exists. No email goes out: the
-seed is quiet. The staff member's two-factor is the demo's (``accounts.demo``), given by the
+seed is quiet. The staff member's two-factor is the demo's (``demo.totp``), given by the
 seed command afterwards.
 """
 
@@ -22,11 +22,11 @@ from candidates.models import Candidate, VoteRecord
 from candidates.selectors import current_agreement_version, valid_signatures
 from pledges import notifications
 from pledges import services as pledge_services
-from pledges.demo import CANDIDATE_EMAIL, DEMO_DOMAIN, DEMO_SLATE_SLUG, ORGANIZER_EMAIL
 from slate import services as slate_services
 from slate.models import Slate
+from volunteers import room
 
-from . import room
+from .story import CANDIDATE_EMAIL, DEMO_DOMAIN, DEMO_SLATE_SLUG, ORGANIZER_EMAIL
 
 RECORD_SLATE_SLUG = "water-and-wages-compact"
 RECORD_SLATE_NAME = "Water and Wages Compact"

@@ -1,7 +1,7 @@
 """Volunteer demo data for `make run`: details on the demo slate's volunteer pledges, campaign
 offices, and upcoming events with shifts for the candidates who have signed.
 
-Runs after ``pledges.demo.seed_demo`` at the real time (shifts are upcoming from now), and
+Runs after ``demo.seed.seed_demo`` at the real time (shifts are upcoming from now), and
 does nothing once the demo slate has volunteer events.
 """
 
@@ -12,13 +12,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from candidates.selectors import valid_signatures
-from pledges.demo import DEMO_SLATE_SLUG, ORGANIZER_EMAIL
 from pledges.models import Pledge
 from pledges.states import PledgeKind
 from slate.models import Slate
+from volunteers import shifts
+from volunteers.models import (
+    WEEKLY_SLOT_CHOICES,
+    CampaignOffice,
+    VolunteerDetails,
+    VolunteerEvent,
+)
 
-from . import shifts
-from .models import WEEKLY_SLOT_CHOICES, CampaignOffice, VolunteerDetails, VolunteerEvent
+from .story import DEMO_SLATE_SLUG, ORGANIZER_EMAIL
 
 OFFICE_ZIPS = {"AZ": "85004", "GA": "30307", "MI": "48201"}
 LANGUAGES = (["English"], ["English", "Spanish"], ["English"], ["Spanish"], ["English", "Arabic"])

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.demo import DEMO_TOTP_SECRET, demo_totp_code
+from demo.totp import DEMO_TOTP_SECRET, demo_totp_code
 
 
 class Command(BaseCommand):

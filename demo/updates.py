@@ -1,7 +1,7 @@
 """Demo data for organizer updates: one update the demo organizer sent three days ago to the
 demo slate's supporters, on the sent-updates list with its counts.
 
-Runs after ``pledges.demo.seed_demo`` (it needs the demo slate, its organizer and supporters)
+Runs after ``demo.seed.seed_demo`` (it needs the demo slate, its organizer and supporters)
 and does nothing once the demo slate has an update. No email goes out: the update is written
 through the real services (checks, segment, audience and the cap) and its recipients are then
 marked sent, as a finished send would leave them.
@@ -14,12 +14,12 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from pledges.demo import DEMO_SLATE_SLUG, ORGANIZER_EMAIL
+from organizing import updates
+from organizing.models import OrganizerUpdate, UpdateRecipient
 from slate.links import public_url
 from slate.models import Slate
 
-from . import updates
-from .models import OrganizerUpdate, UpdateRecipient
+from .story import DEMO_SLATE_SLUG, ORGANIZER_EMAIL
 
 SUBJECT = "Five signatures to go: come to the phone bank on Thursday"
 BODY = """Thank you for backing the 2026 Coordinated Slate.
