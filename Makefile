@@ -11,6 +11,12 @@ TEST_WORKER_BROKER_URL ?= redis://127.0.0.1:6379/14
 # options, e.g. LOAD_TEST_ARGS="--users 16 --duration 60".
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 LOAD_TEST_ARGS ?=
+# Parallel pytest processes (pytest-xdist). Each has its own test database
+# (test_slate_gw0, ...), localstripe and port; the tests that start real Celery workers share
+# one of them (tests/conftest.py). PYTEST_WORKERS=auto: one per core. Still 0 (this one
+# process) by default until a clean-clone parallel run is green: the first one had 3 failures
+# not yet identified.
+PYTEST_WORKERS ?= 0
 
 .PHONY: run test lint pytest browser bench screenshots clean openapi
 
@@ -52,7 +58,8 @@ browser:
 
 pytest: $(VENV)/.installed-dev browser
 	DATABASE_URL=$(TEST_DATABASE_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		SLATE_TEST_WORKER_BROKER_URL=$(TEST_WORKER_BROKER_URL) $(BIN)/python -m pytest $(PYTEST_ARGS)
+		SLATE_TEST_WORKER_BROKER_URL=$(TEST_WORKER_BROKER_URL) $(BIN)/python -m pytest \
+		-n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint pytest
 

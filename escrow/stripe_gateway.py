@@ -115,7 +115,7 @@ def _client() -> stripe.StripeClient:
         api_key,
         getattr(settings, "STRIPE_API_BASE", "") or "",
         # The client's own retries send the same Idempotency-Key, so they cannot double a
-        # charge on Stripe (localstripe ignores the key; see tests/escrow/conftest.py).
+        # charge on Stripe (localstripe ignores the key; see tests/localstripe.py).
         int(getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2)),
     )
 

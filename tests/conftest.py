@@ -1,4 +1,5 @@
 import importlib
+import os
 
 import pytest
 from allauth.account.internal.flows.login import record_authentication
@@ -6,13 +7,32 @@ from allauth.mfa.models import Authenticator
 from django.apps import apps
 from django.http import HttpRequest
 from django.test.client import ClientMixin
+from hypothesis import settings as hypothesis_settings
 from pytest_django.plugin import blocking_manager_key
 
 from slate import events
+from tests.localstripe import localstripe, localstripe_server  # noqa: F401  (one per process)
 from tests.stripe_params import RECORDER as STRIPE_REQUESTS
+
+# In CI (CI=true) the property tests draw the same examples on every run, and keep no example
+# database between runs: a red run is repeatable and a green one is not luck. Elsewhere they
+# explore new examples each run.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 # Rows that data migrations seed, which the app needs to behave as in production.
 SEEDING_MIGRATIONS = ["compliance.migrations.0002_seed_2025_2026_limits"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, with the seeded rows there from the first test on: a database kept
+    from an earlier run (--reuse-db) has none when that run's last test was transactional (its
+    flush emptied them, and nothing re-seeds after the last test). Seeding is idempotent."""
+    with django_db_blocker.unblock():
+        for module in SEEDING_MIGRATIONS:
+            importlib.import_module(module).seed(apps, None)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -30,6 +50,16 @@ def pytest_runtest_teardown(item, nextitem):
         with item.config.stash[blocking_manager_key].unblock():
             for module in SEEDING_MIGRATIONS:
                 importlib.import_module(module).seed(apps, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(items):
+    """Tests that start real Celery workers consume from, purge or empty the run's Redis
+    databases (CELERY_BROKER_URL, SLATE_TEST_WORKER_BROKER_URL): when the suite runs in
+    parallel, one worker runs them all, one after the other, so no two of them share a queue."""
+    for item in items:
+        if item.get_closest_marker("celery_worker"):
+            item.add_marker(pytest.mark.xdist_group("celery_worker"))
 
 
 def pytest_configure(config):
@@ -58,10 +88,33 @@ def stripe_requests_match_the_sdk(request):
         pytest.fail(report, pytrace=False)
 
 
+# What parallel workers (pytest-xdist) recorded, gathered in the controlling process: the
+# calls' (service, method, has problems) and the reports of the bad calls no test judged.
+WORKER_STRIPE_CALLS: list[tuple[str, str, bool]] = []
+WORKER_UNJUDGED: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    output = getattr(node, "workeroutput", {})
+    WORKER_STRIPE_CALLS.extend(tuple(call) for call in output.get("stripe_calls", ()))
+    if output.get("stripe_unjudged"):
+        WORKER_UNJUDGED.append(output["stripe_unjudged"])
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Backstop: a bad call no test judged (made by a session fixture before the first test,
-    or by a thread still running after the last) fails the run too."""
+    or by a thread still running after the last) fails the run too. A parallel worker hands
+    its calls to the controlling process, which judges the run."""
     report = STRIPE_REQUESTS.report(STRIPE_REQUESTS.unjudged())
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["stripe_calls"] = [
+            (call.service, call.method, bool(call.problems)) for call in STRIPE_REQUESTS
+        ]
+        workeroutput["stripe_unjudged"] = report
+        return
+    report = "\n".join(filter(None, [report, *WORKER_UNJUDGED]))
     if report:
         session.config.get_terminal_writer().line("\n" + report, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -89,11 +142,26 @@ def _force_login_is_a_complete_login(monkeypatch):
     monkeypatch.setattr(ClientMixin, "_login", _login)
 
 
+SLOW_SECONDS: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report):
+    """Times the tests marked ``slow`` (setup, call and teardown), for the summary. Under
+    pytest-xdist this runs in the controlling process too, with every worker's reports."""
+    if "slow" in report.keywords:
+        SLOW_SECONDS[report.nodeid] = SLOW_SECONDS.get(report.nodeid, 0.0) + report.duration
+
+
 def pytest_terminal_summary(terminalreporter):
-    calls = list(STRIPE_REQUESTS)
+    if SLOW_SECONDS:
+        terminalreporter.write_sep("=", f"{len(SLOW_SECONDS)} slow (scale) tests")
+        for nodeid, seconds in sorted(SLOW_SECONDS.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{seconds:8.2f}s {nodeid}")
+    calls = [(c.service, c.method, bool(c.problems)) for c in STRIPE_REQUESTS]
+    calls += WORKER_STRIPE_CALLS
     if calls:
-        kinds = {(call.service, call.method) for call in calls}
-        bad = sum(1 for call in calls if call.problems)
+        kinds = {(service, method) for service, method, _ in calls}
+        bad = sum(1 for *_, problems in calls if problems)
         terminalreporter.write_line(
             f"Stripe requests checked against the SDK: {len(calls)} calls of {len(kinds)} "
             f"kinds, {bad} with unknown parameters"

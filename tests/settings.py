@@ -34,3 +34,8 @@ SLATE_UPDATE_SENDS_PER_SECOND = 0
 # Contribution rules are read fresh in tests (a rolled-back test's rules must not be kept for
 # the next); tests/pledges/test_intake_queries.py turns the shared copy on.
 SLATE_COMPLIANCE_RULES_CACHE_SECONDS = 0
+# The Stripe request rate and the update sending rate in process memory: each test process
+# (each parallel worker, each run on the machine) limits itself, rather than every run on this
+# Redis sharing one budget under one key. Tests of the shared limiter name the Redis
+# themselves, and the crash tests' worker processes share theirs through their own database.
+SLATE_RATE_LIMIT_REDIS_URL = ""

@@ -31,7 +31,9 @@ def celery_worker():
         app.conf.task_always_eager = previous
 
 
-def wait_for(predicate, timeout=30.0):
+# Generous: it returns as soon as the worker is done, and with the suite running in parallel on
+# a busy machine the worker thread has had to wait well past 30 s for its first task.
+def wait_for(predicate, timeout=90.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -59,6 +59,7 @@ def test_two_simultaneous_final_signatures_lock_exactly_once(slate_events, round
     assert slate_events.count(("slate_locked", slate.pk)) == 1
 
 
+@pytest.mark.slow
 def test_two_hundred_concurrent_pledges_leave_totals_equal_to_a_recount():
     slate = make_open_slate(candidates=3, min_signatures=3, min_money_cents=10**9)
     supporters = [UserFactory() for _ in range(100)]

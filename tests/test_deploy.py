@@ -419,26 +419,26 @@ def test_an_unknown_payout_gateway_is_refused_everywhere(tmp_path):
         assert "ImproperlyConfigured" in result.stderr and "SLATE_PAYOUT_GATEWAY" in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_web_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path, services):
     """The probe gets past ALLOWED_HOSTS and SECURE_SSL_REDIRECT, as it must in the container."""
-    port = free_port()
+    # gunicorn listens on a socket bound here (a port the system picked) and handed over:
+    # no moment between choosing a free port and binding it for another process to take it.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
     probe = services["web"]["healthcheck"]["test"][3].replace("127.0.0.1:8000", f"127.0.0.1:{port}")
     env = production_env(tmp_path, CELERY_BROKER_URL="memory://")
     gunicorn = [sys.executable, "-m", "gunicorn", "slate.wsgi:application", "--workers", "1"]
-    server = subprocess.Popen(  # noqa: S603
-        [*gunicorn, "--bind", f"127.0.0.1:{port}"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with listener:
+        server = subprocess.Popen(  # noqa: S603
+            [*gunicorn, "--bind", f"fd://{listener.fileno()}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            pass_fds=[listener.fileno()],
+        )
     try:
         deadline = time.monotonic() + 30
         while True:

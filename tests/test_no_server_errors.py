@@ -20,7 +20,6 @@ from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 
 from tests.accounts.test_permissions import ROLES, world  # noqa: F401  (the fixture)
-from tests.escrow.conftest import localstripe, localstripe_server  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -94,10 +94,6 @@ def page(new_page):
     return new_page()
 
 
-# The money journeys need the fake Stripe the escrow tests run.
-from tests.escrow.conftest import localstripe, localstripe_server  # noqa: E402, F401
-
-
 def enter_totp_code(page, user) -> None:
     """The two-factor step of logging in, with the code an authenticator app would show for
     ``TEST_TOTP_SECRET``. allauth refuses a code used twice; a test logging the same person in

@@ -19,7 +19,7 @@ message) against the test database, localstripe, and Redis db 14. The test proce
 to the same db 14 with eager mode off. Every pledge holds an authorization: localstripe ignores
 idempotency keys, so a worker killed while *creating* an off-session charge would, on the
 sweeper's retry, make a second charge there that real Stripe would not (see
-tests/escrow/conftest.py).
+tests/localstripe.py).
 """
 
 import os
@@ -63,6 +63,7 @@ from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.celery_worker,
+    pytest.mark.slow,
     pytest.mark.timeout(600),
 ]
 

@@ -102,6 +102,7 @@ def assert_ledger_ok() -> None:
 # --- fifty supporters, one lock -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 @override_settings(SLATE_RELEASE_CHUNK_SIZE=7)  # several chunks: the chain is walked too
 def test_fifty_supporters_are_each_captured_once_and_paid_out(
@@ -441,7 +442,7 @@ def test_one_pledge_stripe_refuses_does_not_hold_up_the_release(
     localstripe, django_capture_on_commit_callbacks, caplog
 ):
     from escrow.models import CardSetup
-    from tests.escrow.conftest import _request
+    from tests.localstripe import _request
 
     slate = make_open_slate(candidates=2, min_signatures=1)
     pledges = [pledge_with_card(slate, amount_cents=1_000 + index) for index in range(4)]
@@ -476,7 +477,7 @@ def test_sweeper_resuming_a_charge_stripe_now_refuses_fails_it(
     localstripe, django_capture_on_commit_callbacks, monkeypatch
 ):
     from escrow.models import CardSetup
-    from tests.escrow.conftest import _request
+    from tests.localstripe import _request
 
     slate = make_open_slate(candidates=2, min_signatures=1)
     pledge = pledge_with_card(slate)

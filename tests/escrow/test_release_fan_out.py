@@ -3,6 +3,7 @@ one Stripe request rate through Redis."""
 
 import itertools
 import logging
+import uuid
 
 import pytest
 from django.conf import settings
@@ -107,7 +108,8 @@ def test_release_settles_each_chunk_in_its_own_task(
 
 @pytest.fixture
 def rate_key(settings):
-    key = "slate:test-stripe-requests"
+    # A key of this test's own: parallel workers and other runs share the broker's Redis.
+    key = f"slate:test-stripe-requests-{uuid.uuid4().hex}"
     limiter = SharedRateLimiter(1, redis_url=settings.CELERY_BROKER_URL, key=key)
     limiter._client.delete(key)
     yield key

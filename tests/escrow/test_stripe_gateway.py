@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import queue
+import socket
 import threading
 import time
 import urllib.parse
@@ -21,8 +22,6 @@ import pytest
 from escrow import stripe_gateway as gateway
 from escrow import stripe_payouts, webhooks
 from escrow.stripe_gateway import GatewayError, WebhookSignatureError
-
-from .conftest import free_port
 
 OK_CARD = "4242424242424242"
 DECLINED_AT_ATTACH = "4000000000000002"  # localstripe: declined when saved (SetupIntent/attach)
@@ -444,10 +443,14 @@ def test_localstripe_500_on_capturing_an_intent_waiting_for_authentication(local
 
 def test_connection_refused_is_retryable(settings):
     settings.STRIPE_SECRET_KEY = "sk_test_slate"
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
-    with pytest.raises(GatewayError) as unreachable:
-        gateway.retrieve_payment_intent("pi_x")
+    # A port this test holds bound but not listening: connections to it are refused, and no
+    # other process (a parallel test worker's server) can take it meanwhile.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        settings.STRIPE_API_BASE = f"http://127.0.0.1:{held.getsockname()[1]}"
+        with pytest.raises(GatewayError) as unreachable:
+            gateway.retrieve_payment_intent("pi_x")
     assert unreachable.value.retryable is True
     assert unreachable.value.code == "api_connection_error"
     assert unreachable.value.http_status is None

@@ -1,7 +1,5 @@
 import pytest
 
-# The milestone tests lock slates with money on them, through the fake Stripe.
-from tests.escrow.conftest import localstripe, localstripe_server  # noqa: F401
 from tests.factories import UserFactory, make_open_slate, organizer_of
 
 

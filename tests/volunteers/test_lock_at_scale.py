@@ -13,7 +13,7 @@ from volunteers.models import VolunteerMatch
 
 from .helpers import lock
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 # Candidates are invited in the factories' state order: CA, NY, TX, PA, OH.
 CAMPAIGN_ZIPS = {"CA": ["94110", "90012"], "NY": ["10001", "14604"], "TX": ["73301", "77002"],

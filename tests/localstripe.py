@@ -1,25 +1,28 @@
-"""localstripe, the fake Stripe server, for the escrow tests.
+"""localstripe, the fake Stripe server, for every test that moves money (tests/conftest.py
+makes these fixtures the whole suite's, so a test process starts one localstripe, not one per
+test folder).
 
-``localstripe_server`` (session) runs localstripe through our launcher (``python -m
-escrow.devstripe --port <free> --store <tmp> --from-scratch``, which also teaches it the current
-API's parameter names) and yields its base URL. ``localstripe`` (per test) empties it, points
+``localstripe_server`` (session: one per test process, so one per parallel worker) runs
+localstripe through our launcher (``python -m escrow.devstripe --port 0 --port-file <tmp>
+--store none --from-scratch``, which also teaches it the current API's parameter names) and
+yields its base URL. ``localstripe`` (per test) empties it, points
 the settings at it and yields a :class:`LocalStripe` handle with helpers that look at its state
 over HTTP.
 
 What localstripe does not do (checked against 1.15.10): it ignores Idempotency-Key (a repeated
 create makes a second object), has no Connect (transfers answer 404), lets a canceled
 PaymentIntent be captured or refunded, and a registered webhook outlives ``DELETE
-/_config/data``; the handle silences the webhooks it registered when the test ends. Its store
-is pickled after every write; the launcher keeps it in the session's temporary directory rather
-than localstripe's fixed /tmp/localstripe.pickle, shared with any other localstripe on the
-machine.
+/_config/data``; the handle silences the webhooks it registered when the test ends. Stock
+localstripe pickles its whole store to the fixed /tmp/localstripe.pickle (shared with any other
+localstripe on the machine) after every write; the tests' keeps it in memory only, and listens
+on a port the system picked as it bound it (written to a file in the session's temporary
+directory), so parallel workers cannot race for one port.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -38,15 +41,7 @@ SECRET_KEY = "sk_test_slate"
 PUBLISHABLE_KEY = "pk_test_slate"
 WEBHOOK_SECRET = "whsec_test_slate"
 START_TIMEOUT_SECONDS = 30
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    # localstripe listens on [::] (dual stack); a port free there is free on 127.0.0.1 too.
-    family = socket.AF_INET6 if socket.has_ipv6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind(("::" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        return sock.getsockname()[1]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _request(
@@ -214,15 +209,12 @@ class LocalStripe:
 def localstripe_server(tmp_path_factory) -> Iterator[str]:
     if not (Path(sys.executable).parent / "localstripe").exists():
         pytest.fail("localstripe not found: install the dev extra (pip install -e '.[dev]')")
-    port = free_port()
     workdir = tmp_path_factory.mktemp("localstripe")
-    log_path = workdir / "localstripe.log"
-    url = f"http://127.0.0.1:{port}"
-    # Through our launcher, as `make run` does: it speaks the current API's parameter names
-    # and keeps its store in workdir. Run from the repository root so that it is this tree's
-    # escrow.devstripe that is imported.
-    command = [sys.executable, "-m", "escrow.devstripe", "--port", str(port),
-               "--store", str(workdir / "localstripe.pickle"), "--from-scratch"]  # fmt: skip
+    log_path, port_path = workdir / "localstripe.log", workdir / "port"
+    # Through our launcher, as `make run` does: it speaks the current API's parameter names.
+    # Run from the repository root so that it is this tree's escrow.devstripe that is imported.
+    command = [sys.executable, "-m", "escrow.devstripe", "--port", "0",
+               "--port-file", str(port_path), "--store", "none", "--from-scratch"]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603
             command,
@@ -235,12 +227,14 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
         while True:
             if process.poll() is not None:
                 pytest.fail(f"localstripe exited with {process.returncode}: {log_path.read_text()}")
-            try:
-                status, _ = _request("GET", f"{url}/js.stripe.com/v3/")
-                if status == 200:
-                    break
-            except OSError:
-                pass
+            if port_path.exists():
+                url = f"http://127.0.0.1:{port_path.read_text()}"
+                try:
+                    status, _ = _request("GET", f"{url}/js.stripe.com/v3/")
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
             if time.monotonic() > deadline:
                 pytest.fail(f"localstripe did not answer within {START_TIMEOUT_SECONDS}s")
             time.sleep(0.1)
