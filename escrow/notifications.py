@@ -8,11 +8,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 
+from candidates.selectors import valid_signatures
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate import mail
 from slate.links import public_url
 from slate.models import Slate, SlateTransition
+from slate.selectors import slate_counts
 from slate.templatetags.money import dollars
 
 from .models import Payment, Payout, Refund, SupporterNotice, WebhookEvent
@@ -133,6 +135,18 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
         .values("supporter_id", "supporter__email")
         .annotate(total=Sum("captured_cents" if kind == "charged" else "amount_cents"))
     )
+    # The charge receipt is also the money supporter's "released" news (organizing.milestones
+    # sends that news only to the others): one email at the release, with what the slate did.
+    results = {}
+    if kind == "charged":
+        results = {
+            "counts": slate_counts(slate.pk),
+            "signers": [
+                s.candidate.full_name
+                for s in valid_signatures(slate).select_related("candidate").order_by("signed_at")
+            ],
+            "slate_url": public_url(slate.get_absolute_url()),
+        }
     sent = 0
     for row in rows:
         try:
@@ -148,7 +162,7 @@ def tell_supporters(*, slate_id: int, kind: str) -> int:
                         to=row["supporter__email"],
                         subject=NOTICE_SUBJECTS[kind].format(slate=slate.name),
                         template=f"escrow/email/{kind}.txt",
-                        context={"slate": slate, "total_cents": row["total"]},
+                        context={"slate": slate, "total_cents": row["total"], **results},
                         slate=slate,
                         reason=f"you pledged money to {slate.name}",
                     )

@@ -4,7 +4,8 @@
   ``signed`` per date, naming the candidates who signed since the last one);
 - "one signature to go", once per slate, while it is still so;
 - "the slate locked: here is what happens to your pledge", once per slate;
-- "released: what your money and hours did", once per slate.
+- "released: what your money and hours did", once per slate, to those not charged (a charged
+  supporter reads the same results in the charge receipt, which goes out regardless).
 
 Triggered by the slate's events (``organizing.receivers``: a signature, the lock, the
 release) and by a beat task that sends the next day's "signed" batch and finishes any
@@ -20,7 +21,7 @@ from django.utils import timezone
 from candidates.selectors import valid_signatures
 from pledges.models import Pledge, SlateSupporter
 from pledges.selectors import LIVE
-from pledges.states import PledgeKind
+from pledges.states import PledgeKind, PledgeState
 from slate import mail
 from slate.links import public_url
 from slate.models import MilestoneNews, OutboundEmail, Slate
@@ -55,12 +56,16 @@ def _subject(news: MilestoneNews) -> str:
     return SUBJECTS[news.kind].format(slate=news.slate.name, names=_names(news.names))
 
 
-def _supporters(slate: Slate):
-    return (
-        SlateSupporter.objects.filter(slate=slate, live_pledge_count__gt=0)
-        .select_related("supporter")
-        .order_by("id")
-    )
+def _supporters(news: MilestoneNews):
+    rows = SlateSupporter.objects.filter(slate=news.slate, live_pledge_count__gt=0)
+    if news.kind == Kind.RELEASED:
+        # Whoever was charged hears of the release in the charge receipt (escrow's "charged"
+        # notice, which must go out anyway and carries the same results): one email, not two.
+        charged = Pledge.objects.filter(
+            slate=news.slate, kind=PledgeKind.MONEY, state=PledgeState.CAPTURED
+        ).values("supporter_id")
+        rows = rows.exclude(supporter_id__in=charged)
+    return rows.select_related("supporter").order_by("id")
 
 
 def _context(news: MilestoneNews, supporter, counts, signers) -> dict:
@@ -95,7 +100,7 @@ def fan_out(news: MilestoneNews) -> int:
         for s in valid_signatures(slate).select_related("candidate").order_by("signed_at")
     ]
     sent = 0
-    for row in _supporters(slate).iterator(chunk_size=1_000):
+    for row in _supporters(news).iterator(chunk_size=1_000):
         once = key(news, row.supporter_id)
         if once in told or not row.supporter.email:
             continue

@@ -87,22 +87,32 @@ def test_each_milestone_reaches_each_supporter_once_when_the_tasks_run_twice(
         f"{slate.name}: {second.full_name} signed",
         one_to_go,
     ]
-    for person in supporters:
+    released_news = f"{slate.name} is released: what your money and hours did"
+    for person in (volunteer, fan):
         assert milestone_subjects(person) == sorted(expected), person
+    # The donor hears of the release in the charge receipt instead: one email, not two.
+    assert milestone_subjects(donor) == sorted(set(expected) - {released_news})
     assert milestone_subjects(tired) == []  # turned milestones off for this slate
     assert OutboundEmail.objects.filter(to=tired.email, status="unsubscribed").count() == 5
     # Each supporter's milestone email went out once per key.
     keys = Counter(
         OutboundEmail.objects.filter(key__startswith="milestone:").values_list("key", flat=True)
     )
-    assert set(keys.values()) == {1} and len(keys) == 4 * 5
+    assert set(keys.values()) == {1} and len(keys) == 4 * 5 - 1
 
     # What each was told is theirs.
     by_subject = {m.subject: m for m in outbox.outbox if m.to == [donor.email]}
     locked = by_subject[f"{slate.name} locked: here is what happens to your pledge"].body
     assert "- $25: charged now and paid out to the candidates who signed" in locked
-    released = by_subject[f"{slate.name} is released: what your money and hours did"].body
-    assert "- $25 of your $25 pledge went to the signers" in released
+    receipts = [m for m in outbox.outbox if m.to == [donor.email] and "was charged" in m.subject]
+    assert len(receipts) == 1
+    assert "Your pledge of $25 was charged" in receipts[0].body
+    assert "- $25 charged and paid out to the signers' campaigns" in receipts[0].body
+    assert "- 6 volunteer hours pledged to their campaigns" in receipts[0].body
+    released = next(
+        m.body for m in outbox.outbox if m.to == [volunteer.email] and m.subject == released_news
+    )
+    assert "- 6 volunteer hours for their campaigns." in released
     hours = next(
         m.body
         for m in outbox.outbox
