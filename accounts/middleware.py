@@ -14,6 +14,14 @@ from .mfa import TwoFactorGap, mfa_required_roles, session_second_factor_at, two
 # Pages in these URL namespaces act for an organizer, a candidate, a partner organization, a
 # campaign or (the admin) Slate's staff.
 DEFAULT_GUARDED_NAMESPACES = ("organize", "orgs", "candidates", "volunteer_hosts", "admin")
+# Pages that make their visitor an organizer: two-factor is asked of everyone before them,
+# not only of those who hold a role already.
+BECOME_ORGANIZER_PAGES = {
+    "organize:new": "Organizers hold supporters' pledges in trust, so starting a slate needs "
+    "two-factor authentication.",
+    "organize:join": "Organizers hold supporters' pledges in trust, so joining a slate's "
+    "organizers needs two-factor authentication.",
+}
 
 
 class RequireMFAMiddleware:
@@ -37,6 +45,9 @@ class RequireMFAMiddleware:
         match = request.resolver_match
         if match is None or not self.namespaces.intersection(match.namespaces):
             return None
+        reason = BECOME_ORGANIZER_PAGES.get(match.view_name)
+        if reason is not None:
+            return two_factor_redirect(request, required=True, reason=reason)
         return two_factor_redirect(request)
 
 

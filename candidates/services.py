@@ -644,13 +644,14 @@ def withdraw_signature(
 @transaction.atomic
 def publish_slate(*, slate: Slate, actor) -> Slate:
     """Publish the agreement draft (when it differs from the published text) and open the
-    slate: both or neither, so a refused opening leaves the draft as it was."""
+    slate, or send it to staff's review (``slate.services.submit_slate``): both or neither,
+    so a refused opening leaves the draft as it was."""
     _require_organizer(actor, slate)
     draft = selectors.draft_agreement_version(slate)
     current = selectors.current_agreement_version(slate)
     if draft is not None and (current is None or current.content_hash != draft.content_hash):
         publish_agreement(slate=slate, actor=actor)
     try:
-        return slate_services.open_slate(slate=slate, actor=actor)
+        return slate_services.submit_slate(slate=slate, actor=actor)
     except SlateError as exc:
         raise _as_candidate_error(exc) from None

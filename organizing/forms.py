@@ -218,3 +218,18 @@ class UpdateForm(forms.Form):
             key: self.cleaned_data[key]
             for key in ("kinds", "states", "organizations", "pledge_states")
         }
+
+
+class OrganizerInviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Their email address", max_length=254,
+        help_text="They get a link; it adds them once they log in with this address.",
+    )  # fmt: skip
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(
+        label="Why it goes back to the organizers", max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The organizers are emailed this and see it on their draft.",
+    )  # fmt: skip

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import milestones, notices, updates
+from . import milestones, notices, organizer_mail, updates
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -47,3 +47,13 @@ def milestone_released(slate_id: int) -> int:
 def sweep_milestones() -> int:
     """Each open slate's "signed" news for the day, and fan-outs a failed task left."""
     return milestones.sweep()
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def send_organizer_invitation(invitation_id: int) -> bool:
+    return organizer_mail.send_organizer_invitation(invitation_id=invitation_id)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def tell_organizers_refused(transition_id: int) -> int:
+    return organizer_mail.tell_organizers_refused(transition_id=transition_id)

@@ -2,12 +2,39 @@
 
 from django.urls import path
 
-from . import ask_views, candidate_views, plank_views, update_views, views, vote_views, wizard
+from . import (
+    ask_views,
+    candidate_views,
+    organizer_views,
+    plank_views,
+    review_views,
+    update_views,
+    views,
+    vote_views,
+    wizard,
+)
 
 app_name = "organize"
 urlpatterns = [
     path("", views.index, name="index"),
     path("new/", wizard.new, name="new"),
+    # Staff's review queue: a new organizer's first slate waits here before it is public.
+    path("review/", review_views.queue, name="review-queue"),
+    path("review/<slug:slug>/", review_views.review, name="review"),
+    path("review/<slug:slug>/approve/", review_views.approve, name="review-approve"),
+    # Co-organizers: invite by email, withdraw, remove; the emailed link.
+    path("join/<str:token>/", organizer_views.join, name="join"),
+    path("slates/<slug:slug>/organizers/", organizer_views.organizers, name="organizers"),
+    path(
+        "slates/<slug:slug>/organizers/invitations/<int:invitation_id>/cancel/",
+        organizer_views.cancel_invitation,
+        name="organizer-invitation-cancel",
+    ),
+    path(
+        "slates/<slug:slug>/organizers/<int:user_id>/remove/",
+        organizer_views.remove,
+        name="organizer-remove",
+    ),
     path("slates/<slug:slug>/", views.dashboard, name="dashboard"),
     path("slates/<slug:slug>/live/", views.dashboard_live, name="live"),
     path("slates/<slug:slug>/export/pledges.csv", views.export_pledges, name="export-pledges"),

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates import selectors as candidate_selectors
 from candidates import services as candidate_services
+from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate.errors import DomainError
 from slate.states import SlateState
@@ -210,6 +211,8 @@ def _preview_context(slate, errors=()) -> dict:
         or candidate_selectors.current_agreement_version(slate),
         "checklist": publish_checklist(slate),
         "errors": errors,
+        "refusal": slate_selectors.last_refusal(slate),
+        "needs_review": slate.state == SlateState.DRAFT and slate_selectors.needs_review(slate),
     }
 
 
@@ -225,5 +228,13 @@ def publish(request, slug: str):
         slate.refresh_from_db()
         context = {"steps": STEPS, "step": "preview", **_preview_context(slate, [error.message])}
         return render(request, "organizing/wizard/preview.html", context, status=400)
+    slate.refresh_from_db()
+    if slate.state == SlateState.REVIEW:
+        messages.success(
+            request,
+            f"{slate} is with Slate's staff for review: a new organizer's first slate is checked "
+            "before it goes public. You are emailed if they send it back.",
+        )
+        return redirect("organize:index")
     messages.success(request, f"{slate} is published: supporters can pledge now.")
     return redirect("organize:dashboard", slug=slate.slug)

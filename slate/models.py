@@ -98,6 +98,35 @@ class SlateOrganizer(models.Model):
         return f"{self.user} organizes {self.slate}"
 
 
+class OrganizerInvitation(models.Model):
+    """An organizer asked someone, by email, to organize the slate with them. The emailed
+    link adds whoever follows it while logged in with that address (``services``)."""
+
+    slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="organizer_invitations")
+    email = models.EmailField()  # lower-cased
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["slate", "email"],
+                condition=models.Q(accepted_at__isnull=True),
+                name="organizer_invitation_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to organize {self.slate}"
+
+
 class SlateTransition(models.Model):
     """Every lifecycle change, and the outbox for the event it announces.
 

@@ -16,6 +16,7 @@ from .models import (
     Slate,
     SlateBreakdownShard,
     SlateCounterShard,
+    SlateTransition,
 )
 from .states import SlateState
 from .threshold import ThresholdFacts, ThresholdRule, ThresholdVerdict, evaluate_rule
@@ -55,6 +56,36 @@ def is_organizer(user, slate: Slate) -> bool:
     if user.is_staff:
         return True
     return slate.organizers.filter(pk=user.pk).exists()
+
+
+def needs_review(slate: Slate) -> bool:
+    """A new organizer's first slate waits for staff: true unless one of its organizers
+    already organizes a slate that was published (by them or after staff's review)."""
+    return not (
+        SlateTransition.objects.filter(
+            to_state=SlateState.OPEN, slate__organizers__in=slate.organizers.all()
+        )
+        .exclude(slate=slate)
+        .exists()
+    )
+
+
+def review_queue() -> QuerySet[Slate]:
+    """Slates waiting for staff's review, oldest first."""
+    return Slate.objects.filter(state=SlateState.REVIEW).order_by("updated_at", "id")
+
+
+def last_refusal(slate: Slate) -> SlateTransition | None:
+    """Why staff last sent this draft back, while it is a draft again (None otherwise)."""
+    if slate.state != SlateState.DRAFT:
+        return None
+    return (
+        SlateTransition.objects.filter(
+            slate=slate, from_state=SlateState.REVIEW, to_state=SlateState.DRAFT
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
 
 
 def is_partner_admin(user, organization: PartnerOrganization) -> bool:

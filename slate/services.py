@@ -8,7 +8,11 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -19,6 +23,7 @@ from .events import SIGNAL_BY_STATE, slate_deadline_extended, slate_state_change
 from .models import (
     DeadlineExtension,
     Endorsement,
+    OrganizerInvitation,
     PartnerOrganization,
     Plank,
     Slate,
@@ -26,13 +31,15 @@ from .models import (
     SlateOrganizer,
     SlateTransition,
 )
-from .queue import enqueue_on_commit
+from .queue import enqueue_named_on_commit, enqueue_on_commit
 from .states import SlateState, slate_transition_allowed
 from .text import clean_text
 
 logger = logging.getLogger(__name__)
 
 MAX_PLANKS = 20
+ORGANIZER_INVITATION_SALT = "slate.organizer-invitation"
+ORGANIZER_INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds
 
 
 # --- Locks ------------------------------------------------------------------------------------
@@ -274,6 +281,107 @@ def add_organizer(*, slate: Slate, user, actor) -> SlateOrganizer:
     return organizer
 
 
+def _clean_email(email: object) -> str:
+    if not isinstance(email, str):
+        email = ""
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise SlateError("invalid_email", "Enter a valid email address.", field="email") from None
+    return email
+
+
+@transaction.atomic
+def invite_organizer(*, slate: Slate, email: object, actor) -> OrganizerInvitation:
+    """Email ``email`` a link to organize ``slate`` too. Inviting the same address again
+    re-sends the open invitation; someone who organizes it already is refused."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    email = _clean_email(email)
+    if slate.organizers.filter(email__iexact=email).exists():
+        raise SlateError(
+            "already_organizer", "That person organizes this slate already.", field="email"
+        )
+    invitation, _ = OrganizerInvitation.objects.get_or_create(
+        slate=slate, email=email, accepted_at=None, defaults={"invited_by": actor}
+    )
+    enqueue_named_on_commit("organizing.tasks.send_organizer_invitation", invitation.pk)
+    return invitation
+
+
+@transaction.atomic
+def cancel_organizer_invitation(*, invitation: OrganizerInvitation, actor) -> None:
+    _require_organizer(actor, invitation.slate)
+    OrganizerInvitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).delete()
+
+
+def organizer_invitation_token(invitation: OrganizerInvitation) -> str:
+    return signing.dumps({"invitation": invitation.pk}, salt=ORGANIZER_INVITATION_SALT)
+
+
+def organizer_invitation_for_token(token: str) -> OrganizerInvitation:
+    """The open invitation a link names, or a SlateError saying why the link is no good."""
+    try:
+        data = signing.loads(
+            token, salt=ORGANIZER_INVITATION_SALT, max_age=ORGANIZER_INVITATION_MAX_AGE
+        )
+    except signing.SignatureExpired:
+        raise SlateError(
+            "link_expired", "This invitation has expired; ask the organizers for a new one."
+        ) from None
+    except signing.BadSignature:
+        raise SlateError("bad_link", "This link is not an invitation we sent.") from None
+    invitation = (
+        OrganizerInvitation.objects.select_related("slate")
+        .filter(pk=data.get("invitation") if isinstance(data, dict) else None)
+        .first()
+    )
+    if invitation is None:
+        raise SlateError(
+            "bad_link", "This invitation was withdrawn; ask the organizers for a new one."
+        )
+    return invitation
+
+
+@transaction.atomic
+def accept_organizer_invitation(*, token: str, user) -> SlateOrganizer:
+    """Follow the link: the logged-in person becomes an organizer, if the invitation was sent
+    to an address of theirs that they have verified."""
+    invitation = organizer_invitation_for_token(token)
+    slate = lock_slate(invitation.slate_id)
+    invitation = OrganizerInvitation.objects.select_for_update().get(pk=invitation.pk)
+    if not EmailAddress.objects.filter(
+        user=user, email__iexact=invitation.email, verified=True
+    ).exists():
+        raise SlateError(
+            "wrong_account",
+            f"This invitation was sent to {invitation.email}. Log in with that address "
+            "(verified) to accept it.",
+        )
+    organizer, _ = SlateOrganizer.objects.get_or_create(slate=slate, user=user)
+    if invitation.accepted_at is None:
+        invitation.accepted_at, invitation.accepted_by = timezone.now(), user
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+    return organizer
+
+
+@transaction.atomic
+def remove_organizer(*, slate: Slate, user, actor) -> None:
+    """An organizer removes a co-organizer (or leaves); a slate keeps at least one."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    organizers = SlateOrganizer.objects.select_for_update().filter(slate=slate)
+    if not organizers.filter(user=user).exists():
+        raise SlateError("not_organizer", "That person does not organize this slate.")
+    if organizers.count() <= 1:
+        raise SlateError(
+            "last_organizer",
+            "A slate needs at least one organizer: invite someone else before you leave.",
+        )
+    organizers.filter(user=user).delete()
+
+
 @transaction.atomic
 def extend_deadline(*, slate: Slate, new_deadline, actor, reason: str) -> DeadlineExtension:
     """Move an open slate's deadline later, record who, when and why, and (after commit)
@@ -382,12 +490,8 @@ def transition_slate(*, slate: Slate, to_state: str, actor, reason: str) -> Slat
     return transition
 
 
-@transaction.atomic
-def open_slate(*, slate: Slate, actor) -> Slate:
-    slate = lock_slate(slate.pk)
-    _require_organizer(actor, slate)
-    if slate.state != SlateState.DRAFT:
-        raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
+def _check_ready(slate: Slate) -> None:
+    """What a slate needs before supporters may see it (the caller holds ``lock_slate``)."""
     if slate.deadline <= timezone.now():
         raise SlateError(
             "invalid_deadline", "The deadline has passed; set a later one first.", field="deadline"
@@ -405,10 +509,81 @@ def open_slate(*, slate: Slate, actor) -> Slate:
         )
     if not slate.planks.exists():
         raise SlateError("no_planks", "Add at least one plank.", field="planks")
+
+
+@transaction.atomic
+def open_slate(*, slate: Slate, actor) -> Slate:
+    """Publish a draft at once (no review): for organizers staff already trust, or staff."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
+    _check_ready(slate)
     transition_slate(
         slate=slate, to_state=SlateState.OPEN, actor=actor, reason="published by organizer"
     )
     return slate
+
+
+@transaction.atomic
+def submit_slate(*, slate: Slate, actor) -> Slate:
+    """The organizer's "publish": it opens at once, unless it is a new organizer's first
+    slate (``selectors.needs_review``), which waits in staff's review queue instead."""
+    slate = lock_slate(slate.pk)
+    _require_organizer(actor, slate)
+    if slate.state != SlateState.DRAFT:
+        raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
+    _check_ready(slate)
+    if actor.is_staff or not selectors.needs_review(slate):
+        transition_slate(
+            slate=slate, to_state=SlateState.OPEN, actor=actor, reason="published by organizer"
+        )
+    else:
+        transition_slate(
+            slate=slate,
+            to_state=SlateState.REVIEW,
+            actor=actor,
+            reason="a new organizer's first slate: sent to staff for review",
+        )
+    return slate
+
+
+def _require_staff(actor) -> None:
+    if not (actor.is_authenticated and actor.is_staff):
+        raise SlateError("forbidden", "Only Slate's staff review slates.")
+
+
+@transaction.atomic
+def approve_slate(*, slate: Slate, actor) -> Slate:
+    """Staff let a slate in review go public: it opens now (if it is still ready)."""
+    _require_staff(actor)
+    slate = lock_slate(slate.pk)
+    if slate.state != SlateState.REVIEW:
+        raise SlateError("not_in_review", "This slate is not waiting for review.", field="state")
+    _check_ready(slate)
+    transition_slate(
+        slate=slate, to_state=SlateState.OPEN, actor=actor, reason="approved by Slate's staff"
+    )
+    return slate
+
+
+@transaction.atomic
+def refuse_slate(*, slate: Slate, actor, reason: str) -> SlateTransition:
+    """Staff send a slate in review back to its organizers as a draft, saying why; the
+    organizers are emailed the reason and see it on the draft's pages."""
+    _require_staff(actor)
+    reason = clean_text(
+        reason, field="reason", error=SlateError, max_length=500, required=True,
+        required_message="Say why, so the organizers know what to change.",
+    )  # fmt: skip
+    slate = lock_slate(slate.pk)
+    if slate.state != SlateState.REVIEW:
+        raise SlateError("not_in_review", "This slate is not waiting for review.", field="state")
+    transition = transition_slate(
+        slate=slate, to_state=SlateState.DRAFT, actor=actor, reason=reason
+    )
+    enqueue_named_on_commit("organizing.tasks.tell_organizers_refused", transition.pk)
+    return transition
 
 
 def record_candidate_facts(

@@ -5,6 +5,7 @@ from django.db import models
 
 class SlateState(models.TextChoices):
     DRAFT = "draft", "Draft"
+    REVIEW = "review", "In review"  # a new organizer's first slate, waiting for staff
     OPEN = "open", "Open"
     LOCKED = "locked", "Locked"
     RELEASING = "releasing", "Releasing"
@@ -14,7 +15,10 @@ class SlateState(models.TextChoices):
 
 
 SLATE_TRANSITIONS: dict[str, frozenset[str]] = {
-    SlateState.DRAFT: frozenset({SlateState.OPEN}),
+    # Published at once, or (a new organizer's first slate) sent to staff for review first.
+    SlateState.DRAFT: frozenset({SlateState.OPEN, SlateState.REVIEW}),
+    # Staff approve it (it opens) or return it to a draft, saying why.
+    SlateState.REVIEW: frozenset({SlateState.OPEN, SlateState.DRAFT}),
     SlateState.OPEN: frozenset({SlateState.LOCKED, SlateState.EXPIRED}),
     SlateState.LOCKED: frozenset({SlateState.RELEASING}),
     SlateState.RELEASING: frozenset({SlateState.RELEASED}),

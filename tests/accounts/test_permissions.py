@@ -165,7 +165,19 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteer_hosts:attendance": {**organizers_only(302), "partner_admin": 302},  # POST only
     "volunteer_hosts:summary": organizers_only(),
     "volunteer_hosts:summary-csv": organizers_only(),
-    "organize:new": logged_in(200),  # anyone may start a slate (and becomes its organizer)
+    # anyone may start a slate (and becomes its organizer), with two-factor: those without it
+    # are sent to set it up
+    "organize:new": logged_in(200, supporter=302, other_supporter=302),
+    # an organizer's invitation link (``token`` is not one: the page says so), two-factor first
+    "organize:join": logged_in(400, supporter=302, other_supporter=302),
+    # staff's review queue of new organizers' first slates
+    "organize:review-queue": logged_in(403, staff=200),
+    "organize:review": logged_in(403, staff=200),
+    "organize:review-approve": logged_in(405),  # POST only; the staff check follows
+    # co-organizers: invite by email, withdraw an invitation, remove
+    "organize:organizers": organizers_only(),
+    "organize:organizer-invitation-cancel": logged_in(405),
+    "organize:organizer-remove": logged_in(405),
     # the wizard's steps edit drafts; this slate is open, so its organizers go to the dashboard
     "organize:basics": organizers_only(302),
     "organize:planks": organizers_only(302),
@@ -276,6 +288,7 @@ def world(localstripe):
         "transaction_id": LedgerTransaction.objects.get(pledge=charged, kind="capture").pk,
         "candidate_id": invitation.candidate_id,
         "invitation_id": invitation.pk,
+        "user_id": people["organizer"].pk,
         "token": claim_token(invitation),
         "ask_id": asks.record_ask(
             slate=slate, candidate=invitation.candidate, supporter=supporter, message="Sign!"

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from tests.factories import (
     UserFactory,
     make_draft_slate,
     make_open_slate,
+    make_staff,
     organizer_of,
     with_totp,
 )
@@ -87,12 +89,21 @@ def test_the_whole_wizard_creates_and_publishes_a_slate(client):
     preview = client.get(reverse("organize:preview", args=[slate.slug])).content.decode()
     assert "We campaign together." in preview and "Health care" in preview
 
+    # A new organizer's first slate goes to staff's review queue, not straight to the public.
     response = client.post(reverse("organize:publish", args=[slate.slug]))
-    assert response["Location"] == reverse("organize:dashboard", args=[slate.slug])
+    assert response["Location"] == reverse("organize:index")
+    slate.refresh_from_db()
+    assert slate.state == "review"
+    assert AgreementVersion.objects.get(agreement__slate=slate).published_at is not None
+    assert Client().get(slate.get_absolute_url()).status_code == 404
+
+    staff = Client()
+    staff.force_login(make_staff())
+    response = staff.post(reverse("organize:review-approve", args=[slate.slug]))
+    assert response["Location"] == reverse("organize:review-queue")
     slate.refresh_from_db()
     assert slate.state == "open"
-    assert AgreementVersion.objects.get(agreement__slate=slate).published_at is not None
-    assert client.get(slate.get_absolute_url()).status_code == 200
+    assert Client().get(slate.get_absolute_url()).status_code == 200
 
 
 def test_publishing_an_incomplete_draft_explains_and_changes_nothing(client):
@@ -122,7 +133,7 @@ def test_publishing_an_incomplete_draft_explains_and_changes_nothing(client):
     ],
 )
 def test_bad_basics_are_field_errors_and_create_nothing(client, data, field, message):
-    client.force_login(UserFactory())
+    client.force_login(with_totp(UserFactory()))
     response = client.post(reverse("organize:new"), data)
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
