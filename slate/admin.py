@@ -2,12 +2,14 @@ from django.contrib import admin
 
 from . import mail, services
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
+from .errors import SlateError
 from .models import (
     DeadlineExtension,
     EmailOptOut,
     EmailSuppression,
     Endorsement,
     MilestoneNews,
+    OrganizerInvitation,
     OutboundEmail,
     PartnerOrganization,
     Plank,
@@ -53,6 +55,24 @@ class SlateAdmin(admin.ModelAdmin):
         "agreement_version_number", "opened_at", "locked_at", "created_at", "updated_at",
     ]  # fmt: skip
     inlines = [PlankInline, OrganizerInline, TransitionInline]
+    actions = ["approve_for_publication"]
+
+    @admin.action(description="Approve the selected slates in review (they go public)")
+    def approve_for_publication(self, request, queryset):
+        """The review queue's approval (refusing needs a reason: /organize/review/)."""
+        for slate in queryset.filter(state="review"):
+            try:
+                services.approve_slate(slate=slate, actor=request.user)
+            except SlateError as error:
+                self.message_user(request, f"{slate}: {error.message}", level="error")
+            else:
+                self.message_user(request, f"{slate} is public now.")
+
+
+@admin.register(OrganizerInvitation)
+class OrganizerInvitationAdmin(ReadOnlyAdmin):
+    list_display = ["slate", "email", "invited_by", "created_at", "accepted_at"]
+    readonly_fields = [f.name for f in OrganizerInvitation._meta.fields]
 
 
 @admin.register(SlateTransition)
