@@ -7,7 +7,7 @@ from candidates import votes as vote_rules
 from candidates.models import Candidate, SignerVote, VoteRecord
 from pledges.states import PledgeKind, PledgeState
 from slate.geography import US_STATES
-from slate.models import PartnerOrganization
+from slate.models import PartnerCode, PartnerOrganization
 
 from .models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 
@@ -233,3 +233,21 @@ class RefuseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The organizers are emailed this and see it on their draft.",
     )  # fmt: skip
+
+
+class PartnerCodeForm(forms.Form):
+    label = forms.CharField(
+        label="Chapter, mailing or event", max_length=100,
+        help_text="For you and your dashboard: 'Local 7 Cleveland', 'October newsletter'.",
+    )  # fmt: skip
+    kind = forms.ChoiceField(label="Kind", choices=PartnerCode.Kind.choices)
+    code = forms.CharField(
+        label="Code in the link (optional)", max_length=32, required=False,
+        help_text="Lower-case letters, digits and hyphens; made from the name if left empty.",
+    )  # fmt: skip
+
+
+class LogoForm(forms.Form):
+    logo = forms.FileField(
+        label="Logo image", help_text="PNG, JPEG, GIF or WebP under 2 MB; shown up to 256 pixels."
+    )

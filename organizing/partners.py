@@ -5,9 +5,11 @@ from dataclasses import dataclass
 from pledges.models import Pledge
 from pledges.states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES
 from slate import selectors as slate_selectors
-from slate.models import Endorsement, PartnerOrganization
+from slate.models import Endorsement, PartnerCode, PartnerOrganization
 from slate.selectors import SlateProgress
 from slate.totals import BreakdownCounts
+
+from .exports import usd
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,8 @@ class EndorsedSlate:
     endorsement: Endorsement
     progress: SlateProgress
     referred: BreakdownCounts  # live pledges that came through this organization's links
+    # Each of the organization's sub-codes with what its links brought to this slate.
+    codes: list[tuple[PartnerCode, BreakdownCounts]]
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ def partner_dashboard(organization: PartnerOrganization) -> PartnerDashboard:
                 endorsement=endorsement,
                 progress=slate_selectors.slate_progress(endorsement.slate),
                 referred=slate_selectors.partner_slice(endorsement.slate_id, organization.pk),
+                codes=slate_selectors.partner_code_slices(endorsement.slate_id, organization),
             )
             for endorsement in endorsements
         ],
@@ -81,3 +86,25 @@ def pledged_members(organization: PartnerOrganization):
             rows[key][3].append(pledge.get_kind_display())
     for row in rows.values():
         yield (*row[:3], "; ".join(row[3]), row[4])
+
+
+FIGURE_COLUMNS = (
+    "slate", "slate_name", "code", "code_label", "code_kind", "pledges", "money_usd",
+    "volunteer_hours",
+)  # fmt: skip
+
+
+def figure_rows(board: PartnerDashboard):
+    """The dashboard's figures as CSV rows: per endorsed slate, all the organization's links
+    (code "*") and then each sub-code. Aggregates only, like the dashboard."""
+    for row in board.slates:
+        slate = row.endorsement.slate
+        yield (
+            slate.slug, slate.name, "*", "All your links", "", row.referred.pledge_count,
+            usd(row.referred.money_cents), row.referred.volunteer_hours,
+        )  # fmt: skip
+        for code, counts in row.codes:
+            yield (
+                slate.slug, slate.name, code.code, code.label, code.kind, counts.pledge_count,
+                usd(counts.money_cents), counts.volunteer_hours,
+            )  # fmt: skip

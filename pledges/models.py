@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from candidates.models import Candidate
 from slate.geography import US_STATES
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 
 from .states import PledgeKind, PledgeState
 
@@ -61,6 +61,11 @@ class Pledge(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="referred_pledges",
+    )
+    # The organization's sub-code (chapter, mailing, event) whose link brought the pledge; only
+    # ever one of ``referred_by``'s own codes.
+    partner_code = models.ForeignKey(
+        PartnerCode, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     idempotency_key = models.CharField(max_length=64, blank=True)
     # "Jane D." on the slate's public roll; empty unless the supporter opted in to be listed.
@@ -212,6 +217,9 @@ class SignOnRequest(models.Model):
     on_public_roll = models.BooleanField(default=False)
     referred_by = models.ForeignKey(
         PartnerOrganization, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    partner_code = models.ForeignKey(
+        PartnerCode, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # The personal share code (``ReferralCode``) of the supporter whose link brought them.
     referrer_code = models.CharField(max_length=32, blank=True)

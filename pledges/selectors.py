@@ -13,7 +13,7 @@ from .totals import PledgeFigures, pledge_breakdown, pledge_counts
 
 FIGURE_FIELDS = (
     "kind", "state", "amount_cents", "captured_cents", "refunded_cents", "hours",
-    "supporter_state", "referred_by_id", "created_at",
+    "supporter_state", "referred_by_id", "created_at", "partner_code_id",
 )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from slate import services as slate_services
 from slate import tasks as slate_tasks
 from slate.errors import SlateError
 from slate.events import pledge_counted
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
@@ -36,6 +36,7 @@ from .validation import (
     check_conditions,
     check_referral,
     check_volunteer_offer,
+    clean_partner_code,
     clean_supporter_state,
     invited_among,
     slate_invitations,
@@ -252,6 +253,7 @@ def create_money_pledge(
     condition_candidate_ids: Iterable[int] = (),
     allocation: Mapping[int, int] | None = None,
     referred_by: PartnerOrganization | None = None,
+    partner_code: PartnerCode | None = None,
     idempotency_key: str = "",
     attestations: Mapping[str, bool] | None = None,
     donor_details: Mapping[str, str] | None = None,
@@ -280,7 +282,8 @@ def create_money_pledge(
         supporter=supporter, slate=slate, amount_cents=amount_cents,
         supporter_state=supporter_state, condition_min_signatures=condition_min_signatures,
         condition_candidate_ids=condition_candidate_ids, allocation=allocation,
-        referred_by=referred_by, idempotency_key=_clean_key(idempotency_key),
+        referred_by=referred_by, partner_code=partner_code,
+        idempotency_key=_clean_key(idempotency_key),
         attestations=attestations, donor_details=donor_details,
         allow_reallocation=allow_reallocation, accept_limit_cap=accept_limit_cap,
         conditions_digest=conditions_digest,
@@ -305,7 +308,7 @@ def _create_money_pledge(
     *, supporter, slate: Slate, amount_cents: int, supporter_state: str,
     condition_min_signatures: int | None, condition_candidate_ids: Iterable[int],
     allocation: Mapping[int, int] | None, referred_by: PartnerOrganization | None,
-    idempotency_key: str, attestations: Mapping[str, bool] | None,
+    partner_code: PartnerCode | None, idempotency_key: str, attestations: Mapping[str, bool] | None,
     donor_details: Mapping[str, str] | None, allow_reallocation: bool, accept_limit_cap: bool,
     conditions_digest: str | None,
 ) -> Pledge:  # fmt: skip
@@ -345,6 +348,7 @@ def _create_money_pledge(
         supporter_state=clean_supporter_state(supporter_state),
         condition_min_signatures=condition_min_signatures,
         referred_by=referred_by,
+        partner_code=clean_partner_code(partner_code, referred_by),
         idempotency_key=idempotency_key,
     )
     pledge.save(force_insert=True)  # a collision rolls the whole transaction back (above)
@@ -370,6 +374,7 @@ def create_volunteer_pledge(
     availability: str = "",
     supporter_state: str = "",
     referred_by: PartnerOrganization | None = None,
+    partner_code: PartnerCode | None = None,
     idempotency_key: str = "",
 ) -> Pledge:
     existing = _existing_for_key(supporter, idempotency_key)
@@ -393,6 +398,7 @@ def create_volunteer_pledge(
             availability=availability,
             supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
+            partner_code=clean_partner_code(partner_code, referred_by),
             idempotency_key=idempotency_key or "",
         ),
         actor=supporter,
@@ -407,6 +413,7 @@ def sign_on(
     slate: Slate,
     supporter_state: str = "",
     referred_by: PartnerOrganization | None = None,
+    partner_code: PartnerCode | None = None,
     public_name: str = "",
 ) -> Pledge:
     """Add the supporter's name to the slate; ``public_name`` ("Jane D.") lists it on the
@@ -435,6 +442,7 @@ def sign_on(
             state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
             supporter_state=clean_supporter_state(supporter_state),
             referred_by=referred_by,
+            partner_code=clean_partner_code(partner_code, referred_by),
             public_name=public_name,
         ),
         actor=supporter,

@@ -15,14 +15,14 @@ from slate import email_links, mail
 from slate.email_links import LINK_MAX_AGE
 from slate.geo import zip_place
 from slate.links import public_url
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import referrals, services
 from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, SignOnRequest
 from .states import PledgeState
-from .validation import ZIP_RE, PledgeError, check_referral
+from .validation import ZIP_RE, PledgeError, check_referral, clean_partner_code
 
 LINK_SALT = "pledges.sign-on-link"
 
@@ -63,6 +63,7 @@ def request_sign_on(
     zip_code: object,
     on_public_roll: bool = False,
     referred_by: PartnerOrganization | None = None,
+    partner_code: PartnerCode | None = None,
     referrer_code: str = "",
 ) -> SignOnRequest:
     """Record the sign-on and email its confirmation link. The same address again is the same
@@ -84,7 +85,9 @@ def request_sign_on(
     if request.confirmed_at is None:
         request.name, request.zip_code, request.supporter_state = name, zip_code, state
         request.on_public_roll = bool(on_public_roll)
-        request.referred_by = referred_by or request.referred_by
+        if referred_by is not None:
+            request.referred_by = referred_by
+            request.partner_code = clean_partner_code(partner_code, referred_by)
         request.referrer_code = referrer_code[:32] or request.referrer_code
     now = timezone.now()
     if email_links.link_due(request.link_sent_at, now):
@@ -129,6 +132,7 @@ def confirm_sign_on(*, token: str) -> Pledge:
         slate=request.slate,
         supporter_state=request.supporter_state,
         referred_by=request.referred_by,
+        partner_code=request.partner_code,
         public_name=public_name(request.name) if request.on_public_roll else "",
     )
     referrals.attribute(slate=request.slate, supporter=supporter, code=request.referrer_code)

@@ -27,6 +27,7 @@ class PledgeFigures:
     supporter_state: str
     referred_by_id: int | None
     created_at: datetime
+    partner_code_id: int | None = None
 
     @classmethod
     def of(cls, pledge) -> "PledgeFigures":
@@ -40,6 +41,7 @@ class PledgeFigures:
             supporter_state=pledge.supporter_state,
             referred_by_id=pledge.referred_by_id,
             created_at=pledge.created_at,
+            partner_code_id=pledge.partner_code_id,
         )
 
     @property
@@ -74,8 +76,11 @@ def pledge_breakdown(figures: PledgeFigures | None) -> Breakdown:
         pledge_count=1,
     )
     partner = str(figures.referred_by_id) if figures.referred_by_id else NO_PARTNER_KEY
-    return {
+    breakdown = {
         ("state", figures.supporter_state or UNKNOWN_STATE_KEY): slice_counts,
         ("partner", partner): slice_counts,
         ("day", figures.created_at.date().isoformat()): slice_counts,
     }
+    if figures.partner_code_id:
+        breakdown[("code", str(figures.partner_code_id))] = slice_counts
+    return breakdown

@@ -10,7 +10,7 @@ from candidates.models import Invitation
 from candidates.selectors import ACTIVE_INVITATION_STATUSES, active_invitations
 from slate.errors import DomainError
 from slate.geography import US_STATE_CODES
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.selectors import endorsing_organizations
 from slate.text import clean_text
 
@@ -94,6 +94,16 @@ def check_referral(referred_by: PartnerOrganization | None, slate: Slate) -> Non
             "That organization does not endorse this slate.",
             field="referred_by",
         )
+
+
+def clean_partner_code(
+    partner_code: PartnerCode | None, referred_by: PartnerOrganization | None
+) -> PartnerCode | None:
+    """The sub-code to record: one of the referring organization's own codes, else none. A
+    code that does not fit is ignored, never an error (a link must not stop a pledge)."""
+    if partner_code is None or referred_by is None:
+        return None
+    return partner_code if partner_code.organization_id == referred_by.pk else None
 
 
 def invited_candidate_ids(slate: Slate) -> set[int]:

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from candidates.selectors import slate_candidate_standings
 from compliance.declarations import conditions_digest, slate_conditions_text
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.selectors import endorsing_organizations, public_slates
 from slate.sharing import supporter_ref
 from slate.states import SlateState
@@ -29,6 +29,14 @@ def _referral(request, slate: Slate) -> PartnerOrganization | None:
     if not slug:
         return None
     return endorsing_organizations(slate.pk).filter(slug=slug).first()
+
+
+def _partner_code(request, organization: PartnerOrganization | None) -> PartnerCode | None:
+    """The organization's sub-code from the same link (see slate.views.referral), if any."""
+    code = request.session.get("referred_by_code")
+    if organization is None or not code or not isinstance(code, str):
+        return None
+    return organization.codes.filter(code=code).first()
 
 
 def _credit_referrer(request, slate: Slate, supporter) -> None:
@@ -66,7 +74,8 @@ def pledge_money(request, slug: str):
                 condition_min_signatures=data["condition_min_signatures"],
                 condition_candidate_ids=data["condition_candidates"],
                 allocation=data["allocation"],
-                referred_by=_referral(request, slate),
+                referred_by=(referred_by := _referral(request, slate)),
+                partner_code=_partner_code(request, referred_by),
                 idempotency_key=data["idempotency_key"],
                 attestations=form.attestations(),
                 donor_details=form.donor_details(),
@@ -121,7 +130,9 @@ def sign_on(request, slug: str):
         try:
             signons.request_sign_on(
                 slate=slate, name=data["name"], email=data["email"], zip_code=data["zip_code"],
-                on_public_roll=data["on_public_roll"], referred_by=_referral(request, slate),
+                on_public_roll=data["on_public_roll"],
+                referred_by=(referred_by := _referral(request, slate)),
+                partner_code=_partner_code(request, referred_by),
                 referrer_code=supporter_ref(request.session, slate.slug),
             )  # fmt: skip
         except services.PledgeError as error:
@@ -144,7 +155,8 @@ def _sign_on_with_account(request, slate: Slate):
         try:
             services.sign_on(
                 supporter=request.user, slate=slate, supporter_state=data["supporter_state"],
-                referred_by=_referral(request, slate),
+                referred_by=(referred_by := _referral(request, slate)),
+                partner_code=_partner_code(request, referred_by),
                 public_name=signons.public_name(name) if data["on_public_roll"] else "",
             )  # fmt: skip
         except services.PledgeError as error:

@@ -207,6 +207,50 @@ class PartnerOrganization(models.Model):
         return self.name
 
 
+class PartnerCode(models.Model):
+    """A partner organization's sub-code for one chapter, mailing or event: its links
+    (``/r/<organization>/<slate>/<code>/``) credit the organization as usual, and the pledges
+    they bring are counted per code too (the 'code' breakdown), for the organization's
+    dashboard and CSV."""
+
+    class Kind(models.TextChoices):
+        CHAPTER = "chapter", "Chapter"
+        MAILING = "mailing", "Mailing"
+        EVENT = "event", "Event"
+        OTHER = "other", "Other"
+
+    organization = models.ForeignKey(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="codes"
+    )
+    code = models.SlugField(max_length=32)
+    label = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization", "label", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "code"], name="partner_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.label} ({self.code})"
+
+
+class PartnerLogo(models.Model):
+    """An organization's logo, re-encoded as a small PNG on upload (``services``) and served
+    from Slate's own address, so the pages' image policy stays 'self'."""
+
+    organization = models.OneToOneField(
+        PartnerOrganization, on_delete=models.CASCADE, related_name="logo"
+    )
+    png = models.BinaryField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"logo of {self.organization}"
+
+
 class Endorsement(models.Model):
     organization = models.ForeignKey(
         PartnerOrganization, on_delete=models.CASCADE, related_name="endorsements"

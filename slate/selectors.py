@@ -267,6 +267,28 @@ def partner_breakdown(slate_id: int) -> list[PartnerSlice]:
     ]
 
 
+def partner_code_slices(slate_id: int, organization: PartnerOrganization) -> list:
+    """Each of the organization's sub-codes with what its links brought to this slate, from
+    the maintained 'code' shards (codes that brought nothing yet show zeros), by label."""
+    codes = list(organization.codes.all())
+    counted = dict(slate_breakdown_for_keys(slate_id, "code", [str(code.pk) for code in codes]))
+    return [(code, counted.get(str(code.pk), BreakdownCounts())) for code in codes]
+
+
+def slate_breakdown_for_keys(slate_id: int, dimension: str, keys: list[str]):
+    if not keys:
+        return []
+    rows = (
+        SlateBreakdownShard.objects.filter(slate_id=slate_id, dimension=dimension, key__in=keys)
+        .values("key")
+        .annotate(**{name: Sum(name) for name in BREAKDOWN_FIELDS})
+    )
+    return [
+        (row["key"], BreakdownCounts(**{name: row[name] or 0 for name in BREAKDOWN_FIELDS}))
+        for row in rows
+    ]
+
+
 def partner_slice(slate_id: int, organization_id: int) -> BreakdownCounts:
     """What one organization's referral links brought to one slate: live pledges only."""
     return breakdown_slice(slate_id, "partner", str(organization_id))
@@ -277,6 +299,13 @@ def public_endorsements(slate_id: int) -> QuerySet[Endorsement]:
     hosting, told of the slate's events. Anyone can register "Teamsters", so an organization's
     endorsements count only once staff have verified that it is who it says it is."""
     return Endorsement.objects.filter(slate_id=slate_id, organization__verified=True)
+
+
+def public_endorsements_by(organization: PartnerOrganization) -> QuerySet[Endorsement]:
+    """An organization's endorsements of public slates, once staff have verified it."""
+    return Endorsement.objects.filter(
+        organization=organization, organization__verified=True, slate__state__in=PUBLIC_STATES
+    )
 
 
 def endorsing_organizations(slate_id: int) -> QuerySet[PartnerOrganization]:

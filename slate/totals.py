@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-BREAKDOWN_DIMENSIONS = ("state", "partner", "day")
+# "code": a partner organization's sub-code (chapter, mailing, event), keyed by its id; only
+# pledges that came through one are counted there.
+BREAKDOWN_DIMENSIONS = ("state", "partner", "code", "day")
 NO_PARTNER_KEY = "direct"
 UNKNOWN_STATE_KEY = "unknown"
 

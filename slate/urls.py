@@ -13,6 +13,11 @@ slate_patterns = (
         path("slates/<slug:slug>/share.png", views.share_image, name="share-image"),
         path("slates/<slug:slug>/progress/", views.slate_progress_fragment, name="progress"),
         path("r/<slug:organization_slug>/<slug:slug>/", views.referral, name="referral"),
+        path(
+            "r/<slug:organization_slug>/<slug:slug>/<slug:code>/",
+            views.referral,
+            name="referral-code",
+        ),
         path("embed/slates/<slug:slug>/", views.widget, name="widget"),
     ],
     "slate",

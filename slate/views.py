@@ -113,16 +113,26 @@ def healthz(request):
 
 
 REFERRAL_SESSION_KEY = "referred_by"
+# The organization's sub-code (chapter, mailing, event) from the same link; "" for none.
+REFERRAL_CODE_SESSION_KEY = "referred_by_code"
 
 
 @require_GET
-def referral(request, organization_slug: str, slug: str):
-    """A partner organization's link: remember who sent the supporter, then show the slate.
-    Only a verified endorsing organization's link counts; any other still shows the slate."""
+def referral(request, organization_slug: str, slug: str, code: str = ""):
+    """A partner organization's link: remember who sent the supporter (and through which of
+    its sub-codes), then show the organization's page for the slate. Only a verified endorsing
+    organization's link counts; any other still shows the slate. A sub-code that is not the
+    organization's is ignored: the link still credits the organization."""
     slate = _visible_slate(request, slug)
-    if selectors.endorsing_organizations(slate.pk).filter(slug=organization_slug).exists():
-        request.session[REFERRAL_SESSION_KEY] = organization_slug
-    return redirect(slate.get_absolute_url())
+    organization = (
+        selectors.endorsing_organizations(slate.pk).filter(slug=organization_slug).first()
+    )
+    if organization is None:
+        return redirect(slate.get_absolute_url())
+    request.session[REFERRAL_SESSION_KEY] = organization.slug
+    known = bool(code) and organization.codes.filter(code=code).exists()
+    request.session[REFERRAL_CODE_SESSION_KEY] = code if known else ""
+    return redirect("orgs:slate", organization_slug=organization.slug, slug=slate.slug)
 
 
 # Meant to be embedded in partners' own pages, whatever their address: the one page any site

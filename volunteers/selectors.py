@@ -7,7 +7,7 @@ Figures are in whole hours pledged (as on the pledge) and minutes scheduled or d
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
 from candidates.models import Candidate
@@ -447,6 +447,25 @@ def shifts_for_volunteer(user, slate: Slate, *, mode: str = "near", now=None) ->
             row.shift.pk,
         ),
     )
+
+
+def organization_events(organization: PartnerOrganization, slate: Slate, now=None) -> list:
+    """The organization's events for this slate with their shifts still to come, soonest
+    first (for its public page: its own events before everything else)."""
+    now = now or timezone.now()
+    events = (
+        VolunteerEvent.objects.filter(organization=organization, slate=slate)
+        .prefetch_related(
+            Prefetch(
+                "shifts",
+                queryset=Shift.objects.filter(starts_at__gt=now).order_by("starts_at", "id"),
+                to_attr="upcoming",
+            )
+        )
+        .order_by("created_at", "id")
+    )
+    listed = [event for event in events if event.upcoming]
+    return sorted(listed, key=lambda event: event.upcoming[0].starts_at)
 
 
 def events_of(slate: Slate) -> QuerySet[VolunteerEvent]:

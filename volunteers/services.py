@@ -15,7 +15,7 @@ from pledges import services as pledge_services
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
 from slate import geo
-from slate.models import PartnerOrganization, Slate
+from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
@@ -122,6 +122,7 @@ def pledge_volunteer_hours(
     availability: str = "",
     supporter_state: str = "",
     referred_by: PartnerOrganization | None = None,
+    partner_code: PartnerCode | None = None,
     idempotency_key: str = "",
 ) -> Pledge:
     """A volunteer pledge (through ``pledges.services.create_volunteer_pledge``, which keeps
@@ -136,6 +137,7 @@ def pledge_volunteer_hours(
             supporter=supporter, slate=slate, hours=hours, activities=activities,
             zip_code=zip_code, availability=availability,
             supporter_state=supporter_state or place.state, referred_by=referred_by,
+            partner_code=partner_code,
             idempotency_key=idempotency_key,
         )  # fmt: skip
     except pledge_services.PledgeError as exc:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates.models import Candidate
 from pledges import referrals
-from pledges.views import _referral
+from pledges.views import _partner_code, _referral
 from slate.models import PartnerOrganization
 from slate.selectors import is_organizer, public_slates
 from slate.sharing import supporter_ref
@@ -50,7 +50,9 @@ def pledge(request, slug: str):
                 weekly_slots=data["weekly_slots"], languages=data["languages"],
                 share_contact=data["share_contact"], display_name=data["display_name"],
                 phone=data["phone"], availability=data["availability"],
-                supporter_state=data["supporter_state"], referred_by=_referral(request, slate),
+                supporter_state=data["supporter_state"],
+                referred_by=(referred_by := _referral(request, slate)),
+                partner_code=_partner_code(request, referred_by),
                 idempotency_key=data["idempotency_key"],
             )  # fmt: skip
         except services.VolunteerError as error:

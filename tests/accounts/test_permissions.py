@@ -93,7 +93,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     "slate:detail": everyone(200),
     "slate:progress": everyone(200),
     "slate:share-image": everyone(200),
-    "slate:referral": everyone(302),  # remembers the organization, shows the slate
+    "slate:referral": everyone(302),  # remembers the organization, shows its slate page
+    "slate:referral-code": everyone(302),  # the same, with a sub-code (unknown ones ignored)
     "slate:widget": everyone(200),
     # --- email preferences: the signed link in every email is the proof, no login; ``token``
     # here is a claim token, not a preferences one, so the page says the link is not valid
@@ -199,7 +200,8 @@ EXPECTED: dict[str, dict[str, object]] = {
     # --- candidates claiming an invitation (anyone logged in may open the link) ---
     "candidates:claim": logged_in(200),
     # --- partner organizations ---
-    "orgs:index": logged_in(200),  # lists the organizations this person administers
+    # public: verified organizations, the link to register one, and (signed in) your own
+    "orgs:index": everyone(200),
     "orgs:new": logged_in(200),
     "orgs:detail": everyone(200),  # the public organization page
     "orgs:dashboard": logged_in(403, partner_admin=200, staff=200),
@@ -207,6 +209,12 @@ EXPECTED: dict[str, dict[str, object]] = {
     "orgs:withdraw": logged_in(403, partner_admin=200, staff=200),  # GET asks to confirm
     # who its links brought and agreed to let it know they pledged (a CSV)
     "orgs:pledged-csv": logged_in(403, partner_admin=200, staff=200),
+    "orgs:codes": logged_in(403, partner_admin=200, staff=200),  # sub-codes per chapter etc.
+    "orgs:export-figures": logged_in(403, partner_admin=200, staff=200),  # aggregates only
+    "orgs:logo": logged_in(403, partner_admin=200, staff=200),
+    "orgs:logo-png": everyone(404),  # public, once the organization has uploaded one
+    # public: the organization's own page for a slate it endorses (its links land here)
+    "orgs:slate": everyone(200),
     # --- compliance: a supporter's receipts and data; committees' reports ---
     "compliance:receipts": logged_in(200),
     "compliance:receipt": owner_only(200),
@@ -285,6 +293,7 @@ def world(localstripe):
         "slug": slate.slug,
         "pk": pledge.pk,
         "organization_slug": partner.slug,
+        "code": "no-such-code",
         "transaction_id": LedgerTransaction.objects.get(pledge=charged, kind="capture").pk,
         "candidate_id": invitation.candidate_id,
         "invitation_id": invitation.pk,
