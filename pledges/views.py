@@ -1,6 +1,8 @@
 """The supporter's pages: pledge money, sign on, and see their pledges. (Volunteering hours
 is the volunteers app's page, which adds its details to the pledge made here.)"""
 
+from allauth.core.internal import ratelimit
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -125,6 +127,17 @@ def sign_on(request, slug: str):
     if request.user.is_authenticated:
         return _sign_on_with_account(request, slate)
     form = EmailSignOnForm(request.POST or None)
+    if request.method == "POST" and not _sign_on_rate_allows(request):
+        form.is_valid()
+        form.add_error(
+            None,
+            "Too many sign-ons from your network in the last hour. Please try again later.",
+        )
+        response = render(
+            request, "pledges/sign_on.html", {"slate": slate, "form": form}, status=429
+        )
+        response["Retry-After"] = "3600"
+        return response
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -143,6 +156,17 @@ def sign_on(request, slug: str):
         request, "pledges/sign_on.html", {"slate": slate, "form": form},
         status=400 if form.errors else 200,
     )  # fmt: skip
+
+
+def _sign_on_rate_allows(request) -> bool:
+    """The anonymous form emails whatever address is typed: at most
+    ``SLATE_SIGN_ON_RATE_PER_IP`` posts per client address (allauth's limiter, which counts
+    the client address as the login form and the API do: ALLAUTH_TRUSTED_PROXY_COUNT)."""
+    usage = ratelimit.consume(
+        request, app="slate.sign_on", action="sign_on",
+        config={"sign_on": settings.SLATE_SIGN_ON_RATE_PER_IP},
+    )  # fmt: skip
+    return usage is not None
 
 
 def _sign_on_with_account(request, slate: Slate):

@@ -11,6 +11,8 @@ from .models import (
     MilestoneNews,
     OrganizerInvitation,
     OutboundEmail,
+    PartnerCode,
+    PartnerLogo,
     PartnerOrganization,
     Plank,
     Slate,
@@ -204,3 +206,17 @@ class EmailOptOutAdmin(ReadOnlyAdmin):
 class MilestoneNewsAdmin(ReadOnlyAdmin):
     list_display = ("slate", "kind", "period", "covers_until", "created_at")
     list_filter = ("kind",)
+
+
+@admin.register(PartnerCode)
+class PartnerCodeAdmin(admin.ModelAdmin):
+    list_display = ["organization", "label", "kind", "code", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["organization__name", "label", "code"]
+
+
+@admin.register(PartnerLogo)
+class PartnerLogoAdmin(ReadOnlyAdmin):
+    list_display = ["organization", "updated_at"]
+    readonly_fields = ["organization", "updated_at"]
+    exclude = ["png"]

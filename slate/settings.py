@@ -495,6 +495,9 @@ REST_FRAMEWORK = {
 # allauth's limits (failed logins per address, shared by the login form and HTTP Basic on
 # POST /api/v1/tokens) count the same client address as the API's.
 ALLAUTH_TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
+# The anonymous sign-on form emails a confirmation link to any address typed: posts per client
+# address (allauth's rate syntax, "<count>/<period>/ip").
+SLATE_SIGN_ON_RATE_PER_IP = os.environ.get("SLATE_SIGN_ON_RATE_PER_IP", "20/h/ip")
 SPECTACULAR_SETTINGS = {
     "TITLE": "Slate API",
     "DESCRIPTION": (

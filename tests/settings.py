@@ -39,3 +39,6 @@ SLATE_COMPLIANCE_RULES_CACHE_SECONDS = 0
 # Redis sharing one budget under one key. Tests of the shared limiter name the Redis
 # themselves, and the crash tests' worker processes share theirs through their own database.
 SLATE_RATE_LIMIT_REDIS_URL = ""
+# The whole suite posts the anonymous sign-on form from one address; the limit's own test
+# lowers it again (tests/pledges/test_sign_on_rate_limit.py).
+SLATE_SIGN_ON_RATE_PER_IP = "10000/h/ip"

@@ -1,9 +1,13 @@
 """Forms for volunteers and the people who run shifts. They parse; the services decide."""
 
+from datetime import UTC
+
 from django import forms
+from django.utils import timezone
 
 from pledges.forms import VolunteerPledgeForm
 from pledges.models import VolunteerActivity
+from slate.geo import TIME_ZONE_CHOICES
 
 from .models import WEEKLY_SLOT_CHOICES, WorkMode
 
@@ -81,13 +85,27 @@ class EventForm(forms.Form):
         self.fields["host"].choices = choices
 
 
+class LocalDateTimeField(forms.DateTimeField):
+    """A date and time as typed, without a zone: the service reads it in the shift's zone,
+    which depends on the ZIP code typed beside it."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"})
+
+    def to_python(self, value):
+        with timezone.override(UTC):
+            result = super().to_python(value)
+        return result.replace(tzinfo=None) if result else result
+
+
+LOCAL_TIME_HELP = (
+    "Local time of the place (from its ZIP code); for a remote shift, the host's time zone "
+    "unless you choose one below."
+)
+
+
 class ShiftForm(forms.Form):
-    starts_at = forms.DateTimeField(
-        label="Starts (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
-    ends_at = forms.DateTimeField(
-        label="Ends (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
-    )
+    starts_at = LocalDateTimeField(label="Starts (local time)", help_text=LOCAL_TIME_HELP)
+    ends_at = LocalDateTimeField(label="Ends (local time)")
     activity = forms.ChoiceField(choices=VolunteerActivity.choices)
     mode = forms.ChoiceField(
         label="Where",
@@ -96,6 +114,10 @@ class ShiftForm(forms.Form):
     location = forms.CharField(label="Address (in person)", max_length=300, required=False)
     zip_code = forms.CharField(label="ZIP code (in person)", max_length=10, required=False)
     call_link = forms.CharField(label="Call link (remote)", max_length=500, required=False)
+    time_zone = forms.ChoiceField(
+        label="Time zone (remote)", required=False,
+        choices=[("", "The host's time zone"), *TIME_ZONE_CHOICES],
+    )  # fmt: skip
     capacity = forms.IntegerField(label="Places")
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 

@@ -208,6 +208,9 @@ class Shift(models.Model):
     zip_code = models.CharField("ZIP code", max_length=10, blank=True)
     state = models.CharField(max_length=2, blank=True, editable=False)
     call_link = models.URLField(max_length=500, blank=True)
+    # Where the shift's times are entered and shown (IANA name): the place's zone from its ZIP
+    # code, or for a remote shift the host's (``shifts.add_shift``).
+    time_zone = models.CharField(max_length=64, default="UTC")
     capacity = models.PositiveIntegerField()
     notes = models.TextField(blank=True)
     confirmed_count = models.PositiveIntegerField(default=0, editable=False)

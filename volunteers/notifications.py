@@ -4,7 +4,8 @@ The one place that sends volunteer email; callers decide when (see reminders.py 
 each reminder goes out exactly once).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -37,23 +38,74 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
+def _utc_offset(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _vtimezone(zone_name: str, year: int) -> list[str]:
+    """The VTIMEZONE that a TZID names (RFC 5545 3.6.5). Every zone a shift can have
+    (slate.geo) is a US one: with daylight saving time, on the US rule (second Sunday of
+    March to first Sunday of November, since 2007); or without it."""
+    zone = ZoneInfo(zone_name)
+    winter = datetime(year, 1, 15, 12, tzinfo=zone)
+    summer = datetime(year, 7, 15, 12, tzinfo=zone)
+    standard, daylight = winter.utcoffset(), summer.utcoffset()
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{zone_name}"]
+    if standard == daylight:
+        lines += [
+            "BEGIN:STANDARD", "DTSTART:19700101T000000",
+            f"TZOFFSETFROM:{_utc_offset(standard)}", f"TZOFFSETTO:{_utc_offset(standard)}",
+            f"TZNAME:{winter.tzname()}", "END:STANDARD",
+        ]  # fmt: skip
+    else:
+        lines += [
+            "BEGIN:DAYLIGHT", "DTSTART:19700308T020000", "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=2SU",
+            f"TZOFFSETFROM:{_utc_offset(standard)}", f"TZOFFSETTO:{_utc_offset(daylight)}",
+            f"TZNAME:{summer.tzname()}", "END:DAYLIGHT",
+            "BEGIN:STANDARD", "DTSTART:19701101T020000", "RRULE:FREQ=YEARLY;BYMONTH=11;BYDAY=1SU",
+            f"TZOFFSETFROM:{_utc_offset(daylight)}", f"TZOFFSETTO:{_utc_offset(standard)}",
+            f"TZNAME:{winter.tzname()}", "END:STANDARD",
+        ]  # fmt: skip
+    return [*lines, "END:VTIMEZONE"]
+
+
+def _ics_times(shift: Shift) -> tuple[list[str], list[str]]:
+    """The VTIMEZONE lines and DTSTART/DTEND in the shift's own zone (UTC for older shifts
+    made before shifts had one)."""
+    if shift.time_zone in ("", "UTC"):
+        return [], [f"DTSTART:{_ics_time(shift.starts_at)}", f"DTEND:{_ics_time(shift.ends_at)}"]
+    zone = ZoneInfo(shift.time_zone)
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y%m%dT%H%M%S")
+
+    return _vtimezone(shift.time_zone, shift.starts_at.astimezone(zone).year), [
+        f"DTSTART;TZID={shift.time_zone}:{local(shift.starts_at)}",
+        f"DTEND;TZID={shift.time_zone}:{local(shift.ends_at)}",
+    ]
+
+
 def shift_ics(shift: Shift, *, now: datetime | None = None) -> str:
-    """A one-event calendar for the shift; its UID is stable, so calendars update in place."""
+    """A one-event calendar for the shift; its UID is stable, so calendars update in place.
+    Its times carry the shift's time zone (TZID), so calendars show the place's local time."""
     event = shift.event
     where = shift.location if shift.mode == "in_person" else shift.call_link
     description = f"{shift.get_activity_display()} with {event.host_label}."
     if shift.notes:
         description += f"\n{shift.notes}"
+    vtimezone, times = _ics_times(shift)
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",
         "PRODID:-//Slate//Volunteer shifts//EN",
         "METHOD:PUBLISH",
+        *vtimezone,
         "BEGIN:VEVENT",
         f"UID:shift-{shift.pk}@slate",
         f"DTSTAMP:{_ics_time(now or timezone.now())}",
-        f"DTSTART:{_ics_time(shift.starts_at)}",
-        f"DTEND:{_ics_time(shift.ends_at)}",
+        *times,
         f"SUMMARY:{_ics_text(f'{event.title}: {shift.get_activity_display()}')}",
         f"LOCATION:{_ics_text(where)}",
         f"DESCRIPTION:{_ics_text(description)}",

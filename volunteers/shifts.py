@@ -4,13 +4,17 @@ Every sign-up change takes the shift's row lock first, so the confirmed count ke
 shift is exact and never passes its capacity (a check constraint stands behind it).
 """
 
-from datetime import datetime
+from collections import Counter
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate
+from candidates.selectors import active_invitations
 from pledges.models import VolunteerActivity
+from slate import geo
 from slate.models import PartnerOrganization, Slate
 from slate.queue import enqueue_on_commit
 from slate.states import SlateState
@@ -97,13 +101,20 @@ def add_shift(
     zip_code: str = "",
     call_link: str = "",
     notes: str = "",
+    time_zone: str = "",
     now: datetime | None = None,
 ) -> Shift:
+    """Times without a zone (as typed on the form) are read in the shift's zone: the ZIP
+    code's for an in-person shift, the host's for a remote one unless ``time_zone`` names
+    another (``slate.geo.TIME_ZONE_CHOICES``)."""
     _require_manager(actor, event)
     _require_plannable(Slate.objects.get(pk=event.slate_id))
     now = now or timezone.now()
     if not isinstance(starts_at, datetime) or not isinstance(ends_at, datetime):
         raise VolunteerError("invalid_time", "Enter a date and time.", field="starts_at")
+    zone_name = shift_time_zone(event, mode=mode, zip_code=zip_code, time_zone=time_zone)
+    starts_at = _in_zone(starts_at, zone_name, field="starts_at")
+    ends_at = _in_zone(ends_at, zone_name, field="ends_at")
     if starts_at <= now:
         raise VolunteerError(
             "shift_in_past", "A shift must start in the future.", field="starts_at"
@@ -151,8 +162,48 @@ def add_shift(
     return Shift.objects.create(
         event=event, starts_at=starts_at, ends_at=ends_at, activity=activity, mode=mode,
         capacity=capacity, location=location, zip_code=zip_code, state=state,
-        call_link=call_link, notes=notes,
+        call_link=call_link, notes=notes, time_zone=zone_name,
     )  # fmt: skip
+
+
+def host_time_zone(event: VolunteerEvent) -> str:
+    """A host's zone: a campaign's is its state's; the slate's or a partner's is the one most
+    of the slate's invited candidates are in (Eastern when there are none)."""
+    if event.candidate_id:
+        return geo.state_time_zone(event.candidate.state) or geo.EASTERN
+    states = active_invitations(event.slate).values_list("candidate__state", flat=True)
+    zones = Counter(geo.state_time_zone(state) for state in states)
+    zones.pop(None, None)
+    return min(zones, key=lambda zone: (-zones[zone], zone)) if zones else geo.EASTERN
+
+
+def shift_time_zone(event: VolunteerEvent, *, mode: str, zip_code: str, time_zone: str) -> str:
+    if mode == WorkMode.IN_PERSON:
+        from .services import check_zip
+
+        return geo.place_time_zone(check_zip(zip_code))
+    if time_zone:
+        if time_zone not in dict(geo.TIME_ZONE_CHOICES):
+            raise VolunteerError("invalid_time_zone", "Choose a time zone.", field="time_zone")
+        return time_zone
+    return host_time_zone(event)
+
+
+def _in_zone(moment: datetime, zone_name: str, *, field: str) -> datetime:
+    """A time typed without a zone, read in ``zone_name``; one the clocks skip (spring
+    forward) is refused rather than moved."""
+    if timezone.is_aware(moment):
+        return moment
+    zone = ZoneInfo(zone_name)
+    aware = moment.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        raise VolunteerError(
+            "nonexistent_time",
+            f"{moment:%H:%M} does not exist on {moment:%B %-d} in {zone_name}: the clocks "
+            "skip that hour.",
+            field=field,
+        )
+    return aware
 
 
 def _lock_shift(shift_id: int) -> Shift:

@@ -277,7 +277,7 @@ def event(request, pk: int):
                 event=event_, actor=request.user, starts_at=data["starts_at"],
                 ends_at=data["ends_at"], activity=data["activity"], mode=data["mode"],
                 capacity=data["capacity"], location=data["location"], zip_code=data["zip_code"],
-                call_link=data["call_link"], notes=data["notes"],
+                call_link=data["call_link"], notes=data["notes"], time_zone=data["time_zone"],
             )  # fmt: skip
         except services.VolunteerError as error:
             _show_error(form, error)

@@ -24,7 +24,8 @@ def test_a_referred_pledge_is_credited_to_the_organization(client, endorsed):
     slate, org = endorsed
     response = client.get(f"/r/{org.slug}/{slate.slug}/")
     assert response.status_code == 302
-    assert response["Location"] == slate.get_absolute_url()
+    # Members land on the organization's own page for the slate.
+    assert response["Location"] == f"/orgs/{org.slug}/slates/{slate.slug}/"
     client.force_login(UserFactory())
     client.post(
         f"/slates/{slate.slug}/volunteer/",
