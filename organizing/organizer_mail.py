@@ -1,10 +1,9 @@
-"""Emails to organizers and to people invited to organize. Sent from Celery tasks; each is
-safe to send twice (a re-sent invitation is the same link)."""
+"""Emails to organizers and to people invited to organize, through ``slate.mail`` (the one
+way Slate sends email). Sent from Celery tasks; each is safe to run twice."""
 
-from django.core.mail import send_mail
-from django.template.loader import render_to_string
 from django.urls import reverse
 
+from slate import mail
 from slate import services as slate_services
 from slate.links import public_url
 from slate.models import OrganizerInvitation, SlateTransition
@@ -12,7 +11,8 @@ from slate.states import SlateState
 
 
 def send_organizer_invitation(*, invitation_id: int) -> bool:
-    """Email the invitation's link, unless it was accepted or withdrawn meanwhile."""
+    """Email the invitation's link, unless it was accepted or withdrawn meanwhile. Inviting
+    the same address again sends the link again (one email per invitation per send)."""
     invitation = (
         OrganizerInvitation.objects.select_related("slate", "invited_by")
         .filter(pk=invitation_id, accepted_at__isnull=True)
@@ -20,26 +20,29 @@ def send_organizer_invitation(*, invitation_id: int) -> bool:
     )
     if invitation is None:
         return False
+    inviter = invitation.invited_by
     token = slate_services.organizer_invitation_token(invitation)
-    context = {
-        "invitation": invitation,
-        "slate": invitation.slate,
-        "inviter": invitation.invited_by.get_full_name() or invitation.invited_by.email
-        if invitation.invited_by
-        else "An organizer",
-        "url": public_url(reverse("organize:join", args=[token])),
-    }
-    send_mail(
-        f"Organize {invitation.slate.name} on Slate",
-        render_to_string("organizing/email/organizer_invitation.txt", context),
-        None,
-        [invitation.email],
+    return mail.send(
+        mail.Email(
+            to=invitation.email,
+            subject=f"Organize {invitation.slate.name} on Slate",
+            template="organizing/email/organizer_invitation.txt",
+            context={
+                "invitation": invitation,
+                "slate": invitation.slate,
+                "inviter": (inviter.get_full_name() or inviter.email)
+                if inviter
+                else "An organizer",
+                "url": public_url(reverse("organize:join", args=[token])),
+            },
+            slate=invitation.slate,
+            reason=f"an organizer of {invitation.slate.name} invited this address",
+        )
     )
-    return True
 
 
 def tell_organizers_refused(*, transition_id: int) -> int:
-    """Tell a refused slate's organizers why staff sent it back."""
+    """Tell a refused slate's organizers why staff sent it back (once per refusal each)."""
     transition = (
         SlateTransition.objects.select_related("slate")
         .filter(pk=transition_id, from_state=SlateState.REVIEW, to_state=SlateState.DRAFT)
@@ -48,18 +51,22 @@ def tell_organizers_refused(*, transition_id: int) -> int:
     if transition is None:
         return 0
     slate = transition.slate
-    emails = [user.email for user in slate.organizers.all() if user.email]
-    if not emails:
-        return 0
     context = {
         "slate": slate,
         "reason": transition.reason,
         "url": public_url(reverse("organize:preview", args=[slate.slug])),
     }
-    send_mail(
-        f"{slate.name}: returned by Slate's staff",
-        render_to_string("organizing/email/slate_refused.txt", context),
-        None,
-        emails,
-    )
-    return len(emails)
+    sent = 0
+    for organizer in slate.organizers.exclude(email=""):
+        sent += mail.send(
+            mail.Email(
+                to=organizer.email,
+                subject=f"{slate.name}: returned by Slate's staff",
+                template="organizing/email/slate_refused.txt",
+                context=context,
+                slate=slate,
+                reason=f"you organize {slate.name}",
+            ),
+            once=f"slate-refused:{transition.pk}:user:{organizer.pk}",
+        )
+    return sent

@@ -6,8 +6,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pledges", "0006_supporter_referrals"),
-        ("slate", "0004_partner_codes_and_logos"),
+        ("pledges", "0007_notice_key_vote_record"),
+        ("slate", "0005_partner_codes_and_logos"),
     ]
 
     operations = [
