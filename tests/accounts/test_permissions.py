@@ -174,11 +174,11 @@ EXPECTED: dict[str, dict[str, object]] = {
     # staff's review queue of new organizers' first slates
     "organize:review-queue": logged_in(403, staff=200),
     "organize:review": logged_in(403, staff=200),
-    "organize:review-approve": logged_in(405),  # POST only; the staff check follows
+    "organize:review-approve": logged_in(403, staff=302),  # POST only: staff publish it
     # co-organizers: invite by email, withdraw an invitation, remove
     "organize:organizers": organizers_only(),
-    "organize:organizer-invitation-cancel": logged_in(405),
-    "organize:organizer-remove": logged_in(405),
+    "organize:organizer-invitation-cancel": organizers_only(302),  # POST only
+    "organize:organizer-remove": organizers_only(302),  # POST only: removes a co-organizer
     # the wizard's steps edit drafts; this slate is open, so its organizers go to the dashboard
     "organize:basics": organizers_only(302),
     "organize:planks": organizers_only(302),
@@ -297,7 +297,6 @@ def world(localstripe):
         "transaction_id": LedgerTransaction.objects.get(pledge=charged, kind="capture").pk,
         "candidate_id": invitation.candidate_id,
         "invitation_id": invitation.pk,
-        "user_id": people["organizer"].pk,
         "token": claim_token(invitation),
         "ask_id": asks.record_ask(
             slate=slate, candidate=invitation.candidate, supporter=supporter, message="Sign!"
@@ -368,7 +367,27 @@ def _post_world(people, slate, partner, invitation, arguments) -> dict[str, dict
     )
     open_shift = shift()
     other_campaign = next(c for c in campaigns if c.pk != match.candidate_id)
+    # A new organizer's first slate, waiting in staff's review queue.
+    newcomer = with_totp(UserFactory())
+    in_review = make_draft_slate(organizer=newcomer, min_signatures=1)
+    candidate_services.invite_candidate(
+        slate=in_review, candidate=make_candidate(organizer=newcomer), actor=newcomer
+    )
+    candidate_services.save_agreement_draft(slate=in_review, actor=newcomer, text="Together.")
+    candidate_services.publish_slate(slate=in_review, actor=newcomer)
+    # A co-organizer of this slate, and an invitation to organize it not yet accepted.
+    co_organizer = with_totp(UserFactory())
+    slate_services.add_organizer(slate=slate, user=co_organizer, actor=organizer)
+    organizer_invitation = slate_services.invite_organizer(
+        slate=slate, email="joining@example.org", actor=organizer
+    )
     return {
+        "organize:review-approve": {"slug": in_review.slug, "slate": in_review},
+        "organize:organizer-invitation-cancel": {
+            "invitation_id": organizer_invitation.pk,
+            "invitation": organizer_invitation,
+        },
+        "organize:organizer-remove": {"user_id": co_organizer.pk, "co": co_organizer},
         "organize:publish": {"slug": draft.slug, "draft": draft},
         "organize:candidate-verify": {"candidate_id": waiting.pk, "candidate": waiting},
         "organize:invitation-revoke": {"invitation": invitation},
@@ -463,6 +482,17 @@ POSTS: dict[str, Post] = {
                 supporter=people[role], organization=t["organization"]
             ).exists()
         ),
+    ),
+    "organize:review-approve": Post(
+        {}, frozenset({"staff"}), lambda _, t, __: _refreshed(t["slate"]).state == "open"
+    ),
+    "organize:organizer-invitation-cancel": Post(
+        {},
+        ORGANIZERS,
+        lambda _, t, __: not type(t["invitation"]).objects.filter(pk=t["invitation"].pk).exists(),
+    ),
+    "organize:organizer-remove": Post(
+        {}, ORGANIZERS, lambda _, t, __: not t["co"].organized_slates.exists()
     ),
 }
 
