@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("pledges", "0007_notice_key_vote_record"),
+        ("pledges", "0008_partner_share"),
         ("slate", "0005_partner_codes_and_logos"),
     ]
 
