@@ -189,6 +189,7 @@ def pledged_csv(request, organization_slug: str):
     return response
 
 
+@login_required
 @require_http_methods(["GET", "POST"])
 def codes(request, organization_slug: str):
     """The organization's sub-codes: one per chapter, mailing or event."""
