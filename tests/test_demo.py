@@ -432,15 +432,3 @@ def test_the_demo_has_a_public_roll_and_referral_chains(seeded, client):
     assert pledge_selectors.brought_by(first).people == 3
     page = client.get(slate.get_absolute_url()).content.decode()
     assert 'data-testid="public-roll"' in page
-
-
-@pytest.mark.django_db
-def test_the_demos_partners_have_sub_codes_with_figures(seeded):
-    _, slate = seeded
-    union = PartnerOrganization.objects.get(slug__startswith="great-lakes-united")
-    figures = dict(slate_selectors.partner_code_slices(slate.pk, union))
-    assert sorted(code.code for code in figures) == ["cleveland", "detroit", "spring-newsletter"]
-    assert all(counts.pledge_count > 0 for counts in figures.values())
-    # The codes' pledges are part of the organization's, not more than it.
-    referred = slate_selectors.partner_slice(slate.pk, union.pk)
-    assert sum(c.pledge_count for c in figures.values()) < referred.pledge_count

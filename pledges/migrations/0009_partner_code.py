@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("pledges", "0008_partner_share"),
-        ("slate", "0005_partner_codes_and_logos"),
+        ("slate", "0006_partner_codes_and_logos"),
     ]
 
     operations = [

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("slate", "0003_email"),
+        ("slate", "0004_milestone_news"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("slate", "0004_review_and_organizer_invitations"),
+        ("slate", "0005_review_and_organizer_invitations"),
     ]
 
     operations = [
