@@ -3,7 +3,8 @@
 ``bench_database(name)`` creates a throwaway PostgreSQL database next to the one named in
 ``DATABASE_URL`` (the real one is never touched), points Django at it, sets Django up,
 migrates, and drops the database again on the way out, whatever happens.
-``make_open_slate`` and ``make_users`` build data through the real services.
+``make_open_slate`` (through ``demo.builders``) and ``make_users`` build data through the
+real services.
 """
 
 import contextlib
@@ -98,42 +99,34 @@ def make_users(count: int, prefix: str) -> list:
 
 def make_open_slate(*, candidates: int = 3, min_signatures: int = 3, min_money_cents: int = 0):
     """An open slate with ``candidates`` invited, claimed and verified candidates and a
-    published agreement, built through the services (like tests/factories.make_open_slate)."""
+    published agreement, built by ``demo.builders`` (as tests/factories.make_open_slate)."""
     from django.utils import timezone
 
-    from candidates import services as candidate_services
-    from candidates.models import Candidate
+    from demo import builders
     from slate import services as slate_services
 
     [organizer] = make_users(1, "organizer")
     number = next(_sequence)
-    slate = slate_services.create_slate(
+    slate = builders.draft_slate(
+        organizer=organizer,
         name=f"Bench slate {number}",
-        mission="Coordinate or nothing.",
         deadline=timezone.now() + timedelta(days=60),
-        threshold_min_signatures=min_signatures,
-        threshold_min_money_cents=min_money_cents,
-        planks=[("Universal health care", "Medicare for all"), ("Climate", "")],
-        created_by=organizer,
+        min_signatures=min_signatures,
+        min_money_cents=min_money_cents,
     )
     states = ["CA", "NY", "TX", "PA", "OH"]
     for index in range(candidates):
-        candidate = candidate_services.create_candidate(
-            full_name=f"Candidate Number{next(_sequence)}",
-            office=Candidate.Office.HOUSE,
+        full_name = f"Candidate Number{next(_sequence)}"
+        [owner] = make_users(1, "candidate")
+        candidate = builders.claimed_candidate(
+            organizer=organizer,
+            user=owner,
+            full_name=full_name,
             state=states[index % len(states)],
             district=str(index + 1),
-            party="Independent",
-            created_by=organizer,
         )
-        [owner] = make_users(1, "candidate")
-        candidate = candidate_services.claim_candidate(candidate=candidate, user=owner)
-        candidate_services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
-        candidate_services.verify_candidate(candidate=candidate, actor=organizer)
-    candidate_services.save_agreement_draft(
-        slate=slate, actor=organizer, text="We share resources, vote as a bloc, campaign together."
-    )
-    candidate_services.publish_agreement(slate=slate, actor=organizer)
+        builders.invite_and_verify(slate=slate, candidate=candidate, organizer=organizer)
+    builders.publish_agreement(slate=slate, organizer=organizer)
     slate_services.open_slate(slate=slate, actor=organizer)
     slate.refresh_from_db()
     return slate

@@ -175,18 +175,9 @@ def candidates_of(slate) -> list:
 
 
 def sign(candidate, slate) -> None:
-    from candidates import services as candidate_services
-    from candidates.selectors import current_agreement_version
+    from demo import builders
 
-    candidate_services.sign_agreement(
-        candidate=candidate,
-        slate=slate,
-        agreement_version_id=current_agreement_version(slate).pk,
-        typed_name=candidate.full_name,
-        signer=candidate.user,
-        ip_address="203.0.113.5",
-        user_agent="bench",
-    )
+    builders.sign(candidate, slate, user_agent="bench")
 
 
 def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):

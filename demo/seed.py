@@ -23,12 +23,12 @@ from django.utils.text import slugify
 from candidates import asks
 from candidates import services as candidate_services
 from candidates.models import Candidate
-from candidates.selectors import current_agreement_version
 from pledges import notifications
 from pledges.models import Pledge
 from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate
 
+from . import builders
 from . import candidate_story as candidate_demo
 from .clock import Clock, demo_clock
 from .story import (
@@ -109,22 +109,21 @@ class _Seeder(SupporterSeeding):
         demo_supporter = self.user(SUPPORTER_EMAIL, "Sam", "Supporter")
 
         self.at(self.ago(SETUP_DAYS_AGO))
-        slate = slate_services.create_slate(
+        slate = builders.draft_slate(
+            organizer=organizer,
             name=DEMO_SLATE_NAME,
             slug=DEMO_SLATE_SLUG,
             mission=MISSION,
             deadline=self.start + timedelta(days=60),
-            threshold_min_signatures=5,
+            min_signatures=5,
             planks=PLANKS,
-            created_by=organizer,
         )
         candidates = self.candidates(slate, organizer)
 
         self.at(self.ago(SETUP_DAYS_AGO - 1))
-        candidate_services.save_agreement_draft(
-            slate=slate, actor=organizer, title=AGREEMENT_TITLE, text=AGREEMENT_TEXT
+        builders.publish_agreement(
+            slate=slate, organizer=organizer, title=AGREEMENT_TITLE, text=AGREEMENT_TEXT
         )
-        candidate_services.publish_agreement(slate=slate, actor=organizer)
 
         self.at(self.ago(OPENED_DAYS_AGO))
         slate = slate_services.open_slate(slate=slate, actor=organizer)
@@ -144,14 +143,14 @@ class _Seeder(SupporterSeeding):
         return count
 
     def draft_slate(self, organizer) -> Slate:
-        slate = slate_services.create_slate(
+        slate = builders.draft_slate(
+            organizer=organizer,
             name=DRAFT_SLATE_NAME,
             slug=DRAFT_SLATE_SLUG,
             mission="Six races around the Great Lakes in 2028, one shared program.",
             deadline=self.start + timedelta(days=400),
-            threshold_min_signatures=2,
+            min_signatures=2,
             planks=PLANKS[:3],
-            created_by=organizer,
         )
         for name, office, state, district, email in DRAFT_CANDIDATES:
             invitation = candidate_services.invite_new_candidate(
@@ -194,26 +193,25 @@ class _Seeder(SupporterSeeding):
         for name, office, state, district, party, account in CANDIDATES:
             email = account if "@" in account else f"{account}@{DEMO_DOMAIN}"
             first, _, last = name.partition(" ")
-            candidate = candidate_services.create_candidate(
+            candidate = builders.claimed_candidate(
+                organizer=organizer,
+                user=self.user(email, first, last),
                 full_name=name,
                 office=office,
                 state=state,
                 district=district,
                 party=party,
                 website=f"https://{slugify(name).replace('-', '')}.example.org",
-                created_by=organizer,
                 **candidate_demo.public_contact(name),
-            )
-            candidate = candidate_services.claim_candidate(
-                candidate=candidate, user=self.user(email, first, last)
             )
             if name in candidate_demo.STATEMENTS:
                 candidate = candidate_services.update_public_profile(
                     candidate=candidate, actor=candidate.user,
                     statement=candidate_demo.STATEMENTS[name], website=candidate.website,
                 )  # fmt: skip
-            candidate_services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
-            result.append(candidate_services.verify_candidate(candidate=candidate, actor=organizer))
+            result.append(
+                builders.invite_and_verify(slate=slate, candidate=candidate, organizer=organizer)
+            )
         return result
 
     def partners(self, slate: Slate, staff, union_admin, civic_admin):
@@ -251,17 +249,13 @@ class _Seeder(SupporterSeeding):
         return [union, civic]
 
     def signatures(self, slate: Slate, signers: list[Candidate]) -> None:
-        version = current_agreement_version(slate)
         for number, (candidate, days_ago) in enumerate(
             zip(signers, SIGNED_DAYS_AGO, strict=True), start=10
         ):
             self.at(self.ago(days_ago))
-            candidate_services.sign_agreement(
-                candidate=candidate,
-                slate=slate,
-                agreement_version_id=version.pk,
-                typed_name=candidate.full_name,
-                signer=candidate.user,
+            builders.sign(
+                candidate,
+                slate,
                 ip_address=f"203.0.113.{number}",
                 user_agent="Mozilla/5.0 (demo seed)",
                 reservations=candidate_demo.RESERVATIONS.get(candidate.full_name),
@@ -271,14 +265,12 @@ class _Seeder(SupporterSeeding):
         """A ninth candidate, invited late, declines in public with a reason."""
         name, office, state, district, party, account = candidate_demo.DECLINER
         self.at(self.ago(18))
-        candidate = candidate_services.create_candidate(
-            full_name=name, office=office, state=state, district=district, party=party,
-            created_by=organizer, **candidate_demo.public_contact(name),
-        )  # fmt: skip
         first, _, last = name.partition(" ")
-        candidate = candidate_services.claim_candidate(
-            candidate=candidate, user=self.user(f"{account}@{DEMO_DOMAIN}", first, last)
-        )
+        candidate = builders.claimed_candidate(
+            organizer=organizer, user=self.user(f"{account}@{DEMO_DOMAIN}", first, last),
+            full_name=name, office=office, state=state, district=district, party=party,
+            **candidate_demo.public_contact(name),
+        )  # fmt: skip
         invitation = candidate_services.invite_candidate(
             slate=slate, candidate=candidate, actor=organizer
         )

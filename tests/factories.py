@@ -1,4 +1,8 @@
-"""Test data built through the real services, so every object is in a state the app can reach."""
+"""Test data built through the real services, so every object is in a state the app can reach.
+
+Slates, candidates and signatures are built by ``demo.builders``, as the demo and the
+benchmarks build theirs; this module adds the test users (factory_boy) and their two-factor.
+"""
 
 import itertools
 from datetime import timedelta
@@ -11,6 +15,7 @@ from django.utils import timezone
 from accounts.mfa import activate_totp, totp_code
 from candidates import services as candidate_services
 from candidates.models import Candidate
+from demo import builders
 from slate import services as slate_services
 from slate.models import Slate
 
@@ -65,15 +70,13 @@ def make_draft_slate(
     deadline=None,
 ) -> Slate:
     organizer = with_totp(organizer or UserFactory())
-    return slate_services.create_slate(
+    return builders.draft_slate(
+        organizer=organizer,
         name=f"Test slate {next(_sequence)}",
-        mission="Coordinate or nothing.",
         deadline=deadline or timezone.now() + timedelta(days=30),
-        threshold_min_signatures=min_signatures,
-        threshold_min_money_cents=min_money_cents,
-        threshold_min_volunteer_hours=min_volunteer_hours,
-        planks=[("Universal health care", "Medicare for all"), ("Climate", "")],
-        created_by=organizer,
+        min_signatures=min_signatures,
+        min_money_cents=min_money_cents,
+        min_volunteer_hours=min_volunteer_hours,
     )
 
 
@@ -81,15 +84,13 @@ def make_candidate(*, organizer: User, state: str = "CA", verified: bool = True)
     """A candidate whose profile is claimed by a fresh user with two-factor on; an organizer
     still has to verify it (``verify``)."""
     number = next(_sequence)
-    candidate = candidate_services.create_candidate(
+    candidate = builders.claimed_candidate(
+        organizer=organizer,
+        user=with_totp(UserFactory()),
         full_name=f"Candidate Number{number}",
-        office=Candidate.Office.HOUSE,
         state=state,
         district=str(number % 50 + 1),
-        party="Independent",
-        created_by=organizer,
     )
-    candidate_services.claim_candidate(candidate=candidate, user=with_totp(UserFactory()))
     candidate.refresh_from_db()
     return candidate
 
@@ -117,14 +118,10 @@ def make_open_slate(
     )
     for index in range(candidates):
         candidate = make_candidate(organizer=organizer, state=STATES[index % len(STATES)])
-        candidate_services.invite_candidate(
-            slate=slate, candidate=candidate, actor=organizer, is_required=index < required
+        builders.invite_and_verify(
+            slate=slate, candidate=candidate, organizer=organizer, is_required=index < required
         )
-        verify(candidate, organizer)
-    candidate_services.save_agreement_draft(
-        slate=slate, actor=organizer, text="We share resources, vote as a bloc, campaign together."
-    )
-    candidate_services.publish_agreement(slate=slate, actor=organizer)
+    builders.publish_agreement(slate=slate, organizer=organizer)
     slate_services.open_slate(slate=slate, actor=organizer)
     slate.refresh_from_db()
     return slate
@@ -141,18 +138,7 @@ def slate_candidates(slate: Slate) -> list[Candidate]:
 
 
 def sign(candidate: Candidate, slate: Slate):
-    from candidates.selectors import current_agreement_version
-
-    version = current_agreement_version(slate)
-    return candidate_services.sign_agreement(
-        candidate=candidate,
-        slate=slate,
-        agreement_version_id=version.pk,
-        typed_name=candidate.full_name,
-        signer=candidate.user,
-        ip_address="203.0.113.5",
-        user_agent="pytest",
-    )
+    return builders.sign(candidate, slate)
 
 
 # Once locked, a slate moves on by itself (escrow releases the money), so tests that only
