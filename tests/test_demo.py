@@ -318,6 +318,10 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
         assert not fake_stripe_file.exists()  # commands run later do not call a dead fake
         assert process.returncode == 0, log_path.read_text(errors="replace")[-4000:]
     finally:
+        # A failure before the children were counted still stops them (each leads its own
+        # process group): the fake Stripe outlived failed runs before.
+        if process.poll() is None:
+            groups = sorted({*groups, process.pid, *_children(process.pid)})
         for pgid in groups:
             if _group_alive(pgid):
                 os.killpg(pgid, signal.SIGKILL)
