@@ -44,11 +44,15 @@ localstripe making and capturing the 5,000-pledge phases' holds; ``--pledges 100
 
 import argparse
 import contextlib
+import http.client
+import http.server
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +139,68 @@ def localstripe(*, stock: bool):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+class _DelayHandler(http.server.BaseHTTPRequestHandler):
+    """Forwards one request to localstripe after the server's delay (plus jitter)."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the Stripe client expects of Stripe
+
+    def _forward(self) -> None:
+        server = self.server
+        with server.count_lock:
+            server.in_flight += 1
+            server.peak = max(server.peak, server.in_flight)
+        time.sleep(max(0.0, server.delay + random.uniform(-server.jitter, server.jitter)))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+        upstream = http.client.HTTPConnection(server.target_host, server.target_port, timeout=60)
+        asked = time.perf_counter()
+        try:
+            upstream.request(self.command, self.path, body=body or None, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            answered = time.perf_counter() - asked
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        finally:
+            upstream.close()
+        with server.count_lock:
+            server.requests += 1
+            server.in_flight -= 1
+            server.upstream_seconds += answered
+
+    do_GET = do_POST = do_DELETE = _forward
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+@contextlib.contextmanager
+def delay_proxy(target: str, *, delay_ms: float, jitter_ms: float = 0):
+    """A small HTTP proxy in front of localstripe (``target``) that holds every request
+    ``delay_ms`` (± ``jitter_ms``, uniform) before forwarding it: a stand-in for Stripe's
+    latency, which localstripe (about a millisecond) does not have. One thread per
+    connection, so requests in flight side by side wait side by side. Yields its base URL."""
+    host, port = target.removeprefix("http://").split(":")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DelayHandler)
+    server.daemon_threads = True
+    server.delay, server.jitter = delay_ms / 1000, jitter_ms / 1000
+    server.target_host, server.target_port = host, int(port)
+    server.requests = server.in_flight = server.peak = server.upstream_seconds = 0
+    server.count_lock = threading.Lock()
+    thread = threading.Thread(target=server.serve_forever, name="delay-proxy", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class SharedCard:
@@ -234,7 +300,9 @@ def held_slate(card: SharedCard, pledges: int, *, candidates: int = 3):
 
 
 @contextlib.contextmanager
-def celery_workers(count: int, *, broker: str, requests_per_second: int):
+def celery_workers(
+    count: int, *, broker: str, requests_per_second: int, env: dict[str, str] | None = None
+):
     """A prefork Celery worker with ``count`` processes on ``broker``, and this process
     publishing there (not eager) while it runs."""
     import redis
@@ -252,6 +320,7 @@ def celery_workers(count: int, *, broker: str, requests_per_second: int):
         "SLATE_RATE_LIMIT_REDIS_URL": broker,
         "SLATE_STRIPE_REQUESTS_PER_SECOND": str(requests_per_second),
         "LOG_LEVEL": "WARNING",
+        **(env or {}),
     }
     with log_path.open("wb") as log:
         worker = subprocess.Popen(  # noqa: S603
@@ -292,8 +361,10 @@ def celery_workers(count: int, *, broker: str, requests_per_second: int):
         store.close()
 
 
-def release(slate, *, timeout: float = 1800) -> float:
-    """The final signature, then wait until the workers have released the slate; seconds."""
+def release(slate, *, timeout: float = 1800, connections: list[int] | None = None) -> float:
+    """The final signature, then wait until the workers have released the slate; seconds.
+    ``connections``: filled with the bench database's connection count, sampled while
+    waiting."""
     from slate.models import Slate
 
     last = candidates_of(slate)[-1]
@@ -302,6 +373,8 @@ def release(slate, *, timeout: float = 1800) -> float:
     while Slate.objects.values_list("state", flat=True).get(pk=slate.pk) != "released":
         if time.perf_counter() - started > timeout:
             raise SystemExit(f"slate {slate.pk} not released in {timeout:.0f}s")
+        if connections is not None:
+            connections.append(database_connections())
         time.sleep(0.02)
     seconds = time.perf_counter() - started
     # Not timed: let the workers send the payouts before they stop.
@@ -340,6 +413,54 @@ def outcome(slate) -> str:
         f"{'=' if paid == total else '!='} captures, "
         f"{'ledger ok' if not problems else f'{len(problems)} ledger problem(s)'}"
     )
+
+
+def database_connections() -> int:
+    """Connections to the bench database right now (this process's included)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def captured_once(slate, card: SharedCard) -> str:
+    """What localstripe holds, pledge by pledge: every captured pledge has exactly one
+    succeeded PaymentIntent for the amount the books say, and no other intent was captured."""
+    from escrow import stripe_gateway
+    from escrow.stripe_results import payment_intent_result
+    from pledges.models import Pledge
+
+    succeeded: dict[str, list[int]] = {}
+    for data in stripe_gateway._customer_payment_intents(card.customer.customer_id, None):
+        intent = payment_intent_result(data)
+        if intent.status == "succeeded":
+            pledge_id = intent.metadata.get("pledge_id", "?")
+            succeeded.setdefault(pledge_id, []).append(intent.amount_received_cents)
+    books = dict(
+        Pledge.objects.filter(slate=slate, state="captured").values_list("pk", "captured_cents")
+    )
+    once = sum(1 for pk, cents in books.items() if succeeded.get(str(pk)) == [cents])
+    twice = sum(1 for amounts in succeeded.values() if len(amounts) > 1)
+    strays = sum(
+        1 for pledge_id in succeeded if not pledge_id.isdigit() or int(pledge_id) not in books
+    )
+    verdict = "ok" if once == len(books) and not twice and not strays else "MISMATCH"
+    return (
+        f"localstripe {verdict}: {once} of {len(books)} captured pledges captured exactly "
+        f"once, {twice} captured more than once, {strays} captures the books do not know"
+    )
+
+
+def check_ledger() -> str:
+    """``manage.py check_ledger`` over the whole bench database."""
+    from django.core.management import CommandError, call_command
+
+    try:
+        call_command("check_ledger", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    except CommandError as exc:
+        return f"check_ledger: {exc}"
+    return "check_ledger clean"
 
 
 def steady_capture_rate(slate) -> float:
@@ -423,6 +544,66 @@ def main(args) -> None:
         )
 
 
+# The worker settings the latency phase releases with: name -> (worker processes, release
+# threads per process, chunk size, SLATE_STRIPE_REQUESTS_PER_SECOND); None: the defaults.
+LATENCY_CONFIGS = {
+    # docker-compose.yml's worker (--concurrency 2) with the settings' defaults.
+    "shipped": (2, None, None, None),
+    # What the README recommends for Stripe's live limit of 100 requests/s.
+    "recommended": (4, 12, 50, 100),
+    # Before issue 22: one pledge in its Stripe call per worker process.
+    "single": (4, 1, 100, 25),
+}
+
+
+def latency_phase(args, localstripe_url: str) -> None:
+    from django.conf import settings
+
+    jitter = f" ± {args.jitter:g} ms" if args.jitter else ""
+    print(
+        f"\nA proxy before localstripe holds every Stripe request the workers make for the "
+        f"given latency{jitter}; {args.latency_pledges} pledges per run; localstripe's own "
+        f"time is its mean answer time behind the proxy:"
+    )
+    for latency in args.latency:
+        for name in args.latency_configs:
+            latency_run(args, localstripe_url, latency, name, settings)
+
+
+def latency_run(args, localstripe_url: str, latency: float, name: str, settings) -> None:
+    workers, threads, chunk, limit = LATENCY_CONFIGS[name]
+    threads = threads or settings.SLATE_RELEASE_THREADS
+    chunk = chunk or settings.SLATE_RELEASE_CHUNK_SIZE
+    limit = limit or settings.SLATE_STRIPE_REQUESTS_PER_SECOND
+    reset_localstripe()
+    card = SharedCard()
+    slate = held_slate(card, args.latency_pledges)
+    samples: list[int] = []
+    proxy_at = delay_proxy(localstripe_url, delay_ms=latency, jitter_ms=args.jitter)
+    with proxy_at as (proxy_url, proxy):
+        env = {
+            "STRIPE_API_BASE": proxy_url,
+            "SLATE_RELEASE_THREADS": str(threads),
+            "SLATE_RELEASE_CHUNK_SIZE": str(chunk),
+        }
+        with celery_workers(workers, broker=args.broker, requests_per_second=limit, env=env):
+            seconds = release(slate, connections=samples)
+        proxied, peak = proxy.requests, proxy.peak
+        upstream_ms = 1000 * proxy.upstream_seconds / max(1, proxied)
+    achieved = args.latency_pledges / seconds
+    steady = steady_capture_rate(slate)
+    print(
+        f"{latency:>5g} ms {name:>11}: {workers} worker processes x {threads} release threads, "
+        f"chunk {chunk}, limit {limit}/s: {seconds:.1f}s = {achieved:.1f} captures/s end to "
+        f"end ({achieved / limit:.0%} of the limit), first to last capture {steady:.1f}/s "
+        f"({steady / limit:.0%})\n{'':>19}{proxied} Stripe requests, at most {peak} at once, "
+        f"localstripe's own time {upstream_ms:.0f} ms each; database connections at most "
+        f"{max(samples, default=0)} (bound {workers} x ({threads} + 1) + 1)\n{'':>19}"
+        f"{outcome(slate)}; {captured_once(slate, card)}; {check_ledger()}",
+        flush=True,
+    )
+
+
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -441,6 +622,23 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=4, help="worker processes (default 4)")
     parser.add_argument("--broker", default=DEFAULT_BROKER, help="Redis for the workers")
     parser.add_argument("--stock-localstripe", action="store_true")
+    parser.add_argument(
+        "--latency", type=float, nargs="*", default=[300],
+        help="ms a proxy holds every Stripe request, one run each (default 300; none: no run)",
+    )  # fmt: skip
+    parser.add_argument("--jitter", type=float, default=0, help="± ms of uniform jitter")
+    parser.add_argument(
+        "--latency-pledges", type=int, default=300, help="slate size of the latency phase"
+    )
+    parser.add_argument(
+        "--latency-configs", nargs="+", choices=list(LATENCY_CONFIGS),
+        default=["shipped", "recommended"],
+        help="worker settings of the latency phase (default: shipped recommended; 'single' is "
+        "one Stripe call in flight per worker process, as before issue 22)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only-latency", action="store_true", help="skip the phases without latency"
+    )
     return parser.parse_args()
 
 
@@ -449,5 +647,9 @@ if __name__ == "__main__":
     with localstripe(stock=arguments.stock_localstripe) as url:
         os.environ["STRIPE_API_BASE"] = url
         os.environ["STRIPE_SECRET_KEY"] = SECRET_KEY
-        with _setup.bench_database("slate_bench_release"):
-            main(arguments)
+        # BENCH_DATABASE: another scratch name, when two people bench on one server.
+        with _setup.bench_database(os.environ.get("BENCH_DATABASE", "slate_bench_release")):
+            if not arguments.only_latency:
+                main(arguments)
+            if arguments.latency and arguments.latency_configs:
+                latency_phase(arguments, url)

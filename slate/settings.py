@@ -402,6 +402,10 @@ SLATE_PAYMENT_STALE_SECONDS = env_int("SLATE_PAYMENT_STALE_SECONDS", 300)
 # reported to staff.
 SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS = env_int("SLATE_WEBHOOK_ALERT_AFTER_ATTEMPTS", 3)
 SLATE_RELEASE_CHUNK_SIZE = env_int("SLATE_RELEASE_CHUNK_SIZE", 100)
+# Pledges of one release chunk in their Stripe call at once (threads in the worker process,
+# each with its own database connection while the chunk runs). A Stripe call takes a few
+# hundred milliseconds: one at a time, a worker process settles 3 pledges a second at most.
+SLATE_RELEASE_THREADS = env_int("SLATE_RELEASE_THREADS", 8)
 # Stripe requests per second during release and hold renewal; 0 means no limit. Every worker
 # shares the one rate through Redis (the broker's Redis unless SLATE_RATE_LIMIT_REDIS_URL names
 # another); without Redis each worker process keeps it on its own.

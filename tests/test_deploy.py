@@ -147,7 +147,12 @@ def test_app_service_commands(services):
     assert "python manage.py migrate --noinput" in web
     assert web.index("migrate") < web.index("gunicorn slate.wsgi:application")
     assert "0.0.0.0:8000" in web
-    assert services["worker"]["command"] == ["celery", "-A", "slate", "worker", "-l", "info"]
+    # Two processes, whatever the host's CPU count: the release's Stripe calls in flight (and
+    # its database connections) are processes x SLATE_RELEASE_THREADS (README, Benchmarks).
+    assert services["worker"]["command"] == [
+        *("celery", "-A", "slate", "worker", "-l", "info"),
+        *("--concurrency", "2"),
+    ]
     assert services["beat"]["command"] == [
         "celery",
         *("-A", "slate", "beat", "-l", "info"),

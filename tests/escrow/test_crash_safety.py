@@ -132,6 +132,7 @@ class StallingProxy:
         self.upstream = upstream
         # Which POST to hold back: a capture, or (``/v1/payment_intents``) a create.
         self.stall_path = "/capture"
+        self.stalled_path = ""  # the request held back
         self.armed = threading.Event()
         self.stalled = threading.Event()
         self.go = threading.Event()
@@ -159,6 +160,7 @@ class StallingProxy:
                 stall = self.command == "POST" and self.path.endswith(proxy.stall_path)
                 if stall and proxy.armed.is_set():
                     proxy.armed.clear()
+                    proxy.stalled_path = self.path
                     proxy.stalled.set()
                     proxy.go.wait(60)
                 try:
@@ -420,7 +422,10 @@ def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, worker
     workers.proxy.go.set()
     at_kill = captured_count(slate)
     assert at_kill < PLEDGES, "the release finished before the kill; lower the rate"
-    [stranded] = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    # The held-back capture's payment; other threads of the chunk (SLATE_RELEASE_THREADS)
+    # may have died in their own Stripe calls too: they are the chunk's, left for the sweeper.
+    intent_id = workers.proxy.stalled_path.split("/")[3]
+    stranded = Payment.objects.get(payment_intent_id=intent_id)
     assert stranded.status == Payment.Status.CAPTURING
     intent = localstripe.get(f"/v1/payment_intents/{stranded.payment_intent_id}")
     assert intent["status"] == "succeeded"  # the money is taken; our books do not know yet
@@ -432,9 +437,15 @@ def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, worker
     # timeout), so its rest, the stranded payment first, waits for the sweeper.
     ordered = sorted(p.pk for p in pledges)
     start = ordered.index(stranded.pledge_id) // CHUNK_SIZE * CHUNK_SIZE
-    left_for_sweeper = {
-        pk for pk in ordered[start : start + CHUNK_SIZE] if pk >= stranded.pledge_id
-    }
+    dead_chunk = ordered[start : start + CHUNK_SIZE]
+    left_for_sweeper = set(
+        Pledge.objects.filter(pk__in=dead_chunk)
+        .exclude(state=PledgeState.CAPTURED)
+        .values_list("pk", flat=True)
+    )
+    assert stranded.pledge_id in left_for_sweeper
+    in_flight = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    assert set(in_flight.values_list("pledge_id", flat=True)) <= left_for_sweeper
     second = workers.start("second")
     assert wait_for(lambda: captured_count(slate) == PLEDGES - len(left_for_sweeper), 90), (
         f"{captured_count(slate)} captured:\n{workers.tail(second)}"

@@ -263,3 +263,81 @@ def test_a_pledge_that_moved_after_its_chunk_was_read_is_left_alone(localstripe,
     assert localstripe.count_captures_for(pledge_id=moved.pk) == 0
     assert localstripe.count_captures_for(pledge_id=other.pk) == 1
     assert ledger_problems() == []
+
+
+# --- many pledges in their Stripe call at once --------------------------------------------------
+
+
+def _connections_to_this_database() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_has_several_pledges_in_their_stripe_call_at_once(localstripe, monkeypatch):
+    """Stripe answers in a few hundred milliseconds: a chunk settles its pledges from
+    ``threads`` threads, each pledge still captured once, each wait taken from the limiter
+    in the thread that then calls Stripe, and every thread's connection closed at the end."""
+    import threading
+    import time
+
+    from escrow import stripe_gateway
+
+    slate = make_open_slate(candidates=3, min_signatures=3)
+    pledges = [pledge_with_card(slate, amount_cents=2_000 + index) for index in range(8)]
+    for pledge in pledges:
+        holds.authorize_pledge(pledge_id=pledge.pk)
+    _locked_for_release(slate, monkeypatch)
+    ids = [p.pk for p in pledges]
+
+    capture = stripe_gateway.capture
+    lock = threading.Lock()
+    now = {"in_flight": 0, "peak": 0}
+    waits: list[str] = []
+
+    def slow_capture(**kwargs):
+        with lock:
+            now["in_flight"] += 1
+            now["peak"] = max(now["peak"], now["in_flight"])
+        try:
+            time.sleep(0.3)
+            return capture(**kwargs)
+        finally:
+            with lock:
+                now["in_flight"] -= 1
+
+    monkeypatch.setattr(stripe_gateway, "capture", slow_capture)
+    before = _connections_to_this_database()
+    escrow_release.release_pledges(
+        pledge_ids=ids, context=splits.release_context(slate_id=slate.pk, pledge_ids=ids),
+        before_each=lambda: waits.append(threading.current_thread().name), threads=4,
+    )  # fmt: skip
+
+    assert now["peak"] == 4  # one at a time would never have two
+    assert len(waits) == 8 and all(name.startswith("release-") for name in waits)
+    for pledge in pledges:
+        pledge.refresh_from_db()
+        assert pledge.state == PledgeState.CAPTURED
+        assert localstripe.count_captures_for(pledge_id=pledge.pk) == 1
+    assert ledger_problems() == []
+    assert _connections_to_this_database() == before  # the threads closed theirs
+
+
+def test_a_chunk_inside_an_open_transaction_is_settled_in_the_callers_thread(monkeypatch):
+    """Other threads' connections could not see rows the caller has not committed (an eager
+    task in a test): then the chunk runs where it was called, one pledge after another."""
+    import threading
+
+    seen: list[str] = []
+    monkeypatch.setattr(
+        escrow_release,
+        "release_pledge",
+        lambda *, pledge_id, context: seen.append(threading.current_thread().name),
+    )
+    escrow_release.release_pledges(
+        pledge_ids=[1, 2, 3], context=None, before_each=lambda: None, threads=8
+    )
+    assert seen == [threading.current_thread().name] * 3
