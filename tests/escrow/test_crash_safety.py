@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote
 
 import pytest
 import redis
@@ -132,7 +132,7 @@ class StallingProxy:
         self.upstream = upstream
         # Which POST to hold back: a capture, or (``/v1/payment_intents``) a create.
         self.stall_path = "/capture"
-        self.stalled_path = ""  # the request held back
+        self.stalled_path, self.stalled_body = "", b""  # the request held back
         self.armed = threading.Event()
         self.stalled = threading.Event()
         self.go = threading.Event()
@@ -160,7 +160,7 @@ class StallingProxy:
                 stall = self.command == "POST" and self.path.endswith(proxy.stall_path)
                 if stall and proxy.armed.is_set():
                     proxy.armed.clear()
-                    proxy.stalled_path = self.path
+                    proxy.stalled_path, proxy.stalled_body = self.path, body or b""
                     proxy.stalled.set()
                     proxy.go.wait(60)
                 try:
@@ -532,8 +532,13 @@ def test_worker_killed_after_an_off_session_charge_charges_nobody_twice(
     assert workers.proxy.stalled.wait(60), f"no charge went through:\n{workers.tail(first)}"
     workers.kill(first)
     workers.proxy.go.set()
-    [stranded] = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    # The held-back create's payment, by the ids in its metadata; other threads' creates
+    # (SLATE_RELEASE_THREADS) may have died in flight too: the sweeper adopts those alike.
+    sent = parse_qs(workers.proxy.stalled_body.decode())
+    stranded = Payment.objects.get(pk=int(sent["metadata[payment_id]"][0]))
     assert (stranded.status, stranded.payment_intent_id) == (Payment.Status.CREATING, None)
+    in_flight = Payment.objects.filter(status__in=Payment.IN_FLIGHT)
+    assert set(in_flight.values_list("status", flat=True)) == {Payment.Status.CREATING}
     [intent] = localstripe.payment_intents_for(payment_id=stranded.pk)
     assert intent["status"] == "succeeded"  # charged; our books do not know it
 
