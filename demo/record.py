@@ -64,7 +64,7 @@ def seed_record_demo(*, stdout=None) -> VoteRecord | None:
             "id"
         )
     )
-    with transaction.atomic(), notifications.quiet():
+    with notifications.quiet(), transaction.atomic():
         slate = slate_services.create_slate(
             name=RECORD_SLATE_NAME,
             slug=RECORD_SLATE_SLUG,
@@ -100,7 +100,7 @@ def seed_record_demo(*, stdout=None) -> VoteRecord | None:
     slate_services.evaluate_threshold(slate_id=slate.pk)  # all signed: it locks
     slate.refresh_from_db()
     elena = next((c for c in signers if c.user and c.user.email == CANDIDATE_EMAIL), None)
-    with transaction.atomic(), notifications.quiet():
+    with notifications.quiet(), transaction.atomic():
         if elena is not None:
             staff, _ = get_user_model().objects.get_or_create(
                 username="staff",

@@ -76,7 +76,7 @@ def seed_demo(*, stdout=None, save_card: Callable[[Pledge], Pledge] | None = Non
     write(stdout, "Seeding demo data...")
     # One transaction: a failed seed leaves nothing behind, so the next run starts afresh.
     # No confirmation emails for a few hundred made-up supporters.
-    with transaction.atomic(), demo_clock() as clock, notifications.quiet():
+    with notifications.quiet(), transaction.atomic(), demo_clock() as clock:
         pledge_count = _Seeder(clock, stdout, save_card).run()
         ensure_demo_totp(domain=DEMO_DOMAIN)
     seconds = time.monotonic() - started

@@ -49,7 +49,8 @@ def quiet():
     """No supporter emails for changes made inside (the demo seed's few hundred pledges)."""
     token = _quiet.set(True)
     try:
-        yield
+        with mail.quiet():
+            yield
     finally:
         _quiet.reset(token)
 

@@ -30,6 +30,8 @@ second caller waits for the lock, then finds it settled. Callers build keys from
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -268,11 +270,28 @@ def _deliver(row: OutboundEmail, email: Email) -> None:
     row.settled_at = timezone.now()
 
 
+_quiet: ContextVar[bool] = ContextVar("slate_mail_quiet", default=False)
+
+
+@contextmanager
+def quiet():
+    """Send nothing, and record nothing, for work done inside (the demo seed: its made-up
+    supporters need no milestone news). Tasks run eagerly inside are quiet too; tasks a worker
+    runs later are not."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
 def send(email: Email, *, once: str | None = None) -> bool:
     """Send ``email`` unless the address is suppressed or (not transactional) its recipient
     turned this kind off; with ``once``, unless an email with that key was settled already.
     Returns whether it went out. A mail error propagates (and records nothing), so the
     caller's task retries."""
+    if _quiet.get():
+        return False
     fields = {
         "to": normalize(email.to),
         "slate": email.slate,

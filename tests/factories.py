@@ -158,3 +158,10 @@ def make_partner_organization(
     if endorse is not None:
         slate_services.endorse_slate(organization=organization, slate=endorse, actor=admin)
     return organization
+
+
+def transactional(messages) -> list:
+    """The emails among ``messages`` that go out whatever the recipient's preferences (no
+    List-Unsubscribe header): what a test of a pledge or payment email looks at, beside the
+    milestone news a lock or release also sends."""
+    return [m for m in messages if "List-Unsubscribe" not in m.extra_headers]

@@ -31,7 +31,7 @@ from pledges.states import PledgeState
 from slate.models import Slate
 from slate.states import SlateState
 from tests.escrow.cards import NEEDS_AUTH_ALWAYS, pledge_with_card
-from tests.factories import make_open_slate, sign, slate_candidates
+from tests.factories import make_open_slate, sign, slate_candidates, transactional
 
 pytestmark = pytest.mark.django_db
 
@@ -174,7 +174,7 @@ def test_an_off_session_charge_needing_authentication_needs_the_supporter(
         assert stripe_answering.answered_402 == 1
         assert payment.last_error == "authentication_required"
     # The supporter is asked to authenticate, not to bring another card, on the saved one.
-    [email] = [m for m in mail.outbox if m.to == [pledge.supporter.email]]
+    [email] = [m for m in transactional(mail.outbox) if m.to == [pledge.supporter.email]]
     assert f"/pledges/{pledge.pk}/complete-payment/" in email.body
     client.force_login(pledge.supporter)
     page = client.get(f"/pledges/{pledge.pk}/complete-payment/")

@@ -118,7 +118,7 @@ def _pledge_queries(queries):
 # (the full page also reads the menu's roles again and the candidates' names for the chart).
 BOARD_QUERIES = 18
 FRAGMENT_QUERIES = BOARD_QUERIES + 9
-PAGE_QUERIES = BOARD_QUERIES + 12
+PAGE_QUERIES = BOARD_QUERIES + 11
 
 
 def _queries(read) -> list[dict]:

@@ -17,13 +17,13 @@ from pledges.models import PledgeNotice
 from pledges.states import PledgeState
 from slate import services as slate_services
 from tests.escrow.cards import pledge_with_card
-from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
+from tests.factories import UserFactory, make_open_slate, sign, slate_candidates, transactional
 
 pytestmark = pytest.mark.django_db
 
 
 def to(user):
-    return [m for m in mail.outbox if m.to == [user.email]]
+    return [m for m in transactional(mail.outbox) if m.to == [user.email]]
 
 
 @pytest.fixture
