@@ -75,3 +75,20 @@ class SharedRateLimiter(RateLimiter):
             # over it until Redis answers again, which Stripe answers with 429s we retry.
             logger.warning("shared Stripe rate limit unavailable (%s); limiting locally", exc)
             return super().reserve()
+
+
+_limiters: dict[tuple[float, str, str], RateLimiter] = {}
+
+
+def limiter_for(per_second: float, *, redis_url: str, key: str) -> RateLimiter:
+    """The process's limiter for ``key`` at ``per_second``: shared through Redis when there is
+    a ``redis_url``, else local. Kept per (rate, Redis, key), so settings changed at run time
+    (tests, the benchmarks) get a new one and every caller of the same rate shares one."""
+    cache_key = (per_second, redis_url, key)
+    if cache_key not in _limiters:
+        _limiters[cache_key] = (
+            SharedRateLimiter(per_second, redis_url=redis_url, key=key)
+            if redis_url
+            else RateLimiter(per_second)
+        )
+    return _limiters[cache_key]

@@ -34,7 +34,7 @@ from . import (
 )
 from .errors import EscrowError
 from .models import Payment, Payout
-from .ratelimit import RateLimiter, SharedRateLimiter
+from .ratelimit import RateLimiter, limiter_for
 from .reconcile import orphan_charge_report, reconcile_slate
 
 logger = logging.getLogger(__name__)
@@ -47,20 +47,15 @@ MAIL = {
 }  # fmt: skip
 # One key for the whole Stripe account: its rate limit counts every request we make.
 RATE_LIMIT_KEY = "slate:stripe-requests"
-_limiters: dict[tuple[float, str], RateLimiter] = {}
 
 
 def stripe_rate_limiter() -> RateLimiter:
     """The limiter for the current settings (tests and the benchmark change them at run time)."""
-    rate = float(settings.SLATE_STRIPE_REQUESTS_PER_SECOND)
-    redis_url = settings.SLATE_RATE_LIMIT_REDIS_URL
-    if (rate, redis_url) not in _limiters:
-        _limiters[rate, redis_url] = (
-            SharedRateLimiter(rate, redis_url=redis_url, key=RATE_LIMIT_KEY)
-            if redis_url
-            else RateLimiter(rate)
-        )
-    return _limiters[rate, redis_url]
+    return limiter_for(
+        float(settings.SLATE_STRIPE_REQUESTS_PER_SECOND),
+        redis_url=settings.SLATE_RATE_LIMIT_REDIS_URL,
+        key=RATE_LIMIT_KEY,
+    )
 
 
 def _retry_transient(task, exc: Exception):

@@ -37,7 +37,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from markdown_it import MarkdownIt
 
-from escrow.ratelimit import RateLimiter, SharedRateLimiter
+from escrow.ratelimit import RateLimiter, limiter_for
 from pledges.models import Pledge
 from pledges.states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES, PledgeKind, PledgeState
 from slate import mail
@@ -381,20 +381,13 @@ def prepare(update_id: int) -> int:
     return position
 
 
-_limiters: dict[tuple[float, str], RateLimiter] = {}
-
-
 def rate_limiter() -> RateLimiter:
     """One sending rate for every worker (through Redis where there is one)."""
-    rate = float(settings.SLATE_UPDATE_SENDS_PER_SECOND)
-    redis_url = settings.SLATE_RATE_LIMIT_REDIS_URL
-    if (rate, redis_url) not in _limiters:
-        _limiters[rate, redis_url] = (
-            SharedRateLimiter(rate, redis_url=redis_url, key=RATE_LIMIT_KEY)
-            if redis_url
-            else RateLimiter(rate)
-        )
-    return _limiters[rate, redis_url]
+    return limiter_for(
+        float(settings.SLATE_UPDATE_SENDS_PER_SECOND),
+        redis_url=settings.SLATE_RATE_LIMIT_REDIS_URL,
+        key=RATE_LIMIT_KEY,
+    )
 
 
 def once_key(update_id: int, supporter_id: int) -> str:
