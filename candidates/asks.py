@@ -29,7 +29,6 @@ from slate import services as slate_services
 from slate.errors import SlateError
 from slate.links import public_url
 from slate.models import Slate
-from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import selectors
@@ -155,10 +154,7 @@ def request_ask_by_email(
             return AskRequest.objects.get(slate=slate, candidate=candidate, email=email)
     else:
         request.name, request.message = name, message
-    now = timezone.now()
-    if email_links.link_due(request.link_sent_at, now):
-        request.link_sent_at = now
-        enqueue_named_on_commit("candidates.tasks.send_ask_link", request.pk)
+    email_links.queue_link_if_due("candidates.tasks.send_ask_link", request)
     request.save()
     return request
 

@@ -16,7 +16,6 @@ from slate.email_links import LINK_MAX_AGE
 from slate.geo import zip_place
 from slate.links import public_url
 from slate.models import PartnerCode, PartnerOrganization, Slate
-from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import referrals, services
@@ -89,10 +88,7 @@ def request_sign_on(
             request.referred_by = referred_by
             request.partner_code = clean_partner_code(partner_code, referred_by)
         request.referrer_code = referrer_code[:32] or request.referrer_code
-    now = timezone.now()
-    if email_links.link_due(request.link_sent_at, now):
-        request.link_sent_at = now
-        enqueue_named_on_commit("pledges.tasks.send_sign_on_link", request.pk)
+    email_links.queue_link_if_due("pledges.tasks.send_sign_on_link", request)
     request.save()
     return request
 

@@ -15,8 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
 
 from .errors import DomainError
+from .queue import enqueue_named_on_commit
 
 LINK_MAX_AGE = timedelta(days=14)
 # Submitting the form again within this time sends no second email (a mailbox is not a target).
@@ -38,6 +40,15 @@ def clean_email(value: object, *, error: type[DomainError], field: str = "email"
 def link_due(link_sent_at, now) -> bool:
     """Whether a request's link may be emailed (again) now."""
     return link_sent_at is None or now - link_sent_at >= RESEND_AFTER
+
+
+def queue_link_if_due(task_name: str, request) -> None:
+    """Queue ``task_name`` (which emails ``request``'s link) once the request commits, unless
+    its link went out within ``RESEND_AFTER``; marks ``link_sent_at``, which the caller saves."""
+    now = timezone.now()
+    if link_due(request.link_sent_at, now):
+        request.link_sent_at = now
+        enqueue_named_on_commit(task_name, request.pk)
 
 
 def make_token(*, salt: str, pk: int, email: str) -> str:
