@@ -17,6 +17,12 @@ RUN groupadd --system --gid 1000 slate \
     && useradd --system --uid 1000 --gid slate --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin slate
 
+# The share images (slate/share_image.py) are drawn in DejaVu Sans; without it Pillow falls
+# back to its own plainer font.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 WORKDIR /app
 
 # Dependencies first, read from pyproject.toml, so a code change does not reinstall them.

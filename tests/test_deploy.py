@@ -263,6 +263,9 @@ def test_dockerfile():
     runs = [args for keyword, args in instructions if keyword == "RUN"]
     # `pip install .` (options allowed): the project itself is installed from pyproject.toml.
     assert any(re.search(r"\bpip install (?:--?\S+ )*\.(?:\s|$)", args) for args in runs)
+    # The share images draw in DejaVu Sans (slate/share_image.DEJAVU_DIR); the slim image
+    # lacks it.
+    assert any("apt-get install" in args and "fonts-dejavu-core" in args for args in runs)
     [collectstatic] = [args for args in runs if "collectstatic" in args]
     assert "SLATE_ENV=production" in collectstatic
     assert "SECRET_KEY=" in collectstatic
