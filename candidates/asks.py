@@ -39,6 +39,10 @@ MAX_ASK_MESSAGE_CHARS = 500
 ASKS_PER_IP_PER_HOUR = getattr(settings, "SLATE_ASKS_PER_IP_PER_HOUR", 20)
 MAX_ASKER_NAME_CHARS = 100
 ASK_LINK_SALT = "candidates.ask-link"
+ASK_LINK_MESSAGES = email_links.LinkMessages(
+    expired="This link has expired. Ask again to get a new one.",
+    bad="This link is not one we sent. Ask again.",
+)
 
 
 def _refuse_unless_askable(slate: Slate, candidate: Candidate) -> Invitation:
@@ -165,22 +169,14 @@ def ask_confirmation_token(request: AskRequest) -> str:
 
 def ask_request_for_token(token: str) -> AskRequest:
     """The request a link names, or a CandidateError saying why the link is no good."""
-    try:
-        pk, email = email_links.read_token(
-            token, salt=ASK_LINK_SALT, max_age=email_links.LINK_MAX_AGE
-        )
-    except email_links.LinkExpired:
-        raise CandidateError(
-            "link_expired", "This link has expired. Ask again to get a new one."
-        ) from None
-    except email_links.BadLink:
-        raise CandidateError("bad_link", "This link is not one we sent. Ask again.") from None
-    request = (
-        AskRequest.objects.select_related("slate", "candidate").filter(pk=pk, email=email).first()
+    return email_links.request_for_token(
+        token,
+        queryset=AskRequest.objects.select_related("slate", "candidate"),
+        salt=ASK_LINK_SALT,
+        max_age=email_links.LINK_MAX_AGE,
+        error=CandidateError,
+        messages=ASK_LINK_MESSAGES,
     )
-    if request is None:
-        raise CandidateError("bad_link", "This link is not one we sent. Ask again.")
-    return request
 
 
 @transaction.atomic

@@ -24,6 +24,10 @@ from .states import PledgeState
 from .validation import ZIP_RE, PledgeError, check_referral, clean_partner_code
 
 LINK_SALT = "pledges.sign-on-link"
+LINK_MESSAGES = email_links.LinkMessages(
+    expired="This link has expired. Sign on again to get a new one.",
+    bad="This link is not one we sent. Sign on again.",
+)
 
 
 def public_name(name: str) -> str:
@@ -99,18 +103,14 @@ def confirmation_token(request: SignOnRequest) -> str:
 
 def request_for_token(token: str) -> SignOnRequest:
     """The request a link names, or a PledgeError saying why the link is no good."""
-    try:
-        pk, email = email_links.read_token(token, salt=LINK_SALT, max_age=LINK_MAX_AGE)
-    except email_links.LinkExpired:
-        raise PledgeError(
-            "link_expired", "This link has expired. Sign on again to get a new one."
-        ) from None
-    except email_links.BadLink:
-        raise PledgeError("bad_link", "This link is not one we sent. Sign on again.") from None
-    request = SignOnRequest.objects.select_related("slate").filter(pk=pk, email=email).first()
-    if request is None:
-        raise PledgeError("bad_link", "This link is not one we sent. Sign on again.")
-    return request
+    return email_links.request_for_token(
+        token,
+        queryset=SignOnRequest.objects.select_related("slate"),
+        salt=LINK_SALT,
+        max_age=LINK_MAX_AGE,
+        error=PledgeError,
+        messages=LINK_MESSAGES,
+    )
 
 
 @transaction.atomic

@@ -1,11 +1,13 @@
 """A request confirmed by a link emailed to its address, for people without an account: the
 signed link, when to send it again, the address check, and the account a confirmed address
-belongs to. Used by sign-ons (``pledges.signons``) and asks (``candidates.asks``).
+belongs to. Used by sign-ons (``pledges.signons``) and asks (``candidates.asks``), each
+passing its own model, salt and words to ``request_for_token``.
 
 The link proves control of the address, nothing more: it never logs anyone in (the address
 may belong to an organizer whose login needs a second factor).
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from allauth.account.models import EmailAddress
@@ -74,6 +76,40 @@ def read_token(token: str, *, salt: str, max_age: timedelta) -> tuple[int, str]:
     if not isinstance(data, dict):
         raise BadLink
     return data.get("request"), data.get("email")
+
+
+@dataclass(frozen=True)
+class LinkMessages:
+    """What a person is told when a link does not work, in the words of the page it leads to."""
+
+    expired: str
+    bad: str  # forged, mangled, or naming a request that no longer exists
+
+
+def request_for_token(
+    token: str,
+    *,
+    queryset,
+    salt: str,
+    max_age: timedelta,
+    error: type[DomainError],
+    messages: LinkMessages,
+):
+    """The row of ``queryset`` a link names (its id and the address it was sent to), or
+    ``error`` ("link_expired" or "bad_link") saying why the link is no good. The address must
+    still match: a row whose address changed since is not the one the link was sent for."""
+    try:
+        pk, email = read_token(token, salt=salt, max_age=max_age)
+    except LinkExpired:
+        raise error("link_expired", messages.expired) from None
+    except BadLink:
+        raise error("bad_link", messages.bad) from None
+    if not isinstance(pk, int) or not isinstance(email, str):
+        raise error("bad_link", messages.bad)
+    request = queryset.filter(pk=pk, email=email).first()
+    if request is None:
+        raise error("bad_link", messages.bad)
+    return request
 
 
 def account_for(email: str, name: str):
