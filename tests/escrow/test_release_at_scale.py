@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
@@ -29,6 +29,7 @@ from pledges.states import PledgeState
 from slate.states import SlateState
 from tests.escrow.cards import pledge_with_card
 from tests.factories import make_open_slate, sign, slate_candidates
+from tests.polling import wait_for
 
 SUPPORTERS = 50
 RACE_ROUNDS = 10
@@ -340,13 +341,19 @@ def test_payout_scheduling_racing_a_payout_being_sent_never_pays_twice(localstri
 
     owed_read, sent = threading.Event(), threading.Event()
     scheduler: dict = {}
+    sender: dict = {}
     real_filter = Payout.objects.filter
 
     def filter_after_owed_was_read(*args, **kwargs):
-        # The first Payout query of schedule_payouts is the unsent sum, after owed was read.
+        # The first Payout query of schedule_payouts is the reserved (unsent) sum, one of the
+        # two reads owed is made of. Read after the payable balance (as in a mutation that
+        # swapped them), a payout sent in between would be paid again without the slate lock;
+        # read before it, as now, the sender's posting lowers the payable too.
         if threading.current_thread() is scheduler.get("thread") and not owed_read.is_set():
             owed_read.set()
-            sent.wait(3)  # the sender cannot finish while we hold the slate lock
+            # Go on once the sender is stuck behind our slate lock, or (the bug this test
+            # is for) once it has sent: no fixed wait either way.
+            assert wait_for(lambda: sent.is_set() or waits_on_a_lock(sender.get("pid")))
         return real_filter(*args, **kwargs)
 
     monkeypatch.setattr(Payout.objects, "filter", filter_after_owed_was_read)
@@ -360,6 +367,9 @@ def test_payout_scheduling_racing_a_payout_being_sent_never_pays_twice(localstri
 
     def send() -> None:
         try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                sender["pid"] = cursor.fetchone()[0]
             assert owed_read.wait(30)
             for payout in first:
                 payouts.send_payout(payout_id=payout.pk)
@@ -378,6 +388,24 @@ def test_payout_scheduling_racing_a_payout_being_sent_never_pays_twice(localstri
         payouts.send_payout(payout_id=payout_id)
     assert payouts_cents(slate) == captured_cents(slate) == 7_001
     assert ledger_problems() == []
+
+
+def waits_on_a_lock(backend_pid: int | None) -> bool:
+    """Whether that PostgreSQL backend is blocked on a lock now. Asked on a connection of its
+    own: inside a transaction pg_stat_activity is a snapshot taken at its first read."""
+    if backend_pid is None:
+        return False
+    watcher = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with watcher.cursor() as cursor:
+            cursor.execute(
+                "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s",
+                [backend_pid],
+            )
+            row = cursor.fetchone()
+    finally:
+        watcher.close()
+    return bool(row and row[0])
 
 
 # --- crashes and refusals around the release ------------------------------------------------
