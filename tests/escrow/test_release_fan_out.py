@@ -120,20 +120,21 @@ def test_limiters_in_different_processes_share_one_rate(rate_key):
     """Two limiters (as in two worker processes) on one key hand out one sequence of slots a
     second apart; a limiter on its own key is not slowed by them."""
     url = settings.CELERY_BROKER_URL
-    worker_a = SharedRateLimiter(1, redis_url=url, key=rate_key)
-    worker_b = SharedRateLimiter(1, redis_url=url, key=rate_key)
+    # One request every 100 s: each slot is the one before plus exactly 100 s, whichever
+    # process asked, so each wait is longer than the one before by 100 s less the time between
+    # the two calls, which even a loaded machine keeps far below the 10 s the bounds allow.
+    # (At one a second, a call delayed by half a second made the bounds fail.)
+    worker_a = SharedRateLimiter(0.01, redis_url=url, key=rate_key)
+    worker_b = SharedRateLimiter(0.01, redis_url=url, key=rate_key)
 
     delays = [(worker_a if turn % 2 else worker_b).reserve() for turn in range(6)]
 
-    # At one request a second, six reservations come well within the first second, so each
-    # slot is the one before plus exactly one second, whichever process asked: each wait is
-    # longer than the one before by one second less the (short) time between the two calls.
-    assert delays[0] < 0.5
+    assert delays[0] < 10
     steps = [later - earlier for earlier, later in itertools.pairwise(delays)]
-    assert all(0.5 < step <= 1.0 for step in steps), steps
-    assert delays[-1] > 4.0
-    other_account = SharedRateLimiter(1, redis_url=url, key=rate_key + "-other")
-    assert other_account.reserve() < 0.5
+    assert all(90 < step <= 100 for step in steps), steps
+    assert delays[-1] > 490
+    other_account = SharedRateLimiter(0.01, redis_url=url, key=rate_key + "-other")
+    assert other_account.reserve() < 10
     other_account._client.delete(rate_key + "-other")
 
 
@@ -144,11 +145,12 @@ def test_no_limit_means_no_wait(rate_key):
 
 
 def test_an_unreachable_redis_falls_back_to_a_local_limit(caplog):
-    limiter = SharedRateLimiter(1, redis_url="redis://127.0.0.1:1/0", key="slate:nowhere")
+    # One request every 100 s (see above: the bounds leave the calls 10 s between them).
+    limiter = SharedRateLimiter(0.01, redis_url="redis://127.0.0.1:1/0", key="slate:nowhere")
     with caplog.at_level(logging.WARNING, logger="escrow.ratelimit"):
         first, second = limiter.reserve(), limiter.reserve()
-    assert first < 0.5
-    assert 0.5 < second <= 1.0  # the local bucket spaces them instead
+    assert first < 10
+    assert 90 < second <= 100  # the local bucket spaces them instead
     assert "limiting locally" in caplog.text
 
 
@@ -282,7 +284,6 @@ def test_a_chunk_has_several_pledges_in_their_stripe_call_at_once(localstripe, m
     ``threads`` threads, each pledge still captured once, each wait taken from the limiter
     in the thread that then calls Stripe, and every thread's connection closed at the end."""
     import threading
-    import time
 
     from escrow import stripe_gateway
 
@@ -297,13 +298,17 @@ def test_a_chunk_has_several_pledges_in_their_stripe_call_at_once(localstripe, m
     lock = threading.Lock()
     now = {"in_flight": 0, "peak": 0}
     waits: list[str] = []
+    # Each capture waits in Stripe's place until four are in their call at once: settled one
+    # (or three) at a time, the barrier is never full, breaks at the deadline (which only bounds
+    # that hang) and the captures fail. Eight pledges on four threads fill it twice.
+    all_four_in_flight = threading.Barrier(4, timeout=60)
 
     def slow_capture(**kwargs):
         with lock:
             now["in_flight"] += 1
             now["peak"] = max(now["peak"], now["in_flight"])
         try:
-            time.sleep(0.3)
+            all_four_in_flight.wait()
             return capture(**kwargs)
         finally:
             with lock:
