@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import CharField, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Cast, Concat
 from django.urls import reverse
 from django.utils import timezone
 
 from slate import mail
 from slate.links import public_url
-from slate.models import Slate, SlateBreakdownShard
+from slate.models import OutboundEmail, Slate, SlateBreakdownShard
 from slate.selectors import SlateProgress, breakdown_slice, open_slates, slate_progress
 from slate.totals import BreakdownCounts
 
@@ -183,6 +184,7 @@ def send_notice(*, notice_id: int) -> bool:
                     category=mail.Category.CANDIDATE_NEWS,
                     slate=notice.slate,
                     reason=f"you are invited to stand on {notice.slate.name} and have not signed",
+                    track_opens=True,
                 ),
                 once=f"candidate-notice:{notice.pk}",
             )
@@ -202,12 +204,23 @@ def invitation_figures(invitation: Invitation) -> CandidateFigures:
     return candidate_figures(invitation.slate, invitation.candidate)
 
 
-def last_emails(slate: Slate) -> dict[int, datetime]:
-    """candidate id -> when we last emailed them news of this slate (digest or one away). The
-    mail backend reports no opens, so the dashboard shows when it was sent, not read."""
+@dataclass(frozen=True)
+class LastEmail:
+    sent_at: datetime
+    opened_at: datetime | None  # as the provider reported it (SLATE_EMAIL_TRACK_OPENS)
+
+
+def last_emails(slate: Slate) -> dict[int, LastEmail]:
+    """candidate id -> our last news email to them about this slate (digest or one away), and
+    when they opened it where the mail provider reports opens. One query."""
+    opened = OutboundEmail.objects.filter(
+        key=Concat(Value("candidate-notice:"), Cast(OuterRef("pk"), CharField()))
+    ).values("opened_at")[:1]
     rows = (
         CandidateNotice.objects.filter(slate=slate, sent=True)
-        .values("candidate_id")
-        .annotate(last=Max("settled_at"))
+        .annotate(opened_at=Subquery(opened))
+        .order_by("candidate_id", "settled_at", "pk")
+        .values_list("candidate_id", "settled_at", "opened_at")
     )
-    return {row["candidate_id"]: row["last"] for row in rows}
+    # Ordered oldest first, so each candidate's last notice is the one kept.
+    return {candidate_id: LastEmail(sent, opened) for candidate_id, sent, opened in rows}

@@ -27,5 +27,6 @@ def email_invitation_link(*, invitation_id: int, email: str) -> bool:
             context={"invitation": invitation, "link": link, "f": figures},
             slate=invitation.slate,
             reason=f"an organizer of {invitation.slate.name} invited you to stand on it",
+            track_opens=True,
         )
     )

@@ -7,12 +7,12 @@ million pledges as at a hundred (tests/slate/test_organizer_dashboard.py counts 
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from candidates.asks import AskCounts, ask_counts
-from candidates.news import last_emails
+from candidates.news import LastEmail, last_emails
 from candidates.selectors import (
     CandidateStanding,
     RuleReach,
@@ -37,7 +37,7 @@ class PressureRow:
     from_state: BreakdownCounts  # pledges from supporters in the candidate's state
     asks: AskCounts
     days_invited: int
-    last_email_at: datetime | None  # our last digest or "one away" email to them
+    last_email: LastEmail | None  # our last digest or "one away" email to them
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,8 @@ class OrganizerDashboard:
     asks: dict[int, AskCounts]  # candidate id -> supporters' asks to sign (one grouped query)
     reach: RuleReach  # can the signature rule still hold, given the declines
     pressure: list[PressureRow]  # per unsigned candidate, most asked first
+    # Whether the mail provider reports opens of the candidates' emails (else no such column).
+    tracks_opens: bool = False
 
     @property
     def missing(self) -> list[CandidateStanding]:
@@ -80,7 +82,7 @@ def _pressure(standings, by_state, asks, emails, now) -> list[PressureRow]:
             from_state=by_state.get(s.candidate.state, BreakdownCounts()),
             asks=asks.get(s.candidate.pk, AskCounts()),
             days_invited=(now - s.invitation.created_at).days,
-            last_email_at=emails.get(s.candidate.pk),
+            last_email=emails.get(s.candidate.pk),
         )
         for s in standings
         if not s.signed
@@ -103,4 +105,5 @@ def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
         asks=asks,
         reach=rule_reach(slate),
         pressure=_pressure(standings, dict(states), asks, last_emails(slate), timezone.now()),
+        tracks_opens=settings.SLATE_EMAIL_TRACK_OPENS,
     )

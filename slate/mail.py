@@ -81,6 +81,9 @@ class Email:
     reason: str = ""
     attachments: tuple = ()  # (filename, content, mimetype)
     html_template: str | None = None
+    # Ask the provider to report opens (the candidates' emails: the organizer dashboard shows
+    # whether an unsigned candidate opened the last one). Only where SLATE_EMAIL_TRACK_OPENS.
+    track_opens: bool = False
 
 
 def normalize(address: str) -> str:
@@ -246,9 +249,24 @@ def build(email: Email) -> EmailMultiAlternatives:
         email.subject, text, sender(email.slate), [email.to], headers=headers
     )
     message.attach_alternative(html, "text/html")
+    if email.track_opens and settings.SLATE_EMAIL_TRACK_OPENS:
+        message.track_opens = True  # anymail's option; other backends ignore it
     for attachment in email.attachments:
         message.attach(*attachment)
     return message
+
+
+def record_open(provider_message_id: str, address: str, *, at=None) -> bool:
+    """The provider saw this message opened: the first report stamps it, later ones (every
+    re-open, a replayed event) change nothing. Matched on the provider's id and the address,
+    so an event naming another recipient's message stamps nothing."""
+    return bool(
+        OutboundEmail.objects.filter(
+            provider_message_id=provider_message_id[:200],
+            to=normalize(address),
+            opened_at__isnull=True,
+        ).update(opened_at=at or timezone.now())
+    )
 
 
 # --- Sending ----------------------------------------------------------------------------------
@@ -265,7 +283,7 @@ def _deliver(row: OutboundEmail, email: Email) -> None:
         message = build(email)
         deliver(message)
         status = getattr(message, "anymail_status", None)
-        if status is not None and status.message_id:
+        if status is not None and status.message_id not in (None, ""):
             row.provider_message_id = str(status.message_id)[:200]
     row.settled_at = timezone.now()
 

@@ -51,6 +51,8 @@ def delivery_facts(sender, event, esp_name: str, **kwargs) -> None:
             logger.info("suppressed %s: %s reported %s", address, esp_name, event.event_type)
     elif event.event_type == EventType.UNSUBSCRIBED:
         mail.unsubscribe(address, category=None, slate_id=None)
+    elif event.event_type == EventType.OPENED and event.message_id:
+        mail.record_open(str(event.message_id), address, at=event.timestamp)
 
 
 # --- The webhook endpoints ------------------------------------------------------------------

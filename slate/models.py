@@ -357,7 +357,10 @@ class OutboundEmail(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     # The mail provider's id of the message, when its backend reports one (anymail).
-    provider_message_id = models.CharField(max_length=200, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    # When the provider first reported it opened (its tracking webhook): only for the
+    # candidates' emails, and only where open tracking is on (SLATE_EMAIL_TRACK_OPENS).
+    opened_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -251,6 +251,11 @@ ANYMAIL = {
 # are signed as well (ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY). Off in production unless asked for,
 # and then refused without a secret (below); on in development, where anyone may post.
 SLATE_EMAIL_WEBHOOKS = env_bool("SLATE_EMAIL_WEBHOOKS", not PRODUCTION)
+# Ask the mail provider to report when a candidate opens an invitation, digest or "one
+# signature away" email (never supporters' mail), so the organizer dashboard can show whether
+# an unsigned candidate opened the last one. Needs the provider's tracking webhook above; off,
+# the dashboard leaves the column out.
+SLATE_EMAIL_TRACK_OPENS = env_bool("SLATE_EMAIL_TRACK_OPENS", False)
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, a filesystem transport lets the web server, worker and beat talk

@@ -41,7 +41,7 @@ def test_each_unsigned_candidate_has_their_pressure_figures(client, slate, organ
     assert (second.asks.total, second.asks.this_week) == (1, 0)
     assert top.from_state.money_cents == 4_000 and second.from_state.money_cents == 0
     assert second.days_invited == 12
-    assert top.last_email_at is not None
+    assert top.last_email is not None and top.last_email.opened_at is None
 
     client.force_login(organizer)
     page = client.get(reverse("organize:dashboard", args=[slate.slug])).content.decode()
