@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('slate', '0006_partner_codes_and_logos'),
+        ("slate", "0006_partner_codes_and_logos"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='outboundemail',
-            name='opened_at',
+            model_name="outboundemail",
+            name="opened_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='outboundemail',
-            name='provider_message_id',
+            model_name="outboundemail",
+            name="provider_message_id",
             field=models.CharField(blank=True, db_index=True, max_length=200),
         ),
     ]
