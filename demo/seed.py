@@ -48,6 +48,7 @@ from .story import (
     MISSION,
     OPENED_DAYS_AGO,
     ORGANIZER_EMAIL,
+    PARTNER_CODES,
     PLANKS,
     SETUP_DAYS_AGO,
     SIGNED_DAYS_AGO,
@@ -246,6 +247,15 @@ class _Seeder(SupporterSeeding):
             slate_services.endorse_slate(
                 organization=organization, slate=slate, actor=admin, statement=statement
             )
+        # Sub-codes: a chapter's, a mailing's or an event's own links (pledges() uses them).
+        for organization, admin, codes in (
+            (union, union_admin, PARTNER_CODES["union"]),
+            (civic, civic_admin, PARTNER_CODES["civic"]),
+        ):
+            for code, label, kind in codes:
+                slate_services.create_partner_code(
+                    organization=organization, actor=admin, label=label, kind=kind, code=code
+                )
         return [union, civic]
 
     def signatures(self, slate: Slate, signers: list[Candidate]) -> None:

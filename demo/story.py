@@ -155,6 +155,19 @@ CANDIDATES: tuple[tuple[str, str, str, str, str, str], ...] = (
         "candidate8",
     ),
 )
+# Each partner's codes for its chapters, mailings and events: (code, label, kind). Their
+# links are /r/<organization>/<slate>/<code>/; the partner dashboard counts each code.
+PARTNER_CODES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "union": (
+        ("cleveland", "Cleveland chapter", "chapter"),
+        ("detroit", "Detroit chapter", "chapter"),
+        ("spring-newsletter", "Spring newsletter", "mailing"),
+    ),
+    "civic": (
+        ("registration-drive", "Voter registration drive", "event"),
+        ("members-email", "Members' email", "mailing"),
+    ),
+}
 SIGNERS = 3  # the first three sign: the slate stays open, 3 of the 5 needed
 
 # The organizer's second slate, left half-way through the wizard: a draft with two invited

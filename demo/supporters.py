@@ -98,6 +98,17 @@ def write(stdout, message: str) -> None:
         stdout.write(message + "\n")
 
 
+def code_for_supporter(codes: dict[int, list], organization, supporter_index: int):
+    """Most of an organization's members came by one of its sub-codes' links (``codes``: each
+    organization's, by its id), the rest by its plain link: chosen by the supporter's number,
+    not drawn, so the generator's draws (and with them the whole plan) stay as they were."""
+    if organization is None:
+        return None
+    slots = codes[organization.pk]
+    slot = supporter_index % (len(slots) + 1)
+    return slots[slot] if slot < len(slots) else None
+
+
 class SupporterSeeding:
     def plan_pledges(self) -> list[PlannedPledge]:
         """Decide everything with the seeded generator first, then create in time order."""
@@ -180,29 +191,39 @@ class SupporterSeeding:
 
     def pledges(self, slate: Slate, plan, supporters, organizations) -> int:
         rng = random.Random(SEED + 2)
+        codes = {
+            organization.pk: list(organization.codes.order_by("pk"))
+            for organization in organizations
+        }
         for number, item in enumerate(plan, start=1):
             supporter = supporters[item.supporter_index]
             state, referral = self.profiles[item.supporter_index]
+            organization = organizations[referral] if referral is not None else None
             self.create(
                 slate,
                 item,
                 supporter,
                 state,
-                organizations[referral] if referral is not None else None,
+                organization,
                 key=f"demo-{item.supporter_index + 1}-{item.kind}",
                 card_saved_after=timedelta(seconds=rng.randint(20, 240)),
+                partner_code=code_for_supporter(codes, organization, item.supporter_index),
             )
             if number % 100 == 0:
                 write(self.stdout, f"  {number} of {len(plan)} pledges")
         return len(plan)
 
-    def create(self, slate, item, supporter, state, referred_by, *, key, card_saved_after):
+    def create(
+        self, slate, item, supporter, state, referred_by, *, key, card_saved_after,
+        partner_code=None,
+    ):  # fmt: skip
         self.at(item.at)
         if item.kind == "signon":
             # Every other sign-on asked to be listed on the public roll.
             listed = item.supporter_index % 2 == 0
             return services.sign_on(
                 supporter=supporter, slate=slate, supporter_state=state, referred_by=referred_by,
+                partner_code=partner_code,
                 public_name=signons.public_name(supporter.get_full_name()) if listed else "",
             )  # fmt: skip
         if item.kind == "volunteer":
@@ -215,6 +236,7 @@ class SupporterSeeding:
                 availability=item.availability,
                 supporter_state=state,
                 referred_by=referred_by,
+                partner_code=partner_code,
                 idempotency_key=key,
             )
         pledge = services.create_money_pledge(
@@ -225,6 +247,7 @@ class SupporterSeeding:
             supporter_state=state,
             condition_min_signatures=item.condition_min_signatures,
             referred_by=referred_by,
+            partner_code=partner_code,
             idempotency_key=key,
             donor_details=demo_donor_details(supporter, state),
         )

@@ -430,9 +430,44 @@ def test_the_demo_has_a_public_roll_and_referral_chains(seeded, client):
     assert roll.total > 50 and len(roll.names) == 50
     assert all(name.endswith(".") for name, _ in roll.names)  # first name, last initial
     sam = User.objects.get(email="supporter@slate.test")
-    assert pledge_selectors.brought_by(sam).people == 5
+    brought = pledge_selectors.brought_by(sam)
+    assert brought.people == 5
+    # "You brought 5 people and $X": X is what those five pledged in money, live.
+    assert brought.money_cents == sum(
+        Pledge.objects.filter(
+            slate=slate, kind=PledgeKind.MONEY, supporter__referred_to__referrer=sam
+        ).values_list("amount_cents", flat=True)
+    )
+    assert brought.money_cents > 0
     # a chain: one of the people Sam brought brought three more, each counted once
     first = Referral.objects.filter(referrer=sam).order_by("supporter_id").first().supporter
     assert pledge_selectors.brought_by(first).people == 3
     page = client.get(slate.get_absolute_url()).content.decode()
     assert 'data-testid="public-roll"' in page
+
+
+@pytest.mark.django_db
+def test_the_demos_partners_have_sub_codes_with_figures(seeded, client):
+    _, slate = seeded
+    union = PartnerOrganization.objects.get(admins__email="union@slate.test")
+    figures = dict(slate_selectors.partner_code_slices(slate.pk, union))
+    assert sorted(code.code for code in figures) == ["cleveland", "detroit", "spring-newsletter"]
+    assert all(counts.pledge_count > 0 for counts in figures.values())
+    assert sum(counts.money_cents for counts in figures.values()) > 0
+    # The codes' pledges are part of the organization's, not more than it: some came by its
+    # plain link.
+    referred = slate_selectors.partner_slice(slate.pk, union.pk)
+    assert 0 < sum(c.pledge_count for c in figures.values()) < referred.pledge_count
+    # What the union's admin sees on the partner dashboard: each code's own row and link.
+    client.force_login(User.objects.get(email="union@slate.test"))
+    page = client.get(f"/orgs/{union.slug}/dashboard/").content.decode()
+    for code in figures:
+        assert f'data-testid="code-{code.code}"' in page
+        assert f"/r/{union.slug}/{slate.slug}/{code.code}/" in page
+
+
+@pytest.mark.django_db
+def test_the_demos_books_balance(seeded):
+    out = io.StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "ledger ok" in out.getvalue()
