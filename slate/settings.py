@@ -237,9 +237,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Slate <noreply@slate.localhost>")
 # How long the signed preferences and unsubscribe links in emails work (slate.mail).
 SLATE_EMAIL_LINK_MAX_AGE_DAYS = env_int("SLATE_EMAIL_LINK_MAX_AGE_DAYS", 180)
-# A mail provider through django-anymail: set EMAIL_BACKEND to its backend (e.g.
-# anymail.backends.mailgun.EmailBackend, .postmark., .sendgrid.) and its keys as ANYMAIL_<NAME>
-# (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_SENDER_DOMAIN, ANYMAIL_POSTMARK_SERVER_TOKEN, ...).
+# A mail provider through django-anymail: set EMAIL_BACKEND to Slate's backend for it
+# (slate.mail_transport.MailgunBackend, .PostmarkBackend, .SendGridBackend: anymail's, sending
+# only to the provider's API over https, following no redirect, ignoring proxy variables) and
+# its keys as ANYMAIL_<NAME> (ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_SENDER_DOMAIN,
+# ANYMAIL_POSTMARK_SERVER_TOKEN, ...). Production refuses anymail's own backends (below).
 ANYMAIL = {
     name.removeprefix("ANYMAIL_"): value
     for name, value in os.environ.items()
@@ -256,6 +258,9 @@ SLATE_EMAIL_WEBHOOKS = env_bool("SLATE_EMAIL_WEBHOOKS", not PRODUCTION)
 # an unsigned candidate opened the last one. Needs the provider's tracking webhook above; off,
 # the dashboard leaves the column out.
 SLATE_EMAIL_TRACK_OPENS = env_bool("SLATE_EMAIL_TRACK_OPENS", False)
+# Hosts Slate's provider backends may call over plain http: the tests' local stand-in for the
+# provider. Production refuses to start with any (an API key must not cross the network bare).
+SLATE_MAIL_API_HTTP_HOSTS = env_list("SLATE_MAIL_API_HTTP_HOSTS", "")
 
 # --- Celery -----------------------------------------------------------------------------------
 # With no broker configured, a filesystem transport lets the web server, worker and beat talk
@@ -605,6 +610,11 @@ DEVELOPMENT_EMAIL_BACKENDS = {
     f"django.core.mail.backends.{name}.EmailBackend"
     for name in ("console", "locmem", "dummy", "filebased")
 } | {"anymail.backends.test.EmailBackend"}
+# anymail's provider backends, and Slate's pinned one for each (slate/mail_transport.py).
+RAW_ANYMAIL_BACKENDS = {
+    f"anymail.backends.{module}.EmailBackend": f"slate.mail_transport.{name}Backend"
+    for module, name in (("mailgun", "Mailgun"), ("postmark", "Postmark"), ("sendgrid", "SendGrid"))
+}
 REAL_STRIPE_API_BASE = "https://api.stripe.com"
 if PRODUCTION:
     if SLATE_PAYOUT_GATEWAY == "recording":
@@ -616,6 +626,18 @@ if PRODUCTION:
         raise ImproperlyConfigured(
             f"EMAIL_BACKEND={EMAIL_BACKEND} sends nothing; production needs a real mail "
             "backend (leave it unset for SMTP)"
+        )
+    if EMAIL_BACKEND.startswith("anymail.") and EMAIL_BACKEND not in DEVELOPMENT_EMAIL_BACKENDS:
+        pinned = RAW_ANYMAIL_BACKENDS.get(EMAIL_BACKEND, "one of slate.mail_transport's backends")
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND={EMAIL_BACKEND} posts through a session that follows redirects and "
+            f"takes proxies from the environment; use {pinned} (the same provider, pinned to "
+            "its API host)"
+        )
+    if SLATE_MAIL_API_HTTP_HOSTS:
+        raise ImproperlyConfigured(
+            "SLATE_MAIL_API_HTTP_HOSTS is for the tests' stand-in provider; production talks to "
+            "its mail provider over https only"
         )
     if SLATE_EMAIL_WEBHOOKS and ":" not in ANYMAIL.get("WEBHOOK_SECRET", ""):
         raise ImproperlyConfigured(

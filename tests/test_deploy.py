@@ -361,6 +361,13 @@ def test_development_keeps_its_stand_ins(tmp_path):
         ("EMAIL_BACKEND", "django.core.mail.backends.dummy.EmailBackend"),
         ("EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"),
         ("EMAIL_BACKEND", "anymail.backends.test.EmailBackend"),
+        # anymail's own provider backends follow redirects and take proxies from the
+        # environment; production sends through Slate's pinned ones (slate.mail_transport).
+        ("EMAIL_BACKEND", "anymail.backends.mailgun.EmailBackend"),
+        ("EMAIL_BACKEND", "anymail.backends.postmark.EmailBackend"),
+        ("EMAIL_BACKEND", "anymail.backends.sendgrid.EmailBackend"),
+        ("EMAIL_BACKEND", "anymail.backends.amazon_ses.EmailBackend"),
+        ("SLATE_MAIL_API_HTTP_HOSTS", "127.0.0.1"),
         ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
         ("STRIPE_API_BASE", "https://api.stripe.com.example.org"),
         ("SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8"),
@@ -408,6 +415,12 @@ def test_production_takes_mail_webhooks_with_a_secret_and_leaves_them_off_by_def
     assert production_setting(tmp_path, "ANYMAIL", **on) == str(
         {"WEBHOOK_SECRET": "hooks:" + "x" * 30}
     )
+
+
+def test_production_sends_through_slates_pinned_provider_backends(tmp_path):
+    for name in ("MailgunBackend", "PostmarkBackend", "SendGridBackend"):
+        backend = f"slate.mail_transport.{name}"
+        assert production_setting(tmp_path, "EMAIL_BACKEND", EMAIL_BACKEND=backend) == backend
 
 
 def test_production_talks_to_stripe_itself(tmp_path):
