@@ -29,6 +29,7 @@ second caller waits for the lock, then finds it settled. Callers build keys from
     )
 """
 
+import hashlib
 import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,14 +40,21 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from .links import public_url
-from .models import EmailCategory, EmailOptOut, EmailSuppression, OutboundEmail, Slate
+from .models import (
+    EmailCategory,
+    EmailOptOut,
+    EmailSuppression,
+    MailgunWebhookToken,
+    OutboundEmail,
+    Slate,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -267,6 +275,21 @@ def record_open(provider_message_id: str, address: str, *, at=None) -> bool:
             opened_at__isnull=True,
         ).update(opened_at=at or timezone.now())
     )
+
+
+def claim_webhook_token(token: str, *, expires_at) -> bool:
+    """Note a signed Mailgun webhook call's token; False if it was seen before (a replay).
+    Call it inside the transaction that acts on the event: if that fails, the token is not
+    kept and the provider's retry is taken. A concurrent call with the same token waits for
+    this transaction and then finds it."""
+    MailgunWebhookToken.objects.filter(expires_at__lt=timezone.now()).delete()
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    try:
+        with transaction.atomic():  # a savepoint: the duplicate's error leaves the rest usable
+            MailgunWebhookToken.objects.create(token_sha256=digest, expires_at=expires_at)
+    except IntegrityError:
+        return False
+    return True
 
 
 # --- Sending ----------------------------------------------------------------------------------

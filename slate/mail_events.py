@@ -2,15 +2,26 @@
 call's basic auth and, for providers that sign, its signature, before this runs): a bounce or
 a complaint suppresses the address (``slate.mail.suppress``), so nothing more is sent to it;
 an unsubscribe made at the provider turns off everything optional, as our own link would.
-Temporary failures (deferred) change nothing."""
+Temporary failures (deferred) change nothing.
 
+Mailgun signs each call (HMAC of a timestamp and a random token) but anymail checks only the
+signature, so a captured call could be posted again at any time. Ours also refuses a call
+whose signed timestamp is older than SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS or more than a few
+minutes ahead, and one whose token was seen before; tokens are kept for the window, so every
+replay is caught by one check or the other. Both answer 406, which tells Mailgun not to
+retry, and change nothing."""
+
+import json
 import logging
+from datetime import UTC, datetime, timedelta
 
 from anymail.exceptions import AnymailConfigurationError
 from anymail.signals import EventType, RejectReason, tracking
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
+from django.conf import settings
+from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.urls import path
@@ -57,8 +68,55 @@ def delivery_facts(sender, event, esp_name: str, **kwargs) -> None:
 
 # --- The webhook endpoints ------------------------------------------------------------------
 
+# Clocks disagree: a timestamp this far ahead of ours is still taken.
+MAILGUN_CLOCK_SKEW = timedelta(minutes=5)
+
+
+class WebhookReplay(Exception):
+    """A correctly signed Mailgun call that is too old, from the future, or seen before."""
+
+
+def _mailgun_signature(request) -> tuple[str, str]:
+    """The signed timestamp and token, where anymail's signature check read them."""
+    if request.content_type == "application/json":
+        block = json.loads(request.body.decode("utf-8"))["signature"]
+        return str(block["timestamp"]), str(block["token"])
+    return request.POST["timestamp"], request.POST["token"]
+
+
+class ReplayCheckedMailgunTrackingWebhookView(MailgunTrackingWebhookView):
+    """anymail's Mailgun view, refusing stale and replayed calls (after its basic-auth and
+    signature checks, so an unsigned call cannot use up a token), in one transaction with
+    what the events change."""
+
+    def run_validators(self, request):
+        super().run_validators(request)
+        timestamp, token = _mailgun_signature(request)
+        try:
+            signed_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise WebhookReplay("The signed timestamp is not a time.") from exc
+        now = datetime.now(tz=UTC)
+        max_age = timedelta(seconds=settings.SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS)
+        if signed_at < now - max_age:
+            raise WebhookReplay("The signature is too old to be taken (a replay?).")
+        if signed_at > now + MAILGUN_CLOCK_SKEW:
+            raise WebhookReplay("The signature is dated in the future.")
+        if not mail.claim_webhook_token(token, expires_at=signed_at + max_age):
+            raise WebhookReplay("This signed call was received before (a replay).")
+
+    def post(self, request, *args, **kwargs):
+        try:
+            with transaction.atomic():
+                return super().post(request, *args, **kwargs)
+        except WebhookReplay as exc:
+            logger.warning("Mailgun webhook refused: %s", exc)
+            # 406: Mailgun's "rejected, do not retry".
+            return HttpResponse(str(exc), status=406, content_type="text/plain")
+
+
 PROVIDERS = {
-    "mailgun": MailgunTrackingWebhookView,
+    "mailgun": ReplayCheckedMailgunTrackingWebhookView,
     "postmark": PostmarkTrackingWebhookView,
     "sendgrid": SendGridTrackingWebhookView,
 }

@@ -424,6 +424,23 @@ class EmailSuppression(models.Model):
         return f"{self.address} ({self.reason})"
 
 
+class MailgunWebhookToken(models.Model):
+    """A signed Mailgun webhook call's token, seen once: a second call carrying it is a replay
+    (``slate.mail_events``). Kept until its signature is too old to be accepted anyway
+    (``expires_at``), so the table holds one window's calls; rows past it are deleted as new
+    ones arrive. A row, not a cache key: it is written in the transaction that acts on the
+    event (a failed one leaves no token, so the provider's retry is taken) and survives a
+    restart or a flushed cache."""
+
+    # The token's SHA-256 (hex): a fixed width whatever length Mailgun's tokens grow to.
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return self.token_sha256
+
+
 class MilestoneNews(models.Model):
     """One piece of milestone news about a slate, told to each supporter once (the fan-out
     sends through ``slate.mail`` with a key per supporter). Unique per (slate, kind, period):

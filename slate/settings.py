@@ -258,6 +258,16 @@ SLATE_EMAIL_WEBHOOKS = env_bool("SLATE_EMAIL_WEBHOOKS", not PRODUCTION)
 # an unsigned candidate opened the last one. Needs the provider's tracking webhook above; off,
 # the dashboard leaves the column out.
 SLATE_EMAIL_TRACK_OPENS = env_bool("SLATE_EMAIL_TRACK_OPENS", False)
+# How old a Mailgun webhook's signed timestamp may be (slate.mail_events; tokens are kept as
+# long, so a replay inside the window is refused as a repeated token). Mailgun retries a call
+# it could not deliver for about 8 hours (5, 10, 15 min, 1, 2, 4 h); in case a retry carries
+# the first attempt's signature, the window covers all of them, with room for late first calls.
+SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS = env_int("SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS", 12 * 3600)
+if SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS < 60:
+    raise ImproperlyConfigured(
+        "SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS must be at least 60 (Mailgun's calls take time "
+        "to arrive)"
+    )
 # Hosts Slate's provider backends may call over plain http: the tests' local stand-in for the
 # provider. Production refuses to start with any (an API key must not cross the network bare).
 SLATE_MAIL_API_HTTP_HOSTS = env_list("SLATE_MAIL_API_HTTP_HOSTS", "")
