@@ -14,13 +14,14 @@ key ``milestone:<news id>:<supporter id>``, so a task that runs twice, or two at
 nobody twice; whoever turned milestones off (for this slate or all) is skipped there.
 """
 
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 
 from django.utils import timezone
 
 from candidates.selectors import valid_signatures
 from pledges.models import Pledge, SlateSupporter
-from pledges.selectors import LIVE
+from pledges.selectors import live_pledges_by_supporter
 from pledges.states import PledgeKind, PledgeState
 from slate import mail
 from slate.links import public_url
@@ -40,6 +41,8 @@ SUBJECTS = {
 # signature since the slate opened, the day this feature is switched on).
 SIGNED_LOOKBACK = timedelta(days=2)
 LOCKED_OR_LATER = (SlateState.LOCKED, SlateState.RELEASING, SlateState.RELEASED)
+# Supporters read, and their pledges read in one query, per batch of the fan-out.
+FAN_OUT_BATCH = 500
 
 
 def key(news: MilestoneNews, supporter_id: int) -> str:
@@ -68,10 +71,7 @@ def _supporters(news: MilestoneNews):
     return rows.select_related("supporter").order_by("id")
 
 
-def _context(news: MilestoneNews, supporter, counts, signers) -> dict:
-    pledges = list(
-        Pledge.objects.filter(LIVE, slate=news.slate, supporter=supporter).order_by("created_at")
-    )
+def _context(news: MilestoneNews, pledges: list[Pledge], counts, signers) -> dict:
     return {
         "slate": news.slate,
         "news": news,
@@ -100,23 +100,39 @@ def fan_out(news: MilestoneNews) -> int:
         for s in valid_signatures(slate).select_related("candidate").order_by("signed_at")
     ]
     sent = 0
-    for row in _supporters(news).iterator(chunk_size=1_000):
-        once = key(news, row.supporter_id)
-        if once in told or not row.supporter.email:
-            continue
-        sent += mail.send(
-            mail.Email(
-                to=row.supporter.email,
-                subject=_subject(news),
-                template=f"organizing/email/milestone_{news.kind}.txt",
-                context=_context(news, row.supporter, counts, signers),
-                category=mail.Category.MILESTONES,
-                slate=slate,
-                reason=f"you support {slate.name} and its milestones are on in your preferences",
-            ),
-            once=once,
-        )
+    waiting = (
+        row.supporter
+        for row in _supporters(news).iterator(chunk_size=FAN_OUT_BATCH)
+        if row.supporter.email and key(news, row.supporter_id) not in told
+    )
+    for batch in _batches(waiting, FAN_OUT_BATCH):
+        pledges = live_pledges_by_supporter(slate, [supporter.pk for supporter in batch])
+        for supporter in batch:
+            sent += mail.send(
+                mail.Email(
+                    to=supporter.email,
+                    subject=_subject(news),
+                    template=f"organizing/email/milestone_{news.kind}.txt",
+                    context=_context(news, pledges[supporter.pk], counts, signers),
+                    category=mail.Category.MILESTONES,
+                    slate=slate,
+                    reason=f"you support {slate.name} and its milestones are on in your "
+                    "preferences",
+                ),
+                once=key(news, supporter.pk),
+            )
     return sent
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _news(slate: Slate, kind: str, period: str = "", **fields) -> MilestoneNews:

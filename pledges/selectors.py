@@ -225,6 +225,16 @@ def live_kinds_of(supporter, slate: Slate) -> set[str]:
     )
 
 
+def live_pledges_by_supporter(slate: Slate, supporter_ids) -> dict[int, list[Pledge]]:
+    """The live pledges of each of ``supporter_ids`` on ``slate``, oldest first, in one query
+    (a fan-out reads a batch of supporters' pledges at once, not one supporter at a time)."""
+    grouped: dict[int, list[Pledge]] = {supporter_id: [] for supporter_id in supporter_ids}
+    pledges = Pledge.objects.filter(LIVE, slate=slate, supporter_id__in=list(grouped))
+    for pledge in pledges.order_by("created_at", "id"):
+        grouped[pledge.supporter_id].append(pledge)
+    return grouped
+
+
 @dataclass(frozen=True)
 class Brought:
     people: int

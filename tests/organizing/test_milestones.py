@@ -3,11 +3,14 @@
 hours did"; each reaches each supporter once, however often the tasks run, through the one
 send path (slate.mail), which skips whoever turned milestones off."""
 
+import re
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core import mail as outbox
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from organizing import milestones, tasks
@@ -157,3 +160,31 @@ def test_a_withdrawn_one_to_go_is_not_sent_late(django_capture_on_commit_callbac
     sign(second, slate)
     assert milestones.announce_one_to_go(slate_id=slate.pk) == 1
     assert milestones.announce_one_to_go(slate_id=slate.pk) == 0
+
+
+def test_a_fan_out_reads_the_supporters_pledges_once_per_batch_not_once_each(monkeypatch):
+    """Seven supporters in batches of three: three reads of pledges, whatever the number of
+    supporters in a batch; and each email still tells its reader about their own pledges."""
+    slate = make_open_slate(candidates=2, min_signatures=2)
+    fans = [UserFactory() for _ in range(7)]
+    for fan in fans:
+        pledge_services.sign_on(supporter=fan, slate=slate)
+    volunteer = fans[4]
+    pledge_services.create_volunteer_pledge(
+        supporter=volunteer, slate=slate, hours=6, activities=["canvassing"], zip_code="10001"
+    )
+    news = MilestoneNews.objects.create(slate=slate, kind=MilestoneNews.Kind.LOCKED)
+    monkeypatch.setattr(milestones, "FAN_OUT_BATCH", 3)
+    outbox.outbox.clear()
+
+    with CaptureQueriesContext(connection) as captured:
+        assert milestones.fan_out(news) == 7
+
+    pledge_reads = [
+        q["sql"] for q in captured if re.match(r'SELECT .* FROM "pledges_pledge"', q["sql"])
+    ]
+    assert len(pledge_reads) == 3, pledge_reads
+    bodies = {m.to[0]: m.body for m in outbox.outbox}
+    assert "6 volunteer hours" in bodies[volunteer.email]
+    assert all("volunteer hour" not in bodies[fan.email] for fan in fans if fan != volunteer)
+    assert all("Your name counts" in body for body in bodies.values())
