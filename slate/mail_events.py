@@ -93,7 +93,7 @@ class ReplayCheckedMailgunTrackingWebhookView(MailgunTrackingWebhookView):
         super().run_validators(request)
         timestamp, token = _mailgun_signature(request)
         try:
-            signed_at = datetime.fromtimestamp(int(timestamp), tz=UTC)
+            signed_at = datetime.fromtimestamp(float(timestamp), tz=UTC)
         except (ValueError, OverflowError, OSError) as exc:
             raise WebhookReplay("The signed timestamp is not a time.") from exc
         now = datetime.now(tz=UTC)

@@ -40,11 +40,17 @@ def basic_auth(credentials: str = SECRET) -> dict:
 
 
 def mailgun_event(
-    event_data: dict, *, key: str = SIGNING_KEY, age: float = 0, token: str | None = None
+    event_data: dict,
+    *,
+    key: str = SIGNING_KEY,
+    age: float = 0,
+    token: str | None = None,
+    timestamp: str | None = None,
 ) -> str:
     """A Mailgun webhook body as Mailgun signs it: HMAC-SHA256 of timestamp + token (a fresh
-    random token unless given; the timestamp ``age`` seconds ago)."""
-    timestamp, token = str(int(time.time() - age)), token or secrets.token_hex(25)
+    random token unless given; the timestamp ``age`` seconds ago unless given)."""
+    timestamp = timestamp or str(int(time.time() - age))
+    token = token or secrets.token_hex(25)
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256)
     return json.dumps(
         {
@@ -185,6 +191,14 @@ def test_a_stale_or_future_signed_call_changes_nothing_and_answers_406(age, why)
     assert why in response.content
     assert not EmailSuppression.objects.exists()
     assert not MailgunWebhookToken.objects.exists()
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "nan", "1e400", "-1e20"])
+def test_a_signed_timestamp_that_is_not_a_time_is_refused_not_a_500(timestamp):
+    body = mailgun_event(COMPLAINT, timestamp=timestamp)
+    response = post_mailgun(body, **basic_auth())
+    assert response.status_code == 406
+    assert not EmailSuppression.objects.exists()
 
 
 def test_a_mailgun_retry_hours_later_is_still_taken(settings):
