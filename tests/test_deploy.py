@@ -440,6 +440,19 @@ def test_an_unknown_payout_gateway_is_refused_everywhere(tmp_path):
         assert "ImproperlyConfigured" in result.stderr and "SLATE_PAYOUT_GATEWAY" in result.stderr
 
 
+def test_a_mailgun_webhook_window_under_a_minute_is_refused_everywhere(tmp_path):
+    for environment in ("production", "development"):
+        result = run(
+            [sys.executable, "-c", "import django; django.setup()"],
+            env=production_env(
+                tmp_path, SLATE_ENV=environment, SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS="0"
+            ),
+        )
+        assert result.returncode != 0
+        assert "SLATE_MAILGUN_WEBHOOK_MAX_AGE_SECONDS" in result.stderr
+        assert "ImproperlyConfigured" in result.stderr
+
+
 def test_web_healthcheck_passes_against_gunicorn_with_production_settings(tmp_path, services):
     """The probe gets past ALLOWED_HOSTS and SECURE_SSL_REDIRECT, as it must in the container."""
     # gunicorn listens on a socket bound here (a port the system picked) and handed over:
