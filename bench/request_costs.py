@@ -13,7 +13,8 @@ Stripe library's own work is. localstripe's own CPU per journey is shown beside.
         .venv/bin/python bench/request_costs.py [--journeys 30] [--profile "card page"]
 
 ``--journeys`` pledges per path (default 30, about half a minute); the first few are warm-up
-and not counted. ``--profile NAME`` prints cProfile's top functions for that request.
+and not counted. ``--profile NAME`` prints cProfile's top functions for that request, ``--sql
+NAME`` its queries.
 ``BENCH_DATABASE`` names the scratch database (default slate_bench_request_costs);
 ``BENCH_REDIS_URL``, when set, puts the cache on that Redis database as in production
 (otherwise the process-memory cache).
@@ -94,6 +95,7 @@ class Meter:
         self.profile_name = profile
         self.profiler = cProfile.Profile() if profile else None
         self.counting = False
+        self.last_sql: dict[str, list[str]] = {}
 
     def measure(self, name: str, call):
         from django.db import connection
@@ -109,6 +111,7 @@ class Meter:
             if profiling:
                 self.profiler.disable()
         if self.counting:
+            self.last_sql[name] = [query["sql"] for query in captured.captured_queries]
             self.queries[name].append(len(captured.captured_queries))
             self.cpu_ms[name].append(cpu * 1000)
         return response
@@ -243,6 +246,10 @@ def run(args, stripe_url: str, stripe_pid: int) -> None:
         print(f"  localstripe CPU per journey: {stripe_cpu / counted * 1000:.1f} ms")
         print(f"  tasks queued per journey: {len(queued) / args.journeys:.1f}")
         queued.clear()
+        for name in args.sql.split(",") if args.sql else ():
+            print(f"  queries of {name}:")
+            for number, sql in enumerate(meter.last_sql.get(name, ()), 1):
+                print(f"  {number:>3}. {sql[: args.sql_width]}")
         if meter.profiler is not None and args.profile in meter.queries:
             stream = io.StringIO()
             stats = pstats.Stats(meter.profiler, stream=stream)
@@ -255,6 +262,8 @@ def main() -> None:
     parser.add_argument("--journeys", type=int, default=30, help="pledges per path")
     parser.add_argument("--profile", help="cProfile this request (e.g. 'slate page')")
     parser.add_argument("--profile-lines", type=int, default=45)
+    parser.add_argument("--sql", help="list these requests' queries (comma-separated; last call)")
+    parser.add_argument("--sql-width", type=int, default=160)
     args = parser.parse_args()
     if args.journeys <= WARM_UP:
         parser.error(f"--journeys must be more than the {WARM_UP} warm-up journeys")

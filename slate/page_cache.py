@@ -34,6 +34,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.utils.safestring import mark_safe
 
 # Response headers a view sets that are part of the page (the rest are added per request by
 # the middleware: cookies, Vary, the CSP, X-Frame-Options).
@@ -145,3 +146,38 @@ def public_page_cache(*, params: tuple[str, ...] = (), bypass: tuple[str, ...] =
         return wrapped
 
     return decorator
+
+
+# --- Shared parts of a page for logged-in visitors ----------------------------------------------
+# A logged-in supporter cannot be served the anonymous page (the header has their name and a
+# CSRF token, the buttons say whether they signed on), but most of the slate page is the same
+# for them as for anyone. Those parts are rendered without the request (so nothing of the
+# visitor can get into them: no user, no CSRF token, no messages) and kept in the same cache
+# for the same few seconds; the view puts them into the visitor's own page.
+
+
+class SiteAddress:
+    """All a shared part may know of the request: the site's address, for absolute links."""
+
+    def __init__(self, request) -> None:
+        self._build_absolute_uri = request.build_absolute_uri
+
+    def build_absolute_uri(self, location: str | None = None) -> str:
+        return self._build_absolute_uri(location)
+
+
+def shared_parts(request, name: str, slug: str, render, *, keep: bool = True) -> dict[str, str]:
+    """``render()``'s parts (a dict of HTML strings, the same for every visitor), kept for
+    ``SLATE_PUBLIC_PAGE_CACHE_SECONDS`` per host, scheme, ``name`` and ``slug``; rendered
+    fresh when the cache is off or ``keep`` is false. A burst after an expiry renders a few
+    times at most (each render takes milliseconds), so no render lock here."""
+    seconds = _cache_seconds()
+    if seconds <= 0 or not keep:
+        parts = render()
+    else:
+        key = _key(request, f"parts:{name}", slug, ())
+        parts = cache.get(key)
+        if parts is None:
+            parts = render()
+            cache.set(key, parts, seconds)
+    return {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 - our render

@@ -40,6 +40,11 @@ def public_slates() -> QuerySet[Slate]:
     return Slate.objects.filter(state__in=PUBLIC_STATES)
 
 
+def is_public(slate: Slate) -> bool:
+    """Whether everyone may see ``slate`` (what ``public_slates`` selects)."""
+    return slate.state in PUBLIC_STATES
+
+
 def slates_visible_to(user) -> QuerySet[Slate]:
     """Public slates, plus drafts the user organizes (staff see every draft)."""
     if user.is_authenticated and user.is_staff:

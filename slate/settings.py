@@ -116,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.menu",
             ],
         },
     },
@@ -588,6 +589,15 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}
     ),
 }  # fmt: skip
+# Sessions are read on every logged-in request: from the shared Redis cache when there is one
+# (written through to the database, which stays the record), saving a query per request.
+# Never from a cache in process memory: a logout in one web process would leave the session
+# alive in another's copy.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if _API_CACHE_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- Logging ----------------------------------------------------------------------------------
 LOGGING = {

@@ -7,6 +7,7 @@ from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.views.decorators.clickjacking import xframe_options_exempt
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET
 from . import selectors
 from .forms import DirectoryFilterForm
 from .models import Slate
-from .page_cache import public_page_cache
+from .page_cache import SiteAddress, public_page_cache, shared_parts
 from .page_sections import slate_page_sections
 from .share_image import share_figures, share_picture
 from .sharing import remember_supporter_ref
@@ -53,7 +54,11 @@ def directory(request):
 
 def _visible_slate(request, slug: str) -> Slate:
     slate = get_object_or_404(Slate, slug=slug)
-    if not selectors.slates_visible_to(request.user).filter(pk=slate.pk).exists():
+    # A public slate is visible to everyone: ask the database only about a draft.
+    if (
+        not selectors.is_public(slate)
+        and not selectors.slates_visible_to(request.user).filter(pk=slate.pk).exists()
+    ):
         raise Http404("No such slate")
     return slate
 
@@ -64,7 +69,19 @@ def slate_detail(request, slug: str):
     slate = _visible_slate(request, slug)
     # A supporter's share link: remembered for this slate; credited when the visitor pledges.
     remember_supporter_ref(request.session, slate.slug, request.GET.get("ref"))
+    public = shared_parts(
+        request, "slate-detail", slate.slug, lambda: _public_parts(request, slate),
+        # A draft is seen only by its organizers: never kept where others could be served it.
+        keep=selectors.is_public(slate),
+    )  # fmt: skip
+    return render(request, "slate/detail.html", {"slate": slate, "public": public})
+
+
+def _public_parts(request, slate: Slate) -> dict[str, str]:
+    """The slate page's parts that are the same for every visitor, rendered without the
+    visitor (see slate.page_cache.shared_parts)."""
     context = {
+        "request": SiteAddress(request),
         "slate": slate,
         "progress": selectors.slate_progress(slate),
         "planks": slate.planks.all(),
@@ -77,7 +94,10 @@ def slate_detail(request, slug: str):
         "share_url": request.build_absolute_uri(reverse("slate:detail", args=[slate.slug])),
     }
     context.update(slate_page_sections(slate))
-    return render(request, "slate/detail.html", context)
+    return {
+        part: render_to_string(f"slate/_detail_{part}.html", context)
+        for part in ("meta", "top", "rest")
+    }
 
 
 @require_GET

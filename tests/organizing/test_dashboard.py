@@ -113,12 +113,13 @@ def _pledge_queries(queries):
 
 # What organizing.dashboard.organizer_dashboard reads (bench/organizer_dashboard.py prints
 # the same count at 100 to 100,000 pledges), one more once NEEDS_ACTION_SHOWN or more pledges
-# need action (they are then also counted); and what a request adds around it: the session,
-# the user, the header's role checks, the two-factor check, the slate and its organizer check
-# (the full page also reads the menu's roles again and the candidates' names for the chart).
+# need action (they are then also counted); and what a request adds around it: the user, the
+# role checks, the two-factor check, the slate and its organizer check (the session comes from
+# the cache; the full page also reads the header's roles, in one query, and the candidates'
+# names for the chart).
 BOARD_QUERIES = 18
-FRAGMENT_QUERIES = BOARD_QUERIES + 9
-PAGE_QUERIES = BOARD_QUERIES + 11
+FRAGMENT_QUERIES = BOARD_QUERIES + 8
+PAGE_QUERIES = BOARD_QUERIES + 9
 
 
 def _queries(read) -> list[dict]:

@@ -251,3 +251,95 @@ def test_each_host_gets_its_own_absolute_links(client, settings):
     assert other[CACHE_HEADER] == "miss"
     assert "http://two.example/slates/" in other.content.decode()
     assert "one.example" not in other.content.decode()
+
+
+# --- The logged-in slate page: the parts everyone sees alike are shared -----------------------
+
+# A logged-in supporter's slate page once its shared parts are in the cache: the slate, the
+# user, the header's roles and whether they signed on (the session is read from the cache).
+# Was 26 when every part was read for every supporter.
+LOGGED_IN_PAGE_QUERIES = 4
+
+
+def test_a_logged_in_supporters_page_shares_only_the_parts_everyone_sees(client):
+    """Two supporters, one signed on: each gets their own header (name, CSRF token) and their
+    own Sign on button, around the parts rendered once for both."""
+    slate = make_open_slate()
+    jane = UserFactory(email="jane.supporter@example.org")
+    pledge_services.sign_on(supporter=jane, slate=slate)
+    omar = UserFactory(email="omar.supporter@example.org")
+    url = f"/slates/{slate.slug}/"
+
+    client.force_login(jane)
+    janes = client.get(url).content.decode()
+    janes_token = client.cookies["csrftoken"].value
+    client.logout()
+    client.force_login(omar)
+    omars = client.get(url).content.decode()
+
+    assert "jane.supporter@example.org" in janes
+    assert 'data-testid="signed-on"' in janes
+    assert "omar.supporter@example.org" in omars
+    assert "jane.supporter@example.org" not in omars
+    assert 'data-testid="signed-on"' not in omars
+    assert janes_token not in omars
+    assert "csrfmiddlewaretoken" in omars  # Omar's own log-out form
+    # The shared parts are the same for both: the slate's name, mission, candidates.
+    assert slate.name in omars
+    assert janes.count("<section") == omars.count("<section")
+
+
+def test_the_shared_parts_are_rendered_without_the_visitor():
+    """Whatever a shared part's template asks of the request, it gets no user, no CSRF token:
+    only the site's address."""
+    from django.template import engines
+
+    from slate.page_cache import SiteAddress
+
+    request = RequestFactory().get("/slates/x/")
+    request.user = UserFactory(email="hidden@example.org")
+    template = engines["django"].from_string(
+        "[{{ request.user.email }}][{% csrf_token %}][{{ request.build_absolute_uri }}]"
+    )
+    rendered = template.render({"request": SiteAddress(request)})
+    assert rendered == "[][][http://testserver/slates/x/]"
+
+
+def test_a_logged_in_supporter_reads_the_slate_page_in_a_fixed_number_of_queries(
+    client, django_assert_max_num_queries
+):
+    slate = make_open_slate()
+    for cents in (500, 700):
+        pledge(slate, cents)
+    supporter = UserFactory()
+    client.force_login(supporter)
+    url = f"/slates/{slate.slug}/"
+    assert client.get(url).status_code == 200  # renders the shared parts
+    with django_assert_max_num_queries(LOGGED_IN_PAGE_QUERIES):
+        again = client.get(url)
+    assert again.status_code == 200
+    assert ">$12<" in again.content.decode()  # the figures are on it
+
+
+def test_a_public_slates_parts_are_kept_and_a_drafts_are_not(client):
+    """A public slate's shared parts are kept for the cache's lifetime (a new mission shows
+    after it); an organizer's preview of a draft is rendered fresh each time, kept for
+    nobody."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from demo import builders
+    from slate.models import Slate
+
+    organizer = UserFactory()
+    draft = builders.draft_slate(
+        organizer=organizer, name="Quiet draft", deadline=timezone.now() + timedelta(days=30)
+    )
+    public = make_open_slate()
+    client.force_login(organizer)
+    for slate in (draft, public):
+        assert client.get(f"/slates/{slate.slug}/").status_code == 200
+        Slate.objects.filter(pk=slate.pk).update(mission="A changed mission")
+    assert "A changed mission" in client.get(f"/slates/{draft.slug}/").content.decode()
+    assert "A changed mission" not in client.get(f"/slates/{public.slug}/").content.decode()
