@@ -86,6 +86,12 @@ def bench_database(name: str):
         shutil.rmtree(var_dir, ignore_errors=True)
 
 
+def scratch_name(default: str) -> str:
+    """The scratch database's name: ``BENCH_DATABASE`` when set (two people benchmarking on
+    one server give different names), else the script's own."""
+    return os.environ.get("BENCH_DATABASE", default)
+
+
 def make_users(count: int, prefix: str) -> list:
     """Plain accounts with unusable passwords (no password hashing, so they are cheap)."""
     from django.contrib.auth import get_user_model

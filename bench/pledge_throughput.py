@@ -7,9 +7,13 @@ with their own connections. Prints pledges/second and whether the maintained tot
 recount afterwards (``totals_drift(...).clean``). Figures only; no assertions on timing.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/slate \\
-        .venv/bin/python bench/pledge_throughput.py
+        .venv/bin/python bench/pledge_throughput.py [--pledges-per-run 150] [--rounds 2]
+
+The default takes about a minute on two cores; the README's figures are
+``--pledges-per-run 300 --rounds 3``.
 """
 
+import argparse
 import os
 import statistics
 import sys
@@ -24,8 +28,8 @@ import _setup
 
 SHARD_COUNTS = (1, 8)
 THREAD_COUNTS = (1, 4, 8)
-PLEDGES_PER_RUN = 300
-ROUNDS = 3
+PLEDGES_PER_RUN = 150  # --pledges-per-run
+ROUNDS = 2  # --rounds
 PROBE_PLEDGES = 40
 STATES = ["CA", "NY", "TX", "", "WA", "PA", "OH"]
 # Pledges above $200 per candidate need contributor details.
@@ -213,5 +217,10 @@ def shard_count_change_probe(supporters) -> None:
 
 
 if __name__ == "__main__":
-    with _setup.bench_database("slate_bench_pledge_throughput"):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pledges-per-run", type=int, default=PLEDGES_PER_RUN)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    arguments = parser.parse_args()
+    PLEDGES_PER_RUN, ROUNDS = arguments.pledges_per_run, arguments.rounds
+    with _setup.bench_database(_setup.scratch_name("slate_bench_pledge_throughput")):
         main()

@@ -4,9 +4,12 @@ The rule (``volunteers.matching.match_offers``) is pure, so this times it alone,
 database: N volunteer offers across 40 ZIP codes in 20 states, a third of them remote, matched
 to 8 signed campaigns. Prints figures only; nothing here asserts on timing.
 
-    .venv/bin/python bench/volunteer_matching.py
+    .venv/bin/python bench/volunteer_matching.py [--sizes 1000 10000 100000]
+
+The default (the README's figures) takes a few seconds.
 """
 
+import argparse
 import os
 import random
 import sys
@@ -14,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from volunteers import geo
+from slate import geo
 from volunteers.matching import Campaign, Offer, match_offers
 
 SIZES = (1_000, 10_000, 100_000)
@@ -59,4 +62,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="offers")
+    SIZES = tuple(parser.parse_args().sizes)
     main()

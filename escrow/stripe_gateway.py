@@ -214,17 +214,22 @@ def confirm_setup_intent(
     return setup_intent_result(as_dict(intent))
 
 
-def create_test_payment_method(*, card_number: str) -> str:
-    """A card PaymentMethod from a raw test number: tests and development only."""
+def create_test_payment_method(*, card_number: str, customer_id: str | None = None) -> str:
+    """A card PaymentMethod from a raw test number: tests, development and benchmarks only.
+    With ``customer_id`` it is also attached to that customer, as a card saved through a
+    SetupIntent would be (the benchmarks charge one saved card many times)."""
     if settings.STRIPE_SECRET_KEY.startswith(("sk_live", "rk_live")):
         raise GatewayError("test_only", "raw card numbers are for test mode only", False)
+    client = _client()
     with _stripe_errors():
-        method = _client().v1.payment_methods.create(
+        method = client.v1.payment_methods.create(
             params={
                 "type": "card",
                 "card": {"number": card_number, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
             }
         )
+        if customer_id:
+            client.v1.payment_methods.attach(method.id, params={"customer": customer_id})
     return method.id
 
 

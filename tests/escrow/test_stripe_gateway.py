@@ -147,6 +147,21 @@ def test_detach_payment_method(localstripe):
     assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is None
 
 
+def test_a_test_card_attached_to_a_customer_can_be_held_off_session(localstripe):
+    """What bench/release.py's shared card is: one customer's saved card, made without a
+    SetupIntent, held many times."""
+    customer_id = gateway.create_customer(
+        email="bench@slate.test", idempotency_key="cus-bench", metadata={"user_id": 8}
+    )
+    method = gateway.create_test_payment_method(card_number=OK_CARD, customer_id=customer_id)
+    assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] == customer_id
+    held = gateway.create_hold(
+        customer_id=customer_id, payment_method_id=method, amount_cents=1_000, currency="usd",
+        idempotency_key="bench-hold", metadata={"bench": "raw"},
+    )  # fmt: skip
+    assert held.status == "requires_capture"
+
+
 # --- holds, captures, cancels -----------------------------------------------------------------
 
 
