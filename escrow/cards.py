@@ -67,11 +67,13 @@ def start_card_setup(*, pledge: Pledge, actor) -> CardSetup:
         )
     if not card_can_be_saved(pledge):
         raise EscrowError("no_card_needed", "This pledge's card can no longer be changed.")
-    existing = pledge.card_setups.filter(status=CardSetup.Status.PENDING).first()
+    # A pledge has a card setup or a few: one read finds the pending one and numbers the next.
+    setups = list(pledge.card_setups.order_by("pk"))
+    existing = next((s for s in setups if s.status == CardSetup.Status.PENDING), None)
     if existing is not None:
         return existing
-    customer = ensure_customer(pledge.supporter)
-    number = pledge.card_setups.count() + 1
+    customer = ensure_customer(actor)  # the supporter (checked above), already loaded
+    number = len(setups) + 1
     result = stripe_gateway.create_setup_intent(
         customer_id=customer.customer_id,
         idempotency_key=f"pledge-{pledge.pk}-setup-{number}",

@@ -116,7 +116,8 @@ def card_confirm(request, pk: int):
         messages.error(request, f"Your card was not used: {error.message}")
         return redirect("pledges:mine")
     if card_setup.status == CardSetup.Status.SUCCEEDED:
-        pledge.refresh_from_db()
+        # Only the state moved; the slate read with the pledge is still the one to thank for.
+        pledge.refresh_from_db(fields=["state"])
         if pledge.state == PledgeState.CAPTURED:
             messages.success(request, "Thank you: your new card was charged.")
         elif pledge.state == PledgeState.NEEDS_ACTION:

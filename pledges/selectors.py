@@ -247,6 +247,8 @@ def brought_by(supporter) -> Brought:
     charged or paid out), less refunds."""
     referrals = Referral.objects.filter(referrer=supporter)
     people = referrals.values("supporter").distinct().count()
+    if people == 0:  # most supporters: no referral, so no referred money to sum
+        return Brought(people=0, money_cents=0)
     money = Pledge.objects.filter(
         Exists(referrals.filter(slate=OuterRef("slate"), supporter=OuterRef("supporter"))),
         kind=PledgeKind.MONEY,
