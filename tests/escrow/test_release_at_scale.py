@@ -26,6 +26,7 @@ from escrow.models import Payment, Payout
 from escrow.selectors import ledger_problems
 from pledges.models import Pledge
 from pledges.states import PledgeState
+from slate.models import Slate
 from slate.states import SlateState
 from tests.escrow.cards import pledge_with_card
 from tests.factories import make_open_slate, sign, slate_candidates
@@ -33,9 +34,13 @@ from tests.polling import wait_for
 
 SUPPORTERS = 50
 RACE_ROUNDS = 10
-# Where the cancel thread starts after the barrier: early enough to win, inside the window where
-# the two interleave (about 10-25 ms on a laptop), and late enough for the lock to win.
-CANCEL_DELAYS = [0.0, 0.005, 0.01, 0.014, 0.018, 0.022, 0.03, 0.05, 0.2, 1.0]
+# How each round orders the two sides after the barrier, by waiting on what the other side
+# committed (not on the clock, which a loaded machine stretches): the cancel first (the lock
+# waits until the pledge reads cancelled), both at once, or the lock first (the cancel waits
+# until the slate no longer reads open, and so lands while the release is under way).
+RACE_ORDERS = ["cancel_first", "together", "lock_first"]
+# Bounds a hang only: each side normally sees the other's commit within a second.
+ORDER_WAIT_SECONDS = 60
 
 
 def captures_by_pledge(localstripe) -> Counter:
@@ -152,10 +157,18 @@ def test_fifty_supporters_are_each_captured_once_and_paid_out(
 # --- a supporter cancels while the release captures ---------------------------------------------
 
 
-def _race_round(*, held: bool, cancel_delay: float) -> dict:
+def _wait_until(predicate) -> None:
+    """Poll a row from this thread's own connection until ``predicate`` holds."""
+    deadline = time.monotonic() + ORDER_WAIT_SECONDS
+    while not predicate():
+        assert time.monotonic() < deadline, "the other side of the race never committed"
+        time.sleep(0.005)
+
+
+def _race_round(*, held: bool, order: str) -> dict:
     """One slate, one target pledge (held or not) and one bystander; a candidate's signature
     locks the slate (its on-commit work releases it, eagerly, in the signing thread) while the
-    target's supporter cancels. Returns what each side saw."""
+    target's supporter cancels, in ``order``. Returns what each side saw."""
     slate = make_open_slate(candidates=2, min_signatures=1)
     candidate = slate_candidates(slate)[0]
     target = pledge_with_card(slate, amount_cents=4_321)
@@ -171,7 +184,8 @@ def _race_round(*, held: bool, cancel_delay: float) -> dict:
     def cancel() -> None:
         try:
             barrier.wait()
-            time.sleep(cancel_delay)
+            if order == "lock_first":
+                _wait_until(lambda: Slate.objects.get(pk=slate.pk).state != SlateState.OPEN)
             voiding.cancel_pledge(pledge=target, actor=target.supporter)
             seen["cancel"] = "cancelled"
         except escrow_errors.EscrowError as exc:
@@ -184,6 +198,8 @@ def _race_round(*, held: bool, cancel_delay: float) -> dict:
     def lock_and_release() -> None:
         try:
             barrier.wait()
+            if order == "cancel_first":
+                _wait_until(lambda: Pledge.objects.get(pk=target.pk).state == PledgeState.CANCELLED)
             sign(candidate, slate)  # on commit: evaluate -> lock -> release, all eager
             seen["sign"] = "signed"
         except Exception as exc:
@@ -214,10 +230,12 @@ def test_cancel_racing_the_release_has_exactly_one_winner(localstripe, caplog):
     caplog.set_level(logging.WARNING)
     outcomes = []
     for round_number in range(RACE_ROUNDS):
-        seen = _race_round(
-            held=round_number % 2 == 0,
-            cancel_delay=CANCEL_DELAYS[round_number % len(CANCEL_DELAYS)],
-        )
+        order = RACE_ORDERS[round_number % len(RACE_ORDERS)]
+        seen = _race_round(held=round_number % 2 == 0, order=order)
+        if order == "cancel_first":
+            assert seen["cancel"] == "cancelled", seen
+        elif order == "lock_first":
+            assert seen["cancel"].startswith("refused:"), seen
         slate, target, bystander = seen["slate"], seen["target"], seen["bystander"]
         assert seen["sign"] == "signed", seen
         assert seen["cancel"] == "cancelled" or seen["cancel"].startswith("refused:"), seen
@@ -249,7 +267,7 @@ def test_cancel_racing_the_release_has_exactly_one_winner(localstripe, caplog):
     assert errors == [], [r.getMessage() for r in errors]
     assert_ledger_ok()
     print("race outcomes (held, cancel, needed a sweep):", Counter(outcomes))
-    # Both orders happened (a delay of a second lets the lock win on any machine).
+    # Both outcomes happened (the ordered rounds make each one happen on any machine).
     assert {outcome for _, outcome, _ in outcomes} == {"cancelled", "refused"}
 
 
