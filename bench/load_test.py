@@ -210,7 +210,7 @@ def make_supporters(count: int, prefix: str) -> list[dict]:
 
 
 def phase_config(slate, supporters, services) -> dict:
-    from compliance.declarations import ATTESTATION_NAMES
+    from pledges.declarations import ATTESTATION_NAMES
 
     return {
         "slug": slate.slug,

@@ -77,8 +77,8 @@ def run_once(slate, supporters, threads: int) -> tuple[float, float, list[str]]:
     Returns (seconds, mean backends waiting on a lock, errors)."""
     from django.db import connection
 
-    from compliance.declarations import ATTESTED
     from pledges import services as pledge_services
+    from pledges.declarations import ATTESTED
 
     per_thread = [list(range(t, PLEDGES_PER_RUN, threads)) for t in range(threads)]
     barrier = threading.Barrier(threads + 1)
@@ -187,8 +187,8 @@ def shard_count_change_probe(supporters) -> None:
     changes the setting, or two processes configured differently)?"""
     from django.test import override_settings
 
-    from compliance.declarations import ATTESTED
     from pledges import services as pledge_services
+    from pledges.declarations import ATTESTED
     from pledges.selectors import totals_drift
     from slate.selectors import slate_counts
 

@@ -7,3 +7,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401  (receipts after captures and refunds)
+        from .policies import register
+
+        # Pledge intake and the capture split ask compliance through these (they sit below).
+        register()

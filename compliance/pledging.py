@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from candidates.models import Candidate
-from pledges.models import Pledge
-
-from .contributions import contributions, donor_group_user_ids
-from .declarations import (
+from pledges.declarations import (
     ATTESTATION_TEXT,
-    DonorDetails,
     check_attestations,
     check_conditions_seen,
     personal_conditions_text,
 )
+from pledges.models import Pledge
+
+from .contributions import contributions, donor_group_user_ids
+from .donor_details import DonorDetails
 from .errors import ComplianceError
 from .models import Donor, PledgeDeclaration
 from .rules import RuleBook

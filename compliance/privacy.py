@@ -15,10 +15,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from escrow.event_payloads import forget_person_in_events
+from escrow.holds import payment_stale_after
 from escrow.models import Payment, Refund
+from escrow.selectors import cards_to_forget
 from pledges.models import Pledge, PledgeEvent, SignOnRequest
 from pledges.states import UNSETTLED_MONEY_STATES, PledgeKind
-from slate.queue import enqueue_named_on_commit
+from slate.queue import enqueue_named_on_commit, registered_task
 
 from .contributions import contributions
 from .errors import ComplianceError
@@ -169,8 +171,9 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
     _anonymize_account(user)
     # Stripe's events about their customer, cards and payments keep only the books' facts.
     forget_person_in_events(user=user)
-    # Saved cards are detached from the Stripe customer once this commits (the sweeper
-    # finishes it if that task is lost), so nothing can ever charge them again.
+    # Saved cards are detached from the Stripe customer once this commits
+    # (``forget_cards_left_attached`` finishes it if that task is lost), so nothing can ever
+    # charge them again.
     enqueue_named_on_commit("escrow.tasks.forget_saved_cards", user.pk)
     return DeletionRequest.objects.create(user=user, requested_at=now, completed_at=now, kept=kept)
 
@@ -185,3 +188,21 @@ def _anonymize_account(user) -> None:
     user.is_active = False
     user.set_unusable_password()
     user.save()
+
+
+def forget_cards_left_attached(now=None) -> int:
+    """Beat (every minute): queue the card detach again for supporters whose data was
+    deleted a while ago (``escrow.holds.payment_stale_after``: the first task may still be on
+    its way) but whose saved cards are still attached, because that task was lost. Returns
+    how many supporters it queued."""
+    cutoff = (now or timezone.now()) - payment_stale_after()
+    deleted = DeletionRequest.objects.filter(completed_at__lte=cutoff).values("user_id")
+    user_ids = list(
+        cards_to_forget(deleted)
+        .values_list("pledge__supporter_id", flat=True)
+        .distinct()
+        .order_by("pledge__supporter_id")
+    )
+    for user_id in user_ids:
+        registered_task("escrow.tasks.forget_saved_cards").delay(user_id)
+    return len(user_ids)

@@ -10,6 +10,7 @@ from slate.queue import enqueue_on_commit
 
 from .models import ContributionLimit, Election, ElectionCycle
 from .rules import forget_shared_rules
+from .tasks import request_missing_donor_details, send_missing_receipts
 
 for _model in (ElectionCycle, Election, ContributionLimit):
     for _signal in (post_save, post_delete):
@@ -20,7 +21,5 @@ for _model in (ElectionCycle, Election, ContributionLimit):
 
 @receiver(slate_released, dispatch_uid="compliance.after_release")
 def after_release(sender, slate_id: int, **kwargs) -> None:
-    from .tasks import request_missing_donor_details, send_missing_receipts
-
     enqueue_on_commit(send_missing_receipts)
     enqueue_on_commit(request_missing_donor_details)

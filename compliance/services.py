@@ -15,7 +15,7 @@ from slate.links import public_url
 
 from .capping import CappedAllocation
 from .contributions import contributions
-from .declarations import DonorDetails
+from .donor_details import DonorDetails
 from .errors import ComplianceError
 from .models import CaptureDecision, Donor, DonorDataAccess, DonorInfoRequest
 from .rules import cycle_on

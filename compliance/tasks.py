@@ -3,13 +3,17 @@
 from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
+
+from escrow.models import LedgerTransaction
+
+from . import notifications, privacy, services
+from .models import ReceiptNotice
 
 
 @shared_task
 def send_receipt(transaction_id: int) -> bool:
-    from . import notifications
-
     return notifications.send_receipt(transaction_id=transaction_id)
 
 
@@ -17,13 +21,6 @@ def send_receipt(transaction_id: int) -> bool:
 def send_missing_receipts() -> int:
     """Beat (every five minutes) and after a release: a receipt for each capture and refund
     of the last week that has none yet."""
-    from django.db.models import Exists, OuterRef
-
-    from escrow.models import LedgerTransaction
-
-    from . import notifications
-    from .models import ReceiptNotice
-
     missing = (
         LedgerTransaction.objects.filter(
             kind__in=["capture", "refund"], pledge__isnull=False,
@@ -38,6 +35,10 @@ def send_missing_receipts() -> int:
 
 @shared_task
 def request_missing_donor_details() -> int:
-    from . import services
-
     return services.request_missing_donor_details()
+
+
+@shared_task
+def forget_cards_left_attached() -> int:
+    """Beat (every minute): a deleted supporter's cards whose detach task was lost."""
+    return privacy.forget_cards_left_attached()

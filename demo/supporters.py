@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 
-from compliance.declarations import ATTESTED
 from pledges import referrals, services, signons
+from pledges.declarations import ATTESTED
 from pledges.models import VolunteerActivity
 from slate.models import Slate
 

@@ -6,4 +6,8 @@ class EscrowConfig(AppConfig):
     verbose_name = "Escrow"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the slate event receivers)
+        # Declares the slot compliance fills at startup (``manage.py check`` sees it empty).
+        from . import (
+            capture_policy,  # noqa: F401
+            receivers,  # noqa: F401  (connects the slate event receivers)
+        )

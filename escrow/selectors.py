@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from compliance.models import DeletionRequest
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
 from slate.selectors import slate_counts
@@ -380,15 +379,3 @@ def cards_to_forget(user_ids):
         status=CardSetup.Status.SUCCEEDED,
         forgotten_at__isnull=True,
     ).exclude(payment_method_id="")
-
-
-def user_ids_with_cards_to_forget(*, deleted_before) -> list[int]:
-    """Supporters whose data was deleted (before ``deleted_before``) but whose saved cards
-    are still attached: a lost task left them; the sweeper finishes."""
-    deleted = DeletionRequest.objects.filter(completed_at__lte=deleted_before).values("user_id")
-    return list(
-        cards_to_forget(deleted)
-        .values_list("pledge__supporter_id", flat=True)
-        .distinct()
-        .order_by("pledge__supporter_id")
-    )

@@ -1,9 +1,10 @@
 """Who captured money belongs to, and how much of a pledge may be taken.
 
 The split: among the slate's signed candidates, by the supporter's allocation or equally;
-each share capped by what the donor may still give that candidate (contribution limits are
-data in the compliance app). A release reads what every pledge of a chunk would read alike
-once, into a ``ReleaseContext``; a single step outside a release reads it for itself.
+each share capped by what the donor may still give that candidate (the contribution limits
+are compliance's, asked through ``capture_policy``). A release reads what every pledge of a
+chunk would read alike once, into a ``ReleaseContext``; a single step outside a release
+reads it for itself.
 """
 
 import logging
@@ -13,13 +14,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from candidates.selectors import valid_signatures
-from compliance.models import CaptureDecision
-from compliance.selectors import CaptureContext, capture_context
-from compliance.services import decide_capture as compliance_decide_capture
-from compliance.services import ensure_donors
 from pledges.models import Pledge, PledgeAllocation
 
 from .allocation import allocate
+from .capture_policy import CaptureVerdict, capture_policy
 from .errors import NothingCapturable
 from .models import CardSetup, Payment
 
@@ -47,13 +45,15 @@ class ReleaseContext:
     weights: dict[int, dict[int, int]]
     open_payments: dict[int, Payment]
     with_card: set[int]
-    capture: CaptureContext
+    capture: object  # the capture policy's own shared reads
 
 
 def release_context(*, slate_id: int, pledge_ids: list[int]) -> ReleaseContext:
     """The shared reads for settling ``pledge_ids`` of a releasing slate: about a dozen
-    queries for a chunk of any size; it also makes sure every supporter has a donor record,
-    so deciding a capture only locks and reads that donor."""
+    queries for a chunk of any size; the capture policy reads what it shares too (and makes
+    sure every supporter has a donor record, so deciding a capture only locks and reads
+    that donor)."""
+    policy = capture_policy.get()
     pledges = Pledge.objects.select_related("slate").in_bulk(pledge_ids)
     required: dict[int, set[int]] = defaultdict(set)
     through = Pledge.condition_required_candidates.through.objects.filter(pledge_id__in=pledge_ids)
@@ -74,13 +74,15 @@ def release_context(*, slate_id: int, pledge_ids: list[int]) -> ReleaseContext:
             pledge_id__in=pledge_ids, status=CardSetup.Status.SUCCEEDED
         ).values_list("pledge_id", flat=True)
     )
-    ensure_donors({p.supporter_id for p in pledges.values()})
     any_pledge = next(iter(pledges.values()), None)
     signed = signed_candidate_ids(any_pledge.slate) if any_pledge is not None else []
+    capture = policy.prepare(
+        supporter_ids={p.supporter_id for p in pledges.values()}, pledge_ids=pledge_ids,
+        candidate_ids=signed,
+    )  # fmt: skip
     return ReleaseContext(
         slate_id=slate_id, signed_ids=signed, pledges=pledges, required_ids=required,
-        weights=weights, open_payments=open_payments, with_card=with_card,
-        capture=capture_context(pledge_ids=pledge_ids, candidate_ids=signed),
+        weights=weights, open_payments=open_payments, with_card=with_card, capture=capture,
     )  # fmt: skip
 
 
@@ -100,23 +102,26 @@ def planned_split(
     return allocate(amount_cents, signed_ids, weights)
 
 
-def decide_capture(pledge: Pledge, amount_cents: int, context: ReleaseContext | None = None):
+def decide_capture(
+    pledge: Pledge, amount_cents: int, context: ReleaseContext | None = None
+) -> CaptureVerdict:
     """What may be taken from ``amount_cents`` now: each candidate's share capped by what the
-    donor may still give that candidate for this election. Compliance records the decision
-    under the donor's lock, so the donor's other captures running at the same moment count
-    it. ``context``: the release's shared reads, when the caller has them."""
+    donor may still give that candidate for this election. The capture policy records the
+    decision under the donor's lock, so the donor's other captures running at the same
+    moment count it. ``context``: the release's shared reads, when the caller has them."""
+    policy = capture_policy.get()
     if context is None:
         signed_ids, weights, capture = signed_candidate_ids(pledge.slate), None, None
     else:
         signed_ids = context.signed_ids
         weights, capture = context.weights.get(pledge.pk, {}), context.capture
-    return compliance_decide_capture(
+    return policy.decide(
         pledge=pledge, planned=planned_split(pledge, amount_cents, weights, signed_ids),
         at=timezone.now(), signed_candidate_ids=signed_ids, context=capture,
     )  # fmt: skip
 
 
-def nothing_capturable(decision) -> NothingCapturable:
+def nothing_capturable(decision: CaptureVerdict) -> NothingCapturable:
     why = " ".join(decision.reasons) or "The contribution limits leave nothing to capture."
     return NothingCapturable("nothing_capturable", why[:400])
 
@@ -125,13 +130,12 @@ def credited_parts(pledge: Pledge, captured_cents: int) -> tuple[dict[int, int],
     """Who is credited with a capture, and why it was capped (if it was): the split decided
     before the capture was sent, when it adds up to what Stripe took; else (say a capture
     made in the Stripe dashboard) the planned split of what was taken."""
-    decision = CaptureDecision.objects.filter(pledge_id=pledge.pk).first()
+    decision = capture_policy.get().decided_split(pledge_id=pledge.pk)
     if decision is not None:
-        parts = {int(cid): cents for cid, cents in decision.capturable.items() if cents}
-        if sum(parts.values()) == captured_cents:
-            return parts, list(decision.reasons)
+        if decision.total_cents == captured_cents:
+            return dict(decision.capturable), list(decision.reasons)
         logger.warning(
             "pledge %s: Stripe captured %s cents, the decision allowed %s; crediting the split",
-            pledge.pk, captured_cents, sum(parts.values()),
+            pledge.pk, captured_cents, decision.total_cents,
         )  # fmt: skip
     return planned_split(pledge, captured_cents), []

@@ -24,7 +24,7 @@ from .needs_action import fail_overdue_needs_action
 from .payments import record_payment_intent
 from .payouts import send_payout
 from .refunds import send_refund
-from .selectors import pledges_with_holds_to_void, user_ids_with_cards_to_forget
+from .selectors import pledges_with_holds_to_void
 
 logger = logging.getLogger(__name__)
 
@@ -165,14 +165,6 @@ def pay_what_is_payable() -> int:
     return queued
 
 
-def forget_cards_left_attached(cutoff) -> int:
-    """A deleted supporter's cards whose detach task was lost."""
-    user_ids = user_ids_with_cards_to_forget(deleted_before=cutoff)
-    for user_id in user_ids:
-        registered_task("escrow.tasks.forget_saved_cards").delay(user_id)
-    return len(user_ids)
-
-
 def tell_supporters_not_yet_told(cutoff) -> int:
     """Supporters not yet told that their slate charged them or voided their pledge."""
     untold = notifications.slates_with_untold_supporters(changed_before=cutoff)
@@ -207,7 +199,6 @@ def sweep(now=None) -> dict[str, int]:
     counts["payouts"] = resume_stuck_payouts(cutoff)
     counts["refunds"] = resume_stuck_refunds(cutoff)
     pay_what_is_payable()
-    counts["cards"] = forget_cards_left_attached(cutoff)
     counts["supporter_notices"] = tell_supporters_not_yet_told(cutoff)
     counts["notices"] = send_lost_notices(cutoff)
     return dict(counts)

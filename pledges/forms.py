@@ -6,9 +6,9 @@ from decimal import Decimal, InvalidOperation
 from django import forms
 from django.conf import settings
 
-from compliance.declarations import ATTESTATIONS
 from slate.geography import US_STATES
 
+from .declarations import ATTESTATIONS
 from .models import VolunteerActivity
 
 SUGGESTED_DOLLARS = (25, 50, 100, 250, 500, 1000)

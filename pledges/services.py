@@ -20,6 +20,8 @@ from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
 from . import notifications
+from .declarations import check_attestations
+from .intake_policy import money_pledge_policy
 from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
 from .states import (
     CANCELLABLE_WITHOUT_HOLD,
@@ -264,11 +266,12 @@ def create_money_pledge(
     """A money pledge starts in ``pending_card``; the escrow app commits it once Stripe has
     saved the card. ``allocation`` maps candidate ids to basis points summing to 10000.
 
-    Compliance (``compliance.pledging``) refuses it, before anything is written, without the
-    five ``attestations`` (``compliance.declarations.ATTESTATION_NAMES``, all True), when the
-    slate's conditions changed since the page showed them (``conditions_digest``), when the
-    donor's giving would pass the itemization threshold without ``donor_details``, or when
-    part of it is over a candidate's limit and ``accept_limit_cap`` is not set. The
+    It is refused, before anything is written, without the five ``attestations``
+    (``pledges.declarations.ATTESTATION_NAMES``, all True); and by the contribution rules
+    (compliance's, asked through ``pledges.intake_policy``) when the slate's conditions
+    changed since the page showed them (``conditions_digest``), when the donor's giving
+    would pass the itemization threshold without ``donor_details``, or when part of it is
+    over a candidate's limit and ``accept_limit_cap`` is not set. The
     attestations, the exact conditions and ``allow_reallocation`` (consent that money over a
     limit goes to the other signed candidates) are stored with the pledge, immutable.
 
@@ -312,12 +315,9 @@ def _create_money_pledge(
     donor_details: Mapping[str, str] | None, allow_reallocation: bool, accept_limit_cap: bool,
     conditions_digest: str | None,
 ) -> Pledge:  # fmt: skip
-    from compliance import pledging
-
-    try:
-        pledging.check_attestations(attestations)
-    except pledging.ComplianceError as exc:
-        raise PledgeError(exc.code, exc.message, field=exc.field) from None
+    # The rules are compliance's; asked for first, so a missing policy refuses every pledge.
+    policy = money_pledge_policy.get()
+    check_attestations(attestations)
     check_amount(amount_cents)
     slate = _lock_slate_shared(slate)
     _require_accepting(slate)
@@ -328,17 +328,14 @@ def _create_money_pledge(
     )
     weights = check_allocation(allocation, invited)
     check_referral(referred_by, slate)
-    try:
-        checked = pledging.check_money_pledge(
-            supporter=supporter, slate=slate, amount_cents=amount_cents,
-            candidate_ids=sorted(invited), weights=weights or None, attestations=attestations,
-            donor_details=donor_details, allow_reallocation=allow_reallocation,
-            accept_limit_cap=accept_limit_cap, conditions_digest=conditions_digest,
-            condition_min_signatures=condition_min_signatures, required_candidate_ids=required_ids,
-            invitations=invitations,
-        )  # fmt: skip
-    except pledging.ComplianceError as exc:
-        raise PledgeError(exc.code, exc.message, field=exc.field) from None
+    checked = policy.check(
+        supporter=supporter, slate=slate, amount_cents=amount_cents,
+        candidate_ids=sorted(invited), weights=weights or None, attestations=attestations,
+        donor_details=donor_details, allow_reallocation=allow_reallocation,
+        accept_limit_cap=accept_limit_cap, conditions_digest=conditions_digest,
+        condition_min_signatures=condition_min_signatures, required_candidate_ids=required_ids,
+        invitations=invitations,
+    )  # fmt: skip
     pledge = Pledge(
         supporter=supporter,
         slate=slate,
@@ -359,7 +356,7 @@ def _create_money_pledge(
         PledgeAllocation(pledge=pledge, candidate_id=cid, weight_bps=w)
         for cid, w in weights.items()
     )
-    pledging.record_declaration(pledge=pledge, checked=checked, new_pledge=True)
+    policy.record(pledge=pledge, checked=checked)
     return pledge
 
 

@@ -10,13 +10,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from candidates.selectors import slate_candidate_standings
-from compliance.declarations import conditions_digest, slate_conditions_text
 from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.selectors import endorsing_organizations, public_slates
 from slate.sharing import supporter_ref
 from slate.states import SlateState
 
 from . import referrals, selectors, services, signons
+from .declarations import conditions_digest, slate_conditions_text
 from .forms import SUGGESTED_DOLLARS, EmailSignOnForm, MoneyPledgeForm, SignOnForm
 from .states import PledgeKind
 

@@ -386,6 +386,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "organizing.tasks.sweep_organizer_updates",
         "schedule": 60.0,
     },
+    # A deleted supporter's saved cards still attached because the detach task was lost.
+    "forget-cards-left-attached": {
+        "task": "compliance.tasks.forget_cards_left_attached",
+        "schedule": 60.0,
+    },
     "request-missing-donor-details": {
         "task": "compliance.tasks.request_missing_donor_details",
         "schedule": crontab(hour=14, minute=0),

@@ -9,8 +9,8 @@ from django.utils import timezone
 from candidates import asks
 from candidates import services as candidate_services
 from candidates.selectors import current_agreement_version
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from slate import services as slate_services
 from slate.errors import DomainError

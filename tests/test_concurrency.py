@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from candidates.services import CandidateError
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.selectors import recount_slate
 from slate import selectors as slate_selectors
 from slate.models import SlateTransition

@@ -8,8 +8,8 @@ from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.selectors import totals_drift
 from slate import tasks
 from slate.models import Slate, SlateCounterShard, SlateTransition

@@ -3,8 +3,8 @@
 import pytest
 
 from candidates.models import Signature
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_open_slate, slate_candidates
 
@@ -62,7 +62,7 @@ def test_bad_pledge_input_is_a_400_with_nothing_written(client, slate):
 
 def attested_form(slate) -> dict[str, str]:
     """The attestation boxes ticked and the digest of the conditions the page showed."""
-    from compliance.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
+    from pledges.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
 
     return dict.fromkeys(ATTESTATION_NAMES, "on") | {
         "conditions_digest": conditions_digest(slate_conditions_text(slate))

@@ -17,8 +17,8 @@ from hypothesis.stateful import (
 )
 
 from candidates import services as candidate_services
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.selectors import recount_slate
 from pledges.states import PledgeState

@@ -23,7 +23,7 @@ class AllocationShareSerializer(serializers.Serializer):
 
 
 class AttestationsSerializer(serializers.Serializer):
-    """The five statements a money pledge needs, each ``true`` (compliance.declarations)."""
+    """The five statements a money pledge needs, each ``true`` (pledges.declarations)."""
 
     citizen_or_permanent_resident = StrictBooleanField(required=False, default=False)
     at_least_18 = StrictBooleanField(required=False, default=False)

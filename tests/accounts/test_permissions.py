@@ -27,8 +27,8 @@ from candidates import asks
 from candidates import services as candidate_services
 from candidates.claim_links import claim_token
 from candidates.models import Candidate
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import PartnerShare, Pledge
 from tests.factories import (
     UserFactory,

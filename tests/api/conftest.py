@@ -9,8 +9,8 @@ from rest_framework.test import APIClient
 
 from accounts.mfa import has_totp
 from api import services as api_services
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from slate import services as slate_services
 from slate.models import PartnerOrganization, Slate

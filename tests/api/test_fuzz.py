@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api import services as api_services
 from candidates.selectors import current_agreement_version
-from compliance.declarations import ATTESTED
+from pledges.declarations import ATTESTED
 from slate import services as slate_services
 
 pytestmark = pytest.mark.django_db

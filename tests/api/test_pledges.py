@@ -8,7 +8,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from api.models import IdempotencyRecord
-from compliance.declarations import ATTESTED
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_open_slate
 

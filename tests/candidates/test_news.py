@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from candidates import asks, news, services, tasks
 from candidates.models import Candidate, CandidateNotice
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, organizer_of, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from django.urls import reverse
 from candidates import services
 from candidates.models import Candidate
 from candidates.services import CandidateError
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import (
     UserFactory,
     make_candidate,

@@ -5,10 +5,10 @@ from django.db import transaction
 
 from candidates import services as candidate_services
 from candidates.models import Candidate
-from compliance.declarations import ATTESTED
 from escrow.ledger import Posting, post
 from escrow.models import LedgerAccount
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate import services as slate_services

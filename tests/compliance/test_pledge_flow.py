@@ -4,14 +4,14 @@ exactly when the itemization threshold is passed, and limits explained before pl
 import pytest
 from django.core.exceptions import ValidationError
 
-from compliance.declarations import (
+from compliance.models import Donor, PledgeDeclaration
+from pledges import services
+from pledges.declarations import (
     ATTESTATION_NAMES,
     ATTESTED,
     conditions_digest,
     slate_conditions_text,
 )
-from compliance.models import Donor, PledgeDeclaration
-from pledges import services
 from pledges.models import Pledge
 from pledges.services import PledgeError
 from slate import selectors as slate_selectors

@@ -9,10 +9,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from compliance.privacy import delete_personal_data
+from compliance.privacy import delete_personal_data, forget_cards_left_attached
 from compliance.selectors import capped_allocation
 from escrow import cards as escrow_cards
-from escrow import stripe_gateway, sweeper
+from escrow import stripe_gateway
 from escrow.models import CardSetup
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
@@ -93,7 +93,7 @@ def test_a_card_an_unsettled_pledge_may_charge_is_kept(localstripe):
     assert CardSetup.objects.get(pledge=pledge).forgotten_at is None
 
 
-def test_the_sweeper_detaches_cards_a_lost_task_left_attached(localstripe):
+def test_the_beat_job_detaches_cards_a_lost_task_left_attached(localstripe):
     (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
     pledge = pledge_with_card(slate)
     method = attached_card(localstripe, pledge)
@@ -101,10 +101,10 @@ def test_the_sweeper_detaches_cards_a_lost_task_left_attached(localstripe):
     pledge_services.cancel_pledge(pledge=pledge, actor=donor)
     delete_personal_data(user=donor, actor=donor)  # its on-commit task never runs here
     assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is not None
-    assert sweeper.sweep().get("cards", 0) == 0  # too recent: the task may be on its way
-    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1))["cards"] == 1
+    assert forget_cards_left_attached() == 0  # too recent: the task may be on its way
+    assert forget_cards_left_attached(now=timezone.now() + timedelta(hours=1)) == 1
     assert localstripe.get(f"/v1/payment_methods/{method}")["customer"] is None
-    assert sweeper.sweep(now=timezone.now() + timedelta(hours=1)).get("cards", 0) == 0
+    assert forget_cards_left_attached(now=timezone.now() + timedelta(hours=1)) == 0
 
 
 def test_a_card_stripe_already_dropped_counts_as_forgotten(localstripe, monkeypatch):

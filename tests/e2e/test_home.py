@@ -3,8 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db(transaction=True)

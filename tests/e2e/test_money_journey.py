@@ -4,7 +4,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from compliance.declarations import ATTESTATIONS
+from pledges.declarations import ATTESTATIONS
 from pledges.models import Pledge
 from slate.states import SlateState
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates

@@ -6,9 +6,9 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from compliance.declarations import ATTESTED
 from organizing.models import OrganizerUpdate
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, organizer_of
 
 pytestmark = pytest.mark.django_db(transaction=True)

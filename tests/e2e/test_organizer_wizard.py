@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from slate.models import Slate
 from tests.factories import UserFactory, make_open_slate, organizer_of
 

@@ -1,8 +1,8 @@
 """Supporters with saved cards, made the way the pledge page does it."""
 
-from compliance.declarations import ATTESTED
 from demo.cards import save_test_card
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory
 
 GOOD = "4242424242424242"

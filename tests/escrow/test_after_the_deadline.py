@@ -9,12 +9,12 @@ from django.utils import timezone
 
 from candidates import services as candidate_services
 from candidates.selectors import active_signature
-from compliance.declarations import ATTESTED
 from escrow import cards, errors, holds, stripe_gateway, voiding
 from escrow.models import Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate import services as slate_services

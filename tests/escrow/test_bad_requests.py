@@ -3,11 +3,11 @@ and leave everything as it was: never a 500 (issue 14, item 9)."""
 
 import pytest
 
-from compliance.declarations import ATTESTED
 from escrow import cards, holds, stripe_gateway
 from escrow.models import CardSetup, Payment
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate.states import SlateState

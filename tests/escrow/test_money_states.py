@@ -8,7 +8,6 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from compliance.declarations import ATTESTED
 from escrow import payments
 from escrow.models import Payment, Payout, Refund
 from escrow.states import (
@@ -29,6 +28,7 @@ from escrow.states import (
 )
 from escrow.stripe_gateway import PaymentIntentResult
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, slate_candidates
 
 pytestmark = pytest.mark.django_db

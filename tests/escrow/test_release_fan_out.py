@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db.models import Sum
 from django.test import override_settings
 
-from compliance.declarations import ATTESTED
 from escrow import holds, selectors, splits, tasks
 from escrow import payments as escrow_payments
 from escrow import release as escrow_release
@@ -18,6 +17,7 @@ from escrow.models import Payment, Payout
 from escrow.ratelimit import RateLimiter, SharedRateLimiter
 from escrow.selectors import ledger_problems
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
 from slate.states import SlateState

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from compliance.declarations import ATTESTED
 from escrow import stripe_gateway
 from escrow.models import CardSetup, WebhookEvent
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.states import PledgeState
 from tests.escrow.cards import GOOD
 from tests.factories import UserFactory, make_open_slate

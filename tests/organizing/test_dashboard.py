@@ -8,8 +8,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_staff, sign, slate_candidates
 

@@ -5,8 +5,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from slate import services
 from slate.models import Endorsement, PartnerOrganization
 from tests.compliance.helpers import DETAILS

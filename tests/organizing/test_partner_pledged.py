@@ -7,9 +7,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from compliance.declarations import ATTESTED
 from pledges import referrals
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import PartnerShare
 from pledges.validation import PledgeError
 from tests.factories import UserFactory, make_partner_organization

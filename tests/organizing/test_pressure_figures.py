@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from candidates import asks, tasks
 from candidates.models import Ask, Invitation
-from compliance.declarations import ATTESTED
 from organizing.dashboard import organizer_dashboard
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, sign, slate_candidates
 
 pytestmark = pytest.mark.django_db

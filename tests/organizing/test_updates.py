@@ -8,10 +8,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from compliance.declarations import ATTESTED
 from organizing import updates
 from organizing.models import OrganizerUpdate, UpdateRecipient
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from slate import mail
 from slate.errors import DomainError
 from slate.models import EmailSuppression, OutboundEmail

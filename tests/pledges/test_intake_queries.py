@@ -12,9 +12,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from compliance.declarations import ATTESTED
 from compliance.rules import SHARED_RULES_KEY, RuleBook
 from pledges import services
+from pledges.declarations import ATTESTED
 from pledges.states import PledgeState
 from slate import queue
 from tests.factories import UserFactory, make_open_slate

@@ -10,9 +10,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from compliance.declarations import ATTESTED
 from escrow import voiding
 from pledges import notifications, services, tasks
+from pledges.declarations import ATTESTED
 from pledges.models import PledgeNotice
 from pledges.states import PledgeState
 from slate import services as slate_services

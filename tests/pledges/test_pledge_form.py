@@ -7,7 +7,7 @@ import re
 import pytest
 
 from candidates.models import Invitation
-from compliance.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
+from pledges.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
 from pledges.models import Pledge, PledgeAllocation
 from tests.factories import UserFactory, make_open_slate, slate_candidates
 

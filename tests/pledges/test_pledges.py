@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from compliance.declarations import ATTESTED
 from pledges import services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge, PledgeEvent
 from pledges.selectors import recount_slate
 from pledges.services import PledgeError

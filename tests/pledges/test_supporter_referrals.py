@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from compliance.declarations import ATTESTED
 from pledges import referrals, selectors, services
+from pledges.declarations import ATTESTED
 from pledges.models import Referral
 from tests.escrow.cards import pledge_with_card
 from tests.factories import UserFactory, make_open_slate

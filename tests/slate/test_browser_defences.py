@@ -42,8 +42,8 @@ def test_only_the_widget_may_be_framed_by_other_sites(client):
 
 
 def test_only_the_card_pages_load_stripe_js(client, settings):
-    from compliance.declarations import ATTESTED
     from pledges import services as pledge_services
+    from pledges.declarations import ATTESTED
 
     settings.STRIPE_API_BASE = ""
     supporter = UserFactory()

@@ -12,8 +12,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
 
-from compliance.declarations import ATTESTED
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from slate.page_cache import CACHE_HEADER, public_page_cache
 from tests.factories import UserFactory, make_open_slate
 

@@ -1,18 +1,18 @@
-"""What a supporter must attest, and is told, before pledging money; and the donor details
-asked for once their giving is itemized. Checked before anything is written."""
+"""What a supporter must attest, and is told, before pledging money: the five statements and
+the slate's conditions, shown on the pledge form and stored verbatim with each pledge.
+
+Plain text and checks, here below compliance (which stores them in the pledge's declaration
+and adds the limits and donor details) so that the pledge form and intake read them without
+importing upward. Checked before anything is written."""
 
 import hashlib
-import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields
 
 from django.utils import timezone
 
-from slate.geography import US_STATE_CODES
 from slate.models import Slate
-from slate.text import clean_text
 
-from .errors import ComplianceError
+from .validation import PledgeError
 
 # Foreign nationals may not even promise a contribution, so these are taken at pledge time.
 ATTESTATIONS: tuple[tuple[str, str], ...] = (
@@ -43,7 +43,7 @@ def check_attestations(attestations: Mapping[str, object] | None) -> dict[str, b
     attestations = attestations or {}
     for name, text in ATTESTATIONS:
         if attestations.get(name) is not True:
-            raise ComplianceError(
+            raise PledgeError(
                 "attestation_required",
                 f"To pledge money you must confirm: {text} Federal law accepts contributions "
                 "only from people who can make all five statements.",
@@ -101,7 +101,7 @@ def check_conditions_seen(slate: Slate, digest: str | None, invitations=None) ->
     them (``digest`` of what was shown; None when the caller shows the text itself)."""
     text = slate_conditions_text(slate, invitations)
     if digest is not None and digest != conditions_digest(text):
-        raise ComplianceError(
+        raise PledgeError(
             "conditions_changed",
             "The slate's conditions changed since you opened this page. Read them again "
             "below and confirm your pledge.",
@@ -125,47 +125,3 @@ def personal_conditions_text(
         else "If your share for a candidate would exceed their limit, the excess is not charged."
     )
     return "\n".join(lines)
-
-
-ZIP_RE = re.compile(r"^\d{5}(?:-\d{4})?$")
-
-
-@dataclass(frozen=True)
-class DonorDetails:
-    """Contributor information for itemized contributions (FEC Schedule A)."""
-
-    first_name: str = ""
-    last_name: str = ""
-    street_1: str = ""
-    street_2: str = ""
-    city: str = ""
-    state: str = ""
-    zip_code: str = ""
-    employer: str = ""
-    occupation: str = ""
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object]) -> "DonorDetails":
-        return cls(**{f.name: data.get(f.name) or "" for f in fields(cls)})
-
-    def cleaned(self) -> "DonorDetails":
-        """Each field trimmed and checked; a bad one is a ComplianceError naming it."""
-        limits = {"street_1": 200, "street_2": 200, "employer": 200, "occupation": 200}
-        values = {
-            f.name: clean_text(
-                getattr(self, f.name),
-                field=f.name,
-                error=ComplianceError,
-                max_length=limits.get(f.name, 100),
-            )
-            for f in fields(self)
-        }
-        values["state"] = values["state"].upper()
-        if values["state"] and values["state"] not in US_STATE_CODES:
-            raise ComplianceError("invalid_state", "Choose a US state or territory.", field="state")
-        if values["zip_code"] and not ZIP_RE.match(values["zip_code"]):
-            raise ComplianceError("invalid_zip", "Enter a 5-digit ZIP code.", field="zip_code")
-        return DonorDetails(**values)
-
-    def given(self) -> dict[str, str]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
