@@ -196,7 +196,7 @@ def run(args, stripe_url: str, stripe_pid: int) -> None:
     from django.test import Client
 
     from api import services as api_services
-    from compliance.declarations import ATTESTATION_NAMES
+    from pledges.declarations import ATTESTATION_NAMES
     from pledges.states import PledgeState
     from slate import queue
 

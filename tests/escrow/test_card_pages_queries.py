@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from compliance.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
 from escrow import stripe_gateway
 from escrow.models import CardSetup
+from pledges.declarations import ATTESTATION_NAMES, conditions_digest, slate_conditions_text
 from pledges.states import PledgeState
 from tests.escrow.cards import GOOD
 from tests.factories import UserFactory, make_open_slate
@@ -91,9 +91,9 @@ def test_a_second_visit_to_the_card_page_reuses_its_setup_and_a_new_one_is_numbe
     """The one read of the pledge's card setups both finds the pending one and numbers the
     next: a card page opened twice makes one SetupIntent; after a failed card, the next
     setup's idempotency key is the second."""
-    from compliance.declarations import ATTESTED
     from escrow.cards import start_card_setup
     from pledges import services as pledge_services
+    from pledges.declarations import ATTESTED
 
     keys = []
     create = stripe_gateway.create_setup_intent
