@@ -273,13 +273,21 @@ class RuleReach:
         return self.most_possible >= self.needed and not self.declined_required
 
 
-def rule_reach(slate: Slate) -> RuleReach:
-    facts = candidate_facts(slate)
+def rule_reach(slate: Slate, standings: list[CandidateStanding] | None = None) -> RuleReach:
+    """``standings``: ``slate_candidate_standings(slate)`` when the caller has read them (the
+    organizer dashboard has), so the agreement version, signatures and invitations are not
+    read a second time."""
+    if standings is None:
+        facts = candidate_facts(slate)
+        signed, invited = facts.signed_candidate_count, facts.invited_candidate_count
+    else:
+        # The same count: a valid signature's candidate always holds an active invitation.
+        signed, invited = sum(1 for s in standings if s.signed), len(standings)
     declined = list(declined_invitations(slate))
     return RuleReach(
         needed=slate.threshold_min_signatures,
-        signed=facts.signed_candidate_count,
-        could_still_sign=facts.invited_candidate_count - facts.signed_candidate_count,
+        signed=signed,
+        could_still_sign=invited - signed,
         declined=declined,
         declined_required=[i for i in declined if i.is_required],
     )

@@ -91,19 +91,22 @@ def _pressure(standings, by_state, asks, emails, now) -> list[PressureRow]:
 
 
 def organizer_dashboard(slate: Slate) -> OrganizerDashboard:
+    # Each read once, then handed to what needs it again: the standings (agreement version,
+    # signatures, invitations) to the rule's reach, the counters to the volunteer hours.
     standings = slate_candidate_standings(slate)
     states = slate_selectors.slate_breakdown(slate.pk, "state")
     asks = ask_counts(slate)
+    progress = slate_selectors.slate_progress(slate)
     return OrganizerDashboard(
-        progress=slate_selectors.slate_progress(slate),
+        progress=progress,
         standings=standings,
         states=states[:STATES_SHOWN],
         partners=slate_selectors.partner_breakdown(slate.pk),
         growth=slate_selectors.daily_growth(slate.pk),
         needs_action=needs_action(slate.pk),
-        volunteer_hours=hours_for_slate(slate),
+        volunteer_hours=hours_for_slate(slate, progress.counts),
         asks=asks,
-        reach=rule_reach(slate),
+        reach=rule_reach(slate, standings),
         pressure=_pressure(standings, dict(states), asks, last_emails(slate), timezone.now()),
         tracks_opens=settings.SLATE_EMAIL_TRACK_OPENS,
     )

@@ -24,6 +24,7 @@ from slate.selectors import (
     threshold_verdict,
 )
 from slate.states import SlateState
+from slate.totals import Counts
 
 from .matching import IN_PERSON_RADIUS_MILES, Campaign
 from .models import (
@@ -201,9 +202,10 @@ def hours_for_candidate(candidate: Candidate, slate: Slate) -> VolunteerHours:
     )
 
 
-def hours_for_slate(slate: Slate) -> VolunteerHours:
-    """Pledged hours from the slate's maintained totals; time from its shifts' sign-ups."""
-    counts = slate_counts(slate.pk)
+def hours_for_slate(slate: Slate, counts: Counts | None = None) -> VolunteerHours:
+    """Pledged hours from the slate's maintained totals (``counts``, when the caller has read
+    them); time from its shifts' sign-ups."""
+    counts = counts if counts is not None else slate_counts(slate.pk)
     scheduled, delivered = _signup_minutes(ShiftSignup.objects.filter(shift__event__slate=slate))
     return VolunteerHours(
         pledged_hours=counts.volunteer_hours,
