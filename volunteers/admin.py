@@ -9,6 +9,7 @@ from .models import (
     MatchingRound,
     Shift,
     ShiftSignup,
+    StaffInvitation,
     VolunteerEvent,
     VolunteerMatch,
 )
@@ -20,6 +21,15 @@ class CampaignStaffAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "candidate__full_name"]
     autocomplete_fields = []
     raw_id_fields = ["user", "candidate"]
+
+
+@admin.register(StaffInvitation)
+class StaffInvitationAdmin(ReadOnlyAdmin):
+    """Read-only: invitations are made, withdrawn and accepted by the candidate and the
+    invited person (``volunteers.staff_invitations``), and their state is the link's."""
+
+    list_display = ["email", "candidate", "created_at", "accepted_at", "withdrawn_at"]
+    search_fields = ["email", "candidate__full_name"]
 
 
 @admin.register(CampaignOffice)

@@ -132,6 +132,7 @@ class AttendanceForm(forms.Form):
 
 
 class StaffForm(forms.Form):
-    """A signer adds a member of their campaign staff (who then sees the signers' room)."""
+    """A signer adds a member of their campaign staff (who then sees the signers' room): by
+    the address of their account, or any address, which is then sent an invitation."""
 
-    email = forms.EmailField(label="Their account's email address", max_length=254)
+    email = forms.EmailField(label="Their email address", max_length=254)

@@ -9,6 +9,7 @@ minutes (a shift may last ninety of them), like money in cents.
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from candidates.models import Candidate
 from pledges.models import Pledge, VolunteerActivity
@@ -87,6 +88,44 @@ class CampaignStaff(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} works for {self.candidate}"
+
+
+class StaffInvitation(models.Model):
+    """A candidate asked someone who had no account, by email, to join their campaign staff.
+    The emailed link lets them sign up (or log in) with that address and join
+    (``volunteers.staff_invitations``). Kept after it is used or withdrawn, so an old link
+    can say which, and the candidate sees who joined through one."""
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="+")
+    email = models.EmailField()  # lower-cased
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the link was last queued to go out (``slate.email_links.queue_link_if_due``).
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["candidate", "email"],
+                condition=Q(accepted_at__isnull=True, withdrawn_at__isnull=True),
+                name="staff_invitation_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} invited to the staff of {self.candidate}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.accepted_at is None and self.withdrawn_at is None
 
 
 class CampaignOffice(models.Model):

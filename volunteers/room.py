@@ -3,28 +3,29 @@ other's contact details as each chose to share them (``candidates.SignerContact`
 agreement binds them to with the dates it implies, and the slate's volunteer events across
 campaigns.
 
-A signer adds their campaign staff here by the email address of an existing account (the
-``CampaignStaff`` rows that also let staff run the campaign's volunteer events); a staff
-member sees the room of every slate their candidate has signed, and nothing more.
+A signer adds their campaign staff here by email address (the ``CampaignStaff`` rows that also
+let staff run the campaign's volunteer events): an address with an account joins at once, any
+other is sent an invitation to sign up (``volunteers.staff_invitations``). A staff member sees
+the room of every slate their candidate has signed, and nothing more.
 """
 
 from dataclasses import dataclass, field
 from datetime import date
 
 from allauth.account.utils import filter_users_by_email
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from candidates.models import Candidate, Signature, SignerContact
 from candidates.selectors import current_agreement_version, valid_signatures
+from slate.email_links import clean_email
 from slate.models import Slate
 from slate.selectors import PUBLIC_STATES
 
+from . import staff_invitations
 from .errors import VolunteerError
-from .models import CampaignStaff, Shift, VolunteerEvent
+from .models import CampaignStaff, Shift, StaffInvitation, VolunteerEvent
 
 # --- Who may enter ----------------------------------------------------------------------------
 
@@ -146,33 +147,32 @@ def _require_candidate_self(candidate: Candidate, actor) -> None:
 
 
 @transaction.atomic
-def add_staff(*, candidate: Candidate, actor, email: object) -> CampaignStaff:
-    """The candidate adds a member of their campaign by the address of their account."""
+def add_staff(*, candidate: Candidate, actor, email: object) -> CampaignStaff | StaffInvitation:
+    """The candidate adds a member of their campaign by email address: the account using it
+    joins their staff now; an address no account uses is emailed an invitation to sign up
+    (the open invitation, if there is one)."""
     _require_candidate_self(candidate, actor)
-    email = email.strip().lower() if isinstance(email, str) else ""
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise VolunteerError(
-            "invalid_email", "Enter a valid email address.", field="email"
-        ) from None
+    email = clean_email(email, error=VolunteerError)
     users = filter_users_by_email(email, prefer_verified=True)
     if not users:
-        raise VolunteerError(
-            "no_account",
-            "No account uses that address yet: ask them to sign up, then add them.",
-            field="email",
-        )
+        return staff_invitations.invite(candidate=candidate, actor=actor, email=email)
     user = users[0]
     if user.pk == actor.pk:
         raise VolunteerError("self", "That is your own account.", field="email")
     try:
         with transaction.atomic():
-            return CampaignStaff.objects.create(candidate=candidate, user=user)
+            staff = CampaignStaff.objects.create(candidate=candidate, user=user)
     except IntegrityError:
         raise VolunteerError(
             "already_staff", "That person is on your staff already.", field="email"
         ) from None
+    staff_invitations.close_for_account(candidate=candidate, email=email, user=user)
+    return staff
+
+
+def withdraw_staff_invitation(*, candidate: Candidate, actor, invitation_id: object) -> None:
+    _require_candidate_self(candidate, actor)
+    staff_invitations.withdraw(candidate=candidate, invitation_id=invitation_id)
 
 
 @transaction.atomic

@@ -1,11 +1,16 @@
-"""The signers' room, and the signer's page for what they share there and who their staff are.
-Thin: volunteers.room decides who enters and what is shown; the services write."""
+"""The signers' room, the signer's page for what they share there and who their staff are,
+and the link that invites staff without an account. Thin: volunteers.room decides who enters
+and what is shown; the services write."""
 
+from urllib.parse import urlencode
+
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from candidates import selectors as candidate_selectors
@@ -15,8 +20,9 @@ from candidates.models import SignerContact
 from slate.errors import DomainError
 from slate.models import Slate
 
-from . import room
+from . import room, staff_invitations
 from .forms import StaffForm
+from .models import StaffInvitation
 
 
 @login_required
@@ -80,7 +86,14 @@ def room_settings(request):
         except DomainError as error:
             _show_error(staff_form, error)
         else:
-            messages.success(request, f"{added.user.email} is on your staff now.")
+            if isinstance(added, StaffInvitation):
+                messages.success(
+                    request,
+                    f"No account uses {added.email} yet: we emailed them an invitation to sign "
+                    "up and join your staff. It waits under Invited until they accept.",
+                )
+            else:
+                messages.success(request, f"{added.user.email} is on your staff now.")
             return redirect("volunteer_hosts:room-settings")
     elif action == "remove_staff":
         try:
@@ -93,6 +106,19 @@ def room_settings(request):
         else:
             messages.success(request, "Removed from your staff.")
             return redirect("volunteer_hosts:room-settings")
+    elif action == "withdraw_invitation":
+        try:
+            room.withdraw_staff_invitation(
+                candidate=candidate,
+                actor=request.user,
+                invitation_id=request.POST.get("invitation_id"),
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+            failed = True
+        else:
+            messages.success(request, "Invitation withdrawn: its link no longer works.")
+            return redirect("volunteer_hosts:room-settings")
     elif action is not None and action not in ("contact", "add_staff"):
         failed = True
     failed = failed or bool(contact_form.errors or staff_form.errors)
@@ -101,6 +127,41 @@ def room_settings(request):
         "contact_form": contact_form,
         "staff_form": staff_form,
         "staff": room.staff_of(candidate),
+        "invitations": staff_invitations.pending(candidate),
         "rooms": room.rooms_of(request.user),
     }
     return render(request, "volunteers/room_settings.html", context, status=400 if failed else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def staff_join(request, token: str):
+    """The emailed invitation to a campaign's staff. Signed out: sign up (or log in) with the
+    invited address and come back; signed in: POST accepts, then the room pages ask for
+    two-factor like any staff member's. A bad, expired, withdrawn or used link says which."""
+    try:
+        invitation = staff_invitations.invitation_for_token(token)
+    except DomainError as error:
+        return render(request, "volunteers/staff_join.html", {"error": error.message}, status=400)
+    context = {"invitation": invitation}
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
+        # Having the link shows the address is theirs: allauth's invitation hook makes a
+        # signup with it verified (and fills it in), so no confirmation email comes between.
+        get_adapter(request).stash_verified_email(request, invitation.email)
+        back = urlencode({"next": request.path})
+        context["signup_url"] = f"{reverse('account_signup')}?{back}"
+        context["login_url"] = f"{reverse('account_login')}?{back}"
+        return render(request, "volunteers/staff_join.html", context)
+    context["addressed_to_you"] = staff_invitations.is_addressed_to(invitation, request.user)
+    if request.method == "POST":
+        try:
+            staff_invitations.accept(token=token, user=request.user)
+        except DomainError as error:
+            context["error"] = error.message
+            return render(request, "volunteers/staff_join.html", context, status=400)
+        messages.success(
+            request, f"You are on {invitation.candidate.full_name}'s campaign staff now."
+        )
+        return redirect("volunteer_hosts:room-settings")
+    return render(request, "volunteers/staff_join.html", context)

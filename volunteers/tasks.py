@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from . import notifications, reminders, services
+from . import notifications, reminders, services, staff_invitations
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -34,3 +34,8 @@ def sweep_unmatched_slates() -> int:
     for slate_id in ids:
         match_volunteers.delay(slate_id)
     return len(ids)
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+def send_staff_invitation(invitation_id: int) -> bool:
+    return staff_invitations.send(invitation_id=invitation_id)

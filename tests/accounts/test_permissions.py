@@ -152,6 +152,9 @@ EXPECTED: dict[str, dict[str, object]] = {
     "volunteers:consent": owner_only(302),
     "volunteers:sign-up": logged_in(302),
     "volunteers:cancel-signup": owner_only(302),
+    # a campaign's emailed invitation to its staff: no login needed (the person may have no
+    # account yet); the claim token in ``token`` is not one, and the page says so
+    "volunteers:staff-join": everyone(400),
     # campaigns' people (candidates, their staff) only
     "volunteer_hosts:campaign": candidates_only(),
     # what a signer shares in the signers' rooms and their staff (staff see the rooms' list)

@@ -64,7 +64,7 @@ def test_a_vote_on_the_record_and_the_signers_room(live_server, new_page, log_in
     signer.get_by_label("Direct phone").fill("+1 415 555 0100")
     signer.get_by_role("button", name="Save what I share").click()
     expect(signer.get_by_text("the other signers see what you filled in")).to_be_visible()
-    signer.get_by_label("Their account's email address").fill("scheduler@campaign.example")
+    signer.get_by_label("Their email address").fill("scheduler@campaign.example")
     signer.get_by_role("button", name="Add to my staff").click()
     expect(signer.get_by_test_id("staff")).to_contain_text("scheduler@campaign.example")
 
