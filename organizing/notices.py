@@ -1,8 +1,9 @@
 """Emails to a slate's supporters about what its organizers did. Sent from Celery tasks."""
 
-from django.db import IntegrityError, transaction
+from datetime import timedelta
 
-from escrow.models import SupporterNotice
+from django.utils import timezone
+
 from pledges.models import SlateSupporter
 from slate import mail
 from slate.links import public_url
@@ -10,11 +11,12 @@ from slate.models import DeadlineExtension
 
 
 def tell_supporters_deadline_extended(*, extension_id: int) -> int:
-    """Email every supporter with a live pledge on the slate, once per extension (a
-    SupporterNotice row per person makes a retried task skip whoever was told already)."""
+    """Email every supporter with a live pledge on the slate, once per extension: each email
+    is send-once (its key names the extension and the supporter), so a retried task, or the
+    sweeper finishing one that failed, skips whoever was told. A mail error propagates with
+    nothing recorded for that supporter; the extension is marked told only at the end."""
     extension = DeadlineExtension.objects.select_related("slate").get(pk=extension_id)
     slate = extension.slate
-    kind = f"deadline:{extension.pk}"
     supporters = (
         SlateSupporter.objects.filter(slate=slate, live_pledge_count__gt=0)
         .select_related("supporter")
@@ -24,11 +26,6 @@ def tell_supporters_deadline_extended(*, extension_id: int) -> int:
     for row in supporters.iterator(chunk_size=1_000):
         if not row.supporter.email:
             continue
-        try:
-            with transaction.atomic():
-                SupporterNotice.objects.create(slate=slate, supporter=row.supporter, kind=kind)
-        except IntegrityError:
-            continue  # told already
         sent += mail.send(
             mail.Email(
                 to=row.supporter.email,
@@ -41,6 +38,32 @@ def tell_supporters_deadline_extended(*, extension_id: int) -> int:
                 },
                 category=mail.Category.ORGANIZER_UPDATES,
                 slate=slate,
-            )
+            ),
+            once=f"deadline:{extension.pk}:{row.supporter_id}",
         )
+    DeadlineExtension.objects.filter(pk=extension.pk, told_at__isnull=True).update(
+        told_at=timezone.now()
+    )
     return sent
+
+
+def untold_extension_ids(*, now=None, grace=timedelta(minutes=10), window=timedelta(days=7)):
+    """Extensions announced more than ``grace`` ago (their task had its chance) whose
+    supporters were not all told: the task failed for good or was lost."""
+    now = now or timezone.now()
+    return list(
+        DeadlineExtension.objects.filter(
+            told_at__isnull=True,
+            dispatched_at__lte=now - grace,
+            dispatched_at__gte=now - window,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def finish_untold_extensions(*, now=None) -> int:
+    return sum(
+        tell_supporters_deadline_extended(extension_id=extension_id)
+        for extension_id in untold_extension_ids(now=now)
+    )

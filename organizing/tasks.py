@@ -6,7 +6,9 @@ from django.db import OperationalError
 from . import milestones, notices, organizer_mail, updates
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+# OSError: a mail server or provider failing (smtplib's errors and anymail's requests errors
+# are OSErrors); the supporters told before it are skipped on the retry (send-once keys).
+@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
 def tell_supporters_deadline_extended(extension_id: int) -> int:
     return notices.tell_supporters_deadline_extended(extension_id=extension_id)
 
@@ -45,8 +47,9 @@ def milestone_released(slate_id: int) -> int:
 
 @shared_task
 def sweep_milestones() -> int:
-    """Each open slate's "signed" news for the day, and fan-outs a failed task left."""
-    return milestones.sweep()
+    """Each open slate's "signed" news for the day, and fan-outs a failed task left (the
+    milestones' and the deadline extensions')."""
+    return milestones.sweep() + notices.finish_untold_extensions()
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)

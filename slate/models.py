@@ -162,7 +162,9 @@ class DeadlineExtension(models.Model):
     """Every move of an open slate's deadline, and the outbox for the notice to supporters.
 
     ``dispatched_at`` stays empty until ``slate_deadline_extended`` has been sent; the sweeper
-    re-sends any that a crash left behind (receivers are idempotent).
+    re-sends any that a crash left behind (receivers are idempotent). ``told_at`` is set once
+    every supporter was emailed (``organizing.notices``); until then the milestone sweeper
+    finishes the fan-out a failed task left (each supporter's email is send-once).
     """
 
     slate = models.ForeignKey(Slate, on_delete=models.CASCADE, related_name="deadline_extensions")
@@ -174,6 +176,7 @@ class DeadlineExtension(models.Model):
     reason = models.CharField(max_length=500)
     created_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True)
+    told_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]

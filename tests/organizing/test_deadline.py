@@ -63,6 +63,55 @@ def test_extension_is_recorded_announced_and_emailed_to_each_supporter_once(
     assert len(mail.outbox) == 2
 
 
+def test_a_mail_failure_mid_fan_out_is_finished_by_the_sweeper_telling_each_once(
+    slate, organizer, monkeypatch
+):
+    """The mail server fails on one supporter: the task stops there (and its retry, or the
+    sweeper once the retries are spent, finishes); whoever was told before is not told again,
+    and the extension counts as told only once everyone was."""
+    from organizing import notices, tasks
+    from slate import mail as slate_mail
+
+    donors = [UserFactory() for _ in range(3)]
+    for donor in donors:
+        pledge_services.commit_money_pledge(
+            pledge=pledge_services.create_money_pledge(
+                attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=900
+            )
+        )
+    extension = services.extend_deadline(
+        slate=slate, new_deadline=later(slate), actor=organizer, reason="Primary moved"
+    )
+    # Announced (the test's transaction never commits, so its on-commit work is done here).
+    DeadlineExtension.objects.filter(pk=extension.pk).update(dispatched_at=timezone.now())
+    real_deliver = slate_mail.deliver
+
+    def server_down_for_the_second(message):
+        if message.to == [donors[1].email]:
+            raise ConnectionRefusedError("mail server down")
+        real_deliver(message)
+
+    monkeypatch.setattr(slate_mail, "deliver", server_down_for_the_second)
+    with pytest.raises(OSError):
+        notices.tell_supporters_deadline_extended(extension_id=extension.pk)
+    assert [m.to for m in mail.outbox] == [[donors[0].email]]
+    extension.refresh_from_db()
+    assert extension.told_at is None
+
+    monkeypatch.setattr(slate_mail, "deliver", real_deliver)
+    dispatched = extension.dispatched_at
+    # Within the grace the task's own retries have, the sweeper leaves it alone.
+    assert notices.finish_untold_extensions(now=dispatched + timedelta(minutes=1)) == 0
+    assert len(mail.outbox) == 1
+    assert tasks.sweep_milestones.run() >= 0  # the beat's task runs it too (not yet due)
+    assert notices.finish_untold_extensions(now=dispatched + timedelta(minutes=11)) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(d.email for d in donors)
+    extension.refresh_from_db()
+    assert extension.told_at is not None
+    assert notices.finish_untold_extensions(now=dispatched + timedelta(minutes=12)) == 0
+    assert len(mail.outbox) == 3
+
+
 @pytest.mark.parametrize(
     ("delta", "reason", "code"),
     [(timedelta(days=-1), "x", "invalid_deadline"), (timedelta(0), "x", "invalid_deadline"),
