@@ -18,15 +18,21 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import authenticate, get_user_model
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
 from candidates.models import Ask, Candidate
 from candidates.selectors import active_invitations, plank_tallies, valid_signatures
 from demo.candidate_story import ASK_COUNTS
+from demo.cards import save_test_card
+from demo.released import LOGIN as RELEASED_LOGIN
+from demo.released import MONEY_PLEDGES, seed_released_demo
 from demo.seed import seed_demo
 from demo.story import DEMO_PASSWORD, DEMO_SLATE_SLUG, PLANKS
 from demo.totp import demo_totp_code
+from escrow import selectors as escrow_selectors
+from escrow.models import Payment, Payout
 from pledges import selectors as pledge_selectors
 from pledges.models import Pledge, Referral
 from pledges.states import PledgeKind, PledgeState
@@ -34,6 +40,7 @@ from slate import selectors as slate_selectors
 from slate.models import PartnerOrganization, Slate
 from slate.states import SlateState
 from slate.totals import BREAKDOWN_DIMENSIONS
+from volunteers import selectors as volunteer_selectors
 
 REPO = Path(__file__).resolve().parent.parent
 User = get_user_model()
@@ -268,6 +275,10 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
             time.sleep(0.5)
         assert url == f"http://127.0.0.1:{port}/"
         assert "organizer@slate.test" in output and "slate-demo" in output
+        # The released demo slate was released by the seed itself, before the banner; its
+        # candidate's login is printed with the others.
+        assert "Released slate with results: 2026 Sun Belt Slate" in output
+        assert "candidate11@slate.test" in output
         assert "demo_totp_code" in output
         assert f"Fake Stripe:  http://127.0.0.1:{stripe_port}" in output
         fake_stripe_file = tmp_path / "var" / "fake-stripe.json"
@@ -471,3 +482,58 @@ def test_the_demos_books_balance(seeded):
     out = io.StringIO()
     call_command("check_ledger", stdout=out)
     assert "ledger ok" in out.getvalue()
+
+
+# --- The released slate (needs a Stripe: the tests' localstripe) ---------------------------
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.django_db(transaction=True)  # the lock's release runs at a real commit
+def test_the_demo_has_a_released_slate_with_results(localstripe, client):
+    seed_demo()
+    assert seed_released_demo() is None  # no Stripe to charge: nothing to release
+    slate = seed_released_demo(save_card=save_test_card)
+    assert slate is not None and slate.state == SlateState.RELEASED
+    assert slate.transitions.filter(to_state=SlateState.LOCKED).exists()
+    signers = {s.candidate_id for s in valid_signatures(slate)}
+    assert len(signers) == slate.invited_candidate_count == 3
+
+    # Each money pledge was charged once at the Stripe, and the results' figures are those
+    # captures: released per signer, paid out in full, disbursed by the treasurer.
+    money = Pledge.objects.filter(slate=slate, kind=PledgeKind.MONEY)
+    assert money.count() == MONEY_PLEDGES
+    assert not money.exclude(state=PledgeState.CAPTURED).exists()
+    captured = Payment.objects.filter(
+        pledge__slate=slate, status=Payment.Status.SUCCEEDED
+    ).aggregate(total=Sum("captured_cents"))["total"]
+    assert captured == sum(money.values_list("amount_cents", flat=True))
+    assert captured == sum(localstripe.captured_cents_for(pledge_id=p.pk) for p in money)
+    figures = escrow_selectors.released_by_candidate(slate.pk)
+    assert set(figures) == signers
+    assert sum(released for released, _ in figures.values()) == captured
+    assert all(paid == released > 0 for released, paid in figures.values())
+    assert not Payout.objects.filter(slate=slate, disbursed_at__isnull=True).exists()
+    # Hours delivered in shifts after the lock.
+    hours = volunteer_selectors.hours_for_slate(slate)
+    assert hours.delivered_minutes > 0 and hours.pledged_hours > 0
+    # Sign-ons, some on the public roll.
+    assert 0 < pledge_selectors.public_roll(slate).total < 50
+
+    out = io.StringIO()
+    call_command("check_ledger", stdout=out)
+    assert "ledger ok" in out.getvalue()
+
+    # Where people see it: the slate's results, the directory's released slates, the home
+    # page's wins.
+    page = client.get(slate.get_absolute_url()).content.decode()
+    assert 'data-testid="released-per-candidate"' in page
+    assert "Marta Delgado" in page and "delivered in shifts" in page
+    assert slate.name in client.get("/slates/?status=released").content.decode()
+    assert slate.name in client.get("/").content.decode()
+    # Its first candidate's login, printed with the others.
+    assert User.objects.get(email=RELEASED_LOGIN[1]).check_password(DEMO_PASSWORD)
+
+    # Idempotent, like the rest of the seed.
+    payments = Payment.objects.count()
+    assert seed_released_demo(save_card=save_test_card) is None
+    assert Payment.objects.count() == payments

@@ -3,11 +3,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from demo.cards import save_test_card, stripe_configured
 from demo.record import seed_record_demo
+from demo.released import LOGIN as RELEASED_LOGIN
+from demo.released import RELEASED_SLATE_SLUG, seed_released_demo
 from demo.seed import seed_demo
 from demo.story import DEMO_DOMAIN, DEMO_SLATE_NAME, DEMO_SLATE_SLUG
 from demo.totp import DEMO_TOTP_SECRET, ensure_demo_totp
 from demo.updates import seed_update_demo
 from demo.volunteers import seed_volunteer_demo
+from slate.models import Slate
 
 
 class Command(BaseCommand):
@@ -40,15 +43,23 @@ class Command(BaseCommand):
         seed_volunteer_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         # A second slate, locked, with a vote on the record, and the signers' room's sharing.
         seed_record_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
+        # With a Stripe: a third slate, all signed, locked and released, with its results.
+        seed_released_demo(
+            stdout=self.stdout if options["verbosity"] >= 1 else None,
+            save_card=save_test_card if stripe_configured() else None,
+        )
         ensure_demo_totp(domain=DEMO_DOMAIN)  # its campaign staff member's role needs it
         # An organizer update on the sent-updates list (no email goes out).
         seed_update_demo(stdout=self.stdout if options["verbosity"] >= 1 else None)
         self.stdout.write(
             f"Demo slate: {DEMO_SLATE_NAME} at /slates/{DEMO_SLATE_SLUG}/", self.style.SUCCESS
         )
+        logins = list(result.logins)
+        if Slate.objects.filter(slug=RELEASED_SLATE_SLUG).exists():
+            logins.insert(2, RELEASED_LOGIN)  # beside the other candidates
         self.stdout.write("Demo logins:")
-        width = max(len(role) for role, _, _ in result.logins)
-        for role, email, password in result.logins:
+        width = max(len(role) for role, _, _ in logins)
+        for role, email, password in logins:
             self.stdout.write(f"  {role:<{width}}  {email:<24}  password: {password}")
         self.stdout.write(
             "Organizers, candidates, partner-org admins and staff log in with two-factor:\n"
