@@ -26,11 +26,11 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from candidates.models import Candidate
-from compliance.declarations import ATTESTED
 from escrow import payouts
 from escrow.models import Payout
 from pledges import notifications, signons
 from pledges import services as pledge_services
+from pledges.declarations import ATTESTED
 from pledges.models import Pledge, VolunteerActivity
 from slate import services as slate_services
 from slate.celery import app as celery_app
