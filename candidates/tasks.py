@@ -1,17 +1,18 @@
 """Thin Celery wrappers around candidates' work; each is safe to run twice."""
 
 from celery import shared_task
-from django.db import OperationalError
+
+from slate import mail
 
 from . import asks, news, notifications
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def email_invitation_link(invitation_id: int, email: str) -> bool:
     return notifications.email_invitation_link(invitation_id=invitation_id, email=email)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_weekly_digests() -> int:
     """Beat, weekly: queue this week's digests, then send every one not yet settled."""
     news.queue_digests()
@@ -19,7 +20,7 @@ def send_weekly_digests() -> int:
     return sum(news.send_notice(notice_id=notice_id) for notice_id in ids)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_one_away_notices() -> int:
     """Beat, every few minutes: queue "one signature away" where a slate needs one more, send
     those, and send any digest a failed run left unsettled."""
@@ -29,7 +30,7 @@ def send_one_away_notices() -> int:
     return sum(news.send_notice(notice_id=notice_id) for notice_id in ids)
 
 
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_ask_link(request_id: int) -> bool:
     """Email an ask's confirmation link; safe to run twice (a second link is harmless)."""
     return asks.send_ask_link(request_id=request_id)

@@ -3,12 +3,14 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from slate import mail
+
 from . import milestones, notices, organizer_mail, updates
 
 
 # OSError: a mail server or provider failing (smtplib's errors and anymail's requests errors
 # are OSErrors); the supporters told before it are skipped on the retry (send-once keys).
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def tell_supporters_deadline_extended(extension_id: int) -> int:
     return notices.tell_supporters_deadline_extended(extension_id=extension_id)
 
@@ -20,7 +22,7 @@ def prepare_organizer_update(update_id: int) -> int:
     return updates.prepare(update_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_organizer_update_batch(update_id: int, number: int) -> int:
     return updates.send_batch(update_id, number)
 
@@ -30,17 +32,17 @@ def sweep_organizer_updates() -> int:
     return updates.sweep()
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def milestones_after_signature(slate_id: int) -> int:
     return milestones.after_signature(slate_id=slate_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def milestone_locked(slate_id: int) -> int:
     return milestones.announce_locked(slate_id=slate_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def milestone_released(slate_id: int) -> int:
     return milestones.announce_released(slate_id=slate_id)
 
@@ -52,11 +54,11 @@ def sweep_milestones() -> int:
     return milestones.sweep() + notices.finish_untold_extensions()
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_organizer_invitation(invitation_id: int) -> bool:
     return organizer_mail.send_organizer_invitation(invitation_id=invitation_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def tell_organizers_refused(transition_id: int) -> int:
     return organizer_mail.tell_organizers_refused(transition_id=transition_id)

@@ -4,6 +4,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
+from slate import mail
 from slate.models import Slate
 from slate.states import SlateState
 
@@ -32,9 +33,7 @@ def sweep_expired_slates() -> int:
     return len(ids)
 
 
-@shared_task(
-    autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8
-)  # OSError covers SMTP connection failures (smtplib.SMTPException is one)
+@shared_task(**mail.TASK_RETRY)
 def notify_supporter(pledge_id: int, kind: str, key: str = "") -> bool:
     from . import notifications
 
@@ -52,7 +51,7 @@ def sweep_pledge_notices() -> int:
     return len(triples)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def announce_vote_record(record_id: int) -> int:
     """A vote record's email to each supporter of its slate, once each however often this
     runs (queued by name from candidates.votes)."""
@@ -64,7 +63,7 @@ def announce_vote_record(record_id: int) -> int:
     return len(written)
 
 
-@shared_task(autoretry_for=(OperationalError, OSError), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_sign_on_link(request_id: int) -> bool:
     """Email a sign-on's confirmation link; safe to run twice (a second link is harmless)."""
     return signons.send_sign_on_link(request_id=request_id)

@@ -40,7 +40,7 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -92,6 +92,17 @@ class Email:
     # Ask the provider to report opens (the candidates' emails: the organizer dashboard shows
     # whether an unsigned candidate opened the last one). Only where SLATE_EMAIL_TRACK_OPENS.
     track_opens: bool = False
+
+
+# The retry options of a Celery task that sends email: a database hiccup, or the mail server or
+# provider failing (smtplib's errors and anymail's requests errors are OSErrors), is retried
+# with backoff. A failed send records nothing (see ``send``), so the retry sends it, and
+# send-once keys keep a retried fan-out from telling anyone twice.
+TASK_RETRY = {
+    "autoretry_for": (OperationalError, OSError),
+    "retry_backoff": True,
+    "max_retries": 8,
+}
 
 
 def normalize(address: str) -> str:

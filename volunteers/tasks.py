@@ -3,6 +3,8 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from slate import mail
+
 from . import notifications, reminders, services, staff_invitations
 
 
@@ -11,12 +13,12 @@ def match_volunteers(slate_id: int) -> int:
     return services.match_slate_volunteers(slate_id=slate_id)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(**mail.TASK_RETRY)
 def notify_volunteer_match(match_id: int) -> bool:
     return notifications.notify_match(match_id=match_id)
 
 
-@shared_task
+@shared_task(**mail.TASK_RETRY)
 def notify_promoted(signup_id: int) -> bool:
     return notifications.notify_promoted(signup_id=signup_id)
 
@@ -36,6 +38,6 @@ def sweep_unmatched_slates() -> int:
     return len(ids)
 
 
-@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
+@shared_task(**mail.TASK_RETRY)
 def send_staff_invitation(invitation_id: int) -> bool:
     return staff_invitations.send(invitation_id=invitation_id)
