@@ -27,6 +27,10 @@ from candidates.models import Candidate
 from slate.models import PartnerOrganization, SlateOrganizer
 from volunteers.models import CampaignStaff
 
+# The session key of the page to go back to once two-factor is set up (accounts.middleware
+# stores it, accounts.receivers offers it).
+RETURN_AFTER_SETUP = "slate_after_two_factor_setup"
+
 
 def mfa_required_roles(user) -> list[str]:
     """The roles of ``user`` that require two-factor authentication (empty when none do)."""

@@ -9,7 +9,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from .mfa import TwoFactorGap, mfa_required_roles, session_second_factor_at, two_factor_gap
+from .mfa import (
+    RETURN_AFTER_SETUP,
+    TwoFactorGap,
+    mfa_required_roles,
+    session_second_factor_at,
+    two_factor_gap,
+)
 
 # Pages in these URL namespaces act for an organizer, a candidate, a partner organization, a
 # campaign or (the admin) Slate's staff.
@@ -70,6 +76,9 @@ def two_factor_redirect(
     why = reason or f"{who} need two-factor authentication before you can use this page."
     if gap is TwoFactorGap.NOT_SET_UP:
         messages.warning(request, f"{why} Set up an authenticator app below; it takes a minute.")
+        # Offered back once the authenticator is on (accounts.receivers): allauth's setup
+        # ends on the recovery codes, with no way back to the page that sent them there.
+        request.session[RETURN_AFTER_SETUP] = _back_to(request)
         return redirect("mfa_activate_totp")
     messages.warning(
         request,

@@ -126,6 +126,22 @@ def test_setting_up_totp_opens_the_pages(client):
     assert client.get("/candidate/").status_code == 200
 
 
+@pytest.mark.django_db(transaction=True)
+def test_after_setting_up_totp_a_link_leads_back_to_the_page_that_asked(client):
+    user = candidate_user_without_totp()
+    log_in(client, user)
+    assert client.get("/candidate/?tab=asks")["Location"] == ACTIVATE
+    confirm = client.get(ACTIVATE)
+    client.post(confirm["Location"], {"password": "pw-for-tests"})
+    secret = client.get(ACTIVATE).context["form"].secret
+    done = client.post(ACTIVATE, {"code": totp_code(secret)}, follow=True)
+    page = done.content.decode()
+    assert "recovery" in page.lower()  # allauth's recovery codes, to be saved first
+    assert 'then <a href="/candidate/?tab=asks">go back to where you were</a>' in page
+    # Offered once: the next two-factor page has no such link.
+    assert "go back to where you were" not in client.get("/accounts/2fa/").content.decode()
+
+
 def test_logging_in_with_totp_asks_for_the_code_and_refuses_a_wrong_one(client):
     user = with_totp(UserFactory())
     response = client.post("/accounts/login/", {"login": user.email, "password": "pw-for-tests"})
