@@ -455,6 +455,8 @@ def test_the_demo_has_a_public_roll_and_referral_chains(seeded, client):
     assert pledge_selectors.brought_by(first).people == 3
     page = client.get(slate.get_absolute_url()).content.decode()
     assert 'data-testid="public-roll"' in page
+    # Template comments stay out of the page ({# #} is one line only; it showed as text).
+    assert "{#" not in page and "#}" not in page
 
 
 @pytest.mark.django_db
