@@ -1,9 +1,11 @@
 """`make screenshots`: the main pages at desktop and phone widths, saved to docs/screenshots/.
 
-Seeds the demo into a throw-away SQLite database, starts the web server on a free port, and
-drives Debian's Chromium through Playwright: home, all slates, slate, sign on, thank you,
-pledge (step 1), candidate home, the candidate's public page and the ask, organizer and partner
-dashboards, the embeddable widget, and the log-in page. Demo logins in two-factor roles pass
+Seeds the demo into a throw-away SQLite database against a throw-away local fake Stripe (so
+the demo's released slate is there, released through the fake Stripe as in `make run`),
+starts the web server on a free port, and drives Debian's Chromium through Playwright: home,
+all slates, slate, the released slate's results, sign on, thank you, pledge (step 1),
+candidate home, the candidate's public page and the ask, organizer and partner dashboards, the
+embeddable widget, and the log-in page. Demo logins in two-factor roles pass
 that step with the published demo secret, like a person would.
 """
 
@@ -51,6 +53,26 @@ def wait_for(url: str, server: subprocess.Popen) -> None:
             time.sleep(0.3)
 
 
+def start_fake_stripe(folder: str) -> tuple[subprocess.Popen, str]:
+    """localstripe through our launcher (as `make run` and the tests start it), in memory, on
+    a port the system picks. Returns the process and its address."""
+    port_file = Path(folder) / "fake-stripe-port"
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "escrow.devstripe", "--port", "0", "--port-file", str(port_file),
+         "--store", "none", "--from-scratch"],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (port_file.exists() and port_file.read_text().strip()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise SystemExit("the fake Stripe did not start")
+        time.sleep(0.1)
+    url = f"http://127.0.0.1:{port_file.read_text().strip()}"
+    wait_for(url + "/js.stripe.com/v3/", process)
+    return process, url
+
+
 def log_in(page, base: str, email: str, totp_code) -> None:
     page.goto(base + "/accounts/login/")
     page.get_by_label("Email").fill(email)
@@ -67,11 +89,14 @@ def log_in(page, base: str, email: str, totp_code) -> None:
         raise SystemExit(problem) from None
 
 
-def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]:
+def shoot(
+    browser, base: str, slug: str, released_slug: str, org_slug: str, totp_code
+) -> list[Path]:
     shots = [
         ("home", None, "/"),
         ("all-slates", None, "/slates/"),
         ("slate", None, f"/slates/{slug}/"),
+        ("released-slate", None, f"/slates/{released_slug}/"),
         ("sign-on", None, f"/slates/{slug}/sign-on/"),
         ("thank-you", "supporter@slate.test", f"/slates/{slug}/thanks/"),
         ("widget", None, f"/embed/slates/{slug}/"),
@@ -109,6 +134,47 @@ def shoot(browser, base: str, slug: str, org_slug: str, totp_code) -> list[Path]
     return saved
 
 
+def seed_and_shoot(env: dict) -> list[Path]:
+    # This process needs Django too: the demo's slugs and its two-factor codes.
+    os.environ.update(env)
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+    from demo.released import RELEASED_SLATE_SLUG
+    from demo.story import DEMO_SLATE_SLUG
+    from demo.totp import demo_totp_code
+    from slate.models import PartnerOrganization, Slate
+
+    manage(env, "migrate", "--verbosity", "0")
+    manage(env, "seed_demo", "--verbosity", "0")
+    if not Slate.objects.filter(slug=RELEASED_SLATE_SLUG, state="released").exists():
+        raise SystemExit("the demo's released slate was not released: see seed_demo's output")
+    org_slug = PartnerOrganization.objects.get(admins__email="union@slate.test").slug
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_for(base + "/healthz", server)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+            )
+            saved = shoot(
+                browser, base, DEMO_SLATE_SLUG, RELEASED_SLATE_SLUG, org_slug, demo_totp_code
+            )
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return saved
+
+
 def main() -> None:
     if not shutil.which(CHROMIUM):
         raise SystemExit(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
@@ -121,41 +187,22 @@ def main() -> None:
             "SLATE_VAR_DIR": folder,
             "DATABASE_URL": f"sqlite:///{folder}/shots.sqlite3",
             "CELERY_BROKER_URL": "",
-            "STRIPE_API_BASE": "",
             "PYTHONUNBUFFERED": "1",
         }
-        # This process needs Django too: the demo's slug and its two-factor codes.
-        os.environ.update(env)
-        sys.path.insert(0, str(REPO))
-        import django
-
-        django.setup()
-        from demo.story import DEMO_SLATE_SLUG
-        from demo.totp import demo_totp_code
-        from slate.models import PartnerOrganization
-
-        manage(env, "migrate", "--verbosity", "0")
-        manage(env, "seed_demo", "--verbosity", "0")
-        org_slug = PartnerOrganization.objects.get(admins__email="union@slate.test").slug
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(  # noqa: S603
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        fake_stripe, stripe_url = start_fake_stripe(folder)
         try:
-            wait_for(base + "/healthz", server)
-            from playwright.sync_api import sync_playwright
-
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-                )
-                saved = shoot(browser, base, DEMO_SLATE_SLUG, org_slug, demo_totp_code)
-                browser.close()
+            env.update(
+                {
+                    "STRIPE_API_BASE": stripe_url,
+                    "STRIPE_SECRET_KEY": "sk_test_slate_shots",
+                    "STRIPE_PUBLISHABLE_KEY": "pk_test_slate_shots",
+                    "STRIPE_WEBHOOK_SECRET": "whsec_slate_shots",
+                }
+            )
+            saved = seed_and_shoot(env)
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            fake_stripe.terminate()
+            fake_stripe.wait(timeout=10)
     for path in saved:
         print(path.relative_to(REPO))
 
