@@ -21,6 +21,9 @@ hypothesis_settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
+# Set on a test that must share a parallel worker with others and did not (see below).
+UNGROUPED = pytest.StashKey[str]()
+
 # Rows that data migrations seed, which the app needs to behave as in production.
 SEEDING_MIGRATIONS = ["compliance.migrations.0002_seed_2025_2026_limits"]
 
@@ -46,20 +49,45 @@ def pytest_runtest_teardown(item, nextitem):
     flushed = (marker is not None and marker.kwargs.get("transaction")) or bool(
         {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
     )
+    # (A test stopped before its setup, for want of its group, reached no database.)
+    flushed = flushed and UNGROUPED not in item.stash
     if flushed and nextitem is not None:  # after the last test the test database is gone
         with item.config.stash[blocking_manager_key].unblock():
             for module in SEEDING_MIGRATIONS:
                 importlib.import_module(module).seed(apps, None)
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (--dist loadgroup)
-def pytest_collection_modifyitems(items):
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
     """Tests that start real Celery workers consume from, purge or empty the run's Redis
     databases (CELERY_BROKER_URL, SLATE_TEST_WORKER_BROKER_URL): when the suite runs in
-    parallel, one worker runs them all, one after the other, so no two of them share a queue."""
+    parallel, one worker runs them all, one after the other, so no two of them share a queue.
+
+    pytest-xdist (3.8) groups by appending ``@<group>`` to each test's id in the parallel
+    worker, and the controller schedules by that suffix. pytest 9.2 keeps ids in a new field
+    that xdist does not write (pytest-xdist#1386), so the grouping silently stopped: two
+    crash tests ran at once on one Redis database and took each other's tasks. Hence the pin
+    on pytest in pyproject.toml, and this check: a grouped test whose id came back without its
+    group fails at once with the reason, instead of at random with another test's tasks."""
     for item in items:
         if item.get_closest_marker("celery_worker"):
             item.add_marker(pytest.mark.xdist_group("celery_worker"))
+    result = yield
+    if getattr(config.option, "loadgroup", False):  # set in a worker under --dist loadgroup
+        for item in items:
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid.rpartition("]")[2]:
+                item.stash[UNGROUPED] = (
+                    f"--dist loadgroup did not group this test: pytest {pytest.__version__} "
+                    "with this pytest-xdist ignores xdist_group (pytest-xdist#1386), so it "
+                    "could run beside another real-worker test on the same Redis database. "
+                    "Install the pytest that pyproject.toml pins, or run with -n 0."
+                )
+    return result
+
+
+def pytest_runtest_setup(item):
+    if UNGROUPED in item.stash:
+        pytest.fail(item.stash[UNGROUPED], pytrace=False)
 
 
 def pytest_configure(config):
