@@ -347,6 +347,19 @@ def drain(workers, process, timeout: float = 60) -> None:
     ), f"the marker task did not run:\n{workers.tail(process)}"
 
 
+def drain_until_idle(workers, process, broker, *, unacked: int, timeout: float = 120) -> None:
+    """Drain ``process`` until it has nothing left to do: its queue empty and no message
+    delivered to it unacknowledged beyond the ``unacked`` that dead workers left. One drain is
+    not enough when a task queued before the marker queues more work (a chunk's follow-up, a
+    re-walk) behind it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        drain(workers, process, timeout=max(1.0, deadline - time.monotonic()))
+        if broker.llen("celery") == 0 and broker.hlen("unacked") <= unacked:
+            return
+        assert time.monotonic() < deadline, f"the worker never went idle:\n{workers.tail(process)}"
+
+
 def lock(slate) -> None:
     """Sign enough candidates and lock, here; the lock's event and release go to the broker."""
     for candidate in slate_candidates(slate)[: slate.threshold_min_signatures]:
@@ -402,7 +415,7 @@ def assert_each_captured_once_and_paid_out(localstripe, slate, pledges) -> None:
 # --- scenarios ----------------------------------------------------------------------------------
 
 
-def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, workers, capsys):
+def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, workers, broker, capsys):
     started = time.monotonic()
     slate = make_open_slate(candidates=3, min_signatures=2)
     pledges = held_pledges(slate, PLEDGES)
@@ -419,6 +432,7 @@ def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, worker
     assert workers.proxy.stalled.wait(30), "no capture went through the proxy"
     workers.kill(first)
     killed = time.monotonic()
+    dead_unacked = broker.hlen("unacked")  # the chunk the dead worker held, unacknowledged
     workers.proxy.go.set()
     at_kill = captured_count(slate)
     assert at_kill < PLEDGES, "the release finished before the kill; lower the rate"
@@ -450,7 +464,9 @@ def test_worker_killed_mid_release_loses_and_doubles_nothing(localstripe, worker
     assert wait_for(lambda: captured_count(slate) == PLEDGES - len(left_for_sweeper), 90), (
         f"{captured_count(slate)} captured:\n{workers.tail(second)}"
     )
-    time.sleep(1)
+    # Whatever the new worker was given, it has done: had anything of it reached the dead
+    # worker's chunk (the unacked message the kill left), the chunk's pledges would show it.
+    drain_until_idle(workers, second, broker, unacked=dead_unacked)
     uncaptured = Pledge.objects.filter(slate=slate).exclude(state=PledgeState.CAPTURED)
     assert set(uncaptured.values_list("pk", flat=True)) == left_for_sweeper
     resumed = time.monotonic()
