@@ -12,7 +12,7 @@ the room of every slate their candidate has signed, and nothing more.
 from dataclasses import dataclass, field
 from datetime import date
 
-from allauth.account.utils import filter_users_by_email
+from allauth.account.models import EmailAddress
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -148,15 +148,21 @@ def _require_candidate_self(candidate: Candidate, actor) -> None:
 
 @transaction.atomic
 def add_staff(*, candidate: Candidate, actor, email: object) -> CampaignStaff | StaffInvitation:
-    """The candidate adds a member of their campaign by email address: the account using it
-    joins their staff now; an address no account uses is emailed an invitation to sign up
-    (the open invitation, if there is one)."""
+    """The candidate adds a member of their campaign by email address: the account that has
+    verified it joins their staff now; any other address is emailed an invitation (the open
+    invitation, if there is one), whose link proves the mailbox. Never the account that merely
+    lists the address unverified: anyone can add any address to their own account, and staff
+    read the signers' room."""
     _require_candidate_self(candidate, actor)
     email = clean_email(email, error=VolunteerError)
-    users = filter_users_by_email(email, prefer_verified=True)
-    if not users:
+    verified = (
+        EmailAddress.objects.filter(email__iexact=email, verified=True)
+        .select_related("user")
+        .first()
+    )
+    if verified is None:
         return staff_invitations.invite(candidate=candidate, actor=actor, email=email)
-    user = users[0]
+    user = verified.user
     if user.pk == actor.pk:
         raise VolunteerError("self", "That is your own account.", field="email")
     try:

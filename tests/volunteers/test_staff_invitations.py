@@ -157,6 +157,18 @@ def test_an_unverified_address_is_verified_by_accepting_from_its_link(signed, in
     assert CampaignStaff.objects.filter(candidate=candidate, user=person).exists()
 
 
+def test_an_address_someone_listed_unverified_is_invited_not_given_to_them(signed, invite):
+    """Anyone may add any address to their own account, unverified: adding that address
+    makes nobody staff; the invitation goes to the mailbox, whose link is the proof."""
+    _, candidate = signed
+    squatter = UserFactory(email="mallory@example.org")
+    EmailAddress.objects.create(user=squatter, email=ADDRESS, verified=False, primary=False)
+    invite()
+    assert mail.outbox[-1].to == [ADDRESS]
+    assert not CampaignStaff.objects.filter(candidate=candidate).exists()
+    assert StaffInvitation.objects.get().is_open
+
+
 def test_another_account_cannot_accept(signed, invite):
     link = invite()
     client = Client()
