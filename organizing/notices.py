@@ -1,5 +1,6 @@
 """Emails to a slate's supporters about what its organizers did. Sent from Celery tasks."""
 
+import logging
 from datetime import timedelta
 
 from django.utils import timezone
@@ -8,6 +9,8 @@ from pledges.models import SlateSupporter
 from slate import mail
 from slate.links import public_url
 from slate.models import DeadlineExtension
+
+logger = logging.getLogger(__name__)
 
 
 def tell_supporters_deadline_extended(*, extension_id: int) -> int:
@@ -63,7 +66,12 @@ def untold_extension_ids(*, now=None, grace=timedelta(minutes=10), window=timede
 
 
 def finish_untold_extensions(*, now=None) -> int:
-    return sum(
-        tell_supporters_deadline_extended(extension_id=extension_id)
-        for extension_id in untold_extension_ids(now=now)
-    )
+    """Each untold extension in turn; one that fails (a mail error on one address, again)
+    is logged and left for the next sweep, never stopping the others."""
+    sent = 0
+    for extension_id in untold_extension_ids(now=now):
+        try:
+            sent += tell_supporters_deadline_extended(extension_id=extension_id)
+        except Exception:
+            logger.exception("deadline extension %s: telling its supporters failed", extension_id)
+    return sent

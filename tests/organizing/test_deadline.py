@@ -12,7 +12,7 @@ from pledges.declarations import ATTESTED
 from slate import services
 from slate.errors import SlateError
 from slate.models import DeadlineExtension, Slate
-from tests.factories import UserFactory, make_draft_slate
+from tests.factories import UserFactory, make_draft_slate, make_open_slate, organizer_of
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +199,82 @@ def test_the_page_is_for_this_slates_organizers(client, slate, stranger, other_o
         assert client.get(url).status_code == 403
         assert client.post(url, form(later(slate))).status_code == 403
     assert not DeadlineExtension.objects.exists()
+
+
+def test_one_extension_failing_again_does_not_stop_the_sweep_for_the_others(
+    slate, organizer, monkeypatch
+):
+    from organizing import notices
+    from slate import mail as slate_mail
+
+    other_slate = make_open_slate(candidates=2, min_signatures=2)
+    donors = {}
+    for each in (slate, other_slate):
+        donors[each.pk] = UserFactory()
+        pledge_services.commit_money_pledge(
+            pledge=pledge_services.create_money_pledge(
+                attestations=ATTESTED, supporter=donors[each.pk], slate=each, amount_cents=900
+            )
+        )
+    first = services.extend_deadline(
+        slate=slate, new_deadline=later(slate), actor=organizer, reason="Primary moved"
+    )
+    second = services.extend_deadline(
+        slate=other_slate, new_deadline=later(other_slate), actor=organizer_of(other_slate),
+        reason="Filing moved",
+    )  # fmt: skip
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    DeadlineExtension.objects.update(dispatched_at=an_hour_ago)
+    real_deliver = slate_mail.deliver
+
+    def refuses_the_first_slates_donor(message):
+        if message.to == [donors[slate.pk].email]:
+            raise ConnectionRefusedError("refused again")
+        real_deliver(message)
+
+    monkeypatch.setattr(slate_mail, "deliver", refuses_the_first_slates_donor)
+    assert notices.finish_untold_extensions() == 1
+    assert [m.to for m in mail.outbox] == [[donors[other_slate.pk].email]]
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.told_at is None and second.told_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_extensions_told_before_told_at_existed_are_not_told_again():
+    """The migration that adds ``told_at`` marks the extensions already announced (their
+    supporters were told through the old notice rows) as told."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("slate", "0008_mailgun_webhook_token")],
+        [("slate", "0009_deadline_extension_told_at")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    OldSlate = old_apps.get_model("slate", "Slate")
+    OldExtension = old_apps.get_model("slate", "DeadlineExtension")
+    old_slate = OldSlate.objects.create(
+        name="Old",
+        slug="old",
+        deadline=timezone.now() + timedelta(days=30),
+        threshold_min_signatures=1,
+    )
+    announced = OldExtension.objects.create(
+        slate=old_slate, previous_deadline=timezone.now(), new_deadline=timezone.now(),
+        reason="x", dispatched_at=timezone.now() - timedelta(days=2),
+    )  # fmt: skip
+    pending = OldExtension.objects.create(
+        slate=old_slate, previous_deadline=timezone.now(), new_deadline=timezone.now(),
+        reason="y",
+    )  # fmt: skip
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    told = dict(DeadlineExtension.objects.values_list("pk", "told_at"))
+    dispatched = DeadlineExtension.objects.get(pk=announced.pk).dispatched_at
+    assert told == {announced.pk: dispatched, pending.pk: None}
+    # The latest migrations again, for the tests after this one.
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
