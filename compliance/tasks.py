@@ -1,5 +1,6 @@
 """Thin Celery wrappers around compliance services; each is safe to run twice."""
 
+import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -7,12 +8,15 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from escrow.models import LedgerTransaction
+from slate import mail
 
 from . import notifications, privacy, services
 from .models import ReceiptNotice
 
+logger = logging.getLogger(__name__)
 
-@shared_task
+
+@shared_task(**mail.TASK_RETRY)
 def send_receipt(transaction_id: int) -> bool:
     return notifications.send_receipt(transaction_id=transaction_id)
 
@@ -30,7 +34,13 @@ def send_missing_receipts() -> int:
         .order_by("pk")
         .values_list("pk", flat=True)
     )  # fmt: skip
-    return sum(notifications.send_receipt(transaction_id=pk) for pk in missing)
+    sent = 0
+    for pk in missing:
+        try:
+            sent += notifications.send_receipt(transaction_id=pk)
+        except Exception:  # one address failing again must not hold up the others
+            logger.exception("receipt for ledger transaction %s failed", pk)
+    return sent
 
 
 @shared_task

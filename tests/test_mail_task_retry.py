@@ -14,7 +14,7 @@ from slate import services as slate_services
 from slate.models import DeadlineExtension
 from tests.factories import UserFactory, make_open_slate, organizer_of
 
-APPS = ("candidates", "pledges", "organizing", "volunteers")
+APPS = ("candidates", "pledges", "organizing", "volunteers", "compliance", "escrow")
 SENDS_MAIL = {
     "candidates.tasks.email_invitation_link",
     "candidates.tasks.send_weekly_digests",
@@ -33,6 +33,15 @@ SENDS_MAIL = {
     "volunteers.tasks.notify_volunteer_match",
     "volunteers.tasks.notify_promoted",
     "volunteers.tasks.send_staff_invitation",
+    "compliance.tasks.send_receipt",
+    "escrow.tasks.alert_failing_webhook_events",
+    "escrow.tasks.alert_payout_failed",
+    "escrow.tasks.alert_refund_failed",
+    "escrow.tasks.notify_unwanted_payment_refunded",
+    "escrow.tasks.notify_needs_action",
+    "escrow.tasks.notify_payout",
+    "escrow.tasks.alert_dispute",
+    "escrow.tasks.tell_supporters",
 }
 # Beat sweepers (the next beat is their retry) and tasks that send nothing themselves.
 SENDS_NO_MAIL_OR_IS_A_SWEEPER = {
@@ -45,6 +54,24 @@ SENDS_NO_MAIL_OR_IS_A_SWEEPER = {
     "volunteers.tasks.match_volunteers",
     "volunteers.tasks.send_shift_reminders",
     "volunteers.tasks.sweep_unmatched_slates",
+    "compliance.tasks.send_missing_receipts",
+    "compliance.tasks.request_missing_donor_details",
+    "compliance.tasks.forget_cards_left_attached",
+    "escrow.tasks.release_slate",
+    "escrow.tasks.walk_release",
+    "escrow.tasks.release_chunk",
+    "escrow.tasks.void_expired_slate_holds",
+    "escrow.tasks.process_webhook_event",
+    "escrow.tasks.sweep_stranded_money",
+    "escrow.tasks.fail_overdue_needs_action",
+    "escrow.tasks.pay_candidates",
+    "escrow.tasks.alert_payouts_near_due",
+    "escrow.tasks.place_and_renew_holds",
+    "escrow.tasks.book_stripe_fees",
+    "escrow.tasks.reconcile_with_stripe",
+    "escrow.tasks.send_refund",
+    "escrow.tasks.forget_saved_cards",
+    "escrow.tasks.remind_needs_action",
 }
 
 

@@ -54,6 +54,32 @@ def test_a_capture_emails_one_receipt_per_committee_amount_with_the_pdf(captured
     assert len(mail.outbox) == 1
 
 
+def test_a_receipt_the_mail_server_failed_is_sent_by_the_next_sweep(monkeypatch):
+    """A failed send records nothing: the sweep (and the task's retry) sends it later, once;
+    the receipt that failed does not hold up the next supporter's."""
+    from slate import mail as slate_mail
+
+    (slate, _), (a, b, _) = slates_sharing_candidates(slates=2)
+    first, second = UserFactory(), UserFactory()
+    for supporter in (first, second):
+        made = money_pledge(slate, supporter, 10_000, allocation={a.pk: 5_000, b.pk: 5_000})
+        record_capture(made, {a.pk: 5_000, b.pk: 5_000})
+    real_deliver = slate_mail.deliver
+
+    def down_for_the_first(message):
+        if message.to == [first.email]:
+            raise ConnectionRefusedError("mail server down")
+        real_deliver(message)
+
+    monkeypatch.setattr(slate_mail, "deliver", down_for_the_first)
+    assert send_missing_receipts() == 1
+    assert [m.to for m in mail.outbox] == [[second.email]]
+    monkeypatch.setattr(slate_mail, "deliver", real_deliver)
+    assert send_missing_receipts() == 1
+    assert [m.to for m in mail.outbox] == [[second.email], [first.email]]
+    assert send_missing_receipts() == 0
+
+
 def test_a_refund_has_its_own_receipt(captured):
     made, a, b = captured
     record_refund(made, {a.pk: 2_500, b.pk: 2_500})
