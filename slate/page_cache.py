@@ -157,12 +157,16 @@ def public_page_cache(*, params: tuple[str, ...] = (), bypass: tuple[str, ...] =
 
 
 class SiteAddress:
-    """All a shared part may know of the request: the site's address, for absolute links."""
+    """All a shared part may know of the request: the site's address, for absolute links to
+    a given path. Never the visitor's own URL (its ``?ref=`` code would be kept and served to
+    everyone), so a location is required."""
 
     def __init__(self, request) -> None:
         self._build_absolute_uri = request.build_absolute_uri
 
-    def build_absolute_uri(self, location: str | None = None) -> str:
+    def build_absolute_uri(self, location: str) -> str:
+        if not location or not location.startswith("/"):
+            raise ValueError("a shared part links to a site path, never to the visitor's URL")
         return self._build_absolute_uri(location)
 
 

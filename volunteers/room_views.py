@@ -89,8 +89,9 @@ def room_settings(request):
             if isinstance(added, StaffInvitation):
                 messages.success(
                     request,
-                    f"No account uses {added.email} yet: we emailed them an invitation to sign "
-                    "up and join your staff. It waits under Invited until they accept.",
+                    f"{added.email} is invited: we email them a link to sign up (or log in) and "
+                    "join your staff; adding them again within a few minutes sends no second "
+                    "email. It waits under Invited until they accept.",
                 )
             else:
                 messages.success(request, f"{added.user.email} is on your staff now.")

@@ -57,8 +57,12 @@ def invite(*, candidate: Candidate, actor, email: str) -> StaffInvitation:
                 invitation = (
                     _open(StaffInvitation.objects.select_for_update())
                     .filter(candidate=candidate, email=email)
-                    .get()
+                    .first()
                 )
+                if invitation is None:  # and it was withdrawn or accepted at once
+                    raise VolunteerError(
+                        "busy", "That invitation changed just now; try again.", field="email"
+                    ) from None
         email_links.queue_link_if_due(SEND_TASK, invitation)
         invitation.save(update_fields=["link_sent_at"])
     return invitation

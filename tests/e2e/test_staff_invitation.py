@@ -31,7 +31,7 @@ def test_invite_sign_up_accept_and_enter_the_room(live_server, new_page, log_in)
     signer.goto(f"{base}/volunteer/campaign/room/")
     signer.get_by_label("Their email address").fill(AIDE)
     signer.get_by_role("button", name="Add to my staff").click()
-    expect(signer.get_by_text(f"No account uses {AIDE} yet")).to_be_visible()
+    expect(signer.get_by_text(f"{AIDE} is invited: we email them a link")).to_be_visible()
     expect(signer.get_by_test_id("staff-invitations")).to_contain_text(AIDE)
 
     # The aide follows the emailed link and signs up with the invited address.

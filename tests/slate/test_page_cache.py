@@ -302,7 +302,12 @@ def test_the_shared_parts_are_rendered_without_the_visitor():
         "[{{ request.user.email }}][{% csrf_token %}][{{ request.build_absolute_uri }}]"
     )
     rendered = template.render({"request": SiteAddress(request)})
-    assert rendered == "[][][http://testserver/slates/x/]"
+    # Not even the visitor's own URL (its ?ref= code would be served to everyone).
+    assert rendered == "[][][]"
+    site = SiteAddress(RequestFactory().get("/slates/x/?ref=jane"))
+    assert site.build_absolute_uri("/slates/x/share.png") == "http://testserver/slates/x/share.png"
+    with pytest.raises(ValueError):
+        site.build_absolute_uri("")
 
 
 def test_a_logged_in_supporter_reads_the_slate_page_in_a_fixed_number_of_queries(
