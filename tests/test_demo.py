@@ -226,7 +226,9 @@ def _children(pid: int) -> list[int]:
     return pids
 
 
-@pytest.mark.timeout(240)
+# Hang bounds, not timings: on two cores shared with another test worker, migrating and
+# seeding the demo has taken close to two minutes before the banner.
+@pytest.mark.timeout(600)
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds children through /proc")
 def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
     port, stripe_port = _free_port(), _free_port()
@@ -262,7 +264,7 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
         )
     groups = [process.pid]
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         url = None
         while url is None:
             output = log_path.read_text(errors="replace")
@@ -271,7 +273,7 @@ def test_rundev_serves_the_demo_and_stops_on_sigint(tmp_path):
                 url = match.group(1)
                 break
             assert process.poll() is None, f"rundev exited early:\n{output[-4000:]}"
-            assert time.monotonic() < deadline, f"no banner after 120 s:\n{output[-4000:]}"
+            assert time.monotonic() < deadline, f"no banner after 300 s:\n{output[-4000:]}"
             time.sleep(0.5)
         assert url == f"http://127.0.0.1:{port}/"
         assert "organizer@slate.test" in output and "slate-demo" in output
