@@ -1,6 +1,7 @@
 """The directory of slates and the wins: open first, then the coordinated, then the expired;
 a released slate keeps its results."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -100,3 +101,23 @@ def test_a_released_slate_keeps_its_results(slates):
 def test_an_expired_slate_says_nobody_was_charged(slates):
     page = Client().get(slates["expired"].get_absolute_url()).content.decode()
     assert "nobody was charged" in page
+
+
+@pytest.mark.parametrize(
+    ("state", "says", "polls"),
+    [
+        ("open", "waiting\n    from", True),
+        ("locked", "going to the signers now", True),
+        ("released", "released to the signers", False),
+        ("expired", "no card was charged", False),
+    ],
+)
+def test_the_progress_says_what_became_of_the_pledges_and_stops_polling_when_done(
+    slates, state, says, polls
+):
+    slate = slates["open"]
+    Slate.objects.filter(pk=slate.pk).update(state=state)
+    fragment = Client().get(f"/slates/{slate.slug}/progress/").content.decode()
+    assert says in fragment
+    assert bool(re.search(r"hours\s+waiting", fragment)) == (state == "open")
+    assert ('hx-trigger="every 5s"' in fragment) == polls
