@@ -8,7 +8,6 @@ checked on Stripe's side (each pledge captured exactly once) and in our books
 import io
 import logging
 import threading
-import time
 from collections import Counter
 from datetime import timedelta
 
@@ -157,14 +156,6 @@ def test_fifty_supporters_are_each_captured_once_and_paid_out(
 # --- a supporter cancels while the release captures ---------------------------------------------
 
 
-def _wait_until(predicate) -> None:
-    """Poll a row from this thread's own connection until ``predicate`` holds."""
-    deadline = time.monotonic() + ORDER_WAIT_SECONDS
-    while not predicate():
-        assert time.monotonic() < deadline, "the other side of the race never committed"
-        time.sleep(0.005)
-
-
 def _race_round(*, held: bool, order: str) -> dict:
     """One slate, one target pledge (held or not) and one bystander; a candidate's signature
     locks the slate (its on-commit work releases it, eagerly, in the signing thread) while the
@@ -185,7 +176,11 @@ def _race_round(*, held: bool, order: str) -> dict:
         try:
             barrier.wait()
             if order == "lock_first":
-                _wait_until(lambda: Slate.objects.get(pk=slate.pk).state != SlateState.OPEN)
+                assert wait_for(
+                    lambda: Slate.objects.get(pk=slate.pk).state != SlateState.OPEN,
+                    timeout=ORDER_WAIT_SECONDS,
+                    interval=0.005,
+                ), "the lock never committed"
             voiding.cancel_pledge(pledge=target, actor=target.supporter)
             seen["cancel"] = "cancelled"
         except escrow_errors.EscrowError as exc:
@@ -199,7 +194,11 @@ def _race_round(*, held: bool, order: str) -> dict:
         try:
             barrier.wait()
             if order == "cancel_first":
-                _wait_until(lambda: Pledge.objects.get(pk=target.pk).state == PledgeState.CANCELLED)
+                assert wait_for(
+                    lambda: Pledge.objects.get(pk=target.pk).state == PledgeState.CANCELLED,
+                    timeout=ORDER_WAIT_SECONDS,
+                    interval=0.005,
+                ), "the cancel never committed"
             sign(candidate, slate)  # on commit: evaluate -> lock -> release, all eager
             seen["sign"] = "signed"
         except Exception as exc:
