@@ -289,6 +289,28 @@ def test_a_logged_in_supporters_page_shares_only_the_parts_everyone_sees(client)
     assert janes.count("<section") == omars.count("<section")
 
 
+def test_the_slate_pages_shared_parts_get_nothing_of_the_visitor(client, settings, tmp_path):
+    """Through the view: a shared part whose template asks for everything a visitor could
+    leak (their user, the CSRF token, their messages, their URL) renders none of it, while
+    the rest of the page is still theirs."""
+    override = tmp_path / "slate"
+    override.mkdir()
+    (override / "_detail_rest.html").write_text(
+        "SHARED[{{ request.user.email }}][{{ user.email }}][{% csrf_token %}]"
+        "[{{ csrf_token }}][{% for m in messages %}{{ m }}{% endfor %}]"
+        "[{{ request.get_full_path }}]SHARED"
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    slate = make_open_slate(candidates=2, min_signatures=2)
+    visitor = UserFactory(email="visitor.only@example.org")
+    client.force_login(visitor)
+    page = client.get(f"{slate.get_absolute_url()}?ref=abc123").content.decode()
+    assert "SHARED[][][][][][]SHARED" in page
+    assert "visitor.only@example.org" in page  # the visitor's own header
+
+
 def test_the_shared_parts_are_rendered_without_the_visitor():
     """Whatever a shared part's template asks of the request, it gets no user, no CSRF token:
     only the site's address."""
