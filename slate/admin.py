@@ -8,6 +8,7 @@ from .models import (
     EmailOptOut,
     EmailSuppression,
     Endorsement,
+    MailgunWebhookToken,
     MilestoneNews,
     OrganizerInvitation,
     OutboundEmail,
@@ -220,3 +221,12 @@ class PartnerLogoAdmin(ReadOnlyAdmin):
     list_display = ["organization", "updated_at"]
     readonly_fields = ["organization", "updated_at"]
     exclude = ["png"]
+
+
+@admin.register(MailgunWebhookToken)
+class MailgunWebhookTokenAdmin(ReadOnlyAdmin):
+    """Mailgun webhook calls seen (as hashes of their tokens), for tracing a refused replay."""
+
+    list_display = ["token_sha256", "seen_at", "expires_at"]
+    search_fields = ["token_sha256"]
+    readonly_fields = ["token_sha256", "seen_at", "expires_at"]
