@@ -13,10 +13,9 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/13
 LOAD_TEST_ARGS ?=
 # Parallel pytest processes (pytest-xdist). Each has its own test database
 # (test_slate_gw0, ...), localstripe and port; the tests that start real Celery workers share
-# one of them (tests/conftest.py). PYTEST_WORKERS=auto: one per core. Still 0 (this one
-# process) by default until a clean-clone parallel run is green: the first one had 3 failures
-# not yet identified.
-PYTEST_WORKERS ?= 0
+# one of them (tests/conftest.py; pytest is pinned below 9.2, where that grouping silently
+# stopped). PYTEST_WORKERS=auto: one per core; 0: this one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint pytest browser bench screenshots clean openapi
 
