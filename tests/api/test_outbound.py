@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.test import override_settings
@@ -18,6 +17,7 @@ from django.utils import timezone
 from api import outbound, webhooks
 from api.models import WebhookDelivery
 from tests.factories import sign, slate_candidates
+from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.django_db
 
@@ -26,46 +26,6 @@ INTERNAL = "127.0.0.1"
 only_127_0_0_2_is_public = override_settings(
     SLATE_WEBHOOK_ALLOWED_PRIVATE_NETWORKS=[f"{PUBLIC_LOOKING}/32"]
 )
-
-
-class Server:
-    """An HTTP server that records every request, whatever its method, and answers with
-    ``status`` and ``headers``."""
-
-    def __init__(self, host: str, port: int = 0, status: int = 200, headers=()):
-        self.requests: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                server.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                     "body": self.rfile.read(length)}
-                )  # fmt: skip
-                self.send_response(status)
-                for name, value in headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = do_PUT = do_HEAD = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer((host, port), Handler)
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
 
 def _register(world, url: str):
@@ -83,9 +43,9 @@ def _deliver_one(world, django_capture_on_commit_callbacks) -> WebhookDelivery:
 def test_a_redirect_to_an_internal_address_reaches_nothing(
     world, django_capture_on_commit_callbacks
 ):
-    with Server(INTERNAL) as internal:
+    with RecordingServer(INTERNAL) as internal:
         redirect = [("Location", f"http://{INTERNAL}:{internal.port}/admin/secrets")]
-        with Server(PUBLIC_LOOKING, status=302, headers=redirect) as receiver:
+        with RecordingServer(PUBLIC_LOOKING, status=302, headers=redirect) as receiver:
             _register(world, f"http://{PUBLIC_LOOKING}:{receiver.port}/hooks")
             delivery = _deliver_one(world, django_capture_on_commit_callbacks)
     assert len(receiver.requests) == 1
@@ -94,12 +54,12 @@ def test_a_redirect_to_an_internal_address_reaches_nothing(
     assert "redirects are not followed" in delivery.last_error
 
 
-def _listen_on_both(status: int = 200) -> tuple[Server, Server]:
+def _listen_on_both(status: int = 200) -> tuple[RecordingServer, RecordingServer]:
     """The public-looking receiver and the internal service, on one port number."""
     for _ in range(20):
-        internal = Server(INTERNAL)
+        internal = RecordingServer(INTERNAL)
         try:
-            return Server(PUBLIC_LOOKING, port=internal.port, status=status), internal
+            return RecordingServer(PUBLIC_LOOKING, port=internal.port, status=status), internal
         except OSError:  # that port is taken on 127.0.0.2; try another
             internal.httpd.server_close()
     pytest.fail("no port free on both loopback addresses")

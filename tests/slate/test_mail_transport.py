@@ -6,9 +6,7 @@ a provider that stops answering is given up on after EMAIL_TIMEOUT."""
 
 import json
 import logging
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -17,6 +15,7 @@ from django.core.mail import EmailMessage
 
 from slate import mail, mail_transport
 from slate.models import OutboundEmail
+from tests.recording_server import RecordingServer
 
 pytestmark = pytest.mark.django_db
 
@@ -25,65 +24,18 @@ ELSEWHERE_HOST = "127.0.0.2"  # another host: loopback answers on all of 127/8
 MAILGUN_QUEUED = {"id": "<20260101.1@mg.example.org>", "message": "Queued. Thank you."}
 
 
-class Server:
-    """Records every request and answers with ``status``, ``headers`` and ``body`` (changeable
-    between requests); with ``hang`` set it holds each request until the test ends."""
-
-    def __init__(self, host: str, *, status=200, headers=(), body=b""):
-        self.requests: list[dict] = []
-        self.status, self.headers, self.body = status, list(headers), body
-        self.hang = False
-        self.released = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                server.requests.append(
-                    {"method": self.command, "path": self.path, "headers": dict(self.headers),
-                     "body": self.rfile.read(length)}
-                )  # fmt: skip
-                if server.hang:
-                    server.released.wait(timeout=30)
-                    return
-                self.send_response(server.status)
-                for name, value in server.headers:
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(server.body)))
-                self.end_headers()
-                self.wfile.write(server.body)
-
-            do_GET = do_POST = _answer
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer((host, 0), Handler)
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://{host}:{self.port}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self):
-        self.released.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
 def provider():
-    server = Server(PROVIDER_HOST, body=json.dumps(MAILGUN_QUEUED).encode())
+    server = RecordingServer(
+        PROVIDER_HOST, body=json.dumps(MAILGUN_QUEUED).encode(), content_type="application/json"
+    ).start()
     yield server
     server.close()
 
 
 @pytest.fixture
 def elsewhere():
-    server = Server(ELSEWHERE_HOST, body=b"{}")
+    server = RecordingServer(ELSEWHERE_HOST, body=b"{}", content_type="application/json").start()
     yield server
     server.close()
 
