@@ -515,14 +515,20 @@ def _check_ready(slate: Slate) -> None:
         raise SlateError("no_planks", "Add at least one plank.", field="planks")
 
 
-@transaction.atomic
-def open_slate(*, slate: Slate, actor) -> Slate:
-    """Publish a draft at once (no review): for organizers staff already trust, or staff."""
+def _lock_draft_ready_to_publish(slate: Slate, actor) -> Slate:
+    """The slate locked, once its organizer asks and it is a draft with all it needs."""
     slate = lock_slate(slate.pk)
     _require_organizer(actor, slate)
     if slate.state != SlateState.DRAFT:
         raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
     _check_ready(slate)
+    return slate
+
+
+@transaction.atomic
+def open_slate(*, slate: Slate, actor) -> Slate:
+    """Publish a draft at once (no review): for organizers staff already trust, or staff."""
+    slate = _lock_draft_ready_to_publish(slate, actor)
     transition_slate(
         slate=slate, to_state=SlateState.OPEN, actor=actor, reason="published by organizer"
     )
@@ -533,11 +539,7 @@ def open_slate(*, slate: Slate, actor) -> Slate:
 def submit_slate(*, slate: Slate, actor) -> Slate:
     """The organizer's "publish": it opens at once, unless it is a new organizer's first
     slate (``selectors.needs_review``), which waits in staff's review queue instead."""
-    slate = lock_slate(slate.pk)
-    _require_organizer(actor, slate)
-    if slate.state != SlateState.DRAFT:
-        raise SlateError("not_draft", "Only a draft slate can be published.", field="state")
-    _check_ready(slate)
+    slate = _lock_draft_ready_to_publish(slate, actor)
     if actor.is_staff or not selectors.needs_review(slate):
         transition_slate(
             slate=slate, to_state=SlateState.OPEN, actor=actor, reason="published by organizer"
