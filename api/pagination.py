@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 
 
@@ -23,8 +23,6 @@ class Cursor(CursorPagination):
         value = request.query_params.get(self.page_size_query_param)
         if value is None:
             return self.page_size
-        from rest_framework.exceptions import ValidationError
-
         if not value.isdigit() or not 1 <= int(value) <= self.max_page_size:
             raise ValidationError(
                 {

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.http import Http404
 from django.urls import reverse
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import BasePermission
 
 from accounts.mfa import TwoFactorGap, session_second_factor_at, two_factor_gap
@@ -41,8 +41,6 @@ class IsAuthenticated(BasePermission):
 
 def slate_named_in_body(request, slug: str) -> Slate:
     """A slate named by a request field: unknown or invisible is a field error, not a 404."""
-    from rest_framework.exceptions import ValidationError
-
     slate = slate_selectors.slates_visible_to(request.user).filter(slug=slug).first()
     if slate is None:
         raise ValidationError({"slate": ["No such slate."]})

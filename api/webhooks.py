@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from slate import selectors as slate_selectors
 from slate.models import Slate
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 from slate.text import clean_text
 
 from . import outbound
@@ -166,8 +166,6 @@ def record_event(*, slate_id: int, event_type: str, event_key: str, data: dict) 
     )
     if not endpoints:
         return 0
-    from .tasks import deliver_webhook  # tasks import this module
-
     slate_slug = Slate.objects.values_list("slug", flat=True).get(pk=slate_id)
     event_id = uuid.uuid4()
     payload = {
@@ -189,7 +187,7 @@ def record_event(*, slate_id: int, event_type: str, event_key: str, data: dict) 
                 )  # fmt: skip
         except IntegrityError:
             continue  # this event was recorded already (events are sent at least once)
-        enqueue_on_commit(deliver_webhook, delivery.pk)
+        enqueue_named_on_commit("api.tasks.deliver_webhook", delivery.pk)
         created += 1
     return created
 

@@ -3,9 +3,10 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from slate.models import Slate
+from slate.selectors import PUBLIC_STATES
 
 from .models import AgreementVersion, Candidate, Invitation, PlankCommitment, Signature
 
@@ -114,10 +115,6 @@ def active_signature(candidate: Candidate, slate: Slate) -> Signature | None:
 def candidates_visible_to(user) -> QuerySet[Candidate]:
     """Candidates invited to a public slate; plus, for an organizer, those invited to their
     slates, and the user's own profile. Staff see every profile."""
-    from django.db.models import Q
-
-    from slate.selectors import PUBLIC_STATES
-
     if user.is_authenticated and user.is_staff:
         return Candidate.objects.all()
     query = Q(

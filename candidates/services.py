@@ -19,7 +19,7 @@ from slate import tasks as slate_tasks
 from slate.errors import DomainError, SlateError
 from slate.events import signature_changed
 from slate.models import Slate
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit, enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text, printable_header
 
@@ -329,9 +329,7 @@ def send_invitation_link(*, invitation: Invitation, email: str, actor) -> None:
         raise CandidateError("invitation_closed", "This invitation was withdrawn or declined.")
     if invitation.candidate.user_id is not None:
         raise CandidateError("already_claimed", f"{invitation.candidate} has already claimed it.")
-    from . import tasks  # tasks import services
-
-    enqueue_on_commit(tasks.email_invitation_link, invitation.pk, email)
+    enqueue_named_on_commit("candidates.tasks.email_invitation_link", invitation.pk, email)
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ personal (email, login, volunteer ZIP and availability, details of donors who ne
 is wiped, and so are the person's details in stored Stripe events (escrow.event_payloads).
 """
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
@@ -179,8 +180,6 @@ def delete_personal_data(*, user, actor) -> DeletionRequest:
 
 
 def _anonymize_account(user) -> None:
-    from allauth.account.models import EmailAddress
-
     EmailAddress.objects.filter(user=user).delete()
     user.username = f"deleted-{user.pk}"
     user.email = f"deleted-{user.pk}@deleted.invalid"

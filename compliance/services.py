@@ -4,6 +4,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Subquery
 from django.db.models.functions import Coalesce
@@ -53,8 +54,6 @@ def lock_donor_root(user) -> Donor:
 def ensure_donors(user_ids: Iterable[int]) -> None:
     """Every one of these accounts has its donor record (two queries for any number): a
     release makes sure of its chunk's donors before deciding their captures one by one."""
-    from django.contrib.auth import get_user_model
-
     missing = (
         get_user_model()
         .objects.filter(pk__in=list(user_ids))
@@ -84,8 +83,6 @@ def lock_donor_group(user_id: int) -> tuple[int, list[int]]:
         .first()
     )
     if root_id is None:
-        from django.contrib.auth import get_user_model
-
         root_id = lock_donor_root(get_user_model().objects.get(pk=user_id)).pk
     group = Donor.objects.filter(Q(pk=root_id) | Q(merged_into_id=root_id)).order_by()
     return root_id, sorted(set(group.values_list("user_id", flat=True)) | {user_id})
@@ -201,8 +198,6 @@ def request_missing_donor_details(*, now=None) -> int:
 
 
 def ensure_donor_for_user_id(user_id: int) -> Donor:
-    from django.contrib.auth import get_user_model
-
     existing = Donor.objects.filter(user_id=user_id).first()
     return existing or ensure_donor(get_user_model().objects.get(pk=user_id))
 

@@ -30,6 +30,8 @@ def speak_current_api() -> None:
     ``payment_method_types_no_longer_supported`` to the old name; the stripe SDK we use pins a
     later version). Accept the new name as localstripe's old one, so the gateway sends the same
     request to localstripe as to Stripe."""
+    # localstripe is an optional development dependency (the demo extra), not installed in
+    # production: this module imports without it.
     from localstripe import resources
 
     for resource in (resources.PaymentIntent, resources.SetupIntent):
@@ -53,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--from-scratch", action="store_true")
     args = parser.parse_args(argv)
 
+    # Optional development dependencies (localstripe and the aiohttp it serves with).
     from aiohttp import web
     from localstripe import resources, server
 

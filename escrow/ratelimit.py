@@ -12,6 +12,8 @@ import logging
 import threading
 import time
 
+import redis
+
 logger = logging.getLogger(__name__)
 
 # KEYS[1]: the key holding the next free slot (microseconds, Redis's clock, so every worker
@@ -57,8 +59,6 @@ class SharedRateLimiter(RateLimiter):
     """One rate for every process that uses the same Redis key."""
 
     def __init__(self, per_second: float, *, redis_url: str, key: str) -> None:
-        import redis
-
         super().__init__(per_second)
         self.key = key
         self._client = redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)

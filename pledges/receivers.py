@@ -3,11 +3,9 @@
 from django.dispatch import receiver
 
 from slate.events import slate_expired
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 
 
 @receiver(slate_expired, dispatch_uid="pledges.void_on_expiry")
 def void_pledges_when_slate_expires(sender, slate_id: int, **kwargs) -> None:
-    from .tasks import void_expired_slate
-
-    enqueue_on_commit(void_expired_slate, slate_id)
+    enqueue_named_on_commit("pledges.tasks.void_expired_slate", slate_id)

@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 
+from candidates.selectors import candidate_facts
 from slate.models import Slate
-from slate.totals import Breakdown, Counts, breakdown_sum
+from slate.selectors import is_organizer, slate_breakdown, slate_counts
+from slate.totals import BREAKDOWN_DIMENSIONS, COUNTER_FIELDS, Breakdown, Counts, breakdown_sum
 
 from .models import Pledge, Referral, SlateSupporter
 from .states import LIVE_MONEY_STATES, LIVE_NON_MONEY_STATES, PledgeKind, PledgeState
@@ -59,10 +62,6 @@ class TotalsDrift:
 
 
 def _compare(slate_id: int) -> TotalsDrift:
-    from candidates.selectors import candidate_facts
-    from slate.selectors import slate_breakdown, slate_counts
-    from slate.totals import BREAKDOWN_DIMENSIONS, COUNTER_FIELDS
-
     recount = recount_slate(slate_id)
     maintained = slate_counts(slate_id)
     differences = [
@@ -106,8 +105,6 @@ def totals_drift(slate_id: int) -> TotalsDrift:
     Both sides are read from one REPEATABLE READ snapshot, so pledges committing meanwhile
     cannot show up as false drift, and nothing is locked.
     """
-    from django.db import connection, transaction
-
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         # Only the first statement of a transaction may set its isolation; inside a caller's
@@ -160,8 +157,6 @@ def may_view_donor_details(user, slate: Slate) -> bool:
     The one place to narrow this (a treasurer role, an audit of each view) when the
     compliance rules arrive.
     """
-    from slate.selectors import is_organizer
-
     return is_organizer(user, slate)
 
 

@@ -8,13 +8,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from candidates.models import Candidate
+from candidates.services import refresh_candidate_facts
 from slate import counters as slate_counters
 from slate import services as slate_services
 from slate import tasks as slate_tasks
 from slate.errors import SlateError
 from slate.events import pledge_counted
 from slate.models import PartnerCode, PartnerOrganization, Slate
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit, enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
@@ -23,6 +24,7 @@ from . import notifications
 from .declarations import check_attestations
 from .intake_policy import money_pledge_policy
 from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
+from .selectors import recount_slate
 from .states import (
     CANCELLABLE_WITHOUT_HOLD,
     INITIAL_STATE_BY_KIND,
@@ -101,9 +103,7 @@ def _apply_state_change(
         enqueue_on_commit(slate_tasks.evaluate_threshold, pledge.slate_id)
     notice = notifications.record_notice(pledge, before.state if before else "")
     if notice is not None:
-        from . import tasks  # tasks import this module
-
-        enqueue_on_commit(tasks.notify_supporter, pledge.pk, notice)
+        enqueue_named_on_commit("pledges.tasks.notify_supporter", pledge.pk, notice)
 
 
 def _add_live_pledge(*, slate_id: int, supporter_id: int, step: int) -> int:
@@ -572,10 +572,6 @@ def finish_voiding_if_done(*, slate_id: int) -> bool:
 def repair_totals(*, slate_id: int) -> None:
     """Rewrite a slate's totals, its supporters' live-pledge counts and its candidate facts
     from a recount, holding its exclusive lock so no pledge or signature changes in between."""
-    from candidates.services import refresh_candidate_facts
-
-    from .selectors import recount_slate
-
     with transaction.atomic():
         slate = slate_services.lock_slate(slate_id)
         recount = recount_slate(slate_id)

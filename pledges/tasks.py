@@ -8,7 +8,7 @@ from slate import mail
 from slate.models import Slate
 from slate.states import SlateState
 
-from . import services, signons
+from . import notifications, services, signons
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
@@ -35,16 +35,12 @@ def sweep_expired_slates() -> int:
 
 @shared_task(**mail.TASK_RETRY)
 def notify_supporter(pledge_id: int, kind: str, key: str = "") -> bool:
-    from . import notifications
-
     return notifications.notify_supporter(pledge_id=pledge_id, kind=kind, key=key)
 
 
 @shared_task
 def sweep_pledge_notices() -> int:
     """Beat: re-send supporter emails whose task was lost (see pledges.notifications)."""
-    from . import notifications
-
     triples = notifications.unsettled_notices()
     for pledge_id, kind, key in triples:
         notify_supporter.delay(pledge_id, kind, key)
@@ -55,8 +51,6 @@ def sweep_pledge_notices() -> int:
 def announce_vote_record(record_id: int) -> int:
     """A vote record's email to each supporter of its slate, once each however often this
     runs (queued by name from candidates.votes)."""
-    from . import notifications
-
     written = notifications.announce_vote_record(record_id=record_id)
     for pledge_id, kind, key in written:
         notify_supporter.delay(pledge_id, kind, key)

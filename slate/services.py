@@ -18,6 +18,7 @@ from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from PIL import Image, UnidentifiedImageError
 
 from . import selectors
 from .errors import SlateError
@@ -35,7 +36,7 @@ from .models import (
     SlateOrganizer,
     SlateTransition,
 )
-from .queue import enqueue_named_on_commit, enqueue_on_commit
+from .queue import enqueue_named_on_commit
 from .states import SlateState, slate_transition_allowed
 from .text import clean_text
 
@@ -423,9 +424,7 @@ def extend_deadline(*, slate: Slate, new_deadline, actor, reason: str) -> Deadli
     )
     slate.deadline = new_deadline
     slate.save(update_fields=["deadline", "updated_at"])
-    from . import tasks  # tasks import services; the cycle is broken here
-
-    enqueue_on_commit(tasks.dispatch_deadline_extension, extension.pk)
+    enqueue_named_on_commit("slate.tasks.dispatch_deadline_extension", extension.pk)
     return extension
 
 
@@ -488,9 +487,7 @@ def transition_slate(*, slate: Slate, to_state: str, actor, reason: str) -> Slat
         reason=reason[:500],
         created_at=now,
     )
-    from . import tasks  # tasks import services; the cycle is broken here
-
-    enqueue_on_commit(tasks.dispatch_transition, transition.pk)
+    enqueue_named_on_commit("slate.tasks.dispatch_transition", transition.pk)
     return transition
 
 
@@ -816,8 +813,6 @@ def create_partner_code(
 def _logo_png(data: bytes) -> bytes:
     """``data`` as a small PNG, or a SlateError saying what is wrong with it. Re-encoding
     drops whatever else the file carried (metadata, scripts in SVG-like payloads)."""
-    from PIL import Image, UnidentifiedImageError
-
     if not data:
         raise SlateError("invalid_logo", "Choose an image file.", field="logo")
     if len(data) > LOGO_MAX_BYTES:

@@ -3,11 +3,9 @@
 from django.dispatch import receiver
 
 from slate.events import slate_locked
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 
 
 @receiver(slate_locked, dispatch_uid="volunteers.match_on_lock")
 def match_volunteers_when_slate_locks(sender, slate_id: int, **kwargs) -> None:
-    from .tasks import match_volunteers
-
-    enqueue_on_commit(match_volunteers, slate_id)
+    enqueue_named_on_commit("volunteers.tasks.match_volunteers", slate_id)

@@ -16,7 +16,7 @@ from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
 from slate import geo
 from slate.models import PartnerCode, PartnerOrganization, Slate
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 
@@ -186,8 +186,6 @@ def match_slate_volunteers(*, slate_id: int) -> int:
     """Match every live volunteer pledge of a locked slate that has no match yet, and email
     each volunteer once it commits. Safe to run any number of times, even at once: the
     slate's matching round row is locked for the whole run. Returns how many were matched."""
-    from . import tasks
-
     with transaction.atomic():
         slate = Slate.objects.get(pk=slate_id)
         if slate.state not in LOCKED_STATES:
@@ -214,7 +212,7 @@ def match_slate_volunteers(*, slate_id: int) -> int:
         round_.completed_at = timezone.now()
         round_.save()
         for match in created:
-            enqueue_on_commit(tasks.notify_volunteer_match, match.pk)
+            enqueue_named_on_commit("volunteers.tasks.notify_volunteer_match", match.pk)
     return sum(1 for m in created if m.candidate_id)
 
 

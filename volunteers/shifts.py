@@ -16,13 +16,14 @@ from candidates.selectors import active_invitations
 from pledges.models import VolunteerActivity
 from slate import geo
 from slate.models import PartnerOrganization, Slate
-from slate.queue import enqueue_on_commit
+from slate.queue import enqueue_named_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 
 from . import selectors
 from .errors import VolunteerError
 from .models import Shift, ShiftSignup, SignupStatus, VolunteerEvent, WorkMode
+from .services import check_zip
 
 MAX_CAPACITY = 1000
 MAX_SHIFT_HOURS = 24
@@ -144,8 +145,6 @@ def add_shift(
             raise VolunteerError(
                 "location_required", "Give the address of an in-person shift.", field="location"
             )
-        from .services import check_zip
-
         state = check_zip(zip_code).state
         zip_code = zip_code.strip()[:5]
         call_link = ""
@@ -179,8 +178,6 @@ def host_time_zone(event: VolunteerEvent) -> str:
 
 def shift_time_zone(event: VolunteerEvent, *, mode: str, zip_code: str, time_zone: str) -> str:
     if mode == WorkMode.IN_PERSON:
-        from .services import check_zip
-
         return geo.place_time_zone(check_zip(zip_code))
     if time_zone:
         if time_zone not in dict(geo.TIME_ZONE_CHOICES):
@@ -261,8 +258,6 @@ def sign_up(*, shift: Shift, volunteer, now: datetime | None = None) -> ShiftSig
 def cancel_signup(*, signup: ShiftSignup, actor, now: datetime | None = None) -> ShiftSignup:
     """The volunteer (or the event's hosts) cancels; the first on the waitlist takes the place
     and is emailed."""
-    from . import tasks
-
     now = now or timezone.now()
     shift = _lock_shift(signup.shift_id)
     signup = ShiftSignup.objects.select_for_update().get(pk=signup.pk)
@@ -291,7 +286,7 @@ def cancel_signup(*, signup: ShiftSignup, actor, now: datetime | None = None) ->
             promoted.confirmed_at = now
             promoted.save(update_fields=["status", "confirmed_at"])
             shift.confirmed_count += 1
-            enqueue_on_commit(tasks.notify_promoted, promoted.pk)
+            enqueue_named_on_commit("volunteers.tasks.notify_promoted", promoted.pk)
         shift.save(update_fields=["confirmed_count"])
     return signup
 

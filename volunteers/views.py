@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from candidates.models import Candidate
 from pledges import referrals
+from pledges.selectors import pledges_of
 from pledges.views import _partner_code, _referral
 from slate.models import PartnerOrganization
 from slate.selectors import is_organizer, public_slates
@@ -123,8 +124,6 @@ def change_match(request, pk: int):
 @login_required
 @require_POST
 def consent(request, pk: int):
-    from pledges.selectors import pledges_of
-
     pledge_ = pledges_of(request.user).filter(pk=pk).first()
     if pledge_ is None:
         raise Http404("No such pledge")

@@ -17,6 +17,7 @@ from slate.geography import US_STATE_CODES  # noqa: E402
 
 
 def main() -> None:
+    # Not a dependency of Slate: installed by hand only to regenerate the table.
     import zipcodes
 
     rows = sorted(
