@@ -109,7 +109,7 @@ def make_open_slate(*, candidates: int = 3, min_signatures: int = 3, min_money_c
     from django.utils import timezone
 
     from demo import builders
-    from slate import services as slate_services
+    from slate import lifecycle as slate_lifecycle
 
     [organizer] = make_users(1, "organizer")
     number = next(_sequence)
@@ -133,7 +133,7 @@ def make_open_slate(*, candidates: int = 3, min_signatures: int = 3, min_money_c
         )
         builders.invite_and_verify(slate=slate, candidate=candidate, organizer=organizer)
     builders.publish_agreement(slate=slate, organizer=organizer)
-    slate_services.open_slate(slate=slate, actor=organizer)
+    slate_lifecycle.open_slate(slate=slate, actor=organizer)
     slate.refresh_from_db()
     return slate
 

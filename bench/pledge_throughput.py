@@ -77,6 +77,7 @@ def run_once(slate, supporters, threads: int) -> tuple[float, float, list[str]]:
     Returns (seconds, mean backends waiting on a lock, errors)."""
     from django.db import connection
 
+    from pledges import intake as pledge_intake
     from pledges import services as pledge_services
     from pledges.declarations import ATTESTED
 
@@ -90,7 +91,7 @@ def run_once(slate, supporters, threads: int) -> tuple[float, float, list[str]]:
             barrier.wait()
             for index in indexes:
                 try:
-                    pledge = pledge_services.create_money_pledge(
+                    pledge = pledge_intake.create_money_pledge(
                         attestations=ATTESTED,
                         donor_details=BENCH_DONOR,
                         supporter=supporters[index],
@@ -187,6 +188,7 @@ def shard_count_change_probe(supporters) -> None:
     changes the setting, or two processes configured differently)?"""
     from django.test import override_settings
 
+    from pledges import intake as pledge_intake
     from pledges import services as pledge_services
     from pledges.declarations import ATTESTED
     from pledges.selectors import totals_drift
@@ -198,7 +200,7 @@ def shard_count_change_probe(supporters) -> None:
             slate = _setup.make_open_slate(candidates=3, min_signatures=3)
         with override_settings(SLATE_COUNTER_SHARDS=written_with):
             for index, supporter in enumerate(supporters):
-                pledge = pledge_services.create_money_pledge(
+                pledge = pledge_intake.create_money_pledge(
                     attestations=ATTESTED,
                     donor_details=BENCH_DONOR,
                     supporter=supporter,

@@ -2,7 +2,8 @@ from django import forms
 
 from .asks import MAX_ASK_MESSAGE_CHARS, MAX_ASKER_NAME_CHARS
 from .photos import MAX_UPLOAD_BYTES
-from .services import MAX_RESERVATION_CHARS, MAX_SIGNER_NOTE_CHARS, MAX_STATEMENT_CHARS
+from .services import MAX_SIGNER_NOTE_CHARS, MAX_STATEMENT_CHARS
+from .signatures import MAX_RESERVATION_CHARS
 
 COMMIT = "committed"
 RESERVE = "reserved"

@@ -11,7 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from slate.selectors import PUBLIC_STATES, public_slates, slate_progress
 
-from . import asks, profiles, selectors, services
+from . import asks, profiles, selectors, services, signatures
+from . import invitations as candidate_invitations
 from .claim_links import invitation_for_token
 from .forms import (
     AskByEmailForm,
@@ -84,7 +85,7 @@ def sign(request, slug: str):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            services.sign_agreement(
+            signatures.sign_agreement(
                 candidate=candidate,
                 slate=slate,
                 agreement_version_id=form.cleaned_data["agreement_version_id"],
@@ -119,7 +120,7 @@ def withdraw(request, slug: str):
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.withdraw_signature(
+            signatures.withdraw_signature(
                 candidate=candidate, slate=slate, signer=request.user,
                 reason=form.cleaned_data["reason"],
             )  # fmt: skip
@@ -310,7 +311,7 @@ def decline(request, slug: str):
     form = DeclineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.respond_to_invitation(
+            candidate_invitations.respond_to_invitation(
                 invitation=invitation, user=request.user, accept=False,
                 reason=form.cleaned_data["reason"],
             )  # fmt: skip

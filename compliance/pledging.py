@@ -1,4 +1,4 @@
-"""The compliance side of a money pledge, called by ``pledges.services.create_money_pledge``:
+"""The compliance side of a money pledge, called by ``pledges.intake.create_money_pledge``:
 ``check_money_pledge`` before anything is written (attestations, disclosed conditions, donor
 details, limits), ``record_declaration`` in the same transaction once the pledge exists."""
 

@@ -4,7 +4,10 @@ demo seed (``demo.seed``), the tests (``tests/factories.py``) and the benchmarks
 sequence of service calls.
 """
 
+from candidates import agreements as candidate_agreements
+from candidates import invitations as candidate_invitations
 from candidates import services as candidate_services
+from candidates import signatures as candidate_signatures
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version
 from slate import services as slate_services
@@ -72,7 +75,7 @@ def invite_and_verify(
     *, slate: Slate, candidate: Candidate, organizer, is_required: bool = False
 ) -> Candidate:
     """Invite ``candidate`` to ``slate`` and verify their claimed profile."""
-    candidate_services.invite_candidate(
+    candidate_invitations.invite_candidate(
         slate=slate, candidate=candidate, actor=organizer, is_required=is_required
     )
     return candidate_services.verify_candidate(candidate=candidate, actor=organizer)
@@ -81,8 +84,8 @@ def invite_and_verify(
 def publish_agreement(
     *, slate: Slate, organizer, text: str = DEFAULT_AGREEMENT, title: str = ""
 ) -> None:
-    candidate_services.save_agreement_draft(slate=slate, actor=organizer, title=title, text=text)
-    candidate_services.publish_agreement(slate=slate, actor=organizer)
+    candidate_agreements.save_agreement_draft(slate=slate, actor=organizer, title=title, text=text)
+    candidate_agreements.publish_agreement(slate=slate, actor=organizer)
 
 
 def sign(
@@ -95,7 +98,7 @@ def sign(
 ):
     """``candidate`` signs the slate's current agreement with their full name."""
     version = current_agreement_version(slate)
-    return candidate_services.sign_agreement(
+    return candidate_signatures.sign_agreement(
         candidate=candidate,
         slate=slate,
         agreement_version_id=version.pk,

@@ -16,12 +16,16 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from candidates import agreements as candidate_agreements
+from candidates import invitations as candidate_invitations
 from candidates import services as candidate_services
+from candidates import signatures as candidate_signatures
 from candidates import votes
 from candidates.models import Candidate, VoteRecord
 from candidates.selectors import current_agreement_version, valid_signatures
+from pledges import intake as pledge_intake
 from pledges import notifications
-from pledges import services as pledge_services
+from slate import lifecycle as slate_lifecycle
 from slate import services as slate_services
 from slate.models import Slate
 from volunteers import room
@@ -75,19 +79,21 @@ def seed_record_demo(*, stdout=None) -> VoteRecord | None:
             planks=PLANKS,
         )
         for candidate in signers:
-            candidate_services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
-        candidate_services.save_agreement_draft(slate=slate, actor=organizer, text=AGREEMENT_TEXT)
-        candidate_services.publish_agreement(slate=slate, actor=organizer)
-        slate = slate_services.open_slate(slate=slate, actor=organizer)
+            candidate_invitations.invite_candidate(
+                slate=slate, candidate=candidate, actor=organizer
+            )
+        candidate_agreements.save_agreement_draft(slate=slate, actor=organizer, text=AGREEMENT_TEXT)
+        candidate_agreements.publish_agreement(slate=slate, actor=organizer)
+        slate = slate_lifecycle.open_slate(slate=slate, actor=organizer)
         for supporter in (
             get_user_model()
             .objects.filter(pledges__slate=demo, pledges__kind="signon")
             .distinct()[:40]
         ):
-            pledge_services.sign_on(supporter=supporter, slate=slate)
+            pledge_intake.sign_on(supporter=supporter, slate=slate)
         version = current_agreement_version(slate)
         for candidate in signers:
-            candidate_services.sign_agreement(
+            candidate_signatures.sign_agreement(
                 candidate=candidate, slate=slate, agreement_version_id=version.pk,
                 typed_name=candidate.full_name, signer=candidate.user,
                 ip_address="203.0.113.20", user_agent="demo seed",
@@ -97,7 +103,7 @@ def seed_record_demo(*, stdout=None) -> VoteRecord | None:
                 candidate_services.set_signer_contact(
                     candidate=candidate, actor=candidate.user, **shared
                 )
-    slate_services.evaluate_threshold(slate_id=slate.pk)  # all signed: it locks
+    slate_lifecycle.evaluate_threshold(slate_id=slate.pk)  # all signed: it locks
     slate.refresh_from_db()
     elena = next((c for c in signers if c.user and c.user.email == CANDIDATE_EMAIL), None)
     with notifications.quiet(), transaction.atomic():

@@ -28,11 +28,11 @@ from django.db import transaction
 from candidates.models import Candidate
 from escrow import payouts
 from escrow.models import Payout
+from pledges import intake as pledge_intake
 from pledges import notifications, signons
-from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge, VolunteerActivity
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.celery import app as celery_app
 from slate.models import Slate
 from slate.states import SlateState
@@ -189,7 +189,7 @@ class _ReleasedSlate:
             )
         builders.publish_agreement(slate=slate, organizer=self.organizer, text=AGREEMENT_TEXT)
         self.at(OPENED_DAYS_AGO)
-        return slate_services.open_slate(slate=slate, actor=self.organizer), candidates
+        return slate_lifecycle.open_slate(slate=slate, actor=self.organizer), candidates
 
     def user(self, account: str, first: str, last: str):
         email = f"{account}@{DEMO_DOMAIN}"
@@ -220,12 +220,12 @@ class _ReleasedSlate:
         for index, supporter in enumerate(people):
             state = states[index % len(states)]
             self.at(PLEDGES_FROM_DAYS_AGO - window * index / len(people))
-            pledge_services.sign_on(
+            pledge_intake.sign_on(
                 supporter=supporter, slate=slate, supporter_state=state,
                 public_name=signons.public_name(supporter.get_full_name()) if index % 2 else "",
             )  # fmt: skip
             if index < MONEY_PLEDGES:
-                pledge = pledge_services.create_money_pledge(
+                pledge = pledge_intake.create_money_pledge(
                     attestations=ATTESTED, supporter=supporter, slate=slate,
                     amount_cents=self.rng.choice(MONEY_AMOUNTS_CENTS), supporter_state=state,
                     idempotency_key=f"demo-sun-belt-{supporter.username}-money",
@@ -235,7 +235,7 @@ class _ReleasedSlate:
         volunteers = people[-VOLUNTEERS:]
         for supporter in volunteers:
             state = states[people.index(supporter) % len(states)]
-            pledge_services.create_volunteer_pledge(
+            pledge_intake.create_volunteer_pledge(
                 supporter=supporter, slate=slate, hours=self.rng.randint(4, 20),
                 activities=(VolunteerActivity.CANVASSING, VolunteerActivity.PHONE_BANKING),
                 zip_code=STATES[state], supporter_state=state,

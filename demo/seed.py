@@ -21,11 +21,13 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from candidates import asks
+from candidates import invitations as candidate_invitations
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from pledges import notifications
 from pledges.models import Pledge
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
+from slate import partners as slate_partners
 from slate.models import PartnerOrganization, Slate
 
 from . import builders
@@ -127,7 +129,7 @@ class _Seeder(SupporterSeeding):
         )
 
         self.at(self.ago(OPENED_DAYS_AGO))
-        slate = slate_services.open_slate(slate=slate, actor=organizer)
+        slate = slate_lifecycle.open_slate(slate=slate, actor=organizer)
         organizations = self.partners(slate, admin, union_admin, civic_admin)
         self.signatures(slate, candidates[:SIGNERS])
         self.decline(slate, organizer)
@@ -154,7 +156,7 @@ class _Seeder(SupporterSeeding):
             planks=PLANKS[:3],
         )
         for name, office, state, district, email in DRAFT_CANDIDATES:
-            invitation = candidate_services.invite_new_candidate(
+            invitation = candidate_invitations.invite_new_candidate(
                 slate=slate, actor=organizer, full_name=name, office=office, state=state,
                 district=district, party="Democratic",
             )  # fmt: skip
@@ -216,13 +218,13 @@ class _Seeder(SupporterSeeding):
         return result
 
     def partners(self, slate: Slate, staff, union_admin, civic_admin):
-        union = slate_services.create_partner_organization(
+        union = slate_partners.create_partner_organization(
             name="Great Lakes United Service Workers, Local 1147",
             kind=PartnerOrganization.Kind.UNION,
             admin=union_admin,
             website="https://local1147.example.org",
         )
-        civic = slate_services.create_partner_organization(
+        civic = slate_partners.create_partner_organization(
             name="Common Ground Voters League",
             kind=PartnerOrganization.Kind.CIVIC,
             admin=civic_admin,
@@ -243,8 +245,8 @@ class _Seeder(SupporterSeeding):
                 "not spoilers. We will register and turn out voters in every signer's race.",
             ),
         ):
-            slate_services.verify_partner_organization(organization=organization, actor=staff)
-            slate_services.endorse_slate(
+            slate_partners.verify_partner_organization(organization=organization, actor=staff)
+            slate_partners.endorse_slate(
                 organization=organization, slate=slate, actor=admin, statement=statement
             )
         # Sub-codes: a chapter's, a mailing's or an event's own links (pledges() uses them).
@@ -253,7 +255,7 @@ class _Seeder(SupporterSeeding):
             (civic, civic_admin, PARTNER_CODES["civic"]),
         ):
             for code, label, kind in codes:
-                slate_services.create_partner_code(
+                slate_partners.create_partner_code(
                     organization=organization, actor=admin, label=label, kind=kind, code=code
                 )
         return [union, civic]
@@ -281,11 +283,11 @@ class _Seeder(SupporterSeeding):
             full_name=name, office=office, state=state, district=district, party=party,
             **candidate_demo.public_contact(name),
         )  # fmt: skip
-        invitation = candidate_services.invite_candidate(
+        invitation = candidate_invitations.invite_candidate(
             slate=slate, candidate=candidate, actor=organizer
         )
         self.at(self.ago(9))
-        candidate_services.respond_to_invitation(
+        candidate_invitations.respond_to_invitation(
             invitation=invitation, user=candidate.user, accept=False,
             reason=candidate_demo.DECLINE_REASON,
         )  # fmt: skip

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 
-from pledges import referrals, services, signons
+from pledges import intake, referrals, services, signons
 from pledges.declarations import ATTESTED
 from pledges.models import VolunteerActivity
 from slate.models import Slate
@@ -221,13 +221,13 @@ class SupporterSeeding:
         if item.kind == "signon":
             # Every other sign-on asked to be listed on the public roll.
             listed = item.supporter_index % 2 == 0
-            return services.sign_on(
+            return intake.sign_on(
                 supporter=supporter, slate=slate, supporter_state=state, referred_by=referred_by,
                 partner_code=partner_code,
                 public_name=signons.public_name(supporter.get_full_name()) if listed else "",
             )  # fmt: skip
         if item.kind == "volunteer":
-            return services.create_volunteer_pledge(
+            return intake.create_volunteer_pledge(
                 supporter=supporter,
                 slate=slate,
                 hours=item.hours,
@@ -239,7 +239,7 @@ class SupporterSeeding:
                 partner_code=partner_code,
                 idempotency_key=key,
             )
-        pledge = services.create_money_pledge(
+        pledge = intake.create_money_pledge(
             attestations=ATTESTED,
             supporter=supporter,
             slate=slate,

@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from organizing import updates
+from organizing import update_sending, updates
 from organizing.models import OrganizerUpdate, UpdateRecipient
 from slate.links import public_url
 from slate.models import Slate
@@ -46,7 +46,7 @@ def seed_update_demo(*, stdout=None) -> OrganizerUpdate | None:
             body=BODY.format(url=public_url(slate.get_absolute_url())),
             token=uuid.uuid4(),
         )  # fmt: skip
-        updates.prepare(update.pk)
+        update_sending.prepare(update.pk)
         sent_at = timezone.now() - timedelta(days=3)
         UpdateRecipient.objects.filter(update=update).update(created_at=sent_at)
         UpdateRecipient.objects.filter(update=update, status=UpdateRecipient.Status.PENDING).update(

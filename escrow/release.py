@@ -9,6 +9,7 @@ from django.db import connection, transaction
 
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
+from slate import lifecycle as slate_lifecycle
 from slate import services as slate_services
 from slate.states import SlateState
 
@@ -33,7 +34,7 @@ def start_release(*, slate_id: int) -> bool:
         slate = slate_services.lock_slate(slate_id)
         if slate.state != SlateState.LOCKED:
             return slate.state == SlateState.RELEASING
-        slate_services.transition_slate(
+        slate_lifecycle.transition_slate(
             slate=slate, to_state=SlateState.RELEASING, actor=None, reason="release started"
         )
     return True
@@ -165,7 +166,7 @@ def finish_release_if_done(*, slate_id: int) -> bool:
             return slate.state == SlateState.RELEASED
         if unsettled_money_pledges(slate_id).exists() or payments_in_flight(slate_id):
             return False
-        slate_services.transition_slate(
+        slate_lifecycle.transition_slate(
             slate=slate, to_state=SlateState.RELEASED, actor=None, reason="every pledge settled"
         )
     return True

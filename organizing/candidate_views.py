@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from candidates import invitations as candidate_invitations
 from candidates import selectors as candidate_selectors
 from candidates import services as candidate_services
 from candidates.claim_links import claim_path
@@ -44,7 +45,7 @@ def candidates(request, slug: str):
     form = forms.CandidateInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = candidate_services.invite_new_candidate(
+            invitation = candidate_invitations.invite_new_candidate(
                 slate=slate, actor=request.user, **form.cleaned_data
             )
         except DomainError as error:
@@ -94,7 +95,7 @@ def email_link(request, slug: str, invitation_id: int):
         messages.error(request, "Enter a valid email address to send the invitation link to.")
         return redirect("organize:candidates", slug=slate.slug)
     try:
-        candidate_services.send_invitation_link(
+        candidate_invitations.send_invitation_link(
             invitation=invitation, email=form.cleaned_data["email"], actor=request.user
         )
     except DomainError as error:
@@ -110,7 +111,7 @@ def revoke(request, slug: str, invitation_id: int):
     slate = organizer_slate(request, slug)
     invitation = get_object_or_404(Invitation, pk=invitation_id, slate=slate)
     try:
-        candidate_services.revoke_invitation(invitation=invitation, actor=request.user)
+        candidate_invitations.revoke_invitation(invitation=invitation, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
     else:

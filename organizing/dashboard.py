@@ -13,18 +13,13 @@ from django.utils import timezone
 
 from candidates.asks import AskCounts, ask_counts
 from candidates.news import LastEmail, last_emails
-from candidates.selectors import (
-    CandidateStanding,
-    RuleReach,
-    rule_reach,
-    slate_candidate_standings,
-)
+from candidates.selectors import CandidateStanding, RuleReach, rule_reach, slate_candidate_standings
 from pledges.selectors import NeedsAction, needs_action
 from slate import selectors as slate_selectors
 from slate.models import Slate
 from slate.selectors import GrowthDay, PartnerSlice, SlateProgress
 from slate.totals import BreakdownCounts
-from volunteers.selectors import VolunteerHours, hours_for_slate
+from volunteers.hours import VolunteerHours, hours_for_slate
 
 STATES_SHOWN = 15
 

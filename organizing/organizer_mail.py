@@ -4,7 +4,7 @@ way Slate sends email). Sent from Celery tasks; each is safe to run twice."""
 from django.urls import reverse
 
 from slate import mail
-from slate import services as slate_services
+from slate import organizers as slate_organizers
 from slate.links import public_url
 from slate.models import OrganizerInvitation, SlateTransition
 from slate.states import SlateState
@@ -21,7 +21,7 @@ def send_organizer_invitation(*, invitation_id: int) -> bool:
     if invitation is None:
         return False
     inviter = invitation.invited_by
-    token = slate_services.organizer_invitation_token(invitation)
+    token = slate_organizers.organizer_invitation_token(invitation)
     return mail.send(
         mail.Email(
             to=invitation.email,

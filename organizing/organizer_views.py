@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from slate import services as slate_services
+from slate import organizers as slate_organizers
 from slate.errors import DomainError
 from slate.models import OrganizerInvitation
 
@@ -33,7 +33,7 @@ def organizers(request, slug: str):
     form = forms.OrganizerInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            invitation = slate_services.invite_organizer(
+            invitation = slate_organizers.invite_organizer(
                 slate=slate, email=form.cleaned_data["email"], actor=request.user
             )
         except DomainError as error:
@@ -51,7 +51,7 @@ def cancel_invitation(request, slug: str, invitation_id: int):
     invitation = get_object_or_404(
         OrganizerInvitation, pk=invitation_id, slate=slate, accepted_at__isnull=True
     )
-    slate_services.cancel_organizer_invitation(invitation=invitation, actor=request.user)
+    slate_organizers.cancel_organizer_invitation(invitation=invitation, actor=request.user)
     messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
     return redirect("organize:organizers", slug=slate.slug)
 
@@ -62,7 +62,7 @@ def remove(request, slug: str, user_id: int):
     slate = organizer_slate(request, slug)
     person = get_object_or_404(get_user_model(), pk=user_id, organized_slates=slate)
     try:
-        slate_services.remove_organizer(slate=slate, user=person, actor=request.user)
+        slate_organizers.remove_organizer(slate=slate, user=person, actor=request.user)
     except DomainError as error:
         messages.error(request, error.message)
         return redirect("organize:organizers", slug=slate.slug)
@@ -78,13 +78,13 @@ def remove(request, slug: str, user_id: int):
 def join(request, token: str):
     """The emailed link: GET shows whose invitation it is; POST accepts it."""
     try:
-        invitation = slate_services.organizer_invitation_for_token(token)
+        invitation = slate_organizers.organizer_invitation_for_token(token)
     except DomainError as error:
         return render(request, "organizing/join.html", {"error": error.message}, status=400)
     error = None
     if request.method == "POST":
         try:
-            slate_services.accept_organizer_invitation(token=token, user=request.user)
+            slate_organizers.accept_organizer_invitation(token=token, user=request.user)
         except DomainError as refused:
             error = refused.message
         else:

@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_http_methods
 
+from slate import partners as slate_partners
 from slate import selectors as slate_selectors
-from slate import services as slate_services
 from slate.errors import DomainError
 from slate.models import PartnerLogo, PartnerOrganization, Slate
 from volunteers.selectors import organization_events
@@ -51,7 +51,7 @@ def new(request):
     form = forms.OrganizationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            organization = slate_services.create_partner_organization(
+            organization = slate_partners.create_partner_organization(
                 admin=request.user, **form.cleaned_data
             )
         except DomainError as error:
@@ -139,7 +139,7 @@ def endorse(request, organization_slug: str):
     if request.method == "POST" and form.is_valid():
         slate = get_object_or_404(Slate, slug=form.cleaned_data["slate"])
         try:
-            slate_services.endorse_slate(
+            slate_partners.endorse_slate(
                 organization=organization, slate=slate, actor=request.user,
                 statement=form.cleaned_data["statement"],
             )  # fmt: skip
@@ -164,7 +164,7 @@ def withdraw(request, organization_slug: str, slug: str):
         context = {"organization": organization, "slate": slate}
         return render(request, "organizing/orgs/withdraw.html", context)
     try:
-        slate_services.withdraw_endorsement(
+        slate_partners.withdraw_endorsement(
             organization=organization, slate=slate, actor=request.user
         )
     except DomainError as error:
@@ -197,7 +197,7 @@ def codes(request, organization_slug: str):
     form = forms.PartnerCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            code = slate_services.create_partner_code(
+            code = slate_partners.create_partner_code(
                 organization=organization, actor=request.user, **form.cleaned_data
             )
         except DomainError as error:
@@ -233,9 +233,9 @@ def logo(request, organization_slug: str):
     form = forms.LogoForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["logo"]
-        data = upload.read(slate_services.LOGO_MAX_BYTES + 1)
+        data = upload.read(slate_partners.LOGO_MAX_BYTES + 1)
         try:
-            slate_services.set_partner_logo(
+            slate_partners.set_partner_logo(
                 organization=organization, actor=request.user, data=data
             )
         except DomainError as error:

@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from candidates import agreements as candidate_agreements
 from candidates import selectors as candidate_selectors
-from candidates import services as candidate_services
 from slate.errors import DomainError
 from slate.states import SlateState
 
@@ -37,7 +37,9 @@ def revise_planks(request, slug: str):
             if row.get("title")
         ]
         try:
-            version = candidate_services.revise_planks(slate=slate, actor=request.user, planks=rows)
+            version = candidate_agreements.revise_planks(
+                slate=slate, actor=request.user, planks=rows
+            )
         except DomainError as refused:
             error = refused.message
         else:

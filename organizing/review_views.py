@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from slate import lifecycle as slate_lifecycle
 from slate import selectors as slate_selectors
-from slate import services as slate_services
 from slate.errors import DomainError
 from slate.models import Slate
 
@@ -42,7 +42,7 @@ def review(request, slug: str):
     form = forms.RefuseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            slate_services.refuse_slate(
+            slate_lifecycle.refuse_slate(
                 slate=slate, actor=request.user, reason=form.cleaned_data["reason"]
             )
         except DomainError as error:
@@ -59,7 +59,7 @@ def approve(request, slug: str):
     _require_staff(request)
     slate = get_object_or_404(Slate, slug=slug)
     try:
-        slate_services.approve_slate(slate=slate, actor=request.user)
+        slate_lifecycle.approve_slate(slate=slate, actor=request.user)
     except DomainError as error:
         slate.refresh_from_db()
         return _review_page(request, slate, forms.RefuseForm(), [error.message], status=400)

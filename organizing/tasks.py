@@ -5,7 +5,7 @@ from django.db import OperationalError
 
 from slate import mail
 
-from . import milestones, notices, organizer_mail, updates
+from . import milestones, notices, organizer_mail, update_sending
 
 
 # OSError: a mail server or provider failing (smtplib's errors and anymail's requests errors
@@ -19,17 +19,17 @@ def tell_supporters_deadline_extended(extension_id: int) -> int:
 # a run repeated sends nobody twice (each recipient's send-once key).
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=8)
 def prepare_organizer_update(update_id: int) -> int:
-    return updates.prepare(update_id)
+    return update_sending.prepare(update_id)
 
 
 @shared_task(**mail.TASK_RETRY)
 def send_organizer_update_batch(update_id: int, number: int) -> int:
-    return updates.send_batch(update_id, number)
+    return update_sending.send_batch(update_id, number)
 
 
 @shared_task
 def sweep_organizer_updates() -> int:
-    return updates.sweep()
+    return update_sending.sweep()
 
 
 @shared_task(**mail.TASK_RETRY)

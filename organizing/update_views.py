@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from slate.errors import DomainError
 
-from . import forms, updates
+from . import forms, update_audience, updates
 from .permissions import organizer_slate
 from .wizard import show_error
 
@@ -21,7 +21,7 @@ def composer(request, slug: str):
     """GET: the composer and the sent updates. POST ``action``: ``preview`` (the email as
     supporters see it, and how many it reaches), ``test`` (to the organizer), ``send``."""
     slate = organizer_slate(request, slug)
-    organizations = list(updates.segment_organizations(slate))
+    organizations = list(update_audience.segment_organizations(slate))
     form = forms.UpdateForm(
         request.POST or None, organizations=organizations, initial={"token": uuid.uuid4()}
     )
@@ -33,7 +33,7 @@ def composer(request, slug: str):
         elif form.is_valid():
             data = form.cleaned_data
             try:
-                segment = updates.parse_segment(slate, form.segment())
+                segment = update_audience.parse_segment(slate, form.segment())
                 updates.check_content(data["subject"], data["body"])
                 if action == "send":
                     update = updates.queue_update(
@@ -55,7 +55,7 @@ def composer(request, slug: str):
                     else:
                         form.add_error(None, f"The test could not go to {request.user.email}.")
                 preview = updates.render_body(data["body"])
-                size = updates.audience_size(slate, segment)
+                size = update_audience.audience_size(slate, segment)
             except DomainError as error:
                 show_error(form, error, {"segment": None})
     context = {

@@ -8,8 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from compliance import services as compliance_services
 from compliance.models import DonorDataAccess
+from slate import deadlines as slate_deadlines
 from slate import selectors as slate_selectors
-from slate import services as slate_services
 from slate.errors import DomainError
 
 from . import exports, forms
@@ -84,7 +84,7 @@ def extend_deadline(request, slug: str):
     form = forms.DeadlineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            extension = slate_services.extend_deadline(
+            extension = slate_deadlines.extend_deadline(
                 slate=slate,
                 new_deadline=form.cleaned_data["new_deadline"],
                 reason=form.cleaned_data["reason"],

@@ -7,8 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from candidates import agreements as candidate_agreements
 from candidates import selectors as candidate_selectors
-from candidates import services as candidate_services
 from slate import selectors as slate_selectors
 from slate import services as slate_services
 from slate.errors import DomainError
@@ -167,7 +167,7 @@ def agreement(request, slug: str):
     form = forms.AgreementForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            candidate_services.save_agreement_draft(
+            candidate_agreements.save_agreement_draft(
                 slate=slate, actor=request.user, **form.cleaned_data
             )
         except DomainError as error:
@@ -223,7 +223,7 @@ def publish(request, slug: str):
     if leave:
         return leave
     try:
-        candidate_services.publish_slate(slate=slate, actor=request.user)
+        candidate_agreements.publish_slate(slate=slate, actor=request.user)
     except DomainError as error:
         slate.refresh_from_db()
         context = {"steps": STEPS, "step": "preview", **_preview_context(slate, [error.message])}

@@ -1,50 +1,32 @@
-"""Every write to pledges. A pledge's state changes only in ``_apply_state_change``, reached
-through ``transition_pledge`` (and pledge creation), inside one transaction that also writes
-the pledge's history and its slate's totals."""
+"""Every write that changes a pledge. A pledge's state changes only in
+``apply_state_change``, reached through ``transition_pledge`` (and pledge creation, in
+``pledges.intake``), inside one transaction that also writes the pledge's history and its
+slate's totals."""
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from candidates.models import Candidate
 from candidates.services import refresh_candidate_facts
 from slate import counters as slate_counters
+from slate import lifecycle as slate_lifecycle
 from slate import services as slate_services
 from slate import tasks as slate_tasks
 from slate.errors import SlateError
 from slate.events import pledge_counted
-from slate.models import PartnerCode, PartnerOrganization, Slate
+from slate.models import Slate
 from slate.queue import enqueue_named_on_commit, enqueue_on_commit
 from slate.states import SlateState
 from slate.text import clean_text
 from slate.totals import Counts, breakdown_difference
 
 from . import notifications
-from .declarations import check_attestations
-from .intake_policy import money_pledge_policy
-from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, PledgeAllocation, PledgeEvent, SlateSupporter
+from .models import Pledge, PledgeEvent, SlateSupporter
 from .selectors import recount_slate
-from .states import (
-    CANCELLABLE_WITHOUT_HOLD,
-    INITIAL_STATE_BY_KIND,
-    PledgeKind,
-    PledgeState,
-    pledge_transition_allowed,
-)
+from .states import CANCELLABLE_WITHOUT_HOLD, PledgeKind, PledgeState, pledge_transition_allowed
 from .totals import PledgeFigures, pledge_breakdown, pledge_counts
-from .validation import (
-    PledgeError,
-    check_allocation,
-    check_amount,
-    check_conditions,
-    check_referral,
-    check_volunteer_offer,
-    clean_partner_code,
-    clean_supporter_state,
-    invited_among,
-    slate_invitations,
-)
+from .validation import PledgeError
 
 __all__ = ["PledgeError"]  # re-exported: callers catch pledges.services.PledgeError
 
@@ -52,7 +34,9 @@ __all__ = ["PledgeError"]  # re-exported: callers catch pledges.services.PledgeE
 # --- The one state-change function ------------------------------------------------------------
 
 
-def _lock_slate_shared(slate: Slate) -> Slate:
+def lock_slate_shared(slate: Slate) -> Slate:
+    """The slate's shared lock (``slate.services.lock_slate_shared``), refusing as a
+    PledgeError."""
     try:
         slate = slate_services.lock_slate_shared(slate.pk)
     except SlateError as exc:
@@ -60,19 +44,11 @@ def _lock_slate_shared(slate: Slate) -> Slate:
     return slate
 
 
-def _require_accepting(slate: Slate) -> None:
-    if not slate.accepts_commitments():
-        raise PledgeError(
-            "slate_closed", "This slate is not accepting pledges right now.", field="slate"
-        )
-
-
-def _apply_state_change(
-    pledge: Pledge, before: PledgeFigures | None, *, actor, reason: str
-) -> None:
+def apply_state_change(pledge: Pledge, before: PledgeFigures | None, *, actor, reason: str) -> None:
     """Record the change from ``before`` to the pledge as it is now: its history row, its
     slate's totals, the supporter count; and ask for a threshold evaluation after commit.
-    The caller holds the slate's shared lock and the pledge's row lock."""
+    The caller holds the slate's shared lock and the pledge's row lock. Only this module's
+    transitions and ``pledges.intake``'s pledge creation call it."""
     after = PledgeFigures.of(pledge)
     PledgeEvent.objects.create(
         pledge=pledge,
@@ -153,7 +129,7 @@ def transition_pledge(
     it cannot interleave with the slate locking or expiring. ``captured_cents`` and
     ``refunded_cents`` are for the escrow app, which records what Stripe actually moved.
     """
-    _lock_slate_shared(pledge.slate)
+    lock_slate_shared(pledge.slate)
     # of=("self",): lock only the pledge row; the join must not turn the slate's shared
     # lock into an exclusive one (that deadlocks concurrent pledges).
     locked = (
@@ -210,241 +186,8 @@ def transition_locked_pledge(
             "updated_at",
         ]
     )
-    _apply_state_change(pledge, before, actor=actor, reason=reason)
+    apply_state_change(pledge, before, actor=actor, reason=reason)
     return pledge
-
-
-# --- Creating pledges -------------------------------------------------------------------------
-
-
-def _clean_key(idempotency_key: str) -> str:
-    return clean_text(idempotency_key, field="idempotency_key", error=PledgeError, max_length=64)
-
-
-def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
-    idempotency_key = _clean_key(idempotency_key)
-    if not idempotency_key:
-        return None
-    return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
-
-
-def _create(pledge: Pledge, *, actor, reason: str) -> Pledge:
-    try:
-        with transaction.atomic():
-            pledge.save()
-    except IntegrityError:
-        existing = _existing_for_key(pledge.supporter, pledge.idempotency_key)
-        if existing is not None:
-            return existing
-        if pledge.kind == PledgeKind.SIGNON:
-            raise PledgeError(
-                "already_signed_on", "You have already signed on to this slate."
-            ) from None
-        raise
-    _apply_state_change(pledge, None, actor=actor, reason=reason)
-    return pledge
-
-
-def create_money_pledge(
-    *,
-    supporter,
-    slate: Slate,
-    amount_cents: int,
-    supporter_state: str = "",
-    condition_min_signatures: int | None = None,
-    condition_candidate_ids: Iterable[int] = (),
-    allocation: Mapping[int, int] | None = None,
-    referred_by: PartnerOrganization | None = None,
-    partner_code: PartnerCode | None = None,
-    idempotency_key: str = "",
-    attestations: Mapping[str, bool] | None = None,
-    donor_details: Mapping[str, str] | None = None,
-    allow_reallocation: bool = False,
-    accept_limit_cap: bool = False,
-    conditions_digest: str | None = None,
-) -> Pledge:
-    """A money pledge starts in ``pending_card``; the escrow app commits it once Stripe has
-    saved the card. ``allocation`` maps candidate ids to basis points summing to 10000.
-
-    It is refused, before anything is written, without the five ``attestations``
-    (``pledges.declarations.ATTESTATION_NAMES``, all True); and by the contribution rules
-    (compliance's, asked through ``pledges.intake_policy``) when the slate's conditions
-    changed since the page showed them (``conditions_digest``), when the donor's giving
-    would pass the itemization threshold without ``donor_details``, or when part of it is
-    over a candidate's limit and ``accept_limit_cap`` is not set. The
-    attestations, the exact conditions and ``allow_reallocation`` (consent that money over a
-    limit goes to the other signed candidates) are stored with the pledge, immutable.
-
-    Sent again with the same ``idempotency_key`` it returns the first pledge, whatever the
-    checks would now say: the key is looked up only when something refuses or collides, so a
-    new pledge pays no query for it. Its one transaction takes no savepoint: when an insert
-    collides with a concurrent one (the same key sent twice at once, or the supporter's first
-    donor record made by another of their pledges), the whole transaction rolls back and the
-    pledge is found, or made once more."""
-    arguments = dict(
-        supporter=supporter, slate=slate, amount_cents=amount_cents,
-        supporter_state=supporter_state, condition_min_signatures=condition_min_signatures,
-        condition_candidate_ids=condition_candidate_ids, allocation=allocation,
-        referred_by=referred_by, partner_code=partner_code,
-        idempotency_key=_clean_key(idempotency_key),
-        attestations=attestations, donor_details=donor_details,
-        allow_reallocation=allow_reallocation, accept_limit_cap=accept_limit_cap,
-        conditions_digest=conditions_digest,
-    )  # fmt: skip
-    key = arguments["idempotency_key"]
-    try:
-        return _create_money_pledge(**arguments)
-    except PledgeError:
-        existing = _existing_for_key(supporter, key)
-        if existing is not None:
-            return existing
-        raise
-    except IntegrityError:
-        existing = _existing_for_key(supporter, key)
-        if existing is not None:
-            return existing
-    return _create_money_pledge(**arguments)
-
-
-@transaction.atomic
-def _create_money_pledge(
-    *, supporter, slate: Slate, amount_cents: int, supporter_state: str,
-    condition_min_signatures: int | None, condition_candidate_ids: Iterable[int],
-    allocation: Mapping[int, int] | None, referred_by: PartnerOrganization | None,
-    partner_code: PartnerCode | None, idempotency_key: str, attestations: Mapping[str, bool] | None,
-    donor_details: Mapping[str, str] | None, allow_reallocation: bool, accept_limit_cap: bool,
-    conditions_digest: str | None,
-) -> Pledge:  # fmt: skip
-    # The rules are compliance's; asked for first, so a missing policy refuses every pledge.
-    policy = money_pledge_policy.get()
-    check_attestations(attestations)
-    check_amount(amount_cents)
-    slate = _lock_slate_shared(slate)
-    _require_accepting(slate)
-    invitations = slate_invitations(slate)
-    invited = invited_among(invitations)
-    required_ids = check_conditions(
-        slate, condition_min_signatures, condition_candidate_ids, invited
-    )
-    weights = check_allocation(allocation, invited)
-    check_referral(referred_by, slate)
-    checked = policy.check(
-        supporter=supporter, slate=slate, amount_cents=amount_cents,
-        candidate_ids=sorted(invited), weights=weights or None, attestations=attestations,
-        donor_details=donor_details, allow_reallocation=allow_reallocation,
-        accept_limit_cap=accept_limit_cap, conditions_digest=conditions_digest,
-        condition_min_signatures=condition_min_signatures, required_candidate_ids=required_ids,
-        invitations=invitations,
-    )  # fmt: skip
-    pledge = Pledge(
-        supporter=supporter,
-        slate=slate,
-        kind=PledgeKind.MONEY,
-        state=INITIAL_STATE_BY_KIND[PledgeKind.MONEY],
-        amount_cents=amount_cents,
-        supporter_state=clean_supporter_state(supporter_state),
-        condition_min_signatures=condition_min_signatures,
-        referred_by=referred_by,
-        partner_code=clean_partner_code(partner_code, referred_by),
-        idempotency_key=idempotency_key,
-    )
-    pledge.save(force_insert=True)  # a collision rolls the whole transaction back (above)
-    _apply_state_change(pledge, None, actor=supporter, reason="pledged")
-    if required_ids:
-        pledge.condition_required_candidates.set(Candidate.objects.filter(pk__in=required_ids))
-    PledgeAllocation.objects.bulk_create(
-        PledgeAllocation(pledge=pledge, candidate_id=cid, weight_bps=w)
-        for cid, w in weights.items()
-    )
-    policy.record(pledge=pledge, checked=checked)
-    return pledge
-
-
-@transaction.atomic
-def create_volunteer_pledge(
-    *,
-    supporter,
-    slate: Slate,
-    hours: int,
-    activities: Iterable[str],
-    zip_code: str,
-    availability: str = "",
-    supporter_state: str = "",
-    referred_by: PartnerOrganization | None = None,
-    partner_code: PartnerCode | None = None,
-    idempotency_key: str = "",
-) -> Pledge:
-    existing = _existing_for_key(supporter, idempotency_key)
-    if existing is not None:
-        return existing
-    activities, zip_code, availability = check_volunteer_offer(
-        hours=hours, activities=activities, zip_code=zip_code, availability=availability
-    )
-    slate = _lock_slate_shared(slate)
-    _require_accepting(slate)
-    check_referral(referred_by, slate)
-    return _create(
-        Pledge(
-            supporter=supporter,
-            slate=slate,
-            kind=PledgeKind.VOLUNTEER,
-            state=INITIAL_STATE_BY_KIND[PledgeKind.VOLUNTEER],
-            hours=hours,
-            activities=activities,
-            zip_code=zip_code,
-            availability=availability,
-            supporter_state=clean_supporter_state(supporter_state),
-            referred_by=referred_by,
-            partner_code=clean_partner_code(partner_code, referred_by),
-            idempotency_key=idempotency_key or "",
-        ),
-        actor=supporter,
-        reason="volunteered",
-    )
-
-
-@transaction.atomic
-def sign_on(
-    *,
-    supporter,
-    slate: Slate,
-    supporter_state: str = "",
-    referred_by: PartnerOrganization | None = None,
-    partner_code: PartnerCode | None = None,
-    public_name: str = "",
-) -> Pledge:
-    """Add the supporter's name to the slate; ``public_name`` ("Jane D.") lists it on the
-    public roll. Signing on twice returns the first sign-on (listed if either time asked)."""
-    public_name = public_name[:PUBLIC_NAME_MAX_LENGTH]
-    slate = _lock_slate_shared(slate)
-    existing = (
-        Pledge.objects.select_for_update()
-        .filter(
-            slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
-        )
-        .first()
-    )
-    if existing is not None:
-        if public_name and not existing.public_name:
-            existing.public_name = public_name
-            existing.save(update_fields=["public_name", "updated_at"])
-        return existing
-    _require_accepting(slate)
-    check_referral(referred_by, slate)
-    return _create(
-        Pledge(
-            supporter=supporter,
-            slate=slate,
-            kind=PledgeKind.SIGNON,
-            state=INITIAL_STATE_BY_KIND[PledgeKind.SIGNON],
-            supporter_state=clean_supporter_state(supporter_state),
-            referred_by=referred_by,
-            partner_code=clean_partner_code(partner_code, referred_by),
-            public_name=public_name,
-        ),
-        actor=supporter,
-        reason="signed on",
-    )
 
 
 # --- Changing pledges -------------------------------------------------------------------------
@@ -456,7 +199,7 @@ def commit_money_pledge(*, pledge: Pledge, reason: str = "card saved") -> Pledge
     Refused once the slate's deadline has passed: only what was committed before it counts
     toward the threshold (the deadline job may not have run yet). Checked under the slate's
     shared lock, which the deadline job's lock waits for."""
-    _lock_slate_shared(pledge.slate)
+    lock_slate_shared(pledge.slate)
     # The slate's shared lock is held: lock the pledge and change it (transition_pledge would
     # take the slate's lock a second time).
     locked = (
@@ -484,7 +227,7 @@ def cancel_pledge(*, pledge: Pledge, actor, reason: str = "") -> Pledge:
     """The supporter (or staff) cancels before the lock."""
     if not actor.is_authenticated or (actor.pk != pledge.supporter_id and not actor.is_staff):
         raise PledgeError("forbidden", "You can cancel only your own pledges.")
-    slate = _lock_slate_shared(pledge.slate)
+    slate = lock_slate_shared(pledge.slate)
     if slate.state != SlateState.OPEN:
         raise PledgeError(
             "slate_closed",
@@ -563,7 +306,7 @@ def finish_voiding_if_done(*, slate_id: int) -> bool:
         )
         if unsettled.exists():
             return False
-        slate_services.transition_slate(
+        slate_lifecycle.transition_slate(
             slate=slate, to_state=SlateState.VOIDED, actor=None, reason="every pledge voided"
         )
     return True
@@ -603,5 +346,5 @@ def record_refund(*, pledge: Pledge, refunded_cents: int, actor=None, reason: st
     before = PledgeFigures.of(locked)
     locked.refunded_cents = refunded_cents
     locked.save(update_fields=["refunded_cents", "updated_at"])
-    _apply_state_change(locked, before, actor=actor, reason=reason)
+    apply_state_change(locked, before, actor=actor, reason=reason)
     return locked

@@ -18,7 +18,7 @@ from slate.links import public_url
 from slate.models import PartnerCode, PartnerOrganization, Slate
 from slate.text import clean_text
 
-from . import referrals, services
+from . import intake, referrals
 from .models import PUBLIC_NAME_MAX_LENGTH, Pledge, SignOnRequest
 from .states import PledgeState
 from .validation import ZIP_RE, PledgeError, check_referral, clean_partner_code
@@ -74,7 +74,7 @@ def request_sign_on(
     most once per ``email_links.RESEND_AFTER``. Nothing counts until the link is followed."""
     name, email, zip_code, state = clean_sign_on(name=name, email=email, zip_code=zip_code)
     # Nothing counts yet, so no slate lock: following the link signs on through
-    # services.sign_on, which locks the slate and checks again.
+    # intake.sign_on, which locks the slate and checks again.
     if not slate.accepts_commitments():
         raise PledgeError(
             "slate_closed", "This slate is not accepting sign-ons right now.", field="slate"
@@ -123,7 +123,7 @@ def confirm_sign_on(*, token: str) -> Pledge:
         if pledge.state == PledgeState.COMMITTED:
             return pledge
     supporter = email_links.account_for(request.email, request.name)
-    pledge = services.sign_on(
+    pledge = intake.sign_on(
         supporter=supporter,
         slate=request.slate,
         supporter_state=request.supporter_state,

@@ -3,13 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from slate.totals import (
-    NO_PARTNER_KEY,
-    UNKNOWN_STATE_KEY,
-    Breakdown,
-    BreakdownCounts,
-    Counts,
-)
+from slate.totals import NO_PARTNER_KEY, UNKNOWN_STATE_KEY, Breakdown, BreakdownCounts, Counts
 
 from .states import PledgeKind, PledgeState, is_live
 

@@ -15,7 +15,7 @@ from slate.selectors import endorsing_organizations, public_slates
 from slate.sharing import supporter_ref
 from slate.states import SlateState
 
-from . import referrals, selectors, services, signons
+from . import intake, referrals, selectors, services, signons
 from .declarations import conditions_digest, slate_conditions_text
 from .forms import SUGGESTED_DOLLARS, EmailSignOnForm, MoneyPledgeForm, SignOnForm
 from .states import PledgeKind
@@ -68,7 +68,7 @@ def pledge_money(request, slug: str):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            pledge = services.create_money_pledge(
+            pledge = intake.create_money_pledge(
                 supporter=request.user,
                 slate=slate,
                 amount_cents=data["amount"],
@@ -177,7 +177,7 @@ def _sign_on_with_account(request, slate: Slate):
         data = form.cleaned_data
         name = request.user.get_full_name()
         try:
-            services.sign_on(
+            intake.sign_on(
                 supporter=request.user, slate=slate, supporter_state=data["supporter_state"],
                 referred_by=(referred_by := _referral(request, slate)),
                 partner_code=_partner_code(request, referred_by),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from . import mail, services
+from . import lifecycle, mail, partners
 from .admin_base import ReadOnlyAdmin, ReadOnlyInline
 from .errors import SlateError
 from .models import (
@@ -65,7 +65,7 @@ class SlateAdmin(admin.ModelAdmin):
         """The review queue's approval (refusing needs a reason: /organize/review/)."""
         for slate in queryset.filter(state="review"):
             try:
-                services.approve_slate(slate=slate, actor=request.user)
+                lifecycle.approve_slate(slate=slate, actor=request.user)
             except SlateError as error:
                 self.message_user(request, f"{slate}: {error.message}", level="error")
             else:
@@ -106,13 +106,13 @@ class PartnerOrganizationAdmin(admin.ModelAdmin):
     @admin.action(description="Verify the selected organizations")
     def verify(self, request, queryset):
         for organization in queryset:
-            services.verify_partner_organization(organization=organization, actor=request.user)
+            partners.verify_partner_organization(organization=organization, actor=request.user)
         self.message_user(request, f"Verified {len(queryset)} organization(s).")
 
     @admin.action(description="Withdraw verification of the selected organizations")
     def withdraw_verification(self, request, queryset):
         for organization in queryset:
-            services.unverify_partner_organization(organization=organization, actor=request.user)
+            partners.unverify_partner_organization(organization=organization, actor=request.user)
         self.message_user(request, f"Withdrew verification of {len(queryset)} organization(s).")
 
 

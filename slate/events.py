@@ -1,6 +1,6 @@
 """Events the Slate aggregate announces to the apps above it.
 
-Sent by ``services.dispatch_transition`` inside a transaction, at least once per transition
+Sent by ``lifecycle.dispatch_transition`` inside a transaction, at least once per transition
 (a crash between commit and dispatch means the sweeper sends it again later), so every
 receiver must be idempotent. Keyword arguments: ``slate_id``, ``transition_id``,
 ``from_state``, ``to_state``.

@@ -16,7 +16,8 @@ from accounts.mfa import activate_totp, totp_code
 from candidates import services as candidate_services
 from candidates.models import Candidate
 from demo import builders
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
+from slate import partners as slate_partners
 from slate.models import Slate
 
 User = get_user_model()
@@ -122,7 +123,7 @@ def make_open_slate(
             slate=slate, candidate=candidate, organizer=organizer, is_required=index < required
         )
     builders.publish_agreement(slate=slate, organizer=organizer)
-    slate_services.open_slate(slate=slate, actor=organizer)
+    slate_lifecycle.open_slate(slate=slate, actor=organizer)
     slate.refresh_from_db()
     return slate
 
@@ -152,11 +153,11 @@ def make_partner_organization(
     """A partner organization administered by ``admin`` (a fresh user with two-factor on, by
     default), verified by staff unless told otherwise, endorsing ``endorse`` when given."""
     admin = with_totp(admin or UserFactory())
-    organization = slate_services.create_partner_organization(name=name, kind="union", admin=admin)
+    organization = slate_partners.create_partner_organization(name=name, kind="union", admin=admin)
     if verified:
-        slate_services.verify_partner_organization(organization=organization, actor=make_staff())
+        slate_partners.verify_partner_organization(organization=organization, actor=make_staff())
     if endorse is not None:
-        slate_services.endorse_slate(organization=organization, slate=endorse, actor=admin)
+        slate_partners.endorse_slate(organization=organization, slate=endorse, actor=admin)
     return organization
 
 

@@ -6,12 +6,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from candidates import agreements as candidate_agreements
 from candidates import asks
 from candidates import services as candidate_services
+from candidates import signatures as candidate_signatures
 from candidates.selectors import current_agreement_version
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
+from slate import partners as slate_partners
 from slate import services as slate_services
 from slate.errors import DomainError
 from slate.models import Slate
@@ -46,34 +49,34 @@ def _cases(slate):
         "candidate state not text": lambda: candidate_services.create_candidate(
             full_name="Ok Name", office="house", state=12, created_by=organizer
         ),
-        "agreement text": lambda: candidate_services.save_agreement_draft(
+        "agreement text": lambda: candidate_agreements.save_agreement_draft(
             slate=slate, actor=organizer, text=NUL
         ),
-        "typed name": lambda: candidate_services.sign_agreement(
+        "typed name": lambda: candidate_signatures.sign_agreement(
             candidate=candidate, slate=slate, typed_name=NUL,
             agreement_version_id=current_agreement_version(slate).pk,
             signer=candidate.user,
         ),
-        "zip code": lambda: pledge_services.create_volunteer_pledge(
+        "zip code": lambda: pledge_intake.create_volunteer_pledge(
             supporter=UserFactory(), slate=slate, hours=3, activities=["canvassing"],
             zip_code=NUL,
         ),
-        "zip code not text": lambda: pledge_services.create_volunteer_pledge(
+        "zip code not text": lambda: pledge_intake.create_volunteer_pledge(
             supporter=UserFactory(), slate=slate, hours=3, activities=["canvassing"],
             zip_code=94110,
         ),
-        "availability": lambda: pledge_services.create_volunteer_pledge(
+        "availability": lambda: pledge_intake.create_volunteer_pledge(
             supporter=UserFactory(), slate=slate, hours=3, activities=["canvassing"],
             zip_code="94110", availability=NUL,
         ),
-        "idempotency key": lambda: pledge_services.create_money_pledge(attestations=ATTESTED,
+        "idempotency key": lambda: pledge_intake.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=slate, amount_cents=500, idempotency_key=NUL
         ),
-        "supporter state": lambda: pledge_services.create_money_pledge(attestations=ATTESTED,
+        "supporter state": lambda: pledge_intake.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=slate, amount_cents=500, supporter_state=NUL
         ),
-        "endorsement statement": lambda: slate_services.endorse_slate(
-            organization=slate_services.create_partner_organization(
+        "endorsement statement": lambda: slate_partners.endorse_slate(
+            organization=slate_partners.create_partner_organization(
                 name="Org", kind="civic", admin=organizer
             ),
             slate=slate, actor=organizer, statement=NUL,

@@ -7,6 +7,7 @@ import pytest
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from slate import tasks
@@ -61,7 +62,7 @@ def test_final_signature_locks_the_slate_through_the_worker(celery_worker, slate
 
 def test_deadline_job_expires_and_voids_through_the_worker(celery_worker):
     slate = make_open_slate()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=2_000
     )
     pledge_services.commit_money_pledge(pledge=pledge)

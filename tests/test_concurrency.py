@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 
 from candidates.services import CandidateError
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.selectors import recount_slate
@@ -69,12 +70,12 @@ def test_two_hundred_concurrent_pledges_leave_totals_equal_to_a_recount():
     def pledge(index):
         supporter = supporters[index % len(supporters)]
         if index % 4 == 3:
-            return pledge_services.create_volunteer_pledge(
+            return pledge_intake.create_volunteer_pledge(
                 supporter=supporter, slate=slate, hours=index % 9 + 1,
                 activities=["text_banking"], zip_code="60601",
                 supporter_state=states[index % len(states)],
             ).pk  # fmt: skip
-        created = pledge_services.create_money_pledge(attestations=ATTESTED,
+        created = pledge_intake.create_money_pledge(attestations=ATTESTED,
             supporter=supporter, slate=slate, amount_cents=100 * (index + 1),
             supporter_state=states[index % len(states)],
         )  # fmt: skip

@@ -42,7 +42,7 @@ from slate import selectors as slate_selectors
 from slate.models import PartnerOrganization, Slate
 from slate.states import SlateState
 from slate.totals import BREAKDOWN_DIMENSIONS
-from volunteers import selectors as volunteer_selectors
+from volunteers import hours as volunteer_hours
 
 REPO = Path(__file__).resolve().parent.parent
 User = get_user_model()
@@ -455,7 +455,7 @@ def test_commands_beside_rundev_find_its_fake_stripe_and_keys_in_the_environment
 
 
 SIGN_UNTIL_LOCKED = """
-from candidates import services
+from candidates import services, signatures
 from candidates.models import Candidate
 from candidates.selectors import current_agreement_version, valid_signatures
 from demo.story import DEMO_SLATE_SLUG
@@ -469,7 +469,7 @@ for candidate in waiting.exclude(pk__in=list(signed)).order_by("pk"):
     if slate.state != "open":
         break
     try:
-        services.sign_agreement(
+        signatures.sign_agreement(
             candidate=candidate, slate=slate, typed_name=candidate.full_name,
             agreement_version_id=current_agreement_version(slate).pk, signer=candidate.user,
             ip_address="203.0.113.9", user_agent="test_demo",
@@ -536,7 +536,7 @@ def test_the_demo_has_a_released_slate_with_results(localstripe, client):
     assert all(paid == released > 0 for released, paid in figures.values())
     assert not Payout.objects.filter(slate=slate, disbursed_at__isnull=True).exists()
     # Hours delivered in shifts after the lock.
-    hours = volunteer_selectors.hours_for_slate(slate)
+    hours = volunteer_hours.hours_for_slate(slate)
     assert hours.delivered_minutes > 0 and hours.pledged_hours > 0
     # Sign-ons, some on the public roll.
     assert 0 < pledge_selectors.public_roll(slate).total < 50

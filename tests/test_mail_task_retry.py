@@ -7,10 +7,11 @@ import pytest
 from django.core import mail as outbox
 from django.utils import timezone
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
+from slate import deadlines as slate_deadlines
 from slate import mail
-from slate import services as slate_services
 from slate.models import DeadlineExtension
 from tests.factories import UserFactory, make_open_slate, organizer_of
 
@@ -95,11 +96,11 @@ def test_a_mail_outage_delays_the_deadline_news_and_tells_each_supporter_once(mo
     donors = [UserFactory() for _ in range(3)]
     for donor in donors:
         pledge_services.commit_money_pledge(
-            pledge=pledge_services.create_money_pledge(
+            pledge=pledge_intake.create_money_pledge(
                 attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=700
             )
         )
-    extension = slate_services.extend_deadline(
+    extension = slate_deadlines.extend_deadline(
         slate=slate,
         new_deadline=slate.deadline + timezone.timedelta(days=3),
         actor=organizer_of(slate),

@@ -8,6 +8,7 @@ from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.selectors import totals_drift
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _pledge(slate, amount):
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=UserFactory(),
         slate=slate,
@@ -65,9 +66,9 @@ def test_sweeper_dispatches_an_event_lost_between_commit_and_dispatch(slate_even
     # Sign and evaluate without running on-commit work: as if the worker died right after
     # the lock committed, before the event was dispatched.
     sign(slate_candidates(slate)[0], slate)
-    from slate import services
+    from slate import lifecycle
 
-    assert services.evaluate_threshold(slate_id=slate.pk) is True
+    assert lifecycle.evaluate_threshold(slate_id=slate.pk) is True
     transition = SlateTransition.objects.get(slate=slate, to_state=SlateState.LOCKED)
     assert transition.dispatched_at is None
     assert slate_events == []
@@ -89,19 +90,19 @@ def test_a_failing_receiver_leaves_the_event_for_the_sweeper(slate_events):
 
     slate = make_open_slate(candidates=2, min_signatures=1)
     sign(slate_candidates(slate)[0], slate)
-    from slate import services
+    from slate import lifecycle
 
-    services.evaluate_threshold(slate_id=slate.pk)
+    lifecycle.evaluate_threshold(slate_id=slate.pk)
     transition = SlateTransition.objects.get(slate=slate, to_state=SlateState.LOCKED)
     slate_locked.connect(broken_receiver, dispatch_uid="broken")
     try:
         with pytest.raises(RuntimeError):
-            services.dispatch_transition(transition_id=transition.pk)
+            lifecycle.dispatch_transition(transition_id=transition.pk)
     finally:
         slate_locked.disconnect(dispatch_uid="broken")
     transition.refresh_from_db()
     assert transition.dispatched_at is None
-    assert services.dispatch_transition(transition_id=transition.pk) is True
+    assert lifecycle.dispatch_transition(transition_id=transition.pk) is True
 
 
 def test_beat_evaluation_locks_a_slate_whose_evaluation_message_was_lost():
@@ -132,10 +133,10 @@ def test_sweeper_restarts_voiding_of_an_expired_slate(django_capture_on_commit_c
 
     slate = make_open_slate()
     _pledge(slate, 1_000)
-    from slate import services
+    from slate import lifecycle
 
     # Expire without the on-commit void task: a lost message.
-    services.expire_slate_if_overdue(slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1))
+    lifecycle.expire_slate_if_overdue(slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1))
     slate.refresh_from_db()
     assert slate.state == SlateState.EXPIRED
     with django_capture_on_commit_callbacks(execute=True):
@@ -172,7 +173,7 @@ def test_repair_also_rebuilds_supporter_counts_so_drift_stays_away():
     assert not totals_drift(slate.pk).clean
     call_command("recount_totals", slate=slate.slug, fix=True)
     assert totals_drift(slate.pk).clean
-    _pledge_for = pledge_services.create_money_pledge(
+    _pledge_for = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=300
     )
     pledge_services.commit_money_pledge(pledge=_pledge_for)

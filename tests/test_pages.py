@@ -3,7 +3,7 @@
 import pytest
 
 from candidates.models import Signature
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from tests.factories import UserFactory, make_open_slate, slate_candidates
@@ -25,7 +25,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, slate):
 
 def test_a_supporter_never_sees_anothers_pledge(client, slate):
     owner, other = UserFactory(), UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=owner, slate=slate, amount_cents=900
     )
     client.force_login(other)
@@ -122,7 +122,7 @@ def test_the_slate_page_has_share_links_and_a_growth_chart_of_live_pledges(clien
 
     empty = client.get(f"/slates/{slate.slug}/").content.decode()
     assert 'id="growth-chart"' not in empty  # nothing to draw before the first live pledge
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=4, activities=["canvassing"], zip_code="10001"
     )
 

@@ -16,7 +16,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from candidates import services as candidate_services
+from candidates import agreements as candidate_agreements
+from candidates import signatures as candidate_signatures
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
@@ -161,7 +163,7 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
             candidate = self.candidates[index]
             expect = not self.model.locked and index in self.model.signed
             if self.attempt(
-                candidate_services.withdraw_signature,
+                candidate_signatures.withdraw_signature,
                 candidate=candidate, slate=self.slate, signer=candidate.user, expect=expect,
             ):  # fmt: skip
                 del self.model.signed[index]
@@ -172,10 +174,10 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
             organizer = organizer_of(self.slate)
 
             def publish():
-                candidate_services.save_agreement_draft(
+                candidate_agreements.save_agreement_draft(
                     slate=self.slate, actor=organizer, text=f"Amended: {text}"
                 )
-                candidate_services.publish_agreement(slate=self.slate, actor=organizer)
+                candidate_agreements.publish_agreement(slate=self.slate, actor=organizer)
 
             # Whether the text is accepted (clean_text) or the same as the last is the
             # candidates app's to test; a locked slate's agreement never changes.
@@ -195,7 +197,7 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
 
             def pledge():
                 created.append(
-                    pledge_services.create_money_pledge(
+                    pledge_intake.create_money_pledge(
                         attestations=ATTESTED, donor_details=DETAILS, accept_limit_cap=True,
                         supporter=self.supporters[who], slate=self.slate,
                         amount_cents=amount, supporter_state=state,
@@ -218,7 +220,7 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
 
             def volunteer():
                 created.append(
-                    pledge_services.create_volunteer_pledge(
+                    pledge_intake.create_volunteer_pledge(
                         supporter=self.supporters[who], slate=self.slate, hours=hours,
                         activities=["canvassing"], zip_code="02139",
                     )
@@ -240,7 +242,7 @@ def test_any_operation_sequence_keeps_totals_and_the_rule_honest(
 
             def sign_on():
                 created.append(
-                    pledge_services.sign_on(supporter=self.supporters[who], slate=self.slate)
+                    pledge_intake.sign_on(supporter=self.supporters[who], slate=self.slate)
                 )
 
             # Signing on again returns the first sign-on, even once the slate has locked.

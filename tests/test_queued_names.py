@@ -17,23 +17,48 @@ BY_NAME = {"enqueue_named_on_commit", "registered_task", "queue_link_if_due"}
 FORWARDERS = {"queue.py", "email_links.py"}
 
 
+def module_constants(tree: ast.Module) -> dict[str, object]:
+    """Module-level constants (``ANNOUNCE_TASK = "pledges.tasks.x"``): they name tasks too."""
+    return {
+        target.id: node.value.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def imported_constants(path: Path, tree: ast.Module) -> dict[str, object]:
+    """The constants ``path`` imports from another app module (``from .updates import X``)."""
+    found = {}
+    for node in tree.body:
+        if not isinstance(node, ast.ImportFrom) or not node.module or node.level > 1:
+            continue
+        source = (
+            path.parent / f"{node.module}.py"
+            if node.level
+            else ROOT.joinpath(*node.module.split(".")).with_suffix(".py")
+        )
+        if not source.is_file():
+            continue
+        theirs = module_constants(ast.parse(source.read_text()))
+        for alias in node.names:
+            if alias.name in theirs:
+                found[alias.asname or alias.name] = theirs[alias.name]
+    return found
+
+
 def queued_names() -> list[tuple[str, str]]:
     """(file, name) for every call of a by-name queueing function; a name that is neither a
-    string literal nor a module constant is reported as such (it could not be checked)."""
+    string literal nor a constant of its module (or imported from another) is reported as such
+    (it could not be checked)."""
     found = []
     for app in APPS:
         for path in sorted((ROOT / app).rglob("*.py")):
             if "migrations" in path.parts:
                 continue
             tree = ast.parse(path.read_text())
-            # Module-level constants (``ANNOUNCE_TASK = "pledges.tasks.x"``) name tasks too.
-            constants = {
-                target.id: node.value.value
-                for node in tree.body
-                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
-                for target in node.targets
-                if isinstance(target, ast.Name)
-            }
+            constants = imported_constants(path, tree) | module_constants(tree)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue

@@ -1,13 +1,12 @@
-"""Reads about volunteers for pages, the organizer dashboard and the API.
-
-Figures are in whole hours pledged (as on the pledge) and minutes scheduled or delivered
-(shifts may be ninety minutes long); ``VolunteerHours`` carries both.
+"""Reads about volunteers for pages, the organizer dashboard and the API: campaigns, what
+waits before the lock and who was matched after it, the volunteer's own matches and shifts,
+events and rosters. The hours figures are in ``volunteers.hours``.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from candidates.models import Candidate
@@ -24,7 +23,6 @@ from slate.selectors import (
     threshold_verdict,
 )
 from slate.states import SlateState
-from slate.totals import Counts
 
 from .matching import IN_PERSON_RADIUS_MILES, Campaign
 from .models import (
@@ -42,6 +40,11 @@ LOCKED_STATES = (SlateState.LOCKED, SlateState.RELEASING, SlateState.RELEASED)
 
 def is_locked(slate: Slate) -> bool:
     return slate.state in LOCKED_STATES
+
+
+def live_volunteer_pledges() -> QuerySet[Pledge]:
+    """Volunteer pledges that count: committed ones."""
+    return Pledge.objects.filter(kind=PledgeKind.VOLUNTEER, state=PledgeState.COMMITTED)
 
 
 # --- Campaigns --------------------------------------------------------------------------------
@@ -125,147 +128,6 @@ def event_hosts_for(user, slate: Slate) -> dict:
     return {"slate_wide": organizer, "candidates": candidates, "organizations": organizations}
 
 
-# --- Figures: pledged, scheduled, delivered ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VolunteerHours:
-    pledged_hours: int = 0
-    scheduled_minutes: int = 0
-    delivered_minutes: int = 0
-    volunteers: int = 0
-
-    @property
-    def scheduled_hours(self) -> float:
-        return round(self.scheduled_minutes / 60, 1)
-
-    @property
-    def delivered_hours(self) -> float:
-        return round(self.delivered_minutes / 60, 1)
-
-    @property
-    def delivered_percent(self) -> int:
-        if not self.pledged_hours:
-            return 0
-        return round(100 * self.delivered_minutes / (60 * self.pledged_hours))
-
-
-def _live_volunteer_pledges() -> QuerySet[Pledge]:
-    return Pledge.objects.filter(kind=PledgeKind.VOLUNTEER, state=PledgeState.COMMITTED)
-
-
-def _shift_minutes():
-    return F("shift__ends_at") - F("shift__starts_at")
-
-
-def _signup_minutes(signups: QuerySet[ShiftSignup]) -> tuple[int, int]:
-    """(scheduled, delivered) minutes: scheduled is confirmed sign-ups not yet marked."""
-    scheduled = 0
-    rows = signups.filter(status=SignupStatus.CONFIRMED, attended__isnull=True).aggregate(
-        total=Sum(_shift_minutes())
-    )
-    if rows["total"]:
-        scheduled = int(rows["total"].total_seconds() // 60)
-    delivered = signups.filter(attended=True).aggregate(total=Sum("delivered_minutes"))["total"]
-    return scheduled, delivered or 0
-
-
-def hours_for_volunteer(user, slate: Slate | None = None) -> VolunteerHours:
-    pledges = _live_volunteer_pledges().filter(supporter=user)
-    signups = ShiftSignup.objects.filter(volunteer=user)
-    if slate is not None:
-        pledges = pledges.filter(slate=slate)
-        signups = signups.filter(shift__event__slate=slate)
-    scheduled, delivered = _signup_minutes(signups)
-    return VolunteerHours(
-        pledged_hours=pledges.aggregate(total=Sum("hours"))["total"] or 0,
-        scheduled_minutes=scheduled,
-        delivered_minutes=delivered,
-        volunteers=1,
-    )
-
-
-def hours_for_candidate(candidate: Candidate, slate: Slate) -> VolunteerHours:
-    """Pledged: hours of the volunteers matched to this campaign. Scheduled and delivered:
-    sign-ups on the campaign's own events."""
-    matched = VolunteerMatch.objects.filter(
-        slate=slate, candidate=candidate, pledge__state=PledgeState.COMMITTED
-    ).aggregate(hours=Sum("pledge__hours"), volunteers=Count("id"))
-    scheduled, delivered = _signup_minutes(
-        ShiftSignup.objects.filter(shift__event__slate=slate, shift__event__candidate=candidate)
-    )
-    return VolunteerHours(
-        pledged_hours=matched["hours"] or 0,
-        scheduled_minutes=scheduled,
-        delivered_minutes=delivered,
-        volunteers=matched["volunteers"],
-    )
-
-
-def hours_for_slate(slate: Slate, counts: Counts | None = None) -> VolunteerHours:
-    """Pledged hours from the slate's maintained totals (``counts``, when the caller has read
-    them); time from its shifts' sign-ups."""
-    counts = counts if counts is not None else slate_counts(slate.pk)
-    scheduled, delivered = _signup_minutes(ShiftSignup.objects.filter(shift__event__slate=slate))
-    return VolunteerHours(
-        pledged_hours=counts.volunteer_hours,
-        scheduled_minutes=scheduled,
-        delivered_minutes=delivered,
-        volunteers=counts.volunteer_pledge_count,
-    )
-
-
-def hours_for_partner(organization: PartnerOrganization, slate: Slate) -> VolunteerHours:
-    """The volunteers the organization brought (referral credit on their pledge)."""
-    pledges = _live_volunteer_pledges().filter(slate=slate, referred_by=organization)
-    totals = pledges.aggregate(hours=Sum("hours"), volunteers=Count("id"))
-    scheduled, delivered = _signup_minutes(
-        ShiftSignup.objects.filter(shift__event__slate=slate, pledge__referred_by=organization)
-    )
-    return VolunteerHours(
-        pledged_hours=totals["hours"] or 0,
-        scheduled_minutes=scheduled,
-        delivered_minutes=delivered,
-        volunteers=totals["volunteers"],
-    )
-
-
-@dataclass(frozen=True)
-class SummaryRow:
-    label: str
-    hours: VolunteerHours
-    kind: str  # "candidate" or "partner"
-    key: int
-
-
-@dataclass(frozen=True)
-class SlateVolunteerSummary:
-    slate: Slate
-    total: VolunteerHours
-    candidates: list[SummaryRow]
-    partners: list[SummaryRow]
-    unmatched: int
-
-
-def slate_volunteer_summary(slate: Slate) -> SlateVolunteerSummary:
-    """The organizers' figures: the slate, each signed campaign, each endorsing partner."""
-    candidates = [
-        SummaryRow(c.full_name, hours_for_candidate(c, slate), "candidate", c.pk)
-        for c in signed_candidates(slate)
-    ]
-    partners = [
-        SummaryRow(o.name, hours_for_partner(o, slate), "partner", o.pk)
-        for o in PartnerOrganization.objects.filter(endorsements__slate=slate).order_by("name")
-    ]
-    return SlateVolunteerSummary(
-        slate=slate,
-        total=hours_for_slate(slate),
-        candidates=candidates,
-        partners=partners,
-        unmatched=VolunteerMatch.objects.filter(slate=slate, candidate__isnull=True).count(),
-    )
-
-
 # --- Before the lock: what waits, and where ---------------------------------------------------
 
 
@@ -279,7 +141,7 @@ def waiting_pledges(user) -> list[WaitingHours]:
     """ "Your N hours are waiting for K more signatures", for each open volunteer pledge."""
     rows = []
     for pledge in (
-        _live_volunteer_pledges()
+        live_volunteer_pledges()
         .filter(supporter=user, slate__state=SlateState.OPEN)
         .select_related("slate")
     ):
@@ -392,7 +254,7 @@ def upcoming_signups(user, now=None) -> QuerySet[ShiftSignup]:
 def volunteer_pledge_for(user, slate: Slate) -> Pledge | None:
     """The volunteer's live pledge on a slate (their largest, if several)."""
     return (
-        _live_volunteer_pledges()
+        live_volunteer_pledges()
         .filter(supporter=user, slate=slate)
         .order_by("-hours", "id")
         .first()

@@ -11,6 +11,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from candidates.models import Candidate
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.models import Pledge
 from pledges.states import PledgeKind, PledgeState
@@ -125,7 +126,7 @@ def pledge_volunteer_hours(
     partner_code: PartnerCode | None = None,
     idempotency_key: str = "",
 ) -> Pledge:
-    """A volunteer pledge (through ``pledges.services.create_volunteer_pledge``, which keeps
+    """A volunteer pledge (through ``pledges.intake.create_volunteer_pledge``, which keeps
     the totals and history) and its details, in one transaction. The ZIP code must exist."""
     place = check_zip(zip_code)
     details = check_details(
@@ -133,7 +134,7 @@ def pledge_volunteer_hours(
         display_name=display_name, phone=phone,
     )  # fmt: skip
     try:
-        pledge = pledge_services.create_volunteer_pledge(
+        pledge = pledge_intake.create_volunteer_pledge(
             supporter=supporter, slate=slate, hours=hours, activities=activities,
             zip_code=zip_code, availability=availability,
             supporter_state=supporter_state or place.state, referred_by=referred_by,

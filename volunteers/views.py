@@ -28,6 +28,7 @@ from .forms import (
     ShiftForm,
     VolunteerOfferForm,
 )
+from .hours import hours_for_candidate, hours_for_volunteer, slate_volunteer_summary
 from .models import Shift, ShiftSignup, VolunteerEvent, VolunteerMatch, WorkMode
 
 
@@ -85,7 +86,7 @@ def home(request):
                     "mode": match.mode if match.mode != WorkMode.EITHER else WorkMode.REMOTE,
                 },
             ),
-            "hours": selectors.hours_for_volunteer(user, match.slate),
+            "hours": hours_for_volunteer(user, match.slate),
         }
         for match in matches
     ]
@@ -93,7 +94,7 @@ def home(request):
         "waiting": selectors.waiting_pledges(user),
         "match_rows": match_rows,
         "upcoming": selectors.upcoming_signups(user),
-        "hours": selectors.hours_for_volunteer(user),
+        "hours": hours_for_volunteer(user),
         "runs_campaigns": bool(selectors.campaigns_run_by(user)),
     }
     return render(request, "volunteers/home.html", context)
@@ -207,7 +208,7 @@ def campaign(request):
                     "locked": locked,
                     "near": selectors.pledged_hours_near(candidate, slate),
                     "volunteers": selectors.matched_volunteers(candidate, slate, request.user),
-                    "hours": selectors.hours_for_candidate(candidate, slate) if locked else None,
+                    "hours": hours_for_candidate(candidate, slate) if locked else None,
                 }
             )
     return render(request, "volunteers/campaign.html", {"rows": rows})
@@ -333,14 +334,14 @@ def summary(request, slug: str):
     slate = _organized_slate(request, slug)
     return render(
         request, "volunteers/summary.html",
-        {"slate": slate, "summary": selectors.slate_volunteer_summary(slate)},
+        {"slate": slate, "summary": slate_volunteer_summary(slate)},
     )  # fmt: skip
 
 
 @login_required
 def summary_csv(request, slug: str):
     slate = _organized_slate(request, slug)
-    data = selectors.slate_volunteer_summary(slate)
+    data = slate_volunteer_summary(slate)
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{slate.slug}-volunteer-hours.csv"'
     writer = csv.writer(response)

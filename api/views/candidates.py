@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from candidates import selectors as candidate_selectors
-from candidates import services as candidate_services
+from candidates import signatures as candidate_signatures
 from candidates.models import Candidate, Signature
 from slate.geography import US_STATES
 
@@ -114,7 +114,7 @@ class MySignature(APIView):
         candidate = _own_candidate(request, slate)
         body = SignRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signature = candidate_services.sign_agreement(
+        signature = candidate_signatures.sign_agreement(
             candidate=candidate,
             slate=slate,
             agreement_version_id=body.validated_data["agreement_version"],
@@ -135,7 +135,7 @@ class WithdrawSignature(APIView):
         candidate = _own_candidate(request, slate)
         body = WithdrawRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        signature = candidate_services.withdraw_signature(
+        signature = candidate_signatures.withdraw_signature(
             candidate=candidate,
             slate=slate,
             signer=request.user,

@@ -9,8 +9,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from slate import partners as slate_partners
 from slate import selectors as slate_selectors
-from slate import services as slate_services
 from slate.models import PartnerOrganization
 
 from ..fields import StrictCharField
@@ -119,7 +119,7 @@ class PartnerEndorsements(APIView):
         body = EndorseRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         slate = slate_named_in_body(request, body.validated_data["slate"])
-        endorsement = slate_services.endorse_slate(
+        endorsement = slate_partners.endorse_slate(
             organization=organization,
             slate=slate,
             actor=request.user,
@@ -135,7 +135,7 @@ class PartnerEndorsementDetail(APIView):
     def delete(self, request, slug: str, slate_slug: str):
         organization = _administered(request, slug)
         slate = visible_slate(request, slate_slug)
-        slate_services.withdraw_endorsement(
+        slate_partners.withdraw_endorsement(
             organization=organization, slate=slate, actor=request.user
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from escrow import voiding
+from pledges import intake as pledge_intake
 from pledges import selectors as pledge_selectors
 from pledges import services as pledge_services
 from pledges.models import Pledge
@@ -61,7 +62,7 @@ def _create_pledge(request, data: dict) -> Pledge:
     kind = data["kind"]
     if kind == PledgeKind.MONEY:
         allocation = data.get("allocation")
-        return pledge_services.create_money_pledge(
+        return pledge_intake.create_money_pledge(
             **common,
             amount_cents=data["amount_cents"],
             condition_min_signatures=data.get("condition_min_signatures"),
@@ -77,14 +78,14 @@ def _create_pledge(request, data: dict) -> Pledge:
             accept_limit_cap=data.get("accept_limit_cap", False),
         )
     if kind == PledgeKind.VOLUNTEER:
-        return pledge_services.create_volunteer_pledge(
+        return pledge_intake.create_volunteer_pledge(
             **common,
             hours=data["hours"],
             activities=data["activities"],
             zip_code=data["zip_code"],
             availability=data.get("availability", ""),
         )
-    return pledge_services.sign_on(**common)
+    return pledge_intake.sign_on(**common)
 
 
 class PledgeListCreate(generics.ListCreateAPIView):

@@ -20,7 +20,7 @@ from slate import selectors as slate_selectors
 from slate.models import Slate
 from slate.states import SlateState
 from slate.totals import NO_PARTNER_KEY
-from volunteers import selectors as volunteer_selectors
+from volunteers import hours as volunteer_hours
 
 from ..filters import StrictFilterSet
 from ..permissions import IsAuthenticated, TwoFactorForRoles, visible_slate
@@ -127,7 +127,7 @@ class SlateVolunteerHours(APIView):
     @extend_schema(responses=SlateVolunteerHoursSerializer)
     def get(self, request, slug: str):
         slate = visible_slate(request, slug)
-        summary = volunteer_selectors.slate_volunteer_summary(slate)
+        summary = volunteer_hours.slate_volunteer_summary(slate)
 
         def row(entry):
             return {"kind": entry.kind, "id": entry.key, "name": entry.label, "hours": entry.hours}

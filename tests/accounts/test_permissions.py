@@ -23,11 +23,12 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from candidates import agreements as candidate_agreements
 from candidates import asks
-from candidates import services as candidate_services
+from candidates import invitations as candidate_invitations
 from candidates.claim_links import claim_token
 from candidates.models import Candidate
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.models import PartnerShare, Pledge
 from tests.factories import (
@@ -266,7 +267,7 @@ def world(localstripe):
     slate = make_open_slate(candidates=3, min_signatures=3)
     other_slate = make_open_slate(candidates=1, min_signatures=1)
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=2_500
     )
     partner = make_partner_organization(name="Local 7", endorse=slate)
@@ -283,7 +284,7 @@ def world(localstripe):
         "other_partner_admin": other_partner.admins.get(),
         "staff": with_totp(UserFactory(is_staff=True)),
     }
-    invitation = candidate_services.invite_new_candidate(
+    invitation = candidate_invitations.invite_new_candidate(
         slate=slate, actor=people["organizer"], full_name="Not Yet Claimed", office="house",
         state="CA",
     )  # fmt: skip
@@ -313,7 +314,9 @@ def _post_world(people, slate, partner, invitation, arguments) -> dict[str, dict
     """What the POST-only pages act on, made through the services: per page, its URL
     arguments (where they differ from the GET pages') and the objects its check reads."""
     from candidates.models import Ask
-    from slate import services as slate_services
+    from slate import lifecycle as slate_lifecycle
+    from slate import organizers as slate_organizers
+    from slate import partners as slate_partners
     from tests.factories import make_candidate, make_draft_slate, sign
     from tests.volunteers.helpers import CALL_LINK, pledge_hours
     from volunteers import services as volunteer_services
@@ -326,28 +329,28 @@ def _post_world(people, slate, partner, invitation, arguments) -> dict[str, dict
     Pledge.objects.filter(pk=arguments["pk"]).update(referred_by=partner)
     # A draft of this organizer's, ready to publish.
     draft = make_draft_slate(organizer=organizer, min_signatures=1)
-    candidate_services.invite_candidate(
+    candidate_invitations.invite_candidate(
         slate=draft, candidate=make_candidate(organizer=organizer), actor=organizer
     )
-    candidate_services.save_agreement_draft(slate=draft, actor=organizer, text="Together.")
+    candidate_agreements.save_agreement_draft(slate=draft, actor=organizer, text="Together.")
     # A candidate who claimed their profile on this slate and waits for verification.
     waiting = make_candidate(organizer=organizer)
-    candidate_services.invite_candidate(slate=slate, candidate=waiting, actor=organizer)
+    candidate_invitations.invite_candidate(slate=slate, candidate=waiting, actor=organizer)
     # A locked slate, organized by this slate's organizer too and endorsed by the partner,
     # where the supporter volunteered and was matched; an event the partner hosts there, with
     # a shift the supporter signed up for, one under way, and one still open.
     volunteering = make_open_slate(candidates=2, min_signatures=2)
-    slate_services.add_organizer(
+    slate_organizers.add_organizer(
         slate=volunteering, user=organizer, actor=organizer_of(volunteering)
     )
-    slate_services.endorse_slate(
+    slate_partners.endorse_slate(
         organization=partner, slate=volunteering, actor=people["partner_admin"]
     )
     hours = pledge_hours(volunteering, supporter=supporter)
     campaigns = slate_candidates(volunteering)
     for candidate in campaigns:
         sign(candidate, volunteering)
-    slate_services.evaluate_threshold(slate_id=volunteering.pk)  # the lock, run on commit
+    slate_lifecycle.evaluate_threshold(slate_id=volunteering.pk)  # the lock, run on commit
     volunteer_services.match_slate_volunteers(slate_id=volunteering.pk)
     match = VolunteerMatch.objects.get(pledge=hours)
     event = shifts.create_event(
@@ -373,15 +376,15 @@ def _post_world(people, slate, partner, invitation, arguments) -> dict[str, dict
     # A new organizer's first slate, waiting in staff's review queue.
     newcomer = with_totp(UserFactory())
     in_review = make_draft_slate(organizer=newcomer, min_signatures=1)
-    candidate_services.invite_candidate(
+    candidate_invitations.invite_candidate(
         slate=in_review, candidate=make_candidate(organizer=newcomer), actor=newcomer
     )
-    candidate_services.save_agreement_draft(slate=in_review, actor=newcomer, text="Together.")
-    candidate_services.publish_slate(slate=in_review, actor=newcomer)
+    candidate_agreements.save_agreement_draft(slate=in_review, actor=newcomer, text="Together.")
+    candidate_agreements.publish_slate(slate=in_review, actor=newcomer)
     # A co-organizer of this slate, and an invitation to organize it not yet accepted.
     co_organizer = with_totp(UserFactory())
-    slate_services.add_organizer(slate=slate, user=co_organizer, actor=organizer)
-    organizer_invitation = slate_services.invite_organizer(
+    slate_organizers.add_organizer(slate=slate, user=co_organizer, actor=organizer)
+    organizer_invitation = slate_organizers.invite_organizer(
         slate=slate, email="joining@example.org", actor=organizer
     )
     return {

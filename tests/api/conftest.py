@@ -9,10 +9,10 @@ from rest_framework.test import APIClient
 
 from accounts.mfa import has_totp
 from api import services as api_services
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
-from slate import services as slate_services
+from slate import partners as slate_partners
 from slate.models import PartnerOrganization, Slate
 from tests.factories import (
     UserFactory,
@@ -77,14 +77,14 @@ def world(db) -> World:
     signed, candidate = slate_candidates(slate)[:2]
     sign(signed, slate)  # someone has signed; the "candidate" role has not yet
     partner_admin = with_totp(UserFactory())
-    organization = slate_services.create_partner_organization(
+    organization = slate_partners.create_partner_organization(
         name="Test Union", kind="union", admin=partner_admin
     )
     staff = make_staff()
-    slate_services.verify_partner_organization(organization=organization, actor=staff)
-    slate_services.endorse_slate(organization=organization, slate=slate, actor=partner_admin)
+    slate_partners.verify_partner_organization(organization=organization, actor=staff)
+    slate_partners.endorse_slate(organization=organization, slate=slate, actor=partner_admin)
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=supporter, slate=slate, amount_cents=2_500, supporter_state="CA",
         referred_by=organization,

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 from api import services as api_services
 from candidates.selectors import current_agreement_version
 from pledges.declarations import ATTESTED
-from slate import services as slate_services
+from slate import organizers as slate_organizers
 
 pytestmark = pytest.mark.django_db
 
@@ -43,15 +43,15 @@ def _real_path_parameters(world, user) -> dict[str, object]:
     """A user who is organizer, partner admin, supporter and an invited candidate at once,
     so generated requests get past the permission checks into the serializers and services."""
     slate = world.slate
-    slate_services.add_organizer(slate=slate, user=user, actor=world.users["organizer"])
+    slate_organizers.add_organizer(slate=slate, user=user, actor=world.users["organizer"])
     world.organization.admins.add(user)
     candidate = world.users["candidate"].candidate_profile
     candidate.user = user
     candidate.save(update_fields=["user"])
     token, _ = api_services.create_token(user=user, name="revoked by the fuzzer")
-    from pledges import services as pledge_services
+    from pledges import intake as pledge_intake
 
-    own_pledge = pledge_services.create_money_pledge(
+    own_pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=user, slate=slate, amount_cents=1_000
     )
     return {

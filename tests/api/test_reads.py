@@ -99,14 +99,14 @@ def test_referral_totals_are_for_the_partners_admins(world):
 
 
 def test_volunteer_hours_show_pledged_time_per_slate_campaign_and_partner(world):
-    from pledges import services as pledge_services
+    from pledges import intake as pledge_intake
     from tests.factories import UserFactory
 
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=world.slate, hours=8, activities=["canvassing"],
         zip_code="94110", referred_by=world.organization,
     )  # fmt: skip
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=world.slate, hours=3, activities=["phone_banking"],
         zip_code="10001",
     )  # fmt: skip

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from api.models import PersonalAccessToken
-from slate import services as slate_services
+from slate import organizers as slate_organizers
 from tests.factories import UserFactory, current_totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def _bearer(raw: str) -> APIClient:
 
 def _become_organizer(world, user):
     """``user`` is made an organizer of ``world.slate`` and sets up TOTP (required)."""
-    slate_services.add_organizer(slate=world.slate, user=user, actor=world.users["organizer"])
+    slate_organizers.add_organizer(slate=world.slate, user=user, actor=world.users["organizer"])
     return with_totp(user)
 
 

@@ -183,11 +183,11 @@ def test_only_endorsing_organizations_hear_of_a_slate(world, django_capture_on_c
 
 
 def test_an_unverified_organization_hears_nothing(world, django_capture_on_commit_callbacks):
-    from slate import services as slate_services
+    from slate import partners as slate_partners
 
     with Receiver() as receiver:
         _register(world, receiver.url)
-        slate_services.unverify_partner_organization(
+        slate_partners.unverify_partner_organization(
             organization=world.organization, actor=world.users["staff"]
         )
         with django_capture_on_commit_callbacks(execute=True):
@@ -197,12 +197,12 @@ def test_an_unverified_organization_hears_nothing(world, django_capture_on_commi
 
 
 def test_a_pledge_counted_event_names_no_donor(world, django_capture_on_commit_callbacks):
-    from pledges import services as pledge_services
+    from pledges import intake as pledge_intake
 
     with Receiver() as receiver:
         _register(world, receiver.url, event_types=["pledge.counted"])
         with django_capture_on_commit_callbacks(execute=True):
-            pledge_services.sign_on(supporter=world.users["other_supporter"], slate=world.slate)
+            pledge_intake.sign_on(supporter=world.users["other_supporter"], slate=world.slate)
     event = json.loads(receiver.requests[0]["body"])
     assert event["type"] == "pledge.counted"
     assert event["data"]["pledge"]["kind"] == "signon"

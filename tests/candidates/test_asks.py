@@ -7,7 +7,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from candidates import asks, services
+from candidates import asks, invitations
 from candidates.models import Ask, Invitation
 from candidates.services import CandidateError
 from slate.models import Slate
@@ -69,7 +69,7 @@ def test_no_ask_for_a_candidate_who_signed_or_declined(slate, candidate):
     sign(signer, slate)
     refused("already_signed", slate=slate, candidate=signer)
     invitation = Invitation.objects.get(slate=slate, candidate=candidate)
-    services.respond_to_invitation(invitation=invitation, user=candidate.user, accept=False)
+    invitations.respond_to_invitation(invitation=invitation, user=candidate.user, accept=False)
     refused("declined", slate=slate, candidate=candidate)
     assert not Ask.objects.exists()
 

@@ -4,7 +4,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from candidates import services
+from candidates import invitations, services
 from candidates.claim_links import claim_path, claim_token
 from candidates.models import Candidate, Invitation
 from tests.factories import (
@@ -23,7 +23,7 @@ def invited():
     """An open slate and a fresh, unclaimed candidate invited to it."""
     slate = make_open_slate(candidates=3, min_signatures=2)
     organizer = organizer_of(slate)
-    invitation = services.invite_new_candidate(
+    invitation = invitations.invite_new_candidate(
         slate=slate, actor=organizer, full_name="Rosa Park", office="senate", state="AL"
     )
     return slate, organizer, invitation
@@ -125,7 +125,7 @@ def test_verifying_an_unclaimed_or_foreign_candidate_is_refused(client, invited)
     assert "must claim the profile" in response.content.decode()
     assert not Candidate.objects.get(pk=invitation.candidate_id).verified
     elsewhere = make_draft_slate()
-    stranger = services.invite_new_candidate(
+    stranger = invitations.invite_new_candidate(
         slate=elsewhere, actor=organizer_of(elsewhere), full_name="Not Ours", office="mayor",
         state="OH",
     )  # fmt: skip

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from candidates import asks, selectors, services
+from candidates import asks, invitations, selectors
 from candidates.models import Invitation
 from candidates.services import CandidateError
 from slate.selectors import threshold_verdict
@@ -18,7 +18,7 @@ def invitation_of(slate, candidate):
 
 
 def decline(slate, candidate, reason="", user=None):
-    return services.respond_to_invitation(
+    return invitations.respond_to_invitation(
         invitation=invitation_of(slate, candidate), user=user or candidate.user, accept=False,
         reason=reason,
     )  # fmt: skip
@@ -78,7 +78,9 @@ def test_a_required_candidates_decline_keeps_the_rule_from_holding_until_the_inv
     assert not reach.reachable
     assert [i.candidate for i in reach.declined_required] == [required]
 
-    services.revoke_invitation(invitation=invitation_of(slate, required), actor=organizer_of(slate))
+    invitations.revoke_invitation(
+        invitation=invitation_of(slate, required), actor=organizer_of(slate)
+    )
     slate.refresh_from_db()
     assert slate.required_unsigned_count == 0
     assert threshold_verdict(slate).holds

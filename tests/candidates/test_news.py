@@ -6,8 +6,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from candidates import asks, news, services, tasks
+from candidates import asks, invitations, news, services, signatures, tasks
 from candidates.models import Candidate, CandidateNotice
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, organizer_of, sign, slate_candidates
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def pledge(slate, state, cents=5_000):
-    made = pledge_services.create_money_pledge(
+    made = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=cents,
         supporter_state=state,
     )  # fmt: skip
@@ -28,7 +29,7 @@ def test_the_invitation_email_carries_the_live_figures(django_capture_on_commit_
     signer = slate_candidates(slate)[0]
     sign(signer, slate)
     organizer = organizer_of(slate)
-    invitation = services.invite_new_candidate(
+    invitation = invitations.invite_new_candidate(
         slate=slate, actor=organizer, full_name="Ida Wells", office="senate", state="IL"
     )
     pledge(slate, "IL", 7_500)
@@ -37,7 +38,7 @@ def test_the_invitation_email_carries_the_live_figures(django_capture_on_commit_
         asks.record_ask(slate=slate, candidate=invitation.candidate, supporter=UserFactory())
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.send_invitation_link(
+        invitations.send_invitation_link(
             invitation=invitation, email="ida@example.org", actor=organizer
         )
     [message] = mail.outbox
@@ -83,7 +84,7 @@ def test_one_signature_away_reaches_every_unsigned_candidate_once(slate):
     assert all("is one signature away" in m.subject for m in mail.outbox)
     assert "2 of the 3 signatures needed are in" in mail.outbox[0].body
     # Withdrawing and signing again does not send it again.
-    services.withdraw_signature(candidate=second, slate=slate, signer=second.user)
+    signatures.withdraw_signature(candidate=second, slate=slate, signer=second.user)
     sign(second, slate)
     assert tasks.send_one_away_notices() == 0
     assert len(mail.outbox) == 2

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from candidates import selectors, services
+from candidates import agreements, selectors, signatures
 from candidates.models import AgreementVersion, PlankCommitment, Signature, agreement_content_hash
 from candidates.services import CandidateError
 from tests.factories import (
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def sign_with(candidate, slate, reservations=None):
     version = selectors.current_agreement_version(slate)
-    return services.sign_agreement(
+    return signatures.sign_agreement(
         candidate=candidate, slate=slate, agreement_version_id=version.pk,
         typed_name=candidate.full_name, signer=candidate.user, reservations=reservations,
     )  # fmt: skip
@@ -66,7 +66,7 @@ def test_changing_a_plank_publishes_a_new_version_and_signers_must_sign_again():
     slate.refresh_from_db()
     assert slate.signed_candidate_count == 2
 
-    new = services.revise_planks(
+    new = agreements.revise_planks(
         slate=slate, actor=organizer,
         planks=[("Universal health care", "Medicare for all, dental included"), ("Climate", "")],
     )  # fmt: skip
@@ -95,13 +95,13 @@ def test_planks_change_only_by_this_slates_organizers_and_only_when_they_differ(
     candidate = slate_candidates(slate)[0]
     same = [("Universal health care", "Medicare for all"), ("Climate", "")]
     with pytest.raises(CandidateError) as excinfo:
-        services.revise_planks(slate=slate, actor=candidate.user, planks=same)
+        agreements.revise_planks(slate=slate, actor=candidate.user, planks=same)
     assert excinfo.value.code == "forbidden"
     with pytest.raises(CandidateError) as excinfo:
-        services.revise_planks(slate=slate, actor=organizer_of(slate), planks=same)
+        agreements.revise_planks(slate=slate, actor=organizer_of(slate), planks=same)
     assert excinfo.value.code == "unchanged"
     with pytest.raises(CandidateError) as excinfo:
-        services.revise_planks(slate=slate, actor=organizer_of(slate), planks=[])
+        agreements.revise_planks(slate=slate, actor=organizer_of(slate), planks=[])
     assert excinfo.value.code == "no_planks"
     assert AgreementVersion.objects.filter(agreement__slate=slate).count() == 1
     assert slate.planks.count() == 2
@@ -172,10 +172,10 @@ def test_tallies_equal_a_recount_through_signing_withdrawing_and_a_new_version()
     assert tallies() == recount(slate) == [(1, 4, 2), (2, 4, 2)]
     assert all(t.invited == 6 for t in selectors.plank_tallies(slate))
 
-    services.withdraw_signature(candidate=candidates[2], slate=slate, signer=candidates[2].user)
+    signatures.withdraw_signature(candidate=candidates[2], slate=slate, signer=candidates[2].user)
     assert tallies() == recount(slate) == [(1, 3, 1), (2, 3, 1)]
 
-    services.revise_planks(
+    agreements.revise_planks(
         slate=slate, actor=organizer_of(slate),
         planks=[("Universal health care", "Medicare for all"), ("Climate", ""), ("Housing", "")],
     )  # fmt: skip

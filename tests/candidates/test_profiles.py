@@ -4,9 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from candidates import services
+from candidates import invitations, services
 from candidates.models import Candidate
 from candidates.services import CandidateError
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import (
@@ -38,12 +39,12 @@ def test_the_public_page_shows_who_they_are_where_they_stand_and_what_waits():
     )  # fmt: skip
     sign(signer, slate)
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=5_000,
         supporter_state="NY",
     )  # fmt: skip
     pledge_services.commit_money_pledge(pledge=pledge)  # as when the card is saved
-    pledge_services.sign_on(supporter=UserFactory(), slate=slate, supporter_state="CA")
+    pledge_intake.sign_on(supporter=UserFactory(), slate=slate, supporter_state="CA")
 
     html = page(waiting).content.decode()
     assert waiting.full_name in html
@@ -72,7 +73,7 @@ def test_a_candidate_only_on_a_draft_is_not_public():
     draft = make_draft_slate()
     organizer = organizer_of(draft)
     candidate = make_candidate(organizer=organizer)
-    services.invite_candidate(slate=draft, candidate=candidate, actor=organizer)
+    invitations.invite_candidate(slate=draft, candidate=candidate, actor=organizer)
     assert page(candidate).status_code == 404
     assert page(candidate, UserFactory()).status_code == 404
     assert page(candidate, organizer).status_code == 200

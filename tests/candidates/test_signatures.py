@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from candidates import selectors, services
+from candidates import agreements, invitations, selectors, services, signatures
 from candidates.models import AgreementVersion, Candidate, Invitation, Signature
 from candidates.services import CandidateError
 from tests.factories import (
@@ -38,7 +38,7 @@ def test_a_candidate_signs_only_for_themself():
     candidate, other = slate_candidates(slate)[:2]
     version = selectors.current_agreement_version(slate)
     with pytest.raises(CandidateError) as excinfo:
-        services.sign_agreement(
+        signatures.sign_agreement(
             candidate=candidate, slate=slate, agreement_version_id=version.pk,
             typed_name=candidate.full_name, signer=other.user,
         )  # fmt: skip
@@ -50,11 +50,11 @@ def test_signing_an_old_agreement_version_is_refused():
     slate = make_open_slate()
     organizer = organizer_of(slate)
     old = selectors.current_agreement_version(slate)
-    services.save_agreement_draft(slate=slate, actor=organizer, text="Version two text.")
-    services.publish_agreement(slate=slate, actor=organizer)
+    agreements.save_agreement_draft(slate=slate, actor=organizer, text="Version two text.")
+    agreements.publish_agreement(slate=slate, actor=organizer)
     candidate = slate_candidates(slate)[0]
     with pytest.raises(CandidateError) as excinfo:
-        services.sign_agreement(
+        signatures.sign_agreement(
             candidate=candidate, slate=slate, agreement_version_id=old.pk,
             typed_name=candidate.full_name, signer=candidate.user,
         )  # fmt: skip
@@ -68,8 +68,8 @@ def test_a_new_version_makes_old_signatures_stop_counting_until_resigned():
     organizer = organizer_of(slate)
     candidate = slate_candidates(slate)[0]
     sign(candidate, slate)
-    services.save_agreement_draft(slate=slate, actor=organizer, text="Amended: also share lists.")
-    services.publish_agreement(slate=slate, actor=organizer)
+    agreements.save_agreement_draft(slate=slate, actor=organizer, text="Amended: also share lists.")
+    agreements.publish_agreement(slate=slate, actor=organizer)
     slate.refresh_from_db()
     assert slate.signed_candidate_count == 0
     assert slate.agreement_version_number == 2
@@ -95,13 +95,13 @@ def test_typed_name_must_match_the_candidate():
     candidate = slate_candidates(slate)[0]
     version = selectors.current_agreement_version(slate)
     with pytest.raises(CandidateError) as excinfo:
-        services.sign_agreement(
+        signatures.sign_agreement(
             candidate=candidate, slate=slate, agreement_version_id=version.pk,
             typed_name="Someone Else", signer=candidate.user,
         )  # fmt: skip
     assert excinfo.value.field == "typed_name"
     # Case and spacing do not matter.
-    services.sign_agreement(
+    signatures.sign_agreement(
         candidate=candidate, slate=slate, agreement_version_id=version.pk,
         typed_name="  " + candidate.full_name.upper().replace(" ", "   "), signer=candidate.user,
     )  # fmt: skip
@@ -115,7 +115,7 @@ def test_uninvited_or_unverified_candidates_cannot_sign():
         sign(outsider, slate)
     assert excinfo.value.code == "not_invited"
     unverified = make_candidate(organizer=organizer_of(slate))
-    services.invite_candidate(slate=slate, candidate=unverified, actor=organizer_of(slate))
+    invitations.invite_candidate(slate=slate, candidate=unverified, actor=organizer_of(slate))
     with pytest.raises(CandidateError) as excinfo:
         sign(unverified, slate)
     assert excinfo.value.code == "unverified"
@@ -125,10 +125,10 @@ def test_signing_a_draft_slate_is_refused():
     slate = make_draft_slate()
     organizer = organizer_of(slate)
     candidate = make_candidate(organizer=organizer)
-    services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
+    invitations.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
     services.verify_candidate(candidate=candidate, actor=organizer)
-    services.save_agreement_draft(slate=slate, actor=organizer, text="Text")
-    services.publish_agreement(slate=slate, actor=organizer)
+    agreements.save_agreement_draft(slate=slate, actor=organizer, text="Text")
+    agreements.publish_agreement(slate=slate, actor=organizer)
     with pytest.raises(CandidateError) as excinfo:
         sign(candidate, slate)
     assert excinfo.value.code == "slate_closed"
@@ -138,7 +138,9 @@ def test_withdraw_while_open_then_sign_again():
     slate = make_open_slate()
     candidate = slate_candidates(slate)[0]
     sign(candidate, slate)
-    services.withdraw_signature(candidate=candidate, slate=slate, signer=candidate.user, reason="x")
+    signatures.withdraw_signature(
+        candidate=candidate, slate=slate, signer=candidate.user, reason="x"
+    )
     slate.refresh_from_db()
     assert slate.signed_candidate_count == 0
     sign(candidate, slate)
@@ -154,7 +156,7 @@ def test_withdrawal_after_lock_is_refused(django_capture_on_commit_callbacks):
     slate.refresh_from_db()
     assert slate.state in LOCKED_OR_LATER
     with pytest.raises(CandidateError) as excinfo:
-        services.withdraw_signature(candidate=candidate, slate=slate, signer=candidate.user)
+        signatures.withdraw_signature(candidate=candidate, slate=slate, signer=candidate.user)
     assert excinfo.value.code == "slate_locked"
     assert Signature.objects.get(candidate=candidate).withdrawn_at is None
 
@@ -164,7 +166,7 @@ def test_withdrawing_someone_elses_signature_is_refused():
     candidate, other = slate_candidates(slate)[:2]
     sign(candidate, slate)
     with pytest.raises(CandidateError) as excinfo:
-        services.withdraw_signature(candidate=candidate, slate=slate, signer=other.user)
+        signatures.withdraw_signature(candidate=candidate, slate=slate, signer=other.user)
     assert excinfo.value.code == "forbidden"
 
 
@@ -186,7 +188,7 @@ def test_agreement_is_fixed_after_lock(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         sign(slate_candidates(slate)[0], slate)
     with pytest.raises(CandidateError):
-        services.save_agreement_draft(slate=slate, actor=organizer_of(slate), text="New")
+        agreements.save_agreement_draft(slate=slate, actor=organizer_of(slate), text="New")
     assert AgreementVersion.objects.filter(agreement__slate=slate).count() == 1
 
 
@@ -230,7 +232,7 @@ def test_only_inviting_organizers_verify_candidates():
     candidate = make_candidate(organizer=organizer_of(slate), verified=False)
     with pytest.raises(CandidateError):
         services.verify_candidate(candidate=candidate, actor=organizer_of(make_draft_slate()))
-    services.invite_candidate(slate=slate, candidate=candidate, actor=organizer_of(slate))
+    invitations.invite_candidate(slate=slate, candidate=candidate, actor=organizer_of(slate))
     services.verify_candidate(candidate=candidate, actor=organizer_of(slate))
     candidate.refresh_from_db()
     assert candidate.verified
@@ -248,12 +250,12 @@ def test_declining_and_revoking_change_the_invited_count():
     slate = make_open_slate(candidates=5, min_signatures=3)
     organizer = organizer_of(slate)
     first, second = slate_candidates(slate)[:2]
-    services.respond_to_invitation(
+    invitations.respond_to_invitation(
         invitation=Invitation.objects.get(slate=slate, candidate=first),
         user=first.user,
         accept=False,
     )
-    services.revoke_invitation(
+    invitations.revoke_invitation(
         invitation=Invitation.objects.get(slate=slate, candidate=second), actor=organizer
     )
     slate.refresh_from_db()
@@ -262,6 +264,6 @@ def test_declining_and_revoking_change_the_invited_count():
     third = slate_candidates(slate)[2]
     sign(third, slate)
     with pytest.raises(CandidateError):
-        services.revoke_invitation(
+        invitations.revoke_invitation(
             invitation=Invitation.objects.get(slate=slate, candidate=third), actor=organizer
         )

@@ -13,6 +13,7 @@ from django.utils import timezone
 from candidates import votes
 from candidates.models import SignerVote, VoteRecord
 from candidates.services import CandidateError
+from pledges import intake as pledge_intake
 from pledges import notifications
 from pledges import services as pledge_services
 from pledges import tasks as pledge_tasks
@@ -41,12 +42,12 @@ def locked(django_capture_on_commit_callbacks):
     # Supporters (pledges wait for the lock, so they come first): one with a sign-on and
     # volunteer hours (two pledges, one person), one with a sign-on, one who cancelled.
     both, once, gone = UserFactory(), UserFactory(), UserFactory()
-    pledge_services.sign_on(supporter=both, slate=slate)
+    pledge_intake.sign_on(supporter=both, slate=slate)
     volunteer_services.pledge_volunteer_hours(
         supporter=both, slate=slate, hours=4, activities=["canvassing"], zip_code="94110"
     )
-    pledge_services.sign_on(supporter=once, slate=slate)
-    cancelled = pledge_services.sign_on(supporter=gone, slate=slate)
+    pledge_intake.sign_on(supporter=once, slate=slate)
+    cancelled = pledge_intake.sign_on(supporter=gone, slate=slate)
     pledge_services.cancel_pledge(pledge=cancelled, actor=gone)
     SUPPORTERS[:] = [both, once, gone]
     with django_capture_on_commit_callbacks(execute=True):

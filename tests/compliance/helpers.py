@@ -3,15 +3,17 @@ recorded the way escrow records them (pledge transition + balanced ledger postin
 
 from django.db import transaction
 
-from candidates import services as candidate_services
+from candidates import agreements as candidate_agreements
+from candidates import invitations as candidate_invitations
 from candidates.models import Candidate
 from escrow.ledger import Posting, post
 from escrow.models import LedgerAccount
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.models import Slate
 from tests.factories import UserFactory, make_candidate, make_draft_slate, verify
 
@@ -29,14 +31,14 @@ def slates_sharing_candidates(
     people = [make_candidate(organizer=organizer) for _ in range(candidates)]
     for slate in drafts:
         for person in people:
-            candidate_services.invite_candidate(slate=slate, candidate=person, actor=organizer)
+            candidate_invitations.invite_candidate(slate=slate, candidate=person, actor=organizer)
     for person in people:
         verify(person, organizer)
     opened = []
     for slate in drafts:
-        candidate_services.save_agreement_draft(slate=slate, actor=organizer, text="Together.")
-        candidate_services.publish_agreement(slate=slate, actor=organizer)
-        slate_services.open_slate(slate=slate, actor=organizer)
+        candidate_agreements.save_agreement_draft(slate=slate, actor=organizer, text="Together.")
+        candidate_agreements.publish_agreement(slate=slate, actor=organizer)
+        slate_lifecycle.open_slate(slate=slate, actor=organizer)
         slate.refresh_from_db()
         opened.append(slate)
     return opened, people
@@ -91,6 +93,6 @@ def money_pledge(slate: Slate, supporter, cents: int, **kwargs) -> Pledge:
     kwargs.setdefault("attestations", ATTESTED)
     kwargs.setdefault("donor_details", DETAILS)
     kwargs.setdefault("accept_limit_cap", True)
-    return pledge_services.create_money_pledge(
+    return pledge_intake.create_money_pledge(
         supporter=supporter, slate=slate, amount_cents=cents, **kwargs
     )

@@ -5,7 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from compliance.models import Donor, PledgeDeclaration
-from pledges import services
+from pledges import intake
 from pledges.declarations import (
     ATTESTATION_NAMES,
     ATTESTED,
@@ -29,7 +29,7 @@ DETAILS = {
 
 def pledge(slate, supporter=None, amount=5_000, **kwargs):
     kwargs.setdefault("attestations", ATTESTED)
-    return services.create_money_pledge(
+    return intake.create_money_pledge(
         supporter=supporter or UserFactory(), slate=slate, amount_cents=amount, **kwargs
     )
 
@@ -51,7 +51,7 @@ def test_a_pledge_without_every_attestation_is_refused_and_nothing_is_stored(mis
 
 def test_no_attestations_at_all_is_refused():
     with pytest.raises(PledgeError, match=r"U\.S\. citizen"):
-        services.create_money_pledge(
+        intake.create_money_pledge(
             supporter=UserFactory(), slate=make_open_slate(), amount_cents=5_000
         )
     assert not Pledge.objects.exists()

@@ -10,7 +10,7 @@ from compliance.policies import LIMITS_ON_CAPTURES, RULES_AT_INTAKE
 from escrow import holds
 from escrow.capture_policy import capture_policy
 from escrow.models import Payment
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.intake_policy import money_pledge_policy
 from pledges.models import Pledge
@@ -30,7 +30,7 @@ def test_without_the_rules_no_money_pledge_is_taken(monkeypatch):
     (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
     monkeypatch.setattr(money_pledge_policy, "_policy", None)
     with pytest.raises(ImproperlyConfigured, match="money pledge policy"):
-        pledge_services.create_money_pledge(
+        pledge_intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=5_000
         )
     assert not Pledge.objects.exists()

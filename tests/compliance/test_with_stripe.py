@@ -142,14 +142,14 @@ def test_deleting_your_data_leaves_none_in_stored_stripe_events_or_partner_webho
     from api.models import WebhookDelivery
     from escrow import webhooks
     from escrow.models import StripeCustomer, WebhookEvent
-    from slate import services as slate_services
+    from slate import partners as slate_partners
     from tests.factories import make_staff, with_totp
 
     (slate,), _ = slates_sharing_candidates(slates=1, candidates=2, min_signatures=2)
     admin = with_totp(UserFactory())
-    union = slate_services.create_partner_organization(name="Union", kind="union", admin=admin)
-    slate_services.verify_partner_organization(organization=union, actor=make_staff())
-    slate_services.endorse_slate(organization=union, slate=slate, actor=admin)
+    union = slate_partners.create_partner_organization(name="Union", kind="union", admin=admin)
+    slate_partners.verify_partner_organization(organization=union, actor=make_staff())
+    slate_partners.endorse_slate(organization=union, slate=slate, actor=admin)
     union.webhook_endpoints.create(url="https://hooks.example.org/", secret="whsec_x")
     donor = UserFactory(first_name="Ada", last_name="Lovelace")
     pledge = pledge_with_card(slate, supporter=donor, donor_details=DETAILS)

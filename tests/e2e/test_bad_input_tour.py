@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from candidates.models import Signature
 from escrow.models import CardSetup
 from pledges.models import Pledge
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.states import SlateState
 from tests.e2e.test_money_journey import attest, fill_card
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
@@ -92,7 +92,7 @@ def test_a_pledge_to_an_expired_slate_is_refused(live_server, page, log_in):
     log_in(page, supporter)
     start_pledge(page, live_server.url, slate)
     # The deadline passes while the supporter is on the form.
-    slate_services.expire_slate_if_overdue(
+    slate_lifecycle.expire_slate_if_overdue(
         slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
     )
     slate.refresh_from_db()

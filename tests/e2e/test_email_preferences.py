@@ -8,7 +8,7 @@ import pytest
 from django.core import mail as outbox
 from playwright.sync_api import expect
 
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from slate import mail
 from slate.models import EmailOptOut
 from tests.factories import UserFactory, make_open_slate
@@ -31,7 +31,7 @@ def test_a_supporter_turns_milestones_off_from_the_emailed_link(live_server, pag
     settings.SLATE_PUBLIC_URL = live_server.url
     slate = make_open_slate(candidates=2, min_signatures=2)
     supporter = UserFactory()
-    pledge_services.sign_on(supporter=supporter, slate=slate)
+    pledge_intake.sign_on(supporter=supporter, slate=slate)
     assert mail.send(news(slate, supporter.email)) is True
     [message] = outbox.outbox
     html = message.alternatives[0][0]

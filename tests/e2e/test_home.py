@@ -3,6 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates
@@ -19,11 +20,11 @@ def test_home_page_totals_update_live(live_server, page):
     expect(card.get_by_test_id("money")).to_have_text("$0")
     expect(card.get_by_test_id("signed")).to_have_text("1")
 
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=12_550
     )
     pledge_services.commit_money_pledge(pledge=pledge)
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=12, activities=["canvassing"],
         zip_code="73301",
     )  # fmt: skip

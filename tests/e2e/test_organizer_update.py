@@ -7,6 +7,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from organizing.models import OrganizerUpdate
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, organizer_of
@@ -20,13 +21,13 @@ def test_write_preview_test_and_send_an_update(live_server, page, log_in):
     donors = [UserFactory(), UserFactory()]
     for donor in donors:
         pledge_services.commit_money_pledge(
-            pledge=pledge_services.create_money_pledge(
+            pledge=pledge_intake.create_money_pledge(
                 attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=3_000,
                 supporter_state="CA",
             )
         )  # fmt: skip
     volunteer = UserFactory()
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=volunteer, slate=slate, hours=4, activities=["canvassing"], zip_code="10001"
     )
     log_in(page, organizer)

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from slate.models import Slate
@@ -58,7 +59,7 @@ def test_wizard_publish_then_dashboard_follows_a_new_pledge(live_server, page, l
     expect(page.get_by_test_id("missing")).to_contain_text("Ada Prairie")
     expect(page.locator("#growth-chart")).to_be_visible()
 
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=UserFactory(),
         slate=slate,

@@ -9,7 +9,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from pledges.models import Pledge
-from slate import services
+from slate import partners
 from tests.factories import make_open_slate, make_partner_organization
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ def test_a_partner_sub_code_attributes_a_pledge_on_the_dashboard(live_server, ne
     slate = make_open_slate(candidates=3, min_signatures=3)
     org = make_partner_organization(name="Riverside Teachers", endorse=slate)
     admin = org.admins.get()
-    services.endorse_slate(
+    partners.endorse_slate(
         organization=org, slate=slate, actor=admin, statement="Teachers for a coordinated slate."
     )
     base = live_server.url

@@ -1,7 +1,7 @@
 """Supporters with saved cards, made the way the pledge page does it."""
 
 from demo.cards import save_test_card
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory
 
@@ -14,7 +14,7 @@ DECLINED_AT_CHARGE = "4000000000000341"  # saved, then declined on every charge
 
 def pledge_with_card(slate, *, amount_cents=5_000, card=GOOD, supporter=None, **pledge_kwargs):
     supporter = supporter or UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=supporter,
         slate=slate,

@@ -8,16 +8,18 @@ import pytest
 from django.utils import timezone
 
 from candidates import services as candidate_services
+from candidates import signatures as candidate_signatures
 from candidates.selectors import active_signature
 from escrow import cards, errors, holds, stripe_gateway, voiding
 from escrow.models import Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.models import Slate
 from slate.selectors import slate_counts
 from slate.states import SlateState
@@ -48,7 +50,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
 ):
     slate = money_threshold_slate
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=10_000
     )
     setup = cards.start_card_setup(pledge=pledge, actor=supporter)  # page opened
@@ -65,7 +67,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
     assert pledge.state == PledgeState.PENDING_CARD
     assert "deadline" in setup.last_error
     assert slate_counts(slate.pk).money_pledged_cents == 0
-    assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.EXPIRED
+    assert slate_lifecycle.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.EXPIRED
     assert ledger_problems() == []
     assert reconcile_slate(slate) == []
 
@@ -73,7 +75,7 @@ def test_a_card_saved_after_the_deadline_commits_nothing_and_the_slate_expires(
 def test_no_card_can_be_added_after_the_deadline(localstripe, money_threshold_slate):
     slate = money_threshold_slate
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=10_000
     )
     pass_the_deadline(slate)
@@ -96,11 +98,11 @@ def test_a_signature_cannot_be_withdrawn_after_the_deadline():
     assert slate.state == SlateState.OPEN
 
     with pytest.raises(candidate_services.CandidateError) as refused:
-        candidate_services.withdraw_signature(candidate=first, slate=slate, signer=first.user)
+        candidate_signatures.withdraw_signature(candidate=first, slate=slate, signer=first.user)
     assert refused.value.code == "deadline_passed"
     assert "deadline" in refused.value.message
     assert active_signature(first, slate) is not None
-    assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.LOCKED
+    assert slate_lifecycle.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.LOCKED
 
 
 def test_a_signature_cannot_be_given_after_the_deadline():
@@ -112,13 +114,13 @@ def test_a_signature_cannot_be_given_after_the_deadline():
         sign(second, slate)
     assert refused.value.code == "slate_closed"
     assert active_signature(second, slate) is None
-    assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.EXPIRED
+    assert slate_lifecycle.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.EXPIRED
 
 
 def test_the_card_page_says_the_deadline_passed(localstripe, money_threshold_slate, client):
     slate = money_threshold_slate
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=10_000
     )
     client.force_login(supporter)
@@ -154,14 +156,14 @@ def test_a_pledge_cannot_be_cancelled_after_the_deadline(localstripe, money_thre
     assert hold.status == Payment.Status.REQUIRES_CAPTURE
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.AUTHORIZED
-    assert slate_services.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.LOCKED
+    assert slate_lifecycle.expire_slate_if_overdue(slate_id=slate.pk) == SlateState.LOCKED
     assert ledger_problems() == []
     assert reconcile_slate(slate) == []
 
 
 def test_a_pledge_without_a_hold_cannot_be_cancelled_after_the_deadline(money_threshold_slate):
     slate = money_threshold_slate
-    pledge = pledge_services.create_volunteer_pledge(
+    pledge = pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=10, activities=["canvassing"],
         zip_code="94110",
     )  # fmt: skip

@@ -6,6 +6,7 @@ import pytest
 from escrow import cards, holds, stripe_gateway
 from escrow.models import CardSetup, Payment
 from escrow.selectors import ledger_problems
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
@@ -71,7 +72,7 @@ def test_a_card_confirmed_for_a_pledge_that_moved_meanwhile_is_refused_cleanly(
     """The pledge is cancelled (in another tab) just as Stripe.js saves its card: the step to
     committed is refused, the supporter is told, and nothing of the card step is recorded."""
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=4_000
     )
     setup = cards.start_card_setup(pledge=pledge, actor=supporter)

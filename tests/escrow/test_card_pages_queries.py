@@ -92,7 +92,7 @@ def test_a_second_visit_to_the_card_page_reuses_its_setup_and_a_new_one_is_numbe
     next: a card page opened twice makes one SetupIntent; after a failed card, the next
     setup's idempotency key is the second."""
     from escrow.cards import start_card_setup
-    from pledges import services as pledge_services
+    from pledges import intake as pledge_intake
     from pledges.declarations import ATTESTED
 
     keys = []
@@ -105,7 +105,7 @@ def test_a_second_visit_to_the_card_page_reuses_its_setup_and_a_new_one_is_numbe
     monkeypatch.setattr(stripe_gateway, "create_setup_intent", recording)
     slate = make_open_slate(candidates=3, min_signatures=3)
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         supporter=supporter, slate=slate, amount_cents=2_500, attestations=ATTESTED
     )
     first = start_card_setup(pledge=pledge, actor=supporter)

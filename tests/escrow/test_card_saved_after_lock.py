@@ -9,7 +9,7 @@ from escrow.models import CardSetup, Payment
 from escrow.reconcile import reconcile_slate
 from escrow.selectors import ledger_problems
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.states import SlateState
 from tests.escrow.cards import pledge_with_card
 from tests.factories import make_open_slate, sign, slate_candidates
@@ -32,7 +32,7 @@ def test_a_card_saved_after_the_lock_leaves_the_good_hold_for_the_release(
     with django_capture_on_commit_callbacks(execute=False):
         for candidate in slate_candidates(slate):
             sign(candidate, slate)
-        slate_services.evaluate_threshold(slate_id=slate.pk)
+        slate_lifecycle.evaluate_threshold(slate_id=slate.pk)
     slate.refresh_from_db()
     assert slate.state == SlateState.LOCKED
     # Stripe.js saves the new card; the page (or the webhook) records it.

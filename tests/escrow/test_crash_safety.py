@@ -51,7 +51,7 @@ from escrow.models import Payment, Payout
 from escrow.selectors import ledger_problems
 from pledges.models import Pledge
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.celery import app
 from slate.models import Slate
 from slate.states import SlateState
@@ -364,7 +364,7 @@ def lock(slate) -> None:
     """Sign enough candidates and lock, here; the lock's event and release go to the broker."""
     for candidate in slate_candidates(slate)[: slate.threshold_min_signatures]:
         sign(candidate, slate)
-    slate_services.evaluate_threshold(slate_id=slate.pk)  # a running worker may be first
+    slate_lifecycle.evaluate_threshold(slate_id=slate.pk)  # a running worker may be first
     assert Slate.objects.get(pk=slate.pk).state != SlateState.OPEN
 
 

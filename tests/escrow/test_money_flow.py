@@ -13,7 +13,7 @@ from escrow.models import CardSetup, LedgerEntry, Payment, Payout
 from escrow.selectors import candidate_payable_cents, ledger_problems
 from pledges.models import Pledge
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from slate.models import Slate
 from slate.states import SlateState
 from tests.escrow.cards import DECLINED, NEEDS_AUTH_ALWAYS, pledge_with_card
@@ -154,7 +154,7 @@ def test_expiry_cancels_every_hold_and_captures_nothing(
     for pledge in pledges[:2]:
         escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     slate.refresh_from_db()
@@ -272,7 +272,7 @@ def test_supporters_are_told_nothing_was_charged_at_expiry(
     escrow_holds.authorize_pledge(pledge_id=pledge.pk)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     voided = [m for m in mail.outbox if "nothing was charged" in m.subject]
@@ -328,7 +328,7 @@ def test_the_sweeper_tells_supporters_of_a_voided_slate_when_the_task_was_lost(
     pledge = pledge_with_card(slate)
     monkeypatch.setattr("escrow.tasks.tell_supporters.delay", lambda *args: None)  # "lost"
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     assert Slate.objects.get(pk=slate.pk).state == SlateState.VOIDED

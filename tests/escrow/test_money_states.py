@@ -27,6 +27,7 @@ from escrow.states import (
     move_status,
 )
 from escrow.stripe_gateway import PaymentIntentResult
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, make_open_slate, slate_candidates
@@ -40,7 +41,7 @@ def slate():
 
 
 def _pledge(slate):
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=1_000
     )
     return pledge_services.commit_money_pledge(pledge=pledge)

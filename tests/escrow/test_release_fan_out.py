@@ -16,6 +16,7 @@ from escrow import release as escrow_release
 from escrow.models import Payment, Payout
 from escrow.ratelimit import RateLimiter, SharedRateLimiter
 from escrow.selectors import ledger_problems
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.django_db
 def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
     slate = make_open_slate(candidates=3, min_signatures=3)
     pledges = [
-        pledge_services.create_money_pledge(
+        pledge_intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=1_000
         )
         for _ in range(23)
@@ -38,7 +39,7 @@ def test_chunk_bounds_cover_every_unsettled_pledge_exactly_once():
     cancelled = pledges[3::7]
     for pledge in cancelled:
         pledge_services.cancel_pledge(pledge=pledge, actor=pledge.supporter)
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=5, activities=["canvassing"], zip_code="10001"
     )
 

@@ -9,7 +9,7 @@ import pytest
 
 from escrow import stripe_gateway
 from escrow.models import CardSetup, WebhookEvent
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges.declarations import ATTESTED
 from pledges.states import PledgeState
 from tests.escrow.cards import GOOD
@@ -39,7 +39,7 @@ def card_confirmed_in_browser(localstripe):
     from escrow import cards
 
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=4_000
     )
     setup = cards.start_card_setup(pledge=pledge, actor=supporter)

@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge
@@ -26,7 +27,7 @@ def organizer_urls(slate):
 
 
 def money_pledge(slate, cents, *, state="CA", supporter=None, referred_by=None):
-    pledge = pledge_services.create_money_pledge(attestations=ATTESTED,
+    pledge = pledge_intake.create_money_pledge(attestations=ATTESTED,
         supporter=supporter or UserFactory(), slate=slate, amount_cents=cents,
         supporter_state=state, referred_by=referred_by,
     )  # fmt: skip
@@ -79,7 +80,7 @@ def test_dashboard_shows_totals_signatures_missing_and_needs_action(client, orga
     sign(first, slate)
     money_pledge(slate, 12_550, state="NY")
     needs_action_pledge(slate, 2_000)
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=12, activities=["canvassing"],
         zip_code="73301", supporter_state="TX",
     )  # fmt: skip
@@ -175,7 +176,7 @@ def read_csv(response) -> list[dict]:
 def test_pledge_csv_has_every_pledge_with_donor_details(client, organizer, slate):
     donor = UserFactory(first_name="Ada", last_name="Lovelace")
     money_pledge(slate, 12_550, supporter=donor, state="NY")
-    pledge_services.sign_on(supporter=UserFactory(), slate=slate, supporter_state="OH")
+    pledge_intake.sign_on(supporter=UserFactory(), slate=slate, supporter_state="OH")
     client.force_login(organizer)
     response = client.get(reverse("organize:export-pledges", args=[slate.slug]))
     assert response.status_code == 200
@@ -218,7 +219,7 @@ def test_pledge_csv_carries_the_compliance_donor_details(client, organizer, slat
 
 def test_volunteer_csv_lists_only_volunteers(client, organizer, slate):
     money_pledge(slate, 1_000)
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=slate, hours=6, activities=["canvassing", "driving"],
         zip_code="10027", availability="Weekends", supporter_state="NY",
     )  # fmt: skip

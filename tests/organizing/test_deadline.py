@@ -7,9 +7,10 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
-from slate import services
+from slate import deadlines
 from slate.errors import SlateError
 from slate.models import DeadlineExtension, Slate
 from tests.factories import UserFactory, make_draft_slate, make_open_slate, organizer_of
@@ -29,23 +30,23 @@ def test_extension_is_recorded_announced_and_emailed_to_each_supporter_once(
     slate, organizer, django_capture_on_commit_callbacks
 ):
     volunteer, donor = UserFactory(), UserFactory()
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=volunteer, slate=slate, hours=4, activities=["canvassing"], zip_code="10001"
     )
-    pledge_services.sign_on(supporter=volunteer, slate=slate)
+    pledge_intake.sign_on(supporter=volunteer, slate=slate)
     pledge_services.commit_money_pledge(
-        pledge=pledge_services.create_money_pledge(
+        pledge=pledge_intake.create_money_pledge(
             attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=900
         )
     )
     cancelled = UserFactory()
     pledge_services.cancel_pledge(
-        pledge=pledge_services.sign_on(supporter=cancelled, slate=slate), actor=cancelled
+        pledge=pledge_intake.sign_on(supporter=cancelled, slate=slate), actor=cancelled
     )
     previous = slate.deadline
     new_deadline = later(slate)
     with django_capture_on_commit_callbacks(execute=True):
-        extension = services.extend_deadline(
+        extension = deadlines.extend_deadline(
             slate=slate, new_deadline=new_deadline, actor=organizer, reason="Primary moved"
         )
     slate.refresh_from_db()
@@ -75,11 +76,11 @@ def test_a_mail_failure_mid_fan_out_is_finished_by_the_sweeper_telling_each_once
     donors = [UserFactory() for _ in range(3)]
     for donor in donors:
         pledge_services.commit_money_pledge(
-            pledge=pledge_services.create_money_pledge(
+            pledge=pledge_intake.create_money_pledge(
                 attestations=ATTESTED, supporter=donor, slate=slate, amount_cents=900
             )
         )
-    extension = services.extend_deadline(
+    extension = deadlines.extend_deadline(
         slate=slate, new_deadline=later(slate), actor=organizer, reason="Primary moved"
     )
     # Announced (the test's transaction never commits, so its on-commit work is done here).
@@ -120,7 +121,7 @@ def test_a_mail_failure_mid_fan_out_is_finished_by_the_sweeper_telling_each_once
 def test_bad_extensions_are_refused_and_change_nothing(slate, organizer, delta, reason, code):
     before = slate.deadline
     with pytest.raises(SlateError) as refused:
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=slate, new_deadline=before + delta, actor=organizer, reason=reason
         )
     assert refused.value.code == code
@@ -132,7 +133,7 @@ def test_only_an_open_slates_deadline_is_extended():
     organizer = UserFactory()
     draft = make_draft_slate(organizer=organizer)
     with pytest.raises(SlateError) as refused:
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=draft, new_deadline=later(draft), actor=organizer, reason="r"
         )
     assert refused.value.code == "not_open"
@@ -141,7 +142,7 @@ def test_only_an_open_slates_deadline_is_extended():
 def test_an_overdue_open_slate_cannot_be_rescued_by_an_extension(slate, organizer):
     Slate.objects.filter(pk=slate.pk).update(deadline=timezone.now() - timedelta(minutes=1))
     with pytest.raises(SlateError) as refused:
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=slate, new_deadline=timezone.now() + timedelta(days=9), actor=organizer,
             reason="too late",
         )  # fmt: skip
@@ -151,13 +152,15 @@ def test_an_overdue_open_slate_cannot_be_rescued_by_an_extension(slate, organize
 def test_only_this_slates_organizers_extend(slate, stranger, other_organizer):
     for user in (stranger, other_organizer):
         with pytest.raises(SlateError):
-            services.extend_deadline(slate=slate, new_deadline=later(slate), actor=user, reason="r")
+            deadlines.extend_deadline(
+                slate=slate, new_deadline=later(slate), actor=user, reason="r"
+            )
 
 
 def test_the_page_extends_and_shows_the_history(
     client, slate, organizer, mailoutbox, django_capture_on_commit_callbacks
 ):
-    pledge_services.sign_on(supporter=UserFactory(), slate=slate)
+    pledge_intake.sign_on(supporter=UserFactory(), slate=slate)
     client.force_login(organizer)
     url = reverse("organize:deadline", args=[slate.slug])
     assert client.get(url).status_code == 200
@@ -212,14 +215,14 @@ def test_one_extension_failing_again_does_not_stop_the_sweep_for_the_others(
     for each in (slate, other_slate):
         donors[each.pk] = UserFactory()
         pledge_services.commit_money_pledge(
-            pledge=pledge_services.create_money_pledge(
+            pledge=pledge_intake.create_money_pledge(
                 attestations=ATTESTED, supporter=donors[each.pk], slate=each, amount_cents=900
             )
         )
-    first = services.extend_deadline(
+    first = deadlines.extend_deadline(
         slate=slate, new_deadline=later(slate), actor=organizer, reason="Primary moved"
     )
-    second = services.extend_deadline(
+    second = deadlines.extend_deadline(
         slate=other_slate, new_deadline=later(other_slate), actor=organizer_of(other_slate),
         reason="Filing moved",
     )  # fmt: skip

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from candidates import services
+from candidates import invitations, services
 from candidates.claim_links import invitation_for_token
 from tests.factories import UserFactory, make_open_slate, organizer_of
 
@@ -40,7 +40,7 @@ def test_an_existing_invitations_link_is_emailed_from_its_row(
     client, slate, mailoutbox, django_capture_on_commit_callbacks
 ):
     organizer = organizer_of(slate)
-    invitation = services.invite_new_candidate(
+    invitation = invitations.invite_new_candidate(
         slate=slate, actor=organizer, full_name="Ana Row", office="mayor", state="NM"
     )
     client.force_login(organizer)
@@ -71,7 +71,7 @@ def test_only_this_slates_organizers_send_links_and_claimed_ones_are_refused(
     client, slate, mailoutbox, django_capture_on_commit_callbacks
 ):
     organizer = organizer_of(slate)
-    invitation = services.invite_new_candidate(
+    invitation = invitations.invite_new_candidate(
         slate=slate, actor=organizer, full_name="Cal Claimed", office="house", state="CA"
     )
     url = reverse("organize:invitation-email", args=[slate.slug, invitation.pk])

@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from organizing import milestones, tasks
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from slate import mail
 from slate.models import MilestoneNews, OutboundEmail
 from tests.escrow.cards import pledge_with_card
@@ -47,11 +47,11 @@ def test_each_milestone_reaches_each_supporter_once_when_the_tasks_run_twice(
     donor = pledge_with_card(slate, amount_cents=2_500).supporter
     volunteer, fan, tired = UserFactory(), UserFactory(), UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        pledge_services.create_volunteer_pledge(
+        pledge_intake.create_volunteer_pledge(
             supporter=volunteer, slate=slate, hours=6, activities=["canvassing"], zip_code="10001"
         )
-        pledge_services.sign_on(supporter=fan, slate=slate)
-        pledge_services.sign_on(supporter=tired, slate=slate)
+        pledge_intake.sign_on(supporter=fan, slate=slate)
+        pledge_intake.sign_on(supporter=tired, slate=slate)
     mail.set_wanted(tired.email, mail.Category.MILESTONES, slate.pk, False)
     supporters = (donor, volunteer, fan)
 
@@ -130,7 +130,7 @@ def test_signatures_after_the_days_news_wait_for_the_next_day(
 ):
     slate = make_open_slate(candidates=4, min_signatures=4)
     fan = UserFactory()
-    pledge_services.sign_on(supporter=fan, slate=slate)
+    pledge_intake.sign_on(supporter=fan, slate=slate)
     first, second, third, _ = slate_candidates(slate)
     with django_capture_on_commit_callbacks(execute=True):
         sign(first, slate)
@@ -153,7 +153,7 @@ def test_a_withdrawn_one_to_go_is_not_sent_late(django_capture_on_commit_callbac
     """ "One signature to go" goes out only while it is so."""
     slate = make_open_slate(candidates=3, min_signatures=3)
     fan = UserFactory()
-    pledge_services.sign_on(supporter=fan, slate=slate)
+    pledge_intake.sign_on(supporter=fan, slate=slate)
     first, second, _ = slate_candidates(slate)
     sign(first, slate)  # no on-commit tasks: as if they were lost
     assert milestones.announce_one_to_go(slate_id=slate.pk) == 0  # two to go
@@ -168,9 +168,9 @@ def test_a_fan_out_reads_the_supporters_pledges_once_per_batch_not_once_each(mon
     slate = make_open_slate(candidates=2, min_signatures=2)
     fans = [UserFactory() for _ in range(7)]
     for fan in fans:
-        pledge_services.sign_on(supporter=fan, slate=slate)
+        pledge_intake.sign_on(supporter=fan, slate=slate)
     volunteer = fans[4]
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=volunteer, slate=slate, hours=6, activities=["canvassing"], zip_code="10001"
     )
     news = MilestoneNews.objects.create(slate=slate, kind=MilestoneNews.Kind.LOCKED)

@@ -14,8 +14,8 @@ from PIL import Image
 
 from pledges.models import Pledge
 from pledges.selectors import totals_drift
+from slate import partners
 from slate import selectors as slate_selectors
-from slate import services
 from slate.models import PartnerCode, PartnerLogo
 from tests.factories import UserFactory, make_open_slate, make_partner_organization, with_totp
 from volunteers import shifts
@@ -31,7 +31,7 @@ def slate():
 @pytest.fixture
 def org(slate):
     organization = make_partner_organization(name="Local 7", endorse=slate)
-    services.endorse_slate(
+    partners.endorse_slate(
         organization=organization, slate=slate, actor=organization.admins.get(),
         statement="Local 7 backs every one of these candidates.",
     )  # fmt: skip
@@ -83,7 +83,7 @@ def test_admins_add_codes_and_bad_input_adds_none(org):
 
 
 def test_a_code_link_credits_the_organization_and_the_code(slate, org):
-    code = services.create_partner_code(
+    code = partners.create_partner_code(
         organization=org, actor=org.admins.get(), label="October mailing", kind="mailing"
     )
     link = reverse("slate:referral-code", args=[org.slug, slate.slug, code.code])
@@ -125,7 +125,7 @@ def test_a_code_link_credits_the_organization_and_the_code(slate, org):
 
 def test_an_unknown_or_foreign_code_is_ignored_and_the_organization_still_credited(slate, org):
     other = make_partner_organization(name="Elsewhere League", endorse=slate)
-    foreign = services.create_partner_code(
+    foreign = partners.create_partner_code(
         organization=other, actor=other.admins.get(), label="Their chapter", kind="chapter"
     )
     for code in ("no-such-code", foreign.code):

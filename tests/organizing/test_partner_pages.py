@@ -5,9 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
-from slate import services
+from slate import partners
 from slate.models import Endorsement, PartnerOrganization
 from tests.compliance.helpers import DETAILS
 from tests.factories import UserFactory, make_draft_slate, make_staff, with_totp
@@ -22,17 +23,17 @@ def org_admin():
 
 @pytest.fixture
 def unverified_org(org_admin):
-    return services.create_partner_organization(name="Local 99", kind="union", admin=org_admin)
+    return partners.create_partner_organization(name="Local 99", kind="union", admin=org_admin)
 
 
 @pytest.fixture
 def org(unverified_org):
-    return services.verify_partner_organization(organization=unverified_org, actor=make_staff())
+    return partners.verify_partner_organization(organization=unverified_org, actor=make_staff())
 
 
 @pytest.fixture
 def endorsed(slate, org, org_admin):
-    services.endorse_slate(organization=org, slate=slate, actor=org_admin, statement="All in.")
+    partners.endorse_slate(organization=org, slate=slate, actor=org_admin, statement="All in.")
     return slate
 
 
@@ -60,7 +61,7 @@ def test_admin_pages_need_this_organizations_admin(client, org, slate, organizer
     for url in admin_urls(org):
         assert client.get(url)["Location"].startswith("/accounts/login/")
     other_admin = with_totp(UserFactory())
-    services.create_partner_organization(name="Elsewhere", kind="civic", admin=other_admin)
+    partners.create_partner_organization(name="Elsewhere", kind="civic", admin=other_admin)
     for user in (UserFactory(), other_admin, organizer):
         client.force_login(user)
         for url in admin_urls(org):
@@ -78,7 +79,7 @@ def test_admin_pages_need_this_organizations_admin(client, org, slate, organizer
 
 def test_dashboard_shows_links_snippet_and_only_aggregates(client, org, org_admin, endorsed):
     donor = UserFactory(email="private.donor@example.org")
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=donor,
         slate=endorsed,
@@ -87,12 +88,12 @@ def test_dashboard_shows_links_snippet_and_only_aggregates(client, org, org_admi
         supporter_state="MI",
     )
     pledge_services.commit_money_pledge(pledge=pledge)
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.create_volunteer_pledge(
         supporter=UserFactory(), slate=endorsed, hours=5, activities=["canvassing"],
         zip_code="48201", referred_by=org,
     )  # fmt: skip
     pledge_services.commit_money_pledge(  # not through the org: not counted
-        pledge=pledge_services.create_money_pledge(
+        pledge=pledge_intake.create_money_pledge(
             attestations=ATTESTED,
             supporter=UserFactory(),
             slate=endorsed,
@@ -135,7 +136,7 @@ def test_admin_endorses_and_withdraws_through_the_pages(client, org, org_admin, 
 def test_an_unverified_organization_says_so_and_its_endorsements_are_not_public(
     client, unverified_org, org_admin, slate
 ):
-    services.endorse_slate(organization=unverified_org, slate=slate, actor=org_admin,
+    partners.endorse_slate(organization=unverified_org, slate=slate, actor=org_admin,
                            statement="We are the real Local 99.")  # fmt: skip
     detail = reverse("orgs:detail", args=[unverified_org.slug])
     for page in (client.get(detail), client.get(slate.get_absolute_url())):
@@ -152,7 +153,7 @@ def test_an_unverified_organization_says_so_and_its_endorsements_are_not_public(
 def test_the_slate_page_shows_each_statement_with_its_endorser_s_link(
     client, org, org_admin, slate
 ):
-    services.endorse_slate(organization=org, slate=slate, actor=org_admin,
+    partners.endorse_slate(organization=org, slate=slate, actor=org_admin,
                            statement="Our members back every signer.")  # fmt: skip
     page = client.get(slate.get_absolute_url()).content.decode()
     assert f'<a href="{reverse("orgs:detail", args=[org.slug])}">Local 99</a>' in page

@@ -7,6 +7,7 @@ import io
 import pytest
 from django.urls import reverse
 
+from pledges import intake as pledge_intake
 from pledges import referrals
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
@@ -33,14 +34,14 @@ def test_only_members_who_agreed_are_listed(client, slate, union):
     silent = UserFactory()
     elsewhere = UserFactory()  # agreed, but came by another route: nothing to share
     for user in (agreed, silent):
-        pledge_services.sign_on(supporter=user, slate=slate, referred_by=union)
+        pledge_intake.sign_on(supporter=user, slate=slate, referred_by=union)
     pledge_services.commit_money_pledge(
-        pledge=pledge_services.create_money_pledge(
+        pledge=pledge_intake.create_money_pledge(
             attestations=ATTESTED, supporter=agreed, slate=slate, amount_cents=1_500,
             referred_by=union,
         )
     )  # fmt: skip
-    pledge_services.sign_on(supporter=elsewhere, slate=slate)
+    pledge_intake.sign_on(supporter=elsewhere, slate=slate)
     referrals.set_partner_sharing(supporter=agreed, organization=union, share=True)
     with pytest.raises(PledgeError):
         referrals.set_partner_sharing(supporter=elsewhere, organization=union, share=True)
@@ -60,7 +61,7 @@ def test_only_members_who_agreed_are_listed(client, slate, union):
 
 def test_a_supporter_agrees_and_withdraws_on_my_pledges(client, slate, union):
     supporter = UserFactory()
-    pledge_services.sign_on(supporter=supporter, slate=slate, referred_by=union)
+    pledge_intake.sign_on(supporter=supporter, slate=slate, referred_by=union)
     client.force_login(supporter)
     page = client.get(reverse("pledges:mine"))
     assert "Let Teachers Union know I pledged" in page.content.decode()
@@ -74,7 +75,7 @@ def test_a_supporter_agrees_and_withdraws_on_my_pledges(client, slate, union):
 
 def test_an_organization_that_brought_nobody_cannot_be_told(client, slate, union):
     supporter = UserFactory()
-    pledge_services.sign_on(supporter=supporter, slate=slate)
+    pledge_intake.sign_on(supporter=supporter, slate=slate)
     client.force_login(supporter)
     response = client.post(
         reverse("pledges:partner-sharing", args=[union.slug]), {"share": "1"}, follow=True

@@ -9,6 +9,7 @@ from django.utils import timezone
 from candidates import asks, tasks
 from candidates.models import Ask, Invitation
 from organizing.dashboard import organizer_dashboard
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from tests.factories import UserFactory, sign, slate_candidates
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_each_unsigned_candidate_has_their_pressure_figures(client, slate, organizer):
     signer, most_asked, other, _ = slate_candidates(slate)  # states CA, NY, TX, PA
     sign(signer, slate)
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=4_000,
         supporter_state="NY",
     )  # fmt: skip

@@ -8,8 +8,9 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from candidates import services as candidate_services
-from slate import services as slate_services
+from candidates import agreements as candidate_agreements
+from candidates import invitations as candidate_invitations
+from slate import organizers as slate_organizers
 from slate.models import OrganizerInvitation, Slate, SlateOrganizer, SlateTransition
 from tests.factories import (
     UserFactory,
@@ -30,9 +31,9 @@ def ready_draft(organizer=None) -> Slate:
     slate = make_draft_slate(organizer=organizer, min_signatures=1)
     organizer = organizer_of(slate)
     candidate = make_candidate(organizer=organizer)
-    candidate_services.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
+    candidate_invitations.invite_candidate(slate=slate, candidate=candidate, actor=organizer)
     verify(candidate, organizer)
-    candidate_services.save_agreement_draft(slate=slate, actor=organizer, text="Together.")
+    candidate_agreements.save_agreement_draft(slate=slate, actor=organizer, text="Together.")
     return slate
 
 
@@ -116,7 +117,7 @@ def test_a_new_organizers_first_slate_waits_for_review_and_a_refusal_says_why(
 def test_only_staff_work_the_review_queue():
     slate = ready_draft()
     organizer = organizer_of(slate)
-    candidate_services.publish_slate(slate=slate, actor=organizer)
+    candidate_agreements.publish_slate(slate=slate, actor=organizer)
     for user in (organizer, with_totp(UserFactory())):
         client = logged_in(user)
         assert client.get(reverse("organize:review-queue")).status_code == 403
@@ -198,7 +199,7 @@ def test_organizers_remove_co_organizers_but_never_the_last_one():
     slate = make_draft_slate()
     organizer = organizer_of(slate)
     co = with_totp(UserFactory())
-    slate_services.add_organizer(slate=slate, user=co, actor=organizer)
+    slate_organizers.add_organizer(slate=slate, user=co, actor=organizer)
     outsider = logged_in(with_totp(UserFactory()))
 
     remove_co = reverse("organize:organizer-remove", args=[slate.slug, co.pk])

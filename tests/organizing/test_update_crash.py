@@ -22,9 +22,9 @@ from email import message_from_bytes
 
 import pytest
 
-from organizing import updates
+from organizing import update_sending, updates
 from organizing.models import OrganizerUpdate, UpdateRecipient
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from slate.models import OutboundEmail
 from tests.escrow.test_crash_safety import (  # noqa: F401  (broker is a fixture)
     BROKER_URL,
@@ -93,9 +93,9 @@ def test_an_update_reaches_its_segment_once_with_a_worker_killed_mid_send(update
     segment = UserFactory.create_batch(SEGMENT)
     outside = UserFactory.create_batch(OUTSIDE)
     for user in segment:
-        pledge_services.sign_on(supporter=user, slate=slate, supporter_state="CA")
+        pledge_intake.sign_on(supporter=user, slate=slate, supporter_state="CA")
     for user in outside:
-        pledge_services.create_volunteer_pledge(
+        pledge_intake.create_volunteer_pledge(
             supporter=user, slate=slate, hours=2, activities=["canvassing"], zip_code="10001"
         )
 
@@ -121,7 +121,7 @@ def test_an_update_reaches_its_segment_once_with_a_worker_killed_mid_send(update
     # Stale at once: the update's last progress (the dead worker's) is already in the past,
     # so the sweep finds it without waiting out a real staleness period.
     settings.SLATE_UPDATE_STALE_SECONDS = 0
-    assert updates.sweep() >= 1  # the batch the dead worker held, and any it left behind
+    assert update_sending.sweep() >= 1  # the batch the dead worker held, and any it left behind
 
     def finished() -> bool:
         return OrganizerUpdate.objects.get(pk=update.pk).status == OrganizerUpdate.Status.SENT

@@ -8,8 +8,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from organizing import updates
+from organizing import update_audience, update_sending, updates
 from organizing.models import OrganizerUpdate, UpdateRecipient
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from slate import mail
@@ -26,34 +27,34 @@ def people(slate):
     """Six supporters of ``slate`` in different segments, and one of another slate."""
     union = make_partner_organization(name="Teachers Union", endorse=slate)
     p = {name: UserFactory(username=name) for name in ("ann", "bob", "cy", "dee", "eve", "fay")}
-    pledge_services.sign_on(supporter=p["ann"], slate=slate, supporter_state="CA")
-    pledge_services.create_volunteer_pledge(
+    pledge_intake.sign_on(supporter=p["ann"], slate=slate, supporter_state="CA")
+    pledge_intake.create_volunteer_pledge(
         supporter=p["bob"], slate=slate, hours=3, activities=["canvassing"], zip_code="10001",
         supporter_state="NY",
     )  # fmt: skip
-    money = pledge_services.create_money_pledge(
+    money = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=p["cy"], slate=slate, amount_cents=2_500,
         supporter_state="TX", referred_by=union,
     )  # fmt: skip
     pledge_services.commit_money_pledge(pledge=money)
     # dee: a money pledge and a sign-on, both live: one email all the same
     pledge_services.commit_money_pledge(
-        pledge=pledge_services.create_money_pledge(
+        pledge=pledge_intake.create_money_pledge(
             attestations=ATTESTED, supporter=p["dee"], slate=slate, amount_cents=1_000,
             supporter_state="CA", referred_by=union,
         )
     )  # fmt: skip
-    pledge_services.sign_on(supporter=p["dee"], slate=slate, supporter_state="CA")
+    pledge_intake.sign_on(supporter=p["dee"], slate=slate, supporter_state="CA")
     # eve: a money pledge never committed (waiting for a card): not live
-    pledge_services.create_money_pledge(
+    pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=p["eve"], slate=slate, amount_cents=1_000,
         supporter_state="CA",
     )  # fmt: skip
     # fay: a sign-on, cancelled
-    signon = pledge_services.sign_on(supporter=p["fay"], slate=slate, supporter_state="CA")
+    signon = pledge_intake.sign_on(supporter=p["fay"], slate=slate, supporter_state="CA")
     pledge_services.cancel_pledge(pledge=signon, actor=p["fay"])
     other = make_open_slate(candidates=3, min_signatures=2)
-    pledge_services.sign_on(supporter=UserFactory(username="zed"), slate=other)
+    pledge_intake.sign_on(supporter=UserFactory(username="zed"), slate=other)
     p["union"] = union
     return p
 
@@ -111,7 +112,10 @@ def test_segment_by_referring_organization(
     slate, organizer, people, mailoutbox, django_capture_on_commit_callbacks
 ):
     segment = {"organizations": [people["union"].pk]}
-    assert updates.audience_size(slate, updates.parse_segment(slate, segment)).total == 2
+    assert (
+        update_audience.audience_size(slate, update_audience.parse_segment(slate, segment)).total
+        == 2
+    )
     send(slate, organizer, django_capture_on_commit_callbacks, segment=segment)
     assert recipients(mailoutbox) == ["cy@example.org", "dee@example.org"]
 
@@ -122,8 +126,8 @@ def test_the_cap_skips_those_who_had_their_updates_and_says_how_many(
     settings.SLATE_UPDATES_PER_SUPPORTER_PER_30_DAYS = 2
     # Another slate's organizers wrote to ann twice this month; to bob once, 31 days ago.
     other = make_open_slate(candidates=3, min_signatures=2)
-    pledge_services.sign_on(supporter=people["ann"], slate=other, supporter_state="CA")
-    pledge_services.sign_on(supporter=people["bob"], slate=other, supporter_state="NY")
+    pledge_intake.sign_on(supporter=people["ann"], slate=other, supporter_state="CA")
+    pledge_intake.sign_on(supporter=people["bob"], slate=other, supporter_state="NY")
     other_organizer = organizer_of(other)
     send(other, other_organizer, django_capture_on_commit_callbacks)
     UpdateRecipient.objects.filter(supporter=people["bob"]).update(
@@ -138,7 +142,7 @@ def test_the_cap_skips_those_who_had_their_updates_and_says_how_many(
     )  # fmt: skip
     mailoutbox.clear()
 
-    size = updates.audience_size(slate, updates.parse_segment(slate, {}))
+    size = update_audience.audience_size(slate, update_audience.parse_segment(slate, {}))
     assert (size.total, size.over_cap, size.reached) == (4, 1, 3)
     update = send(slate, organizer, django_capture_on_commit_callbacks)
     assert recipients(mailoutbox) == ["bob@example.org", "cy@example.org", "dee@example.org"]
@@ -185,14 +189,14 @@ def test_a_batch_run_again_sends_nobody_twice(
         status=OrganizerUpdate.Status.SENDING, progress_at=timezone.now() - timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert updates.sweep() == 1
+        assert update_sending.sweep() == 1
     assert len(mailoutbox) == 4
     assert set(UpdateRecipient.objects.filter(update=update).values_list("status", flat=True)) == {
         R.SENT
     }
     update.refresh_from_db()
     assert update.status == OrganizerUpdate.Status.SENT
-    assert updates.send_batch(update.pk, 0) == 0
+    assert update_sending.send_batch(update.pk, 0) == 0
 
 
 def test_a_lost_prepare_is_resumed_by_the_sweeper(
@@ -204,12 +208,12 @@ def test_a_lost_prepare_is_resumed_by_the_sweeper(
         )
     assert mailoutbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        assert updates.sweep() == 0  # not stale yet
+        assert update_sending.sweep() == 0  # not stale yet
     OrganizerUpdate.objects.filter(pk=update.pk).update(
         progress_at=timezone.now() - timedelta(hours=1)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert updates.sweep() == 1
+        assert update_sending.sweep() == 1
     assert len(mailoutbox) == 4
 
 

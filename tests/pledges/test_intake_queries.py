@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from compliance.rules import SHARED_RULES_KEY, RuleBook
-from pledges import services
+from pledges import intake, services
 from pledges.declarations import ATTESTED
 from pledges.states import PledgeState
 from slate import queue
@@ -42,13 +42,13 @@ def test_create_and_commit_a_money_pledge_in_at_most_20_queries(
     slate = make_open_slate(candidates=3, min_money_cents=10**9)
     supporter = UserFactory()
     if not first_pledge:  # the supporter's row on the slate exists already
-        earlier = services.create_money_pledge(
+        earlier = intake.create_money_pledge(
             supporter=supporter, slate=slate, amount_cents=500, attestations=ATTESTED
         )
         services.commit_money_pledge(pledge=earlier)
     queued.clear()
     with CaptureQueriesContext(connection) as captured:
-        pledge = services.create_money_pledge(
+        pledge = intake.create_money_pledge(
             supporter=supporter, slate=slate, amount_cents=2_500, supporter_state="NY",
             attestations=ATTESTED, idempotency_key=f"intake-{first_pledge}",
         )  # fmt: skip

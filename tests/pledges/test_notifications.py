@@ -11,11 +11,11 @@ from django.core import mail
 from django.utils import timezone
 
 from escrow import voiding
-from pledges import notifications, services, tasks
+from pledges import intake, notifications, services, tasks
 from pledges.declarations import ATTESTED
 from pledges.models import PledgeNotice
 from pledges.states import PledgeState
-from slate import services as slate_services
+from slate import lifecycle as slate_lifecycle
 from tests.escrow.cards import pledge_with_card
 from tests.factories import UserFactory, make_open_slate, sign, slate_candidates, transactional
 
@@ -49,7 +49,7 @@ def test_saving_the_card_confirms_the_pledge_once(
 def test_a_pledge_without_a_card_yet_is_not_confirmed(slate, django_capture_on_commit_callbacks):
     supporter = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        services.create_money_pledge(
+        intake.create_money_pledge(
             attestations=ATTESTED, supporter=supporter, slate=slate, amount_cents=900
         )
     assert to(supporter) == []
@@ -81,7 +81,7 @@ def test_cancelling_is_confirmed_once_and_a_late_confirmation_is_not_sent(
 def test_volunteer_hours_are_confirmed_and_cancelled(slate, django_capture_on_commit_callbacks):
     supporter = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        pledge = services.create_volunteer_pledge(
+        pledge = intake.create_volunteer_pledge(
             supporter=supporter, slate=slate, hours=6, activities=["canvassing"],
             zip_code="94110", availability="weekends", supporter_state="CA",
         )  # fmt: skip
@@ -97,7 +97,7 @@ def test_volunteer_hours_are_confirmed_and_cancelled(slate, django_capture_on_co
 def test_sign_ons_send_nothing(slate, django_capture_on_commit_callbacks):
     supporter = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
-        services.sign_on(supporter=supporter, slate=slate, supporter_state="CA")
+        intake.sign_on(supporter=supporter, slate=slate, supporter_state="CA")
     assert to(supporter) == []
 
 
@@ -130,7 +130,7 @@ def test_expiry_sends_one_slate_wide_email_not_one_per_pledge(
     pledge_with_card(slate, supporter=supporter, amount_cents=2_000)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     [email] = to(supporter)
@@ -168,7 +168,7 @@ def test_the_sweeper_sends_what_a_lost_task_did_not(slate, localstripe):
 def test_quiet_sends_nothing(slate, django_capture_on_commit_callbacks):
     supporter = UserFactory()
     with notifications.quiet(), django_capture_on_commit_callbacks(execute=True):
-        services.create_volunteer_pledge(
+        intake.create_volunteer_pledge(
             supporter=supporter, slate=slate, hours=2, activities=["canvassing"],
             zip_code="94110", availability="", supporter_state="CA",
         )  # fmt: skip

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from pledges import services
+from pledges import intake, services
 from pledges.declarations import ATTESTED
 from pledges.models import Pledge, PledgeEvent
 from pledges.selectors import recount_slate
@@ -16,8 +16,9 @@ from pledges.states import (
     PledgeKind,
     PledgeState,
 )
+from slate import lifecycle as slate_lifecycle
+from slate import partners as slate_partners
 from slate import selectors as slate_selectors
-from slate import services as slate_services
 from slate.models import Slate
 from slate.states import SlateState
 from tests.factories import (
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.django_db
 
 
 def money(slate, supporter=None, amount=5_000, **kwargs):
-    pledge = services.create_money_pledge(
+    pledge = intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=supporter or UserFactory(),
         slate=slate,
@@ -44,7 +45,7 @@ def money(slate, supporter=None, amount=5_000, **kwargs):
 
 
 def volunteer(slate, supporter=None, hours=10, **kwargs):
-    return services.create_volunteer_pledge(
+    return intake.create_volunteer_pledge(
         supporter=supporter or UserFactory(), slate=slate, hours=hours,
         activities=["canvassing"], zip_code="94110", **kwargs,
     )  # fmt: skip
@@ -81,7 +82,7 @@ PATHS = {
 
 def _pledge_in_state(slate, kind, state):
     if kind == PledgeKind.MONEY:
-        pledge = services.create_money_pledge(
+        pledge = intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=1000
         )
         path = PATHS[state]
@@ -89,7 +90,7 @@ def _pledge_in_state(slate, kind, state):
         pledge = (
             volunteer(slate)
             if kind == PledgeKind.VOLUNTEER
-            else services.sign_on(supporter=UserFactory(), slate=slate)
+            else intake.sign_on(supporter=UserFactory(), slate=slate)
         )
         path = [] if state == PledgeState.COMMITTED else [state]
     for step in path:
@@ -141,7 +142,7 @@ def test_pledge_state_table_is_enforced(open_slate, kind, from_state, to_state):
 )  # fmt: skip
 def test_bad_amounts_are_refused_and_write_nothing(open_slate, amount, code):
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(
+        intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=amount
         )
     assert excinfo.value.code == code
@@ -152,11 +153,11 @@ def test_bad_amounts_are_refused_and_write_nothing(open_slate, amount, code):
 @override_settings(SLATE_MAX_PLEDGE_CENTS=10_000)
 def test_the_maximum_comes_from_settings(open_slate):
     with pytest.raises(PledgeError):
-        services.create_money_pledge(
+        intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=10_001
         )
     assert (
-        services.create_money_pledge(
+        intake.create_money_pledge(
             attestations=ATTESTED, supporter=UserFactory(), slate=open_slate, amount_cents=10_000
         ).amount_cents
         == 10_000
@@ -183,7 +184,7 @@ def test_bad_volunteer_pledges_are_refused(open_slate, kwargs, field):
     }  # fmt: skip
     arguments.update(kwargs)
     with pytest.raises(PledgeError) as excinfo:
-        services.create_volunteer_pledge(**arguments)
+        intake.create_volunteer_pledge(**arguments)
     assert excinfo.value.field == field
     assert not Pledge.objects.exists()
 
@@ -192,13 +193,13 @@ def test_conditions_must_name_candidates_on_the_slate(open_slate):
     other_slate = make_open_slate()
     stranger = slate_candidates(other_slate)[0]
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(attestations=ATTESTED,
+        intake.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             condition_candidate_ids=[stranger.pk],
         )  # fmt: skip
     assert excinfo.value.code == "unknown_candidate"
     with pytest.raises(PledgeError):
-        services.create_money_pledge(attestations=ATTESTED,
+        intake.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             condition_min_signatures=99,
         )  # fmt: skip
@@ -207,7 +208,7 @@ def test_conditions_must_name_candidates_on_the_slate(open_slate):
 
 def test_conditions_and_allocation_are_stored(open_slate):
     a, b = slate_candidates(open_slate)[:2]
-    pledge = services.create_money_pledge(attestations=ATTESTED,
+    pledge = intake.create_money_pledge(attestations=ATTESTED,
         supporter=UserFactory(), slate=open_slate, amount_cents=10_000,
         condition_min_signatures=4, condition_candidate_ids=[a.pk],
         allocation={a.pk: 7_500, b.pk: 2_500},
@@ -228,7 +229,7 @@ def test_bad_allocations_are_refused(open_slate, allocation):
     stranger = slate_candidates(make_open_slate())[0]
     ids = {"a": a.pk, "b": b.pk, "stranger": stranger.pk}
     with pytest.raises(PledgeError) as excinfo:
-        services.create_money_pledge(attestations=ATTESTED,
+        intake.create_money_pledge(attestations=ATTESTED,
             supporter=UserFactory(), slate=open_slate, amount_cents=1000,
             allocation={ids[k]: v for k, v in allocation.items()},
         )  # fmt: skip
@@ -245,7 +246,7 @@ def test_pledging_to_a_closed_slate_is_refused(open_slate, state):
     with pytest.raises(PledgeError):
         volunteer(open_slate)
     with pytest.raises(PledgeError):
-        services.sign_on(supporter=UserFactory(), slate=open_slate)
+        intake.sign_on(supporter=UserFactory(), slate=open_slate)
     assert not Pledge.objects.exists()
 
 
@@ -259,14 +260,14 @@ def test_pledging_after_the_deadline_is_refused_before_the_job_runs(open_slate):
 
 def test_referral_must_come_from_an_endorsing_organization(open_slate):
     admin = UserFactory()
-    org = slate_services.create_partner_organization(name="Local 12", kind="union", admin=admin)
+    org = slate_partners.create_partner_organization(name="Local 12", kind="union", admin=admin)
     with pytest.raises(PledgeError) as excinfo:
         money(open_slate, referred_by=org)
     assert excinfo.value.field == "referred_by"
-    slate_services.endorse_slate(organization=org, slate=open_slate, actor=admin)
+    slate_partners.endorse_slate(organization=org, slate=open_slate, actor=admin)
     with pytest.raises(PledgeError):  # an endorsement counts once staff verify the organization
         money(open_slate, referred_by=org)
-    slate_services.verify_partner_organization(organization=org, actor=make_staff())
+    slate_partners.verify_partner_organization(organization=org, actor=make_staff())
     pledge = money(open_slate, referred_by=org)
     assert pledge.referred_by == org
     assert (
@@ -277,22 +278,22 @@ def test_referral_must_come_from_an_endorsing_organization(open_slate):
 
 def test_sign_on_twice_returns_the_first(open_slate):
     supporter = UserFactory()
-    first = services.sign_on(supporter=supporter, slate=open_slate)
-    second = services.sign_on(supporter=supporter, slate=open_slate)
+    first = intake.sign_on(supporter=supporter, slate=open_slate)
+    second = intake.sign_on(supporter=supporter, slate=open_slate)
     assert first.pk == second.pk
     assert slate_selectors.slate_counts(open_slate.pk).signon_count == 1
 
 
 def test_idempotency_key_returns_the_first_pledge(open_slate):
     supporter = UserFactory()
-    first = services.create_money_pledge(
+    first = intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=supporter,
         slate=open_slate,
         amount_cents=2500,
         idempotency_key="k-1",
     )
-    again = services.create_money_pledge(
+    again = intake.create_money_pledge(
         attestations=ATTESTED,
         supporter=supporter,
         slate=open_slate,
@@ -305,7 +306,7 @@ def test_idempotency_key_returns_the_first_pledge(open_slate):
 
 def test_pending_card_pledges_do_not_count_until_committed(open_slate):
     supporter = UserFactory()
-    pledge = services.create_money_pledge(
+    pledge = intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=open_slate, amount_cents=2500
     )
     assert slate_selectors.slate_counts(open_slate.pk).money_pledged_cents == 0
@@ -323,7 +324,7 @@ def test_supporter_counted_once_across_pledges(open_slate):
     supporter = UserFactory()
     one = money(open_slate, supporter=supporter, amount=1000)
     volunteer(open_slate, supporter=supporter)
-    services.sign_on(supporter=supporter, slate=open_slate)
+    intake.sign_on(supporter=supporter, slate=open_slate)
     assert slate_selectors.slate_counts(open_slate.pk).supporter_count == 1
     services.cancel_pledge(pledge=one, actor=supporter)
     assert slate_selectors.slate_counts(open_slate.pk).supporter_count == 1
@@ -396,12 +397,12 @@ def test_expiry_voids_every_pledge_and_then_the_slate(django_capture_on_commit_c
     slate = make_open_slate()
     money(slate)
     volunteer(slate)
-    services.sign_on(supporter=UserFactory(), slate=slate)
-    services.create_money_pledge(
+    intake.sign_on(supporter=UserFactory(), slate=slate)
+    intake.create_money_pledge(
         attestations=ATTESTED, supporter=UserFactory(), slate=slate, amount_cents=500
     )
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     slate.refresh_from_db()
@@ -417,7 +418,7 @@ def test_voiding_runs_in_chunks_until_done(django_capture_on_commit_callbacks):
     for _ in range(5):
         money(slate)
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     slate.refresh_from_db()
@@ -432,7 +433,7 @@ def test_a_held_pledge_keeps_an_expired_slate_from_voided_until_escrow_voids_it(
     held = money(slate)
     services.transition_pledge(pledge=held, to_state=PledgeState.AUTHORIZED, reason="hold placed")
     with django_capture_on_commit_callbacks(execute=True):
-        slate_services.expire_slate_if_overdue(
+        slate_lifecycle.expire_slate_if_overdue(
             slate_id=slate.pk, now=slate.deadline + timedelta(seconds=1)
         )
     slate.refresh_from_db()

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from pledges import referrals, selectors, services
+from pledges import intake, referrals, selectors, services
 from pledges.declarations import ATTESTED
 from pledges.models import Referral
 from tests.escrow.cards import pledge_with_card
@@ -87,7 +87,7 @@ def test_brought_money_counts_standing_pledges_only(slate, localstripe):
     pledge_with_card(slate, supporter=ben, amount_cents=5_000)  # committed: stands
     cancelled = pledge_with_card(slate, supporter=ben, amount_cents=2_000)
     services.cancel_pledge(pledge=cancelled, actor=ben)
-    services.create_money_pledge(  # no card saved yet: not money brought
+    intake.create_money_pledge(  # no card saved yet: not money brought
         attestations=ATTESTED, supporter=ben, slate=slate, amount_cents=7_000
     )
     brought = selectors.brought_by(ann)

@@ -42,12 +42,12 @@ def test_only_the_widget_may_be_framed_by_other_sites(client):
 
 
 def test_only_the_card_pages_load_stripe_js(client, settings):
-    from pledges import services as pledge_services
+    from pledges import intake as pledge_intake
     from pledges.declarations import ATTESTED
 
     settings.STRIPE_API_BASE = ""
     supporter = UserFactory()
-    pledge = pledge_services.create_money_pledge(
+    pledge = pledge_intake.create_money_pledge(
         attestations=ATTESTED, supporter=supporter, slate=make_open_slate(), amount_cents=2_500
     )
     client.force_login(supporter)

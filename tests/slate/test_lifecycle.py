@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from slate import services
+from slate import deadlines, lifecycle, services
 from slate.errors import SlateError
 from slate.models import Slate, SlateTransition
 from slate.states import SLATE_TRANSITIONS, SlateState
@@ -36,13 +36,13 @@ def test_transition_table_is_enforced(from_state, to_state):
     with transaction.atomic():
         locked = services.lock_slate(slate.pk)
         if allowed:
-            transition = services.transition_slate(
+            transition = lifecycle.transition_slate(
                 slate=locked, to_state=to_state, actor=None, reason="test"
             )
             assert transition.from_state == from_state
         else:
             with pytest.raises(SlateError) as excinfo:
-                services.transition_slate(slate=locked, to_state=to_state, actor=None, reason="t")
+                lifecycle.transition_slate(slate=locked, to_state=to_state, actor=None, reason="t")
             assert excinfo.value.code == "invalid_transition"
     slate.refresh_from_db()
     assert slate.state == (to_state if allowed else from_state)
@@ -53,7 +53,7 @@ def test_transition_table_is_enforced(from_state, to_state):
 def test_transition_outside_a_transaction_is_refused():
     slate = make_draft_slate()
     with pytest.raises(RuntimeError):
-        services.transition_slate(slate=slate, to_state=SlateState.OPEN, actor=None, reason="x")
+        lifecycle.transition_slate(slate=slate, to_state=SlateState.OPEN, actor=None, reason="x")
 
 
 def test_open_slate_records_who_and_why(slate_events, django_capture_on_commit_callbacks):
@@ -102,7 +102,7 @@ def test_publishing_needs_agreement_and_enough_candidates():
     slate = make_draft_slate(min_signatures=2)
     organizer = slate.organizers.first()
     with pytest.raises(SlateError) as excinfo:
-        services.open_slate(slate=slate, actor=organizer)
+        lifecycle.open_slate(slate=slate, actor=organizer)
     assert excinfo.value.code == "no_agreement"
     slate.refresh_from_db()
     assert slate.state == SlateState.DRAFT
@@ -111,7 +111,7 @@ def test_publishing_needs_agreement_and_enough_candidates():
 def test_only_organizers_publish():
     slate = make_draft_slate()
     with pytest.raises(SlateError) as excinfo:
-        services.open_slate(slate=slate, actor=UserFactory())
+        lifecycle.open_slate(slate=slate, actor=UserFactory())
     assert excinfo.value.code == "forbidden"
 
 
@@ -145,7 +145,7 @@ def test_threshold_met_locks_once_and_fires_one_event(
 
     with pytest.raises(CandidateError):
         sign(third, slate)
-    assert services.evaluate_threshold(slate_id=slate.pk) is False
+    assert lifecycle.evaluate_threshold(slate_id=slate.pk) is False
     assert slate_events.count(("slate_locked", slate.pk)) == 1
     assert slate.transitions.filter(to_state=SlateState.LOCKED).count() == 1
 
@@ -171,7 +171,7 @@ def test_deadline_expires_an_open_slate_whose_rule_fails(
     slate = make_open_slate(candidates=3, min_signatures=2)
     later = slate.deadline + timedelta(seconds=1)
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.expire_slate_if_overdue(slate_id=slate.pk, now=later) == SlateState.EXPIRED
+        assert lifecycle.expire_slate_if_overdue(slate_id=slate.pk, now=later) == SlateState.EXPIRED
     slate.refresh_from_db()
     # No pledges, so the void task finishes the slate at once.
     assert slate.state == SlateState.VOIDED
@@ -185,12 +185,12 @@ def test_deadline_job_locks_a_slate_whose_rule_held(django_capture_on_commit_cal
     # Sign without running the on-commit evaluation: a lost message.
     sign(candidate, slate)
     later = slate.deadline + timedelta(seconds=1)
-    assert services.expire_slate_if_overdue(slate_id=slate.pk, now=later) == SlateState.LOCKED
+    assert lifecycle.expire_slate_if_overdue(slate_id=slate.pk, now=later) == SlateState.LOCKED
 
 
 def test_deadline_job_leaves_slates_before_their_deadline_alone():
     slate = make_open_slate()
-    assert services.expire_slate_if_overdue(slate_id=slate.pk) is None
+    assert lifecycle.expire_slate_if_overdue(slate_id=slate.pk) is None
     slate.refresh_from_db()
     assert slate.state == SlateState.OPEN
 
@@ -199,18 +199,18 @@ def test_extend_deadline_must_move_later_with_a_reason():
     slate = make_open_slate()
     organizer = slate.organizers.first()
     with pytest.raises(SlateError):
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=slate,
             new_deadline=slate.deadline - timedelta(days=1),
             actor=organizer,
             reason="x",
         )
     with pytest.raises(SlateError):
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=slate, new_deadline=slate.deadline + timedelta(days=1), actor=organizer, reason=""
         )
     new_deadline = slate.deadline + timedelta(days=7)
-    services.extend_deadline(
+    deadlines.extend_deadline(
         slate=slate, new_deadline=new_deadline, actor=organizer, reason="Primary moved"
     )
     slate.refresh_from_db()

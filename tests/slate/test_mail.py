@@ -11,9 +11,9 @@ from django.core import mail as outbox
 from django.core import signing
 from django.test import Client
 
-from pledges import services as pledge_services
+from pledges import intake as pledge_intake
 from pledges import signons
-from slate import mail, services
+from slate import deadlines, mail
 from slate.models import EmailOptOut, EmailSuppression, OutboundEmail
 from tests.factories import UserFactory, make_open_slate, organizer_of, with_totp
 
@@ -153,10 +153,10 @@ def test_a_suppressed_address_gets_nothing_not_even_transactional_mail(slate):
 def test_organizer_news_respects_the_preference(slate, django_capture_on_commit_callbacks):
     keen, tired = UserFactory(), UserFactory()
     for person in (keen, tired):
-        pledge_services.sign_on(supporter=person, slate=slate)
+        pledge_intake.sign_on(supporter=person, slate=slate)
     mail.set_wanted(tired.email, Category.ORGANIZER_UPDATES, slate.pk, False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.extend_deadline(
+        deadlines.extend_deadline(
             slate=slate,
             new_deadline=slate.deadline + timedelta(days=7),
             actor=organizer_of(slate),

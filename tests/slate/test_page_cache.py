@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.test import RequestFactory
 
+from pledges import intake as pledge_intake
 from pledges import services as pledge_services
 from pledges.declarations import ATTESTED
 from slate.page_cache import CACHE_HEADER, public_page_cache
@@ -31,7 +32,7 @@ def page_cache(settings):
 def pledge(slate, cents: int) -> None:
     supporter = UserFactory()
     with transaction.atomic():
-        created = pledge_services.create_money_pledge(
+        created = pledge_intake.create_money_pledge(
             supporter=supporter, slate=slate, amount_cents=cents, attestations=ATTESTED
         )
     pledge_services.commit_money_pledge(pledge=created)
@@ -155,7 +156,7 @@ def test_a_logged_in_supporters_page_is_never_kept_nor_served_to_others(client):
     else, and they must never be served the anonymous page either."""
     slate = make_open_slate()
     supporter = UserFactory(email="jane.supporter@example.org")
-    pledge_services.sign_on(supporter=supporter, slate=slate)
+    pledge_intake.sign_on(supporter=supporter, slate=slate)
     url = f"/slates/{slate.slug}/"
 
     client.force_login(supporter)
@@ -266,7 +267,7 @@ def test_a_logged_in_supporters_page_shares_only_the_parts_everyone_sees(client)
     own Sign on button, around the parts rendered once for both."""
     slate = make_open_slate()
     jane = UserFactory(email="jane.supporter@example.org")
-    pledge_services.sign_on(supporter=jane, slate=slate)
+    pledge_intake.sign_on(supporter=jane, slate=slate)
     omar = UserFactory(email="omar.supporter@example.org")
     url = f"/slates/{slate.slug}/"
 

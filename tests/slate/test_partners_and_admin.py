@@ -5,7 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from slate import services
+from slate import partners
 from slate.errors import SlateError
 from slate.models import Endorsement, PartnerOrganization
 from tests.factories import UserFactory, make_draft_slate, make_open_slate, with_totp
@@ -16,37 +16,37 @@ pytestmark = pytest.mark.django_db
 def test_partner_admin_endorses_and_withdraws():
     slate = make_open_slate()
     admin_user = UserFactory()
-    org = services.create_partner_organization(
+    org = partners.create_partner_organization(
         name="Teachers Local 4", kind="union", admin=admin_user
     )
     assert org.slug == "teachers-local-4"
-    endorsement = services.endorse_slate(
+    endorsement = partners.endorse_slate(
         organization=org, slate=slate, actor=admin_user, statement="We're in."
     )
     assert endorsement.statement == "We're in."
     # Endorsing again updates the statement rather than duplicating.
-    services.endorse_slate(organization=org, slate=slate, actor=admin_user, statement="All in.")
+    partners.endorse_slate(organization=org, slate=slate, actor=admin_user, statement="All in.")
     assert Endorsement.objects.get().statement == "All in."
-    services.withdraw_endorsement(organization=org, slate=slate, actor=admin_user)
+    partners.withdraw_endorsement(organization=org, slate=slate, actor=admin_user)
     assert not Endorsement.objects.exists()
 
 
 def test_only_an_organizations_admins_endorse_for_it():
     slate = make_open_slate()
-    org = services.create_partner_organization(name="Civic Club", kind="civic", admin=UserFactory())
+    org = partners.create_partner_organization(name="Civic Club", kind="civic", admin=UserFactory())
     with pytest.raises(SlateError) as excinfo:
-        services.endorse_slate(organization=org, slate=slate, actor=UserFactory())
+        partners.endorse_slate(organization=org, slate=slate, actor=UserFactory())
     assert excinfo.value.code == "forbidden"
     assert not Endorsement.objects.exists()
 
 
 def test_a_draft_slate_cannot_be_endorsed():
     admin_user = UserFactory()
-    org = services.create_partner_organization(
+    org = partners.create_partner_organization(
         name="Faith Works", kind="religious", admin=admin_user
     )
     with pytest.raises(SlateError):
-        services.endorse_slate(organization=org, slate=make_draft_slate(), actor=admin_user)
+        partners.endorse_slate(organization=org, slate=make_draft_slate(), actor=admin_user)
 
 
 @pytest.mark.parametrize(
@@ -56,17 +56,17 @@ def test_bad_organizations_are_refused(kwargs, field):
     arguments = {"name": "Good Org", "kind": "civic", "admin": UserFactory()}
     arguments.update(kwargs)
     with pytest.raises(SlateError) as excinfo:
-        services.create_partner_organization(**arguments)
+        partners.create_partner_organization(**arguments)
     assert excinfo.value.field == field
     assert not PartnerOrganization.objects.exists()
 
 
 def test_only_staff_verify_organizations():
     admin_user = UserFactory()
-    org = services.create_partner_organization(name="Org", kind="other", admin=admin_user)
+    org = partners.create_partner_organization(name="Org", kind="other", admin=admin_user)
     with pytest.raises(SlateError):
-        services.verify_partner_organization(organization=org, actor=admin_user)
-    services.verify_partner_organization(organization=org, actor=UserFactory(is_staff=True))
+        partners.verify_partner_organization(organization=org, actor=admin_user)
+    partners.verify_partner_organization(organization=org, actor=UserFactory(is_staff=True))
     org.refresh_from_db()
     assert org.verified
 
@@ -128,8 +128,8 @@ def test_admin_refuses_non_staff(client):
 
 
 def test_staff_verify_an_organization_with_the_admin_action(client):
-    real = services.create_partner_organization(name="Local 1", kind="union", admin=UserFactory())
-    impostor = services.create_partner_organization(
+    real = partners.create_partner_organization(name="Local 1", kind="union", admin=UserFactory())
+    impostor = partners.create_partner_organization(
         name="Teamsters", kind="union", admin=UserFactory()
     )
     client.force_login(with_totp(UserFactory(is_staff=True, is_superuser=True)))

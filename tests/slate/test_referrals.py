@@ -3,7 +3,7 @@
 import pytest
 
 from pledges.models import Pledge
-from slate import services
+from slate import partners
 from slate.selectors import slate_breakdown
 from tests.factories import UserFactory, make_open_slate, make_staff
 
@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 def endorsed():
     slate = make_open_slate()
     admin = UserFactory()
-    org = services.create_partner_organization(name="Local 99", kind="union", admin=admin)
-    services.verify_partner_organization(organization=org, actor=make_staff())
-    services.endorse_slate(organization=org, slate=slate, actor=admin)
+    org = partners.create_partner_organization(name="Local 99", kind="union", admin=admin)
+    partners.verify_partner_organization(organization=org, actor=make_staff())
+    partners.endorse_slate(organization=org, slate=slate, actor=admin)
     return slate, org
 
 
@@ -38,7 +38,7 @@ def test_a_referred_pledge_is_credited_to_the_organization(client, endorsed):
 
 def test_a_non_endorsing_organizations_link_credits_nobody(client):
     slate = make_open_slate()
-    other = services.create_partner_organization(
+    other = partners.create_partner_organization(
         name="Elsewhere", kind="civic", admin=UserFactory()
     )
     client.get(f"/r/{other.slug}/{slate.slug}/")
@@ -51,7 +51,7 @@ def test_an_unverified_organizations_link_credits_nobody(client, endorsed):
     """Anyone can register "Local 99": until staff verify it, its endorsement counts for
     nothing, so an impostor's link cannot claim the pledges it brings."""
     slate, org = endorsed
-    services.unverify_partner_organization(organization=org, actor=make_staff())
+    partners.unverify_partner_organization(organization=org, actor=make_staff())
     client.get(f"/r/{org.slug}/{slate.slug}/")
     client.force_login(UserFactory())
     client.post(f"/slates/{slate.slug}/sign-on/", {"supporter_state": "OH"})

@@ -17,6 +17,7 @@ from tests.factories import (
     organizer_of,
     slate_candidates,
 )
+from volunteers import hours as volunteer_hours
 from volunteers import reminders, selectors, shifts
 from volunteers.errors import VolunteerError
 from volunteers.models import CampaignStaff, Shift, ShiftReminder, ShiftSignup, VolunteerEvent
@@ -54,16 +55,16 @@ def test_who_may_create_events():
 
 
 def test_a_partner_organizations_admin_may_host_for_an_endorsing_organization():
-    from slate import services as slate_services
+    from slate import partners as slate_partners
 
     slate = make_open_slate(candidates=2, min_signatures=2)
     admin = UserFactory()
-    org = slate_services.create_partner_organization(name="Local 9", kind="union", admin=admin)
-    slate_services.endorse_slate(organization=org, slate=slate, actor=admin)
+    org = slate_partners.create_partner_organization(name="Local 9", kind="union", admin=admin)
+    slate_partners.endorse_slate(organization=org, slate=slate, actor=admin)
     lock(slate)
     with pytest.raises(VolunteerError):  # not before staff verify the organization
         shifts.create_event(slate=slate, actor=admin, title="Union hall", organization=org)
-    slate_services.verify_partner_organization(organization=org, actor=make_staff())
+    slate_partners.verify_partner_organization(organization=org, actor=make_staff())
     assert shifts.create_event(slate=slate, actor=admin, title="Union hall", organization=org)
 
 
@@ -175,7 +176,7 @@ def test_attendance_is_marked_by_the_hosts_and_counts_as_delivered(slate_with_vo
     first = shifts.sign_up(shift=shift, volunteer=a)
     second = shifts.sign_up(shift=shift, volunteer=b)
     organizer = organizer_of(slate)
-    before = selectors.hours_for_slate(slate)
+    before = volunteer_hours.hours_for_slate(slate)
     assert (before.scheduled_minutes, before.delivered_minutes) == (240, 0)
     with pytest.raises(VolunteerError, match="once the shift has started"):
         shifts.record_attendance(signup=first, actor=organizer, attended=True)
@@ -188,16 +189,16 @@ def test_attendance_is_marked_by_the_hosts_and_counts_as_delivered(slate_with_vo
         )
     shifts.record_attendance(signup=first, actor=organizer, attended=True, now=later)
     shifts.record_attendance(signup=second, actor=organizer, attended=False, now=later)
-    after = selectors.hours_for_slate(slate)
+    after = volunteer_hours.hours_for_slate(slate)
     assert (after.scheduled_minutes, after.delivered_minutes) == (0, 120)
-    assert selectors.hours_for_volunteer(a).delivered_minutes == 120
+    assert volunteer_hours.hours_for_volunteer(a).delivered_minutes == 120
     # The organizer's live dashboard shows the delivered time next to the pledged hours.
     client = Client()
     client.force_login(organizer)
     live = client.get(reverse("organize:live", args=[slate.slug]))
     assert live.status_code == 200
     assert "0.0 h scheduled, 2.0 h delivered" in live.content.decode()
-    assert selectors.hours_for_volunteer(b).delivered_minutes == 0
+    assert volunteer_hours.hours_for_volunteer(b).delivered_minutes == 0
 
 
 def test_reminders_go_once_a_day_and_once_an_hour_before_even_when_run_twice(

@@ -2,11 +2,11 @@
 
 from django import template
 
-from volunteers import selectors
+from volunteers import hours
 
 register = template.Library()
 
 
 @register.simple_tag
 def slate_hours(slate):
-    return selectors.hours_for_slate(slate)
+    return hours.hours_for_slate(slate)

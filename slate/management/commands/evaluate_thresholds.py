@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from slate import selectors, services
+from slate import lifecycle, selectors
 
 
 class Command(BaseCommand):
@@ -8,7 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         for slate in selectors.open_slates():
-            locked = services.evaluate_threshold(slate_id=slate.pk)
+            locked = lifecycle.evaluate_threshold(slate_id=slate.pk)
             verdict = selectors.threshold_verdict(slate)
             status = "LOCKED" if locked else ("; ".join(verdict.unmet) or "holds")
             self.stdout.write(f"{slate.slug}: {status}")
