@@ -22,6 +22,7 @@ from allauth.account.authentication import get_authentication_records
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
 from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from candidates.models import Candidate
 from slate.models import PartnerOrganization, SlateOrganizer
@@ -32,22 +33,34 @@ from volunteers.models import CampaignStaff
 RETURN_AFTER_SETUP = "slate_after_two_factor_setup"
 
 
+def _role_rows(user) -> list[tuple[str, QuerySet]]:
+    """The roles that require two-factor and come from rows, each with the rows that give
+    ``user`` (a user, or ``OuterRef`` to one in a query over users) that role."""
+    return [
+        ("organizer", SlateOrganizer.objects.filter(user=user)),
+        ("candidate", Candidate.objects.filter(user=user)),
+        ("partner organization admin", PartnerOrganization.objects.filter(admins=user)),
+        # sees volunteers' contact details
+        ("campaign staff member", CampaignStaff.objects.filter(user=user)),
+    ]
+
+
 def mfa_required_roles(user) -> list[str]:
     """The roles of ``user`` that require two-factor authentication (empty when none do)."""
     if not user.is_authenticated:
         return []
-    roles = []
-    if SlateOrganizer.objects.filter(user=user).exists():
-        roles.append("organizer")
-    if Candidate.objects.filter(user=user).exists():
-        roles.append("candidate")
-    if PartnerOrganization.objects.filter(admins=user).exists():
-        roles.append("partner organization admin")
-    if CampaignStaff.objects.filter(user=user).exists():
-        roles.append("campaign staff member")  # sees volunteers' contact details
+    roles = [role for role, rows in _role_rows(user) if rows.exists()]
     if user.is_staff:
         roles.append("Slate staff member")  # the admin: donors, refunds, every slate
     return roles
+
+
+def with_required_roles(users: QuerySet) -> QuerySet:
+    """The users among ``users`` that ``mfa_required_roles`` gives a role, in one query."""
+    held = Q(is_staff=True)
+    for _, rows in _role_rows(OuterRef("pk")):
+        held |= Q(Exists(rows))
+    return users.filter(held)
 
 
 def has_totp(user) -> bool:

@@ -3,19 +3,22 @@ partner-org admins before any page that acts for them (accounts.middleware)."""
 
 import pytest
 from allauth.mfa.models import Authenticator
+from django.contrib.auth import get_user_model
 from django.contrib.messages import get_messages
 from django.core.cache import cache
 
-from accounts.mfa import totp_code
+from accounts.mfa import mfa_required_roles, totp_code, with_required_roles
 from slate.models import PartnerOrganization
 from tests.factories import (
     UserFactory,
     current_totp_code,
     make_draft_slate,
     make_open_slate,
+    organizer_of,
     slate_candidates,
     with_totp,
 )
+from volunteers.models import CampaignStaff
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.accounts.urls")]
 
@@ -204,6 +207,30 @@ def test_known_secret_gives_the_code_an_authenticator_app_shows():
     assert not totp.validate_code(wrong)
     cache.clear()
     assert totp.validate_code(code)
+
+
+def test_the_one_query_form_finds_the_same_people_as_the_per_person_rule():
+    """``with_required_roles`` (the demo's two-factor set-up asks it once for ~300 accounts)
+    finds exactly the people ``mfa_required_roles`` gives a role: each role alone, and none."""
+    slate = make_open_slate(candidates=1, min_signatures=1)
+    campaign_staff = UserFactory()
+    CampaignStaff.objects.create(candidate=slate_candidates(slate)[0], user=campaign_staff)
+    role_holders = {
+        organizer_of(slate),
+        slate_candidates(slate)[0].user,
+        partner_admin_without_totp(),
+        campaign_staff,
+        UserFactory(is_staff=True),
+    }
+    supporter = UserFactory()
+    users = get_user_model().objects.all()
+    found = set(with_required_roles(users))
+    assert role_holders <= found and supporter not in found
+    assert found == {user for user in users if mfa_required_roles(user)}
+    # Only among the users it is given.
+    assert set(with_required_roles(users.exclude(pk=supporter.pk).exclude(is_staff=True))) == {
+        user for user in found if not user.is_staff
+    }
 
 
 # --- Slate's staff ------------------------------------------------------------------------------
