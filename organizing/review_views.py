@@ -12,7 +12,7 @@ from slate.errors import DomainError
 from slate.models import Slate
 
 from . import forms
-from .wizard import _preview_context, show_error
+from .wizard import preview_context, show_error
 
 
 def _require_staff(request) -> None:
@@ -29,7 +29,7 @@ def queue(request):
 
 
 def _review_page(request, slate, form, errors=(), status=200):
-    context = {**_preview_context(slate, errors), "form": form}
+    context = {**preview_context(slate, errors), "form": form}
     return render(request, "organizing/review.html", context, status=status)
 
 

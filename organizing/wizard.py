@@ -199,10 +199,10 @@ def preview(request, slug: str):
     slate, leave = _draft(request, slug)
     if leave:
         return leave
-    return _render_step(request, "preview", _preview_context(slate))
+    return _render_step(request, "preview", preview_context(slate))
 
 
-def _preview_context(slate, errors=()) -> dict:
+def preview_context(slate, errors=()) -> dict:
     return {
         "slate": slate,
         "planks": slate.planks.all(),
@@ -226,7 +226,7 @@ def publish(request, slug: str):
         candidate_agreements.publish_slate(slate=slate, actor=request.user)
     except DomainError as error:
         slate.refresh_from_db()
-        context = {"steps": STEPS, "step": "preview", **_preview_context(slate, [error.message])}
+        context = {"steps": STEPS, "step": "preview", **preview_context(slate, [error.message])}
         return render(request, "organizing/wizard/preview.html", context, status=400)
     slate.refresh_from_db()
     if slate.state == SlateState.REVIEW:

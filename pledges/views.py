@@ -25,7 +25,7 @@ def _open_slate(slug: str) -> Slate:
     return get_object_or_404(public_slates(), slug=slug)
 
 
-def _referral(request, slate: Slate) -> PartnerOrganization | None:
+def referring_organization(request, slate: Slate) -> PartnerOrganization | None:
     """The endorsing organization whose link brought this supporter (see slate.views.referral)."""
     slug = request.session.get("referred_by")
     if not slug:
@@ -33,7 +33,7 @@ def _referral(request, slate: Slate) -> PartnerOrganization | None:
     return endorsing_organizations(slate.pk).filter(slug=slug).first()
 
 
-def _partner_code(request, organization: PartnerOrganization | None) -> PartnerCode | None:
+def referring_partner_code(request, organization: PartnerOrganization | None) -> PartnerCode | None:
     """The organization's sub-code from the same link (see slate.views.referral), if any."""
     code = request.session.get("referred_by_code")
     if organization is None or not code or not isinstance(code, str):
@@ -76,8 +76,8 @@ def pledge_money(request, slug: str):
                 condition_min_signatures=data["condition_min_signatures"],
                 condition_candidate_ids=data["condition_candidates"],
                 allocation=data["allocation"],
-                referred_by=(referred_by := _referral(request, slate)),
-                partner_code=_partner_code(request, referred_by),
+                referred_by=(referred_by := referring_organization(request, slate)),
+                partner_code=referring_partner_code(request, referred_by),
                 idempotency_key=data["idempotency_key"],
                 attestations=form.attestations(),
                 donor_details=form.donor_details(),
@@ -144,8 +144,8 @@ def sign_on(request, slug: str):
             signons.request_sign_on(
                 slate=slate, name=data["name"], email=data["email"], zip_code=data["zip_code"],
                 on_public_roll=data["on_public_roll"],
-                referred_by=(referred_by := _referral(request, slate)),
-                partner_code=_partner_code(request, referred_by),
+                referred_by=(referred_by := referring_organization(request, slate)),
+                partner_code=referring_partner_code(request, referred_by),
                 referrer_code=supporter_ref(request.session, slate.slug),
             )  # fmt: skip
         except services.PledgeError as error:
@@ -179,8 +179,8 @@ def _sign_on_with_account(request, slate: Slate):
         try:
             intake.sign_on(
                 supporter=request.user, slate=slate, supporter_state=data["supporter_state"],
-                referred_by=(referred_by := _referral(request, slate)),
-                partner_code=_partner_code(request, referred_by),
+                referred_by=(referred_by := referring_organization(request, slate)),
+                partner_code=referring_partner_code(request, referred_by),
                 public_name=signons.public_name(name) if data["on_public_roll"] else "",
             )  # fmt: skip
         except services.PledgeError as error:

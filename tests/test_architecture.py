@@ -73,6 +73,34 @@ def test_the_walk_sees_imports_inside_functions():
     assert [(function, module) for function, _, module in apps_py] == [("ready", ".")]
 
 
+def private_names_imported(path: Path) -> list[str]:
+    """``module.name`` for each private name (one leading underscore) ``path`` imports."""
+    return [
+        f"{node.module or '.'}.{alias.name}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    ]
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A name another module needs is public, and says so by its name: a private one may
+    change or go without its module's callers being looked for."""
+    offenders = {
+        str(path.relative_to(ROOT)): names
+        for path in app_modules()
+        if (names := private_names_imported(path))
+    }
+    assert offenders == {}
+
+
+def test_the_walk_sees_private_names_imported(tmp_path):
+    module = tmp_path / "example.py"
+    module.write_text("from .wizard import _preview, show\nfrom x import __version__\n")
+    assert private_names_imported(module) == ["wizard._preview"]
+
+
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from candidates.models import Candidate
 from pledges import referrals
 from pledges.selectors import pledges_of
-from pledges.views import _partner_code, _referral
+from pledges.views import referring_organization, referring_partner_code
 from slate.models import PartnerOrganization
 from slate.selectors import is_organizer, public_slates
 from slate.sharing import supporter_ref
@@ -53,8 +53,8 @@ def pledge(request, slug: str):
                 share_contact=data["share_contact"], display_name=data["display_name"],
                 phone=data["phone"], availability=data["availability"],
                 supporter_state=data["supporter_state"],
-                referred_by=(referred_by := _referral(request, slate)),
-                partner_code=_partner_code(request, referred_by),
+                referred_by=(referred_by := referring_organization(request, slate)),
+                partner_code=referring_partner_code(request, referred_by),
                 idempotency_key=data["idempotency_key"],
             )  # fmt: skip
         except services.VolunteerError as error:
