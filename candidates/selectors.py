@@ -3,7 +3,7 @@
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 
 from slate.models import Slate
 from slate.selectors import PUBLIC_STATES
@@ -56,23 +56,48 @@ class CandidateFacts:
 
 
 def candidate_facts(slate: Slate) -> CandidateFacts:
-    """Recount what the slate's threshold rule needs to know about its candidates."""
-    version = current_agreement_version(slate)
-    signed_ids = set(valid_signatures(slate, version).values_list("candidate_id", flat=True))
-    invitations = list(active_invitations(slate).values_list("candidate_id", "is_required"))
-    # A required candidate who declined is still required: the rule cannot hold without them
-    # until the organizers withdraw that invitation (or they accept after all).
-    declined_required = Invitation.objects.filter(
-        slate=slate, status=Invitation.Status.DECLINED, is_required=True
-    ).count()
-    required_unsigned = declined_required + sum(
-        1 for candidate_id, required in invitations if required and candidate_id not in signed_ids
+    """Recount what the slate's threshold rule needs to know about its candidates, in two
+    queries: the current agreement version, then the slate's pending, accepted and declined
+    invitations, each with whether its candidate holds a valid signature (as in
+    ``valid_signatures``: active, on the current version; one invitation per candidate and
+    slate, ``invitation_unique``)."""
+    version = (
+        AgreementVersion.objects.filter(agreement__slate=slate, published_at__isnull=False)
+        .order_by("-number")
+        .values_list("pk", "number")
+        .first()
     )
+    counted = Invitation.objects.filter(
+        slate=slate, status__in=(*ACTIVE_INVITATION_STATUSES, Invitation.Status.DECLINED)
+    ).order_by()
+    if version is None:
+        has_signed = Value(False)  # no signature counts before an agreement is published
+    else:
+        has_signed = Exists(
+            Signature.objects.filter(
+                slate=slate,
+                agreement_version_id=version[0],
+                withdrawn_at__isnull=True,
+                candidate_id=OuterRef("candidate_id"),
+            )
+        )
+    rows = counted.values_list("status", "is_required", has_signed)
+    signed = invited = required_unsigned = 0
+    for status, required, signed_it in rows:
+        if status in ACTIVE_INVITATION_STATUSES:
+            invited += 1
+            signed += signed_it
+            required_unsigned += required and not signed_it
+        else:
+            # A required candidate who declined is still required: the rule cannot hold
+            # without them until the organizers withdraw that invitation (or they accept
+            # after all).
+            required_unsigned += required
     return CandidateFacts(
-        signed_candidate_count=len(signed_ids),
-        invited_candidate_count=len(invitations),
+        signed_candidate_count=signed,
+        invited_candidate_count=invited,
         required_unsigned_count=required_unsigned,
-        agreement_version_number=version.number if version else None,
+        agreement_version_number=version[1] if version else None,
     )
 
 
