@@ -112,8 +112,11 @@ def create_candidate(
     for name in ("state", "fec_candidate_id", "fec_committee_id"):
         cleaned[name] = cleaned[name].upper()
     candidate = Candidate(**cleaned)
+    # Without an FEC id the candidate is outside candidate_unique_fec_id's condition, so that
+    # constraint cannot fail: leaving the empty field out spares its query (and the Python
+    # that builds it); the empty, blank field has nothing else to check.
     try:
-        candidate.full_clean()
+        candidate.full_clean(exclude=None if cleaned["fec_candidate_id"] else ["fec_candidate_id"])
     except ValidationError as exc:
         field, message = _first_error_field(exc)
         raise CandidateError("invalid_candidate", message, field=field) from None

@@ -227,6 +227,23 @@ def test_valid_fec_ids_are_accepted():
     assert candidate.state == "NY"
 
 
+def test_an_fec_id_belongs_to_one_profile_and_no_id_to_many():
+    organizer = make_draft_slate().organizers.first()
+    profile = {"office": "house", "state": "CA", "created_by": organizer}
+    services.create_candidate(full_name="Pat Example", fec_candidate_id="H8CA05035", **profile)
+    with pytest.raises(CandidateError) as excinfo:
+        services.create_candidate(full_name="Pat Again", fec_candidate_id="h8ca05035", **profile)
+    assert (excinfo.value.code, excinfo.value.message) == (
+        "invalid_candidate",
+        "Constraint “candidate_unique_fec_id” is violated.",
+    )
+    services.create_candidate(full_name="Lee Example", **profile)
+    services.create_candidate(full_name="Lee Again", **profile)
+    assert list(Candidate.objects.values_list("full_name", flat=True)) == [
+        "Lee Again", "Lee Example", "Pat Example",
+    ]  # fmt: skip
+
+
 def test_only_inviting_organizers_verify_candidates():
     slate = make_draft_slate()
     candidate = make_candidate(organizer=organizer_of(slate), verified=False)
