@@ -42,12 +42,13 @@ def save_agreement_draft(*, slate: Slate, actor, text: str, title: str = "") -> 
         clean_text(title, field="title", error=CandidateError, max_length=200)
         or "Coordination agreement"
     )
-    agreement, _ = CoordinationAgreement.objects.get_or_create(
+    agreement, created = CoordinationAgreement.objects.get_or_create(
         slate=slate, defaults={"title": title}
     )
-    draft = selectors.draft_agreement_version(slate)
+    # A new agreement has no versions yet: nothing to look up.
+    draft = None if created else selectors.draft_agreement_version(slate)
     if draft is None:
-        last = agreement.versions.order_by("-number").first()
+        last = None if created else agreement.versions.order_by("-number").first()
         draft = AgreementVersion(agreement=agreement, number=(last.number + 1) if last else 1)
     draft.title = title
     draft.text = text
@@ -77,8 +78,13 @@ def publish_agreement(*, slate: Slate, actor) -> AgreementVersion:
     if draft.planks != planks:
         draft.planks = planks
         draft.save()
-    current = selectors.current_agreement_version(slate)
-    if current is not None and current.content_hash == draft.content_hash:
+    current_hash = (
+        selectors.published_agreement_versions(slate)
+        .order_by("-number")
+        .values_list("content_hash", flat=True)
+        .first()
+    )
+    if current_hash == draft.content_hash:
         raise CandidateError(
             "unchanged", "The draft is the same as the published version.", field="text"
         )

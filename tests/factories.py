@@ -85,15 +85,14 @@ def make_candidate(*, organizer: User, state: str = "CA", verified: bool = True)
     """A candidate whose profile is claimed by a fresh user with two-factor on; an organizer
     still has to verify it (``verify``)."""
     number = next(_sequence)
-    candidate = builders.claimed_candidate(
+    # claim_candidate returns the row as it read it under its lock, after the claim.
+    return builders.claimed_candidate(
         organizer=organizer,
         user=with_totp(UserFactory()),
         full_name=f"Candidate Number{number}",
         state=state,
         district=str(number % 50 + 1),
     )
-    candidate.refresh_from_db()
-    return candidate
 
 
 def verify(candidate: Candidate, organizer: User) -> Candidate:
