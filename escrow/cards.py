@@ -128,7 +128,11 @@ def confirm_card_setup(*, setup_intent_id: str) -> CardSetup:
     # The card's first use is finished here on every call, not only the first: a crash (or a
     # failed webhook attempt) between saving the card and using it leaves the old hold or
     # the declined payment in place, and the next call (the webhook sweeper) moves on from
-    # there. A card already used by a payment has been acted on: nothing more to do.
+    # there. A card already used by a payment has been acted on: nothing more to do. Only a
+    # pledge needing a card or holding one has a next step (a first card commits the pledge,
+    # and that is all): the others need no look at the payments.
+    if pledge.state not in (PledgeState.NEEDS_ACTION, PledgeState.AUTHORIZED):
+        return card_setup
     if pledge.payments.filter(card_setup=card_setup).exists():
         return card_setup
     if pledge.state == PledgeState.NEEDS_ACTION:

@@ -26,27 +26,28 @@ from .payments import (
     pledge_payable,
     record_intent,
 )
-from .selectors import open_payment
 from .splits import ReleaseContext, decide_capture, nothing_capturable
 from .states import move_status
 
 logger = logging.getLogger(__name__)
 
 
-def _new_payment(pledge: Pledge, purpose: str, amount_cents: int) -> Payment:
-    attempt = (
-        pledge.payments.order_by("-attempt").values_list("attempt", flat=True).first() or 0
-    ) + 1
+def _new_payment(
+    pledge: Pledge, purpose: str, amount_cents: int, *, card_setup: CardSetup, attempt: int
+) -> Payment:
     return Payment.objects.create(
         pledge=pledge, attempt=attempt, purpose=purpose, amount_cents=amount_cents,
-        currency=pledge.currency,
+        currency=pledge.currency, card_setup=card_setup,
     )  # fmt: skip
 
 
 def card_for(pledge: Pledge) -> CardSetup:
-    """The newest saved card."""
+    """The newest saved card, with its Stripe customer (a payment on it names both)."""
     card_setup = (
-        pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED).order_by("-pk").first()
+        pledge.card_setups.filter(status=CardSetup.Status.SUCCEEDED)
+        .select_related("customer")
+        .order_by("-pk")
+        .first()
     )
     if card_setup is None:
         raise EscrowError("no_card", "This pledge has no saved card.")
@@ -65,7 +66,10 @@ def authorize_pledge(
     (``NothingCapturable`` when that is nothing). ``context``: the release's shared reads."""
     with transaction.atomic():
         pledge = lock_pledge(pledge_id, context.slate_id if context is not None else None)
-        existing = open_payment(pledge)
+        # The pledge's few payments, read once: the open one (at most one, a constraint says)
+        # and the number of the next attempt.
+        payments = list(pledge.payments.order_by("-attempt"))
+        existing = next((p for p in payments if p.status in Payment.OPEN), None)
         if pledge.state not in from_states or existing is not None:
             return existing
         if pledge.slate.state not in NEW_PAYMENT_SLATE_STATES[purpose]:
@@ -81,9 +85,10 @@ def authorize_pledge(
             if decision.total_cents == 0:
                 raise nothing_capturable(decision)
             amount_cents = decision.total_cents
-        payment = _new_payment(pledge, purpose, amount_cents)
-        payment.card_setup = card_setup
-        payment.save(update_fields=["card_setup"])
+        attempt = payments[0].attempt + 1 if payments else 1
+        payment = _new_payment(
+            pledge, purpose, amount_cents, card_setup=card_setup, attempt=attempt
+        )
     return send_create(payment)
 
 

@@ -210,11 +210,12 @@ def _record_payment_intent(*, payment_id, result, pledge_id, slate_id) -> tuple[
         if status in LIVE_INTENT_STATUSES and _unwanted(pledge, payment, status):
             return payment, _let_go_of_unwanted_intent(pledge, payment, learned_id)
         on_status = ON_INTENT_STATUS.get(status)
+        saved = False
         if on_status is None:
             logger.warning("payment %s: unexpected PaymentIntent status %s", payment_id, status)
         else:
-            on_status(pledge, payment, result)
-        if learned_id:
+            saved = on_status(pledge, payment, result)
+        if learned_id and not saved:
             payment.save(update_fields=["payment_intent_id", "client_secret", "updated_at"])
         return payment, False
 
@@ -222,12 +223,14 @@ def _record_payment_intent(*, payment_id, result, pledge_id, slate_id) -> tuple[
 # --- What each PaymentIntent status does to a payment we still want ------------------------------
 # Each runs under the payment's lock and moves it only where ``states.PAYMENT_TRANSITIONS``
 # allows: an answer that arrives twice, or late, finds the payment moved on and changes nothing.
+# Each returns whether it saved the payment: a whole row, so with the intent's id if it was
+# learned just now (the caller then does not write it a second time).
 
 
-def _on_held(pledge: Pledge, payment: Payment, result) -> None:
+def _on_held(pledge: Pledge, payment: Payment, result) -> bool:
     """``requires_capture``: the bank agreed to the hold."""
     if not move_allowed(Payment.Status, payment.status, Payment.Status.REQUIRES_CAPTURE):
-        return
+        return False
     move_status(payment, Payment.Status.REQUIRES_CAPTURE)
     payment.expires_at = timezone.now() + hold_validity()
     payment.save()
@@ -236,15 +239,16 @@ def _on_held(pledge: Pledge, payment: Payment, result) -> None:
         pledge_services.transition_locked_pledge(
             pledge=pledge, to_state=PledgeState.AUTHORIZED, reason="card authorized"
         )
+    return True
 
 
-def _on_paid(pledge: Pledge, payment: Payment, result) -> None:
+def _on_paid(pledge: Pledge, payment: Payment, result) -> bool:
     """``succeeded``: Stripe took the money (a capture, or a charge)."""
     if payment.status == Payment.Status.SUCCEEDED:
-        return
+        return False
     if _unwanted(pledge, payment, result.status):
         _book_unwanted_success(pledge, payment, result)
-        return
+        return True
     captured = result.amount_received_cents or payment.amount_cents
     move_status(payment, Payment.Status.SUCCEEDED)
     payment.captured_cents = captured
@@ -259,27 +263,29 @@ def _on_paid(pledge: Pledge, payment: Payment, result) -> None:
             pledge=pledge, to_state=PledgeState.CAPTURED,
             reason=" ".join([reason, *caps])[:500], captured_cents=captured,
         )  # fmt: skip
+    return True
 
 
-def _on_canceled(pledge: Pledge, payment: Payment, result) -> None:
+def _on_canceled(pledge: Pledge, payment: Payment, result) -> bool:
     """``canceled``: the hold is let go (by us, or it lapsed at Stripe)."""
     if payment.status == Payment.Status.CANCELED:
-        return
+        return False
     if not move_allowed(Payment.Status, payment.status, Payment.Status.CANCELED):
         # Captured money leaves only through refunds; a canceled intent cannot have paid.
         logger.warning("payment %s is %s; Stripe says canceled", payment.pk, payment.status)
-        return
+        return False
     move_status(payment, Payment.Status.CANCELED)
     payment.save()
     _post_hold_release(payment, "canceled")
     move_pledge_after_cancel(pledge, payment)
+    return True
 
 
-def _on_needs_supporter(pledge: Pledge, payment: Payment, result) -> None:
+def _on_needs_supporter(pledge: Pledge, payment: Payment, result) -> bool:
     """``requires_action`` (3-D Secure), ``requires_payment_method`` (declined) or
     ``requires_confirmation``: the supporter has to act; they are told."""
     if not move_allowed(Payment.Status, payment.status, Payment.Status.REQUIRES_ACTION):
-        return
+        return False
     move_status(payment, Payment.Status.REQUIRES_ACTION)
     payment.last_error = (result.last_error_code or result.decline_code or result.status)[:500]
     payment.save()
@@ -290,6 +296,7 @@ def _on_needs_supporter(pledge: Pledge, payment: Payment, result) -> None:
             reason=f"card needs the supporter: {payment.last_error}",
         )  # fmt: skip
     enqueue_named_on_commit("escrow.tasks.notify_needs_action", payment.pk)
+    return True
 
 
 ON_INTENT_STATUS = {

@@ -49,19 +49,12 @@ def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
     return Pledge.objects.filter(supporter=supporter, idempotency_key=idempotency_key).first()
 
 
-def _create(pledge: Pledge, *, actor, reason: str) -> Pledge:
-    try:
-        with transaction.atomic():
-            pledge.save()
-    except IntegrityError:
-        existing = _existing_for_key(pledge.supporter, pledge.idempotency_key)
-        if existing is not None:
-            return existing
-        if pledge.kind == PledgeKind.SIGNON:
-            raise PledgeError(
-                "already_signed_on", "You have already signed on to this slate."
-            ) from None
-        raise
+def _insert(pledge: Pledge, *, actor, reason: str) -> Pledge:
+    """Write a new volunteer pledge or sign-on in its first state. No savepoint: an insert
+    that collides (the same idempotency key sent twice at once, or a second live sign-on)
+    rolls back the caller's whole transaction, and the public function around it finds the
+    first pledge (or refuses the second sign-on) after the rollback."""
+    pledge.save(force_insert=True)
     apply_state_change(pledge, None, actor=actor, reason=reason)
     return pledge
 
@@ -181,7 +174,6 @@ def _create_money_pledge(
     return pledge
 
 
-@transaction.atomic
 def create_volunteer_pledge(
     *,
     supporter,
@@ -195,6 +187,29 @@ def create_volunteer_pledge(
     partner_code: PartnerCode | None = None,
     idempotency_key: str = "",
 ) -> Pledge:
+    """A volunteer pledge, ``committed`` at once. Sent again with the same
+    ``idempotency_key`` it returns the first pledge: found before anything is written, or,
+    when the two arrive at once, after the second one's insert collides and its transaction
+    rolls back."""
+    try:
+        return _create_volunteer_pledge(
+            supporter=supporter, slate=slate, hours=hours, activities=activities,
+            zip_code=zip_code, availability=availability, supporter_state=supporter_state,
+            referred_by=referred_by, partner_code=partner_code, idempotency_key=idempotency_key,
+        )  # fmt: skip
+    except IntegrityError:
+        existing = _existing_for_key(supporter, idempotency_key)
+        if existing is not None:
+            return existing
+        raise
+
+
+@transaction.atomic
+def _create_volunteer_pledge(
+    *, supporter, slate: Slate, hours: int, activities: Iterable[str], zip_code: str,
+    availability: str, supporter_state: str, referred_by: PartnerOrganization | None,
+    partner_code: PartnerCode | None, idempotency_key: str,
+) -> Pledge:  # fmt: skip
     existing = _existing_for_key(supporter, idempotency_key)
     if existing is not None:
         return existing
@@ -204,7 +219,7 @@ def create_volunteer_pledge(
     slate = lock_slate_shared(slate)
     _require_accepting(slate)
     check_referral(referred_by, slate)
-    return _create(
+    return _insert(
         Pledge(
             supporter=supporter,
             slate=slate,
@@ -224,7 +239,6 @@ def create_volunteer_pledge(
     )
 
 
-@transaction.atomic
 def sign_on(
     *,
     supporter,
@@ -235,16 +249,36 @@ def sign_on(
     public_name: str = "",
 ) -> Pledge:
     """Add the supporter's name to the slate; ``public_name`` ("Jane D.") lists it on the
-    public roll. Signing on twice returns the first sign-on (listed if either time asked)."""
+    public roll. Signing on twice returns the first sign-on (listed if either time asked); two
+    sign-ons of one supporter at once: the second is refused once the first commits (its
+    insert collides with the first's, and its transaction rolls back)."""
+    try:
+        return _sign_on(
+            supporter=supporter, slate=slate, supporter_state=supporter_state,
+            referred_by=referred_by, partner_code=partner_code, public_name=public_name,
+        )  # fmt: skip
+    except IntegrityError:
+        if _live_sign_on(slate, supporter).exists():
+            raise PledgeError(
+                "already_signed_on", "You have already signed on to this slate."
+            ) from None
+        raise
+
+
+def _live_sign_on(slate: Slate, supporter):
+    return Pledge.objects.filter(
+        slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
+    )
+
+
+@transaction.atomic
+def _sign_on(
+    *, supporter, slate: Slate, supporter_state: str, referred_by: PartnerOrganization | None,
+    partner_code: PartnerCode | None, public_name: str,
+) -> Pledge:  # fmt: skip
     public_name = public_name[:PUBLIC_NAME_MAX_LENGTH]
     slate = lock_slate_shared(slate)
-    existing = (
-        Pledge.objects.select_for_update()
-        .filter(
-            slate=slate, supporter=supporter, kind=PledgeKind.SIGNON, state=PledgeState.COMMITTED
-        )
-        .first()
-    )
+    existing = _live_sign_on(slate, supporter).select_for_update().first()
     if existing is not None:
         if public_name and not existing.public_name:
             existing.public_name = public_name
@@ -252,7 +286,7 @@ def sign_on(
         return existing
     _require_accepting(slate)
     check_referral(referred_by, slate)
-    return _create(
+    return _insert(
         Pledge(
             supporter=supporter,
             slate=slate,

@@ -4,7 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from candidates.services import CandidateError
 from pledges import intake as pledge_intake
@@ -14,7 +14,9 @@ from pledges.selectors import recount_slate
 from slate import selectors as slate_selectors
 from slate.models import SlateTransition
 from slate.states import SlateState
+from tests.escrow.test_release_at_scale import waits_on_a_lock
 from tests.factories import LOCKED_OR_LATER, UserFactory, make_open_slate, sign, slate_candidates
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,3 +105,72 @@ def test_two_hundred_concurrent_pledges_leave_totals_equal_to_a_recount():
     assert recount.counts.money_pledged_cents == live_money
     by_state = dict(slate_selectors.slate_breakdown(slate.pk, "state"))
     assert by_state == {k: v for (d, k), v in recount.breakdown.items() if d == "state"}
+
+
+def _second_inserts_while_the_first_is_uncommitted(first_call, second_call) -> dict:
+    """Run ``first_call`` in a transaction held open, then ``second_call`` in another thread,
+    whose insert collides with the first's uncommitted row and waits for it; let the first
+    commit only once the second is stuck on that lock. Returns each call's result (or the
+    exception it raised) under "first" and "second"."""
+    first_done, second_pid, results = threading.Event(), {}, {}
+    let_first_commit = threading.Event()
+
+    @_in_thread
+    def first():
+        with transaction.atomic():
+            results["first"] = first_call()
+            first_done.set()
+            assert let_first_commit.wait(30)
+
+    @_in_thread
+    def second():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            second_pid["pid"] = cursor.fetchone()[0]
+        assert first_done.wait(30)
+        try:
+            results["second"] = second_call()
+        except Exception as exc:  # the test looks at what it was
+            results["second"] = exc
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert wait_for(lambda: waits_on_a_lock(second_pid.get("pid")))
+    finally:
+        let_first_commit.set()
+        for thread in threads:
+            thread.join(60)
+    return results
+
+
+def test_a_sign_on_racing_the_same_supporters_is_refused_once_the_first_commits():
+    slate = make_open_slate(candidates=3)
+    supporter = UserFactory()
+
+    def sign_on():
+        return pledge_intake.sign_on(supporter=supporter, slate=slate)
+
+    results = _second_inserts_while_the_first_is_uncommitted(sign_on, sign_on)
+    assert isinstance(results["second"], pledge_services.PledgeError), results["second"]
+    assert results["second"].code == "already_signed_on"
+    assert list(pledge_services.Pledge.objects.filter(supporter=supporter)) == [results["first"]]
+    assert slate_selectors.slate_counts(slate.pk) == recount_slate(slate.pk).counts
+    assert slate_selectors.slate_counts(slate.pk).signon_count == 1
+
+
+def test_a_volunteer_pledge_racing_one_with_its_key_returns_the_first():
+    slate = make_open_slate(candidates=3)
+    supporter = UserFactory()
+
+    def volunteer():
+        return pledge_intake.create_volunteer_pledge(
+            supporter=supporter, slate=slate, hours=3, activities=["canvassing"],
+            zip_code="60601", idempotency_key="same-request",
+        )  # fmt: skip
+
+    results = _second_inserts_while_the_first_is_uncommitted(volunteer, volunteer)
+    assert results["second"] == results["first"]
+    assert list(pledge_services.Pledge.objects.filter(supporter=supporter)) == [results["first"]]
+    assert slate_selectors.slate_counts(slate.pk).volunteer_hours == 3

@@ -143,8 +143,11 @@ def pledge_volunteer_hours(
         )  # fmt: skip
     except pledge_services.PledgeError as exc:
         raise VolunteerError(exc.code, exc.message, field=exc.field) from None
-    VolunteerDetails.objects.get_or_create(
-        pledge=pledge, defaults={**details, "share_contact": bool(share_contact)}
+    # One INSERT ... ON CONFLICT DO NOTHING: a pledge returned for its idempotency key keeps
+    # the details it has (no read first, no savepoint).
+    VolunteerDetails.objects.bulk_create(
+        [VolunteerDetails(pledge=pledge, **details, share_contact=bool(share_contact))],
+        ignore_conflicts=True,
     )
     return pledge
 

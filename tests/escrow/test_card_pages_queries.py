@@ -26,9 +26,10 @@ CARD_PAGE_QUERIES = 6
 # A supporter's first card page records their Stripe customer, their first thank-you page
 # their share code: each a row in a savepoint (two tabs of one supporter may race).
 NEW_ROW_QUERIES = 3
-# The pledge, its latest card setup, the locked commit (its own 13), the check for a charge
-# to make with a replacement card, the pledge's new state (was 20: the slate read again).
-CARD_CONFIRM_QUERIES = 18
+# The pledge, its latest card setup, the locked commit (its own 13), the pledge's new state
+# (was 20: the slate read again; 18: a first card's pledge, just committed, was looked at for
+# a payment its replacement card had made).
+CARD_CONFIRM_QUERIES = 17
 # The slate, the user, the pledge, the supporter's live kinds and share code, whom their
 # links brought, the header's roles (was 10: the referred money summed for nobody referred).
 THANKS_QUERIES = 7

@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from escrow import holds, selectors, tasks
@@ -55,3 +57,31 @@ def test_a_lapsing_hold_is_replaced_by_a_fresh_one(localstripe):
         "canceled"
     )
     assert ledger_problems() == []
+
+
+# A hold, in its two transactions (BEGIN and COMMIT included), with the Stripe call between:
+# the slate's shared lock found through the pledge, the pledge's lock, its payments (the open
+# one and the next attempt's number in one read), the newest card with its customer, the new
+# payment; then the slate, pledge and payment locks, the payment's new status with the
+# intent's id, the ledger posting (transaction and entries), the pledge's change (row,
+# history, totals) (was 23: the pledge's slate looked up before the lock, the open payment and
+# the last attempt read apart, the card set on the new payment by a second write, the customer
+# read on its own, the intent's id written again after the whole row).
+HOLD_QUERIES = 18
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hold_costs_at_most_18_queries(localstripe):
+    slate = make_open_slate()
+    pledge = pledge_with_card(slate)
+    with CaptureQueriesContext(connection) as captured:
+        payment = holds.authorize_pledge(pledge_id=pledge.pk)
+    stored = Payment.objects.get(pk=payment.pk)
+    assert stored.status == Payment.Status.REQUIRES_CAPTURE
+    assert stored.attempt == 1
+    assert stored.card_setup.customer.user_id == pledge.supporter_id
+    assert stored.payment_intent_id == payment.payment_intent_id is not None
+    assert stored.client_secret
+    queries = [query["sql"] for query in captured.captured_queries]
+    listing = "\n".join(f"{n:>3}. {sql[:160]}" for n, sql in enumerate(queries, 1))
+    assert len(queries) <= HOLD_QUERIES, listing

@@ -18,6 +18,7 @@ from pledges.declarations import ATTESTED
 from pledges.states import PledgeState
 from slate import queue
 from tests.factories import UserFactory, make_open_slate
+from volunteers import services as volunteer_services
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,4 +58,50 @@ def test_create_and_commit_a_money_pledge_in_at_most_20_queries(
     assert pledge.state == PledgeState.COMMITTED
     count = len(captured.captured_queries)
     assert count <= MAX_QUERIES, f"{count} queries:\n{queries_text(captured.captured_queries)}"
+    assert sorted(queued) == ["pledges.tasks.notify_supporter", "slate.tasks.evaluate_threshold"]
+
+
+# A sign-on, BEGIN and COMMIT included: the slate's shared lock, the supporter's live sign-on
+# looked for (and locked), the insert, its history, the supporter's live-pledge count, the
+# totals (counters and breakdown slices), whether the slate has partner webhooks (was 12: the
+# insert in a savepoint).
+SIGN_ON_QUERIES = 10
+# A volunteer pledge with its details (volunteers.services.pledge_volunteer_hours), BEGIN and
+# COMMIT included: the pledge in a savepoint of the details' transaction, its idempotency key
+# looked up, the slate's shared lock, the insert, its history, the live-pledge count, the
+# totals, the webhooks check, the outbox notice, and the details in one INSERT ... ON CONFLICT
+# DO NOTHING (was 19: the pledge's insert in a savepoint of its own, the details read first
+# and written in a savepoint).
+VOLUNTEER_QUERIES = 14
+
+
+def test_a_sign_on_costs_at_most_10_queries(monkeypatch):
+    queued = []
+    monkeypatch.setattr(queue, "_send", lambda task, args: queued.append(task.name))
+    slate = make_open_slate(candidates=3)
+    supporter = UserFactory()
+    queued.clear()
+    with CaptureQueriesContext(connection) as captured:
+        pledge = intake.sign_on(supporter=supporter, slate=slate, supporter_state="NY")
+    assert pledge.state == PledgeState.COMMITTED
+    queries = captured.captured_queries
+    assert len(queries) <= SIGN_ON_QUERIES, f"{len(queries)} queries:\n{queries_text(queries)}"
+    assert queued == []
+
+
+def test_a_volunteer_pledge_with_its_details_costs_at_most_14_queries(monkeypatch):
+    queued = []
+    monkeypatch.setattr(queue, "_send", lambda task, args: queued.append(task.name))
+    # An hours target: the pledge asks for a threshold evaluation (queued).
+    slate = make_open_slate(candidates=3, min_volunteer_hours=10**6)
+    supporter = UserFactory()
+    queued.clear()
+    with CaptureQueriesContext(connection) as captured:
+        pledge = volunteer_services.pledge_volunteer_hours(
+            supporter=supporter, slate=slate, hours=5, activities=["canvassing"],
+            zip_code="10001", mode="remote", idempotency_key="volunteer-queries",
+        )  # fmt: skip
+    assert pledge.volunteer_details.mode == "remote"
+    queries = captured.captured_queries
+    assert len(queries) <= VOLUNTEER_QUERIES, f"{len(queries)} queries:\n{queries_text(queries)}"
     assert sorted(queued) == ["pledges.tasks.notify_supporter", "slate.tasks.evaluate_threshold"]
