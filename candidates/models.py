@@ -64,6 +64,10 @@ class Candidate(models.Model):
                 fields=["fec_candidate_id"],
                 condition=~models.Q(fec_candidate_id=""),
                 name="candidate_unique_fec_id",
+                violation_error_code="duplicate_fec_id",
+                violation_error_message=(
+                    "Another candidate profile already has this FEC candidate ID."
+                ),
             ),
         ]
 

@@ -9,7 +9,7 @@ slate's exclusive row lock, recounts the candidate facts onto the slate row
 commits.
 """
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -72,9 +72,15 @@ def refresh_candidate_facts(slate: Slate) -> None:
 # --- Candidate profiles -----------------------------------------------------------------------
 
 
+# Model-wide constraint errors that belong to one field: said beside it, not over the form.
+CONSTRAINT_FIELDS = {"duplicate_fec_id": "fec_candidate_id"}
+
+
 def _first_error_field(exc: ValidationError) -> tuple[str | None, str]:
     if hasattr(exc, "error_dict"):
         field, errors = next(iter(exc.error_dict.items()))
+        if field == NON_FIELD_ERRORS:
+            field = CONSTRAINT_FIELDS.get(errors[0].code)
         return field, errors[0].messages[0]
     return None, exc.messages[0]
 

@@ -233,9 +233,10 @@ def test_an_fec_id_belongs_to_one_profile_and_no_id_to_many():
     services.create_candidate(full_name="Pat Example", fec_candidate_id="H8CA05035", **profile)
     with pytest.raises(CandidateError) as excinfo:
         services.create_candidate(full_name="Pat Again", fec_candidate_id="h8ca05035", **profile)
-    assert (excinfo.value.code, excinfo.value.message) == (
+    assert (excinfo.value.code, excinfo.value.field, excinfo.value.message) == (
         "invalid_candidate",
-        "Constraint “candidate_unique_fec_id” is violated.",
+        "fec_candidate_id",
+        "Another candidate profile already has this FEC candidate ID.",
     )
     services.create_candidate(full_name="Lee Example", **profile)
     services.create_candidate(full_name="Lee Again", **profile)

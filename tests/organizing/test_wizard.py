@@ -185,6 +185,23 @@ def test_bad_steps_are_field_errors_and_change_nothing(client):
     )
     assert not Candidate.objects.exists()
 
+    # An id another profile already has: said beside the field, and nothing is added.
+    response = client.post(
+        reverse("organize:candidates", args=[slate.slug]),
+        candidate_form("Z", fec_candidate_id="H8CA05035"),
+    )
+    assert response.status_code == 302
+    response = client.post(
+        reverse("organize:candidates", args=[slate.slug]),
+        candidate_form("W", fec_candidate_id="h8ca05035"),
+    )
+    assert response.status_code == 400
+    assert (
+        '<p class="error" id="id_fec_candidate_id-error">Another candidate profile already has '
+        "this FEC candidate ID.</p>" in response.content.decode()
+    )
+    assert list(Candidate.objects.values_list("fec_candidate_id", flat=True)) == ["H8CA05035"]
+
 
 def test_wizard_pages_need_login_and_this_slates_organizer(client):
     slate = make_draft_slate()
