@@ -29,7 +29,11 @@ class CandidateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
+    """Organizers invite, revoke and mark candidates required through their pages and the
+    API (candidates.invitations), which check the slate's state and recount its figures; a
+    row written here would skip both."""
+
     list_display = ["candidate", "slate", "status", "is_required", "created_at"]
     list_filter = ["status", "is_required"]
     list_select_related = ["candidate", "slate"]

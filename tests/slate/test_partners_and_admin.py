@@ -5,6 +5,7 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
+from candidates.models import Invitation
 from slate import partners
 from slate.errors import SlateError
 from slate.models import Endorsement, PartnerOrganization
@@ -146,3 +147,20 @@ def test_staff_verify_an_organization_with_the_admin_action(client):
     client.post(changelist, {"action": "withdraw_verification", "_selected_action": [real.pk]})
     real.refresh_from_db()
     assert not real.verified
+
+
+def test_invitations_are_not_written_in_the_admin(client):
+    """Inviting goes through the organizers' pages and the API, which check the slate's state
+    and recount its candidate figures; the admin only shows invitations."""
+    slate = make_open_slate()
+    invitation = Invitation.objects.filter(slate=slate).first()
+    client.force_login(with_totp(UserFactory(is_staff=True, is_superuser=True)))
+    assert client.get(reverse("admin:candidates_invitation_add")).status_code == 403
+    change = reverse("admin:candidates_invitation_change", args=[invitation.pk])
+    response = client.post(
+        change,
+        {"candidate": invitation.candidate_id, "slate": slate.pk, "is_required": "on"},
+    )
+    assert response.status_code == 403
+    invitation.refresh_from_db()
+    assert invitation.is_required is False
