@@ -41,7 +41,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, OperationalError, transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, Value
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -112,8 +112,19 @@ def normalize(address: str) -> str:
 # --- Preferences and suppression --------------------------------------------------------------
 
 
+def _suppressions(address: str):
+    return EmailSuppression.objects.filter(address=normalize(address))
+
+
+def _opt_outs(address: str, category: str, slate_id: int | None):
+    scope = Q(slate__isnull=True)
+    if slate_id is not None:
+        scope |= Q(slate_id=slate_id)
+    return EmailOptOut.objects.filter(scope, address=normalize(address), category=category)
+
+
 def is_suppressed(address: str) -> bool:
-    return EmailSuppression.objects.filter(address=normalize(address)).exists()
+    return _suppressions(address).exists()
 
 
 def wants(address: str, category: str, slate_id: int | None = None) -> bool:
@@ -121,12 +132,7 @@ def wants(address: str, category: str, slate_id: int | None = None) -> bool:
     always; anything else unless turned off for all slates or for this one."""
     if category == Category.TRANSACTIONAL:
         return True
-    scope = Q(slate__isnull=True)
-    if slate_id is not None:
-        scope |= Q(slate_id=slate_id)
-    return not EmailOptOut.objects.filter(
-        scope, address=normalize(address), category=category
-    ).exists()
+    return not _opt_outs(address, category, slate_id).exists()
 
 
 def blocked(address: str, category: str, slate_id: int | None = None) -> str | None:
@@ -311,8 +317,21 @@ def deliver(message: EmailMultiAlternatives) -> None:
     message.send()
 
 
-def _deliver(row: OutboundEmail, email: Email) -> None:
-    row.status = blocked(email.to, email.category, row.slate_id) or Status.SENT
+def _blocked_in_the_same_read(email: Email) -> dict:
+    """``blocked``'s two questions as subqueries (annotations ``suppressed`` and
+    ``turned_off``) of a read that ``send`` makes anyway: no round trip of their own."""
+    slate_id = email.slate.pk if email.slate else None
+    turned_off = (
+        Exists(_opt_outs(email.to, email.category, slate_id))
+        if email.category != Category.TRANSACTIONAL
+        else Value(False)
+    )
+    return {"suppressed": Exists(_suppressions(email.to)), "turned_off": turned_off}
+
+
+def _deliver(row: OutboundEmail, email: Email, why_not: str | None) -> None:
+    """Send ``email`` unless ``why_not`` (``blocked``'s answer) says why it may not go."""
+    row.status = why_not or Status.SENT
     if row.status == Status.SENT:
         message = build(email)
         deliver(message)
@@ -353,15 +372,32 @@ def send(email: Email, *, once: str | None = None) -> bool:
     with transaction.atomic():
         if once is None:
             row = OutboundEmail(**fields)
+            _deliver(row, email, blocked(email.to, email.category, row.slate_id))
+            row.save()
         else:
             OutboundEmail.objects.bulk_create(
                 [OutboundEmail(key=once, **fields)], ignore_conflicts=True
             )
-            row = OutboundEmail.objects.select_for_update().get(key=once)
+            # The key's row, locked (only it: the subqueries lock nothing), read with what
+            # ``blocked`` asks. A row not settled is the one just inserted, with these fields:
+            # another caller's row would be settled (it waits for ours to commit, or ours for
+            # its), and a failed send's row was rolled back.
+            row = (
+                OutboundEmail.objects.select_for_update(of=("self",))
+                .annotate(**_blocked_in_the_same_read(email))
+                .get(key=once)
+            )
             if row.settled_at is not None:
                 return False
-        _deliver(row, email)
-        row.save()
+            why_not = (
+                Status.SUPPRESSED
+                if row.suppressed
+                else Status.UNSUBSCRIBED
+                if row.turned_off
+                else None
+            )
+            _deliver(row, email, why_not)
+            row.save(update_fields=["status", "settled_at", "provider_message_id"])
     if row.status != Status.SENT:
         logger.info("email %r to %s not sent: %s", email.subject, email.to, row.status)
     return row.status == Status.SENT

@@ -9,7 +9,9 @@ from unittest import mock
 import pytest
 from django.core import mail as outbox
 from django.core import signing
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from pledges import intake as pledge_intake
 from pledges import signons
@@ -124,6 +126,38 @@ def test_a_kind_turned_off_for_a_slate_or_for_all_is_not_sent(slate):
     ]
     mail.set_wanted("fan@example.org", Category.MILESTONES, slate.pk, True)
     assert mail.send(milestone(slate)) is True
+
+
+def test_with_a_key_too_the_address_and_the_kind_decide_and_are_read_with_the_row(slate):
+    """``send(once=...)`` asks whether the address is suppressed and the kind turned off in
+    the read that locks the key's row: the same answers as without a key, no query of their
+    own (a key's email costs its insert, that read and the settling update)."""
+    other = make_open_slate(candidates=1, min_signatures=1)
+    mail.set_wanted("fan@example.org", Category.MILESTONES, slate.pk, False)
+    mail.set_wanted("fan@example.org", Category.ORGANIZER_UPDATES, None, False)
+    mail.suppress("gone@example.org", reason="bounced")
+    sends = [
+        (milestone(slate), False),  # turned off for this slate
+        (milestone(other), True),  # not for another
+        (milestone(other, category=Category.ORGANIZER_UPDATES), False),  # off for all slates
+        (receipt_like(slate), True),  # transactional: preferences aside
+        (receipt_like(slate, to="Gone@Example.org"), False),  # suppressed: nothing at all
+        (milestone(other, to="gone@example.org"), False),
+    ]
+    for number, (email, sent) in enumerate(sends):
+        with CaptureQueriesContext(connection) as captured:
+            assert mail.send(email, once=f"keyed:{number}") is sent, number
+        # In the test's transaction: a savepoint, the insert, the locked read, the update.
+        assert len(captured.captured_queries) == 5, captured.captured_queries
+    assert list(OutboundEmail.objects.order_by("id").values_list("key", "status")) == [
+        ("keyed:0", "unsubscribed"),
+        ("keyed:1", "sent"),
+        ("keyed:2", "unsubscribed"),
+        ("keyed:3", "sent"),
+        ("keyed:4", "suppressed"),
+        ("keyed:5", "suppressed"),
+    ]
+    assert len(outbox.outbox) == 2
 
 
 def test_transactional_mail_ignores_the_preferences(slate, django_capture_on_commit_callbacks):
