@@ -179,11 +179,15 @@ def record_declaration(
         if existing is not None:  # the same pledge returned again for its idempotency key
             return existing
     donor = checked.donor
+    changed = checked.details.given()
     if donor is None and new_pledge:
-        donor = Donor.objects.create(user=pledge.supporter, email=pledge.supporter.email or "")
+        # The supporter's first donor record, with the details they gave, in one insert.
+        donor = Donor.objects.create(
+            user=pledge.supporter, email=pledge.supporter.email or "", **changed
+        )
+        changed = {}
     elif donor is None:
         donor = ensure_donor(pledge.supporter)
-    changed = checked.details.given()
     if changed:
         for name, value in changed.items():
             setattr(donor, name, value)

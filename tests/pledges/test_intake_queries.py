@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from compliance.models import Donor
 from compliance.rules import SHARED_RULES_KEY, RuleBook
 from pledges import intake, services
 from pledges.declarations import ATTESTED
@@ -23,15 +24,26 @@ from volunteers import services as volunteer_services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MAX_QUERIES = 20
+DETAILS = {
+    "first_name": "Ada", "last_name": "Lovelace", "street_1": "12 Analytical Way",
+    "city": "Portland", "state": "OR", "zip_code": "97201", "employer": "Self-employed",
+    "occupation": "Mathematician",
+}  # fmt: skip
 
 
 def queries_text(queries) -> str:
     return "\n".join(f"{n:>3}. {q['sql'][:200]}" for n, q in enumerate(queries, 1))
 
 
-@pytest.mark.parametrize("first_pledge", [True, False], ids=["first", "second"])
+@pytest.mark.parametrize(
+    ("first_pledge", "details"),
+    [(True, None), (False, None), (True, DETAILS)],
+    # A first-time donor who gives their details has them in the donor record's one insert
+    # (was 21: the record inserted, then updated with them).
+    ids=["first", "second", "first-with-donor-details"],
+)
 def test_create_and_commit_a_money_pledge_in_at_most_20_queries(
-    first_pledge, monkeypatch, settings
+    first_pledge, details, monkeypatch, settings
 ):
     # A running server: the contribution rules were read by an earlier pledge (RuleBook.shared).
     settings.SLATE_COMPLIANCE_RULES_CACHE_SECONDS = 60
@@ -52,10 +64,15 @@ def test_create_and_commit_a_money_pledge_in_at_most_20_queries(
         pledge = intake.create_money_pledge(
             supporter=supporter, slate=slate, amount_cents=2_500, supporter_state="NY",
             attestations=ATTESTED, idempotency_key=f"intake-{first_pledge}",
+            donor_details=details,
         )  # fmt: skip
         services.commit_money_pledge(pledge=pledge)
     pledge.refresh_from_db()
     assert pledge.state == PledgeState.COMMITTED
+    if details:
+        donor = Donor.objects.get(user=supporter)
+        assert {name: getattr(donor, name) for name in details} == details
+        assert donor.identity_key == donor.compute_identity_key()
     count = len(captured.captured_queries)
     assert count <= MAX_QUERIES, f"{count} queries:\n{queries_text(captured.captured_queries)}"
     assert sorted(queued) == ["pledges.tasks.notify_supporter", "slate.tasks.evaluate_threshold"]
