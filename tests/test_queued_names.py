@@ -7,7 +7,11 @@ import ast
 import importlib
 from pathlib import Path
 
+import pytest
 from celery import current_app
+from django.db import transaction
+
+from slate import queue
 
 ROOT = Path(__file__).resolve().parent.parent
 APPS = ("slate", "candidates", "pledges", "compliance", "escrow", "volunteers", "organizing",
@@ -103,3 +107,17 @@ def test_escrow_services_do_not_import_the_tasks_module():
             ):
                 offenders.append(path.name)
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_name_that_is_no_task_is_logged_and_the_next_callback_still_runs(
+    django_capture_on_commit_callbacks, caplog
+):
+    """Django stops running a commit's callbacks at the first that raises: a bad name must
+    cost only its own message, as a broker that refuses one does (slate.queue._send)."""
+    ran = []
+    with django_capture_on_commit_callbacks(execute=True):
+        queue.enqueue_named_on_commit("slate.tasks.no_such_task", 1)
+        transaction.on_commit(lambda: ran.append("next"))
+    assert ran == ["next"]
+    assert "could not find task slate.tasks.no_such_task" in caplog.text
