@@ -50,9 +50,10 @@ def _existing_for_key(supporter, idempotency_key: str) -> Pledge | None:
 
 
 def _insert(pledge: Pledge, *, actor, reason: str) -> Pledge:
-    """Write a new volunteer pledge or sign-on in its first state. No savepoint: an insert
-    that collides (the same idempotency key sent twice at once, or a second live sign-on)
-    rolls back the caller's whole transaction, and the public function around it finds the
+    """Write a new volunteer pledge or sign-on in its first state. No savepoint of its own:
+    an insert that collides (the same idempotency key sent twice at once, or a second live
+    sign-on) rolls back the atomic block of the function calling this (a savepoint, when that
+    runs inside another transaction), and the public function around that block finds the
     first pledge (or refuses the second sign-on) after the rollback."""
     pledge.save(force_insert=True)
     apply_state_change(pledge, None, actor=actor, reason=reason)
