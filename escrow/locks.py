@@ -15,19 +15,16 @@ PAYMENTS = Payment._meta.db_table
 def _lock_slate_through(select: str, tables: str, row: str, row_id: int) -> tuple | None:
     """Read ``select`` from ``tables`` (joined to their pledge ``p``) where ``row`` is
     ``row_id``, and take the pledge's slate's shared lock in the same round trip: the lock
-    ``slate.services.lock_slate_shared`` takes, on the slate row alone (``OF s``). None if
-    there is no such row. A pledge's slate and a payment's pledge never change, so finding
-    them first needs no lock of its own. SQLite has no row locks and serialises writers
-    anyway (as ``lock_slate_shared`` says): there it only reads."""
+    ``slate.services.lock_slate_shared`` takes (``share_lock_clause``), on the slate row alone.
+    None if there is no such row. A pledge's slate and a payment's pledge never change, so
+    finding them first needs no lock of its own."""
     # Table names are the models' own constants; the id is a bound parameter.
     sql = (
         f"SELECT {select} FROM {tables} JOIN {Slate._meta.db_table} s ON s.id = p.slate_id "  # noqa: S608
         f"WHERE {row} = %s"
     )
-    if connection.vendor == "postgresql":
-        sql += " FOR SHARE OF s"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [row_id])
+        cursor.execute(sql + slate_services.share_lock_clause("s"), [row_id])
         return cursor.fetchone()
 
 

@@ -35,20 +35,24 @@ def lock_slate(slate_id: int) -> Slate:
         raise SlateError("unknown_slate", "That slate does not exist.", field="slate") from None
 
 
+def share_lock_clause(slate_alias: str) -> str:
+    """What a raw query ends with to take ``lock_slate_shared``'s lock on the slate row it
+    reads as ``slate_alias``, in the same round trip (escrow's money locks find a pledge's
+    slate this way). Django has no FOR SHARE; SQLite has no row locks and serialises writers
+    anyway, so there it is nothing."""
+    return f" FOR SHARE OF {slate_alias}" if connection.vendor == "postgresql" else ""
+
+
 def lock_slate_shared(slate_id: int) -> Slate:
     """Shared row lock for pledge changes.
 
     Many pledges may hold it at once (no hot row), yet none can commit while a lock or expiry
     holds the exclusive lock, so a pledge never lands on a slate that has just closed.
-    Django has no FOR SHARE, hence the raw query; SQLite serialises writers anyway.
     """
-    if connection.vendor == "postgresql":
-        # The table name is our own constant; the id is a bound parameter. One round trip
-        # locks and reads the row (this runs several times for every pledge a release settles).
-        sql = f"SELECT * FROM {Slate._meta.db_table} WHERE id = %s FOR SHARE"  # noqa: S608
-        found = list(Slate.objects.raw(sql, [slate_id]))
-    else:
-        found = list(Slate.objects.filter(pk=slate_id))
+    # The table name is our own constant; the id is a bound parameter. One round trip locks
+    # and reads the row (this runs several times for every pledge a release settles).
+    sql = f"SELECT * FROM {Slate._meta.db_table} s WHERE s.id = %s"  # noqa: S608
+    found = list(Slate.objects.raw(sql + share_lock_clause("s"), [slate_id]))
     if not found:
         raise SlateError("unknown_slate", "That slate does not exist.", field="slate")
     return found[0]
